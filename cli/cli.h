@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The cvmforge front end: the only part of the project that prints. */
+#ifndef CVMF_CLI_H
+#define CVMF_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cvmforge/cvmforge.h"
+
+/* Process exit codes. Values are a documented interface (docs/cli.md):
+ * do not reorder or renumber. */
+enum cli_exit {
+	EXIT_OK_ = 0,        /* success */
+	EXIT_FAILURE_ = 1,   /* the work failed: bad input file, I/O, unsupported */
+	EXIT_USAGE = 2,      /* the command line is wrong */
+	EXIT_MISMATCH = 3,   /* reserved: a recomputed value differs (verify) */
+};
+
+/* ---- verbs (cli/main.c) ---- */
+struct verb {
+	const char *name;
+	int (*run)(const char *prog, int argc, char **argv);
+	const char *synopsis;
+	const char *help;
+};
+
+int cmd_measure(const char *prog, int argc, char **argv);
+int cmd_inspect(const char *prog, int argc, char **argv);
+int measure_snp(const char *prog, int argc, char **argv);
+
+/* ---- argparse-compatible option parsing (cli/args.c) ---- */
+struct opt {
+	const char *name;    /* long name without "--" */
+	char shortname;      /* 0 if none */
+	bool has_arg;
+	int id;
+};
+
+struct opt_parser {
+	const char *prog;
+	const char *usage;   /* one line, after "usage: PROG " */
+	const struct opt *opts;
+	int argc;
+	char **argv;
+	int i;               /* next argv index */
+	char *positional[8];
+	int n_positional;
+	int max_positional;
+};
+
+/* Next option: its id and value, 0 at the end, or -1 after printing a usage
+ * error. Positional arguments are collected into p->positional. */
+int opt_next(struct opt_parser *p, const char **value);
+/* Print "usage: ..." and "PROG: error: ..." on stderr; returns EXIT_USAGE. */
+int usage_error(const char *prog, const char *usage, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Print "Error: ..." on stderr; returns EXIT_FAILURE_. */
+int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Python int(s, 0) / int(s): optional sign, 0x/0o/0b, '_' between digits. */
+int parse_pyint(const char *s, bool auto_base, long long *ret_sign_mag_neg,
+		unsigned long long *ret_mag);
+
+#endif

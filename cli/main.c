@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cvmforge: one binary, a table of verbs, one file per verb.
+ *
+ * Invoked as "sev-snp-measure" (a symlink), it is exactly that tool's
+ * command line: `cvmforge measure snp` under another name.
+ */
+#include <string.h>
+
+#include "cli/cli.h"
+
+static int cmd_help(const char *prog, int argc, char **argv);
+static int cmd_version(const char *prog, int argc, char **argv);
+
+static const struct verb verbs[] = {
+	{ "measure", cmd_measure, "measure snp [OPTIONS]",
+	  "compute launch measurements (SEV, SEV-ES, SEV-SNP)" },
+	{ "inspect", cmd_inspect, "inspect ovmf FILE [--json]",
+	  "show what a firmware image declares: GUID table, SEV and TDX metadata" },
+	{ "help", cmd_help, "help [VERB]", "show this help, or a verb's" },
+	{ "version", cmd_version, "version", "print the version" },
+};
+
+static void print_usage(FILE *f, const char *prog)
+{
+	fprintf(f, "usage: %s VERB [ARGS]\n\n"
+		   "cvmforge builds Confidential VM images and precomputes their launch measurements.\n\n"
+		   "Verbs:\n", prog);
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		fprintf(f, "  %-34s %s\n", verbs[i].synopsis, verbs[i].help);
+	fprintf(f, "\nRun '%s VERB --help' for a verb's options.\n"
+		   "Exit codes: 0 success, 1 failure, 2 usage error.\n", prog);
+}
+
+static int cmd_help(const char *prog, int argc, char **argv)
+{
+	if (argc > 1) {
+		for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+			if (!strcmp(verbs[i].name, argv[1]) && verbs[i].run != cmd_help) {
+				char *args[] = { argv[1], "--help", NULL };
+				return verbs[i].run(prog, 2, args);
+			}
+		return usage_error(prog, "help [VERB]", "unknown verb '%s'", argv[1]);
+	}
+	print_usage(stdout, prog);
+	return EXIT_OK_;
+}
+
+static int cmd_version(const char *prog, int argc, char **argv)
+{
+	(void)prog;
+	(void)argc;
+	(void)argv;
+	printf("cvmforge %s (SEV/SNP model: %s)\n", CVMF_VERSION, CVMF_SNP_ALGORITHM);
+	return EXIT_OK_;
+}
+
+int main(int argc, char **argv)
+{
+	const char *base = strrchr(argv[0], '/');
+	base = base ? base + 1 : argv[0];
+	if (!strcmp(base, "sev-snp-measure"))
+		return measure_snp("sev-snp-measure", argc, argv);
+
+	const char *prog = "cvmforge";
+	if (argc < 2) {
+		print_usage(stderr, prog);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
+		return cmd_help(prog, 1, argv + 1);
+	if (!strcmp(argv[1], "--version"))
+		return cmd_version(prog, 1, argv + 1);
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (!strcmp(verbs[i].name, argv[1]))
+			return verbs[i].run(prog, argc - 1, argv + 1);
+	fprintf(stderr, "%s: unknown verb '%s'\n\n", prog, argv[1]);
+	print_usage(stderr, prog);
+	return EXIT_USAGE;
+}

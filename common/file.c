@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Safe file input: whole small files, and constant-memory hashing of big ones. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* Large inputs are hashed through this much buffer, whatever their size. */
+#define STREAM_CHUNK (256u * 1024u)
+
+static int open_regular(cvmf_ctx *ctx, const char *what, const char *path,
+			struct stat *st)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return cvmf_error(ctx, CVMF_E_IO, "cannot open %s '%s': %s", what, path,
+				  strerror(errno));
+	if (fstat(fd, st) < 0) {
+		int e = errno;
+		close(fd);
+		return cvmf_error(ctx, CVMF_E_IO, "cannot stat %s '%s': %s", what, path,
+				  strerror(e));
+	}
+	if (S_ISDIR(st->st_mode)) {
+		close(fd);
+		return cvmf_error(ctx, CVMF_E_IO, "%s '%s' is a directory", what, path);
+	}
+	return fd;
+}
+
+int cvmf_read_file(cvmf_ctx *ctx, const char *what, const char *path, size_t max,
+		   uint8_t **ret_buf, size_t *ret_len)
+{
+	struct stat st;
+	int fd = open_regular(ctx, what, path, &st);
+	if (fd < 0)
+		return fd;
+	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max) {
+		close(fd);
+		return cvmf_error(ctx, CVMF_E_INVAL,
+				  "%s '%s' is %lld bytes, more than the %zu accepted",
+				  what, path, (long long)st.st_size, max);
+	}
+	size_t cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 65536;
+	uint8_t *buf = malloc(cap);
+	size_t len = 0;
+	int r = 0;
+	if (!buf) {
+		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory reading %s '%s'", what, path);
+		goto out;
+	}
+	for (;;) {
+		if (len == cap) {
+			if (cap > max) {
+				r = cvmf_error(ctx, CVMF_E_INVAL,
+					       "%s '%s' is larger than the %zu bytes accepted",
+					       what, path, max);
+				goto out;
+			}
+			uint8_t *nb = realloc(buf, cap * 2);
+			if (!nb) {
+				r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory reading %s '%s'",
+					       what, path);
+				goto out;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		ssize_t n = read(fd, buf + len, cap - len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = cvmf_error(ctx, CVMF_E_IO, "cannot read %s '%s': %s", what, path,
+				       strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > max) {
+		r = cvmf_error(ctx, CVMF_E_INVAL, "%s '%s' is larger than the %zu bytes accepted",
+			       what, path, max);
+		goto out;
+	}
+	*ret_buf = buf;
+	*ret_len = len;
+	buf = NULL;
+out:
+	free(buf);
+	close(fd);
+	return r;
+}
+
+int cvmf_sha256_file(cvmf_ctx *ctx, const char *what, const char *path,
+		     uint8_t out[32], uint64_t *ret_size)
+{
+	struct stat st;
+	struct cvmf_hasher *h = NULL;
+	uint8_t *buf = NULL;
+	uint64_t total = 0;
+	int fd = open_regular(ctx, what, path, &st);
+	if (fd < 0)
+		return fd;
+	int r = cvmf_hasher_new(ctx, CVMF_SHA256, &h);
+	if (r)
+		goto out;
+	buf = malloc(STREAM_CHUNK);
+	if (!buf) {
+		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		goto out;
+	}
+#ifdef POSIX_FADV_SEQUENTIAL
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+#endif
+	for (;;) {
+		ssize_t n = read(fd, buf, STREAM_CHUNK);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = cvmf_error(ctx, CVMF_E_IO, "cannot read %s '%s': %s", what, path,
+				       strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (cvmf_hasher_update(h, buf, (size_t)n)) {
+			r = cvmf_error(ctx, CVMF_E_CRYPTO, "SHA-256 failed on %s '%s'", what, path);
+			goto out;
+		}
+		total += (uint64_t)n;
+	}
+	if (cvmf_hasher_final(h, out)) {
+		r = cvmf_error(ctx, CVMF_E_CRYPTO, "SHA-256 failed on %s '%s'", what, path);
+		goto out;
+	}
+	if (ret_size)
+		*ret_size = total;
+out:
+	free(buf);
+	cvmf_hasher_free(h);
+	close(fd);
+	return r;
+}

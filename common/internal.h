@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Internal helpers shared by every module of libcvmforge. Not installed. */
+#ifndef CVMF_INTERNAL_H
+#define CVMF_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "cvmforge/cvmforge.h"
+
+#define CVMF_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define CVMF_PAGE_SIZE 4096u
+
+struct cvmf_ctx {
+	int err;
+	char msg[512];
+};
+
+/* Record an error in ctx (which may be NULL) and return err. */
+int cvmf_error(cvmf_ctx *ctx, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Little-endian packers: the only way on-disk integers are read or written. */
+static inline uint16_t cvmf_le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | (p[1] << 8));
+}
+static inline uint32_t cvmf_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+static inline uint64_t cvmf_le64(const uint8_t *p)
+{
+	return (uint64_t)cvmf_le32(p) | (uint64_t)cvmf_le32(p + 4) << 32;
+}
+static inline void cvmf_put_le16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+static inline void cvmf_put_le32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline void cvmf_put_le64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* ---- hashing (common/hash.c), over OpenSSL EVP with prefetched digests ---- */
+enum cvmf_hash_alg { CVMF_SHA256, CVMF_SHA384 };
+
+struct cvmf_hasher;   /* a reusable EVP_MD_CTX */
+int cvmf_hasher_new(cvmf_ctx *ctx, enum cvmf_hash_alg alg, struct cvmf_hasher **ret);
+void cvmf_hasher_free(struct cvmf_hasher *h);
+int cvmf_hasher_reset(struct cvmf_hasher *h);
+int cvmf_hasher_update(struct cvmf_hasher *h, const void *data, size_t len);
+/* Finalise into out; the hasher may be reset and reused. */
+int cvmf_hasher_final(struct cvmf_hasher *h, uint8_t *out);
+/* Finalise a copy, leaving h running (for incremental prefixes). */
+int cvmf_hasher_peek(struct cvmf_hasher *h, uint8_t *out);
+int cvmf_hasher_copy(struct cvmf_hasher *dst, const struct cvmf_hasher *src);
+/* One-shot hash of a buffer with a reusable hasher. */
+int cvmf_hasher_oneshot(struct cvmf_hasher *h, const void *data, size_t len, uint8_t *out);
+size_t cvmf_hash_len(enum cvmf_hash_alg alg);
+
+/* ---- files (common/file.c) ---- */
+/* Read a whole file into memory, refusing files larger than max. */
+int cvmf_read_file(cvmf_ctx *ctx, const char *what, const char *path, size_t max,
+		   uint8_t **ret_buf, size_t *ret_len);
+/* Stream a file through SHA-256 in fixed-size chunks (constant memory). */
+int cvmf_sha256_file(cvmf_ctx *ctx, const char *what, const char *path,
+		     uint8_t out[32], uint64_t *ret_size);
+
+#endif

@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cvmforge: reproducible Confidential VM images and their launch measurements.
+ *
+ * The public API of libcvmforge. Rules that hold for every function here:
+ *   - the library never prints; a failing call returns a negative CVMF_E_*
+ *     code and leaves a one-line message in the context (cvmf_ctx_errmsg);
+ *   - ret_* out-parameters are written only on success;
+ *   - every *_free() accepts NULL.
+ */
+#ifndef CVMFORGE_H
+#define CVMFORGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CVMF_VERSION "0.1.0"
+
+/* The SEV/SNP algorithm revision we reproduce (see docs/measure-snp.md). */
+#define CVMF_SNP_ALGORITHM "sev-snp-measure 0.0.13+8f2b337"
+
+/* Error codes: values are part of the ABI, do not reorder. */
+enum cvmf_err {
+	CVMF_OK = 0,
+	CVMF_E_NOMEM = -1,       /* allocation failed */
+	CVMF_E_IO = -2,          /* a file could not be opened or read */
+	CVMF_E_FORMAT = -3,      /* an input file is malformed */
+	CVMF_E_INVAL = -4,       /* a parameter is out of range or inconsistent */
+	CVMF_E_UNSUPPORTED = -5, /* well-formed, but cannot do what was asked */
+	CVMF_E_CRYPTO = -6,      /* the crypto library failed */
+};
+
+typedef struct cvmf_ctx cvmf_ctx;
+
+cvmf_ctx *cvmf_ctx_new(void);
+void cvmf_ctx_free(cvmf_ctx *ctx);
+/* The message of the last failure, "" if none. Valid until the next call. */
+const char *cvmf_ctx_errmsg(const cvmf_ctx *ctx);
+const char *cvmf_strerror(int err);
+
+/* Encodings. out must hold 2*len+1 (hex) or 4*((len+2)/3)+1 (base64) bytes. */
+void cvmf_hex(const uint8_t *data, size_t len, char *out);
+void cvmf_base64(const uint8_t *data, size_t len, char *out);
+/* Decode exactly `len` bytes of hex (either case); 0 or CVMF_E_INVAL. */
+int cvmf_unhex(const char *s, uint8_t *out, size_t len);
+
+/* ------------------------------------------------------------------------
+ * OVMF firmware images: the footer GUID table, SEV metadata, TDX metadata.
+ */
+
+enum cvmf_snp_section_type {
+	CVMF_SNP_SEC_MEM = 1,
+	CVMF_SNP_SECRETS = 2,
+	CVMF_SNP_CPUID = 3,
+	CVMF_SNP_SVSM_CAA = 4,
+	CVMF_SNP_KERNEL_HASHES = 0x10,
+};
+
+struct cvmf_guid_entry {
+	uint8_t guid[16];      /* as stored (EFI mixed-endian) */
+	size_t data_offset;    /* file offset of the entry's data */
+	size_t data_len;
+};
+
+struct cvmf_snp_section {
+	uint32_t gpa;
+	uint32_t len;
+	uint32_t type;         /* enum cvmf_snp_section_type */
+};
+
+struct cvmf_tdvf_section {
+	uint32_t data_offset;
+	uint32_t raw_size;
+	uint64_t gpa;
+	uint64_t mem_size;
+	uint32_t type;         /* 0 BFV, 1 CFV, 2 TD_HOB, 3 TempMem, ... */
+	uint32_t attributes;   /* bit 0 MR.EXTEND, bit 1 PAGE.AUG */
+};
+
+struct cvmf_ovmf {
+	size_t size;                   /* file size in bytes */
+	uint64_t gpa;                  /* 4 GiB - size: where the image is mapped */
+
+	bool has_table;                /* the footer GUID table was found */
+	size_t n_entries;              /* in table order, last in file first */
+	struct cvmf_guid_entry *entries;
+
+	bool has_reset_eip;            /* SEV_ES_RESET_BLOCK */
+	uint32_t reset_eip;
+	bool has_hashes_rv;            /* SEV_HASH_TABLE_RV */
+	uint32_t hashes_base, hashes_size;
+	bool has_secret_block;         /* SEV_SECRET_BLOCK */
+	uint32_t secret_base, secret_size;
+	bool has_svsm_info;            /* SVSM_INFO (SVSM images only) */
+	uint32_t svsm_entry_offset;
+
+	bool has_sev_metadata;         /* OVMF_SEV_METADATA -> "ASEV" */
+	size_t sev_metadata_offset;    /* file offset of the ASEV header */
+	size_t n_sections;             /* SEV metadata sections, table order */
+	struct cvmf_snp_section *sections;
+
+	bool has_tdx_metadata;         /* TDX_METADATA entry present */
+	size_t tdx_metadata_offset;    /* file offset of "TDVF" descriptor */
+	int tdx_err;                   /* 0, or why the TDVF data was refused */
+	char tdx_errmsg[160];
+	size_t n_tdvf_sections;
+	struct cvmf_tdvf_section *tdvf_sections;
+};
+
+/* Parse an image held in memory. A firmware without a footer table parses
+ * (has_table false); malformed tables, metadata and sections are errors.
+ * Broken TDX metadata does not fail the parse: it is reported in tdx_err. */
+int cvmf_ovmf_parse(cvmf_ctx *ctx, const uint8_t *buf, size_t len,
+		    struct cvmf_ovmf **ret);
+void cvmf_ovmf_free(struct cvmf_ovmf *o);
+/* Name of a well-known footer GUID, or NULL. */
+const char *cvmf_ovmf_guid_name(const uint8_t guid[16]);
+const char *cvmf_snp_section_name(uint32_t type);
+const char *cvmf_tdvf_section_name(uint32_t type);
+/* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" from EFI byte order; out >= 37 bytes. */
+void cvmf_guid_format(const uint8_t guid[16], char *out);
+
+/* ------------------------------------------------------------------------
+ * AMD SEV / SEV-ES / SEV-SNP launch digests.
+ */
+
+enum cvmf_sev_mode {
+	CVMF_MODE_SEV,
+	CVMF_MODE_SEV_ES,
+	CVMF_MODE_SNP,
+	CVMF_MODE_SNP_OVMF_HASH,  /* the firmware-pages prefix of the SNP chain */
+	CVMF_MODE_SNP_SVSM,
+};
+
+enum cvmf_vmm {
+	CVMF_VMM_QEMU,
+	CVMF_VMM_EC2,
+	CVMF_VMM_GCE,
+};
+
+#define CVMF_MAX_VCPUS 4096
+
+const char *cvmf_sev_mode_name(enum cvmf_sev_mode m);    /* "snp", ... */
+int cvmf_sev_mode_parse(const char *s, enum cvmf_sev_mode *ret);
+const char *cvmf_vmm_name(enum cvmf_vmm v);              /* "QEMU", "ec2", "gce" */
+int cvmf_vmm_parse(const char *s, enum cvmf_vmm *ret);   /* case-sensitive */
+
+/* QEMU -cpu models and their CPUID(1).EAX signature. */
+struct cvmf_cpu_type {
+	const char *name;
+	unsigned family, model, stepping;
+};
+size_t cvmf_cpu_types(const struct cvmf_cpu_type **ret);
+const struct cvmf_cpu_type *cvmf_cpu_type_find(const char *name);
+uint32_t cvmf_cpu_sig(unsigned family, unsigned model, unsigned stepping);
+
+/* What the guest is launched from. Paths are opened by cvmf_sev_load. */
+struct cvmf_sev_spec {
+	enum cvmf_sev_mode mode;
+	const char *ovmf_path;
+	const char *kernel_path;        /* NULL: no measured direct boot */
+	const char *initrd_path;        /* NULL: SHA-256 of "" */
+	const char *append;             /* NULL or "": SHA-256 of "\0" */
+	bool have_ovmf_hash;            /* --snp-ovmf-hash: seed, skip fw pages */
+	uint8_t ovmf_hash[48];
+	const char *svsm_path;          /* snp:svsm */
+	uint64_t vars_size;             /* snp:svsm: OVMF_VARS size in bytes */
+	bool want_file_digests;         /* also SHA-256 the firmware (for reports) */
+};
+
+/* The loaded, hashed, launch-independent inputs of a measurement. */
+struct cvmf_sev_inputs;
+
+int cvmf_sev_load(cvmf_ctx *ctx, const struct cvmf_sev_spec *spec,
+		  struct cvmf_sev_inputs **ret);
+void cvmf_sev_inputs_free(struct cvmf_sev_inputs *in);
+
+/* Read-only views of the loaded inputs, for reports. */
+struct cvmf_sev_input_info {
+	enum cvmf_sev_mode mode;
+	const struct cvmf_ovmf *ovmf;   /* parsed --ovmf */
+	const struct cvmf_ovmf *svsm;   /* parsed --svsm, or NULL */
+	size_t ovmf_size, svsm_size;
+	bool have_fw_sha256;
+	uint8_t ovmf_sha256[32], svsm_sha256[32];
+	bool have_kernel;
+	uint8_t kernel_sha256[32], initrd_sha256[32], cmdline_sha256[32];
+	uint64_t kernel_size, initrd_size;
+	bool have_ovmf_hash;
+	uint8_t ovmf_hash[48];          /* the SNP firmware-pages prefix used */
+	uint64_t vars_size;
+	const uint8_t *hashes_table;    /* 176-byte padded table, or NULL */
+};
+void cvmf_sev_input_info(const struct cvmf_sev_inputs *in,
+			 struct cvmf_sev_input_info *ret);
+
+/* The launch-time parameters of one measurement. */
+struct cvmf_sev_launch {
+	enum cvmf_vmm vmm;
+	unsigned vcpus;                 /* 1 .. CVMF_MAX_VCPUS */
+	uint32_t vcpu_sig;              /* CPUID(1).EAX; QEMU only */
+	uint64_t guest_features;        /* VMSA sev_features (SNP only) */
+};
+
+struct cvmf_digest {
+	size_t len;                     /* 48 for SNP, 32 for SEV and SEV-ES */
+	uint8_t bytes[48];
+};
+
+int cvmf_sev_measure(cvmf_ctx *ctx, const struct cvmf_sev_inputs *in,
+		     const struct cvmf_sev_launch *launch,
+		     struct cvmf_digest *ret);
+
+/* The VMSA page of vCPU `index` for this launch, exactly as measured.
+ * Fails for modes without VMSAs (sev, snp:ovmf-hash). */
+int cvmf_sev_vmsa(cvmf_ctx *ctx, const struct cvmf_sev_inputs *in,
+		  const struct cvmf_sev_launch *launch, unsigned index,
+		  uint8_t ret_page[4096]);
+
+/* A measurement matrix: every combination of the listed values. The
+ * firmware, metadata and hashes-table part of the chain is computed once per
+ * VMM and its state reused; vCPU counts are reached by extending one chain.
+ * The callback runs once per combination, in the order
+ * vmm, vcpu_sig, guest_features, vcpus (each as listed); a non-zero return
+ * stops the walk and is returned. */
+struct cvmf_sev_matrix {
+	const enum cvmf_vmm *vmms;       size_t n_vmms;
+	const uint32_t *vcpu_sigs;       size_t n_vcpu_sigs;
+	const uint64_t *guest_features;  size_t n_guest_features;
+	const unsigned *vcpus;           size_t n_vcpus;
+};
+typedef int (*cvmf_sev_matrix_cb)(void *userdata,
+				  const struct cvmf_sev_launch *launch,
+				  size_t sig_index,
+				  const struct cvmf_digest *digest);
+int cvmf_sev_measure_matrix(cvmf_ctx *ctx, const struct cvmf_sev_inputs *in,
+			    const struct cvmf_sev_matrix *m,
+			    cvmf_sev_matrix_cb cb, void *userdata);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CVMFORGE_H */
