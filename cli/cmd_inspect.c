@@ -20,11 +20,12 @@ static const struct opt options[] = {
 	{ NULL, 0, false, 0 },
 };
 
+/* "0x..." in one of 8 rotating buffers: enough for any one printf below. */
 static char *hexs(uint64_t v)
 {
-	static char buf[4][24];
+	static char buf[8][24];
 	static int k;
-	k = (k + 1) % 4;
+	k = (k + 1) % 8;
 	snprintf(buf[k], sizeof(buf[k]), "0x%llx", (unsigned long long)v);
 	return buf[k];
 }
