@@ -60,7 +60,7 @@ $(B)/obj/%.o: %.c $(HDRS) | deps
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 $(B)/pic/%.o: %.c $(HDRS) | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=default -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
 
 $(B)/libcvmforge.a: $(LIB_OBJS)
 	@rm -f $@

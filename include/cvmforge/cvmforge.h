@@ -19,6 +19,10 @@
 extern "C" {
 #endif
 
+/* Everything declared here, and only this, is exported from libcvmforge.so
+ * (the library is built with -fvisibility=hidden). */
+#pragma GCC visibility push(default)
+
 #define CVMF_VERSION "0.1.0"
 
 /* The SEV/SNP algorithm revision we reproduce (see docs/measure-snp.md). */
@@ -241,6 +245,8 @@ typedef int (*cvmf_sev_matrix_cb)(void *userdata,
 int cvmf_sev_measure_matrix(cvmf_ctx *ctx, const struct cvmf_sev_inputs *in,
 			    const struct cvmf_sev_matrix *m,
 			    cvmf_sev_matrix_cb cb, void *userdata);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }
