@@ -31,6 +31,20 @@ static int open_regular(cvmf_ctx *ctx, const char *what, const char *path,
 	return fd;
 }
 
+/* read(2) retried on EINTR; bytes read, 0 at the end, or a CVMF_E_IO code. */
+static ssize_t read_chunk(cvmf_ctx *ctx, const char *what, const char *path, int fd,
+			  void *buf, size_t n)
+{
+	for (;;) {
+		ssize_t got = read(fd, buf, n);
+		if (got >= 0)
+			return got;
+		if (errno != EINTR)
+			return cvmf_error(ctx, CVMF_E_IO, "cannot read %s '%s': %s", what, path,
+					  strerror(errno));
+	}
+}
+
 int cvmf_read_file(cvmf_ctx *ctx, const char *what, const char *path, size_t max,
 		   uint8_t **ret_buf, size_t *ret_len)
 {
@@ -69,12 +83,9 @@ int cvmf_read_file(cvmf_ctx *ctx, const char *what, const char *path, size_t max
 			buf = nb;
 			cap *= 2;
 		}
-		ssize_t n = read(fd, buf + len, cap - len);
+		ssize_t n = read_chunk(ctx, what, path, fd, buf + len, cap - len);
 		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			r = cvmf_error(ctx, CVMF_E_IO, "cannot read %s '%s': %s", what, path,
-				       strerror(errno));
+			r = (int)n;
 			goto out;
 		}
 		if (n == 0)
@@ -117,12 +128,9 @@ int cvmf_sha256_file(cvmf_ctx *ctx, const char *what, const char *path,
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
 	for (;;) {
-		ssize_t n = read(fd, buf, STREAM_CHUNK);
+		ssize_t n = read_chunk(ctx, what, path, fd, buf, STREAM_CHUNK);
 		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			r = cvmf_error(ctx, CVMF_E_IO, "cannot read %s '%s': %s", what, path,
-				       strerror(errno));
+			r = (int)n;
 			goto out;
 		}
 		if (n == 0)
