@@ -17,8 +17,11 @@ PKG_CONFIG ?= pkg-config
 SHARED ?= ../shared
 FUZZ_SECONDS ?= 60
 
+# The library needs OpenSSL; the CLI and the tests also write/read JSON.
+LIB_PKGS := openssl
 PKGS := openssl jansson
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+LIB_LIBS = $(shell $(PKG_CONFIG) --libs $(LIB_PKGS) 2>/dev/null) -pthread
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
@@ -46,7 +49,7 @@ SAN_LIB_OBJS := $(LIB_SRCS:%.c=$(SAN)/obj/%.o)
 SAN_CLI_OBJS := $(CLI_SRCS:%.c=$(SAN)/obj/%.o)
 SAN_UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(SAN)/tests/%)
 
-.PHONY: all deps deps-check check unit vectors cli-tests asan-check demo bench fuzz clean
+.PHONY: all deps deps-check check demo bench fuzz clean
 
 all: $(B)/cvmforge $(B)/sev-snp-measure $(B)/libcvmforge.a $(B)/libcvmforge.so | deps
 
@@ -66,7 +69,7 @@ $(B)/libcvmforge.a: $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 $(B)/libcvmforge.so: $(LIB_PIC_OBJS)
-	$(CC) -shared -Wl,-soname,libcvmforge.so.0 -o $@ $^ $(LDLIBS_ALL)
+	$(CC) -shared -Wl,-soname,libcvmforge.so.0 -Wl,--as-needed -o $@ $^ $(LIB_LIBS)
 $(B)/cvmforge: $(CLI_OBJS) $(B)/libcvmforge.a
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJS) $(B)/libcvmforge.a $(LDLIBS_ALL)
 # Called by this name it is a drop-in sev-snp-measure.

@@ -54,6 +54,8 @@ static void entry_value(const struct cvmf_ovmf *o, const char *name, char *out, 
 static const char *hashes_verdict(const struct cvmf_ovmf *o)
 {
 	bool section = false;
+	if (!o->has_table)
+		return "no: no OVMF footer table";
 	for (size_t i = 0; i < o->n_sections; i++)
 		section |= o->sections[i].type == CVMF_SNP_KERNEL_HASHES;
 	if (!o->has_hashes_rv || o->hashes_base == 0)
@@ -69,7 +71,8 @@ static void print_text(const char *path, const struct cvmf_ovmf *o)
 {
 	printf("file: %s\nsize: %zu bytes, mapped at %s..0xffffffff\n", path, o->size, hexs(o->gpa));
 	if (!o->has_table) {
-		printf("footer GUID table: none (not an OVMF image, or one without SEV/TDX support)\n");
+		printf("footer GUID table: none (not an OVMF image, or one without SEV/TDX support)\n"
+		       "measured direct boot (kernel hashes): %s\n", hashes_verdict(o));
 		return;
 	}
 	printf("footer GUID table: %zu entries\n", o->n_entries);
@@ -87,8 +90,9 @@ static void print_text(const char *path, const struct cvmf_ovmf *o)
 		       hexs(o->sev_metadata_offset), o->n_sections);
 		for (size_t i = 0; i < o->n_sections; i++) {
 			const struct cvmf_snp_section *s = &o->sections[i];
-			printf("  %2zu %-18s GPA 0x%08x length 0x%x (%u pages)\n", i,
-			       cvmf_snp_section_name(s->type), s->gpa, s->len, s->len / 4096);
+			printf("  %2zu %-18s GPA 0x%08x length 0x%x (%u page%s)\n", i,
+			       cvmf_snp_section_name(s->type), s->gpa, s->len, s->len / 4096,
+			       s->len == 4096 ? "" : "s");
 		}
 	} else {
 		printf("SEV metadata: none (QEMU cannot launch this firmware as an SNP guest)\n");
@@ -207,7 +211,7 @@ static int read_all(const char *path, uint8_t **buf, size_t *len)
 		}
 		if (n < cap)
 			break;
-		if (cap >= MAX_IMAGE) {
+		if (cap > MAX_IMAGE) {
 			r = fail("'%s' is larger than %u MiB: not a firmware image", path, MAX_IMAGE >> 20);
 			break;
 		}
@@ -220,6 +224,10 @@ static int read_all(const char *path, uint8_t **buf, size_t *len)
 	fclose(f);
 	if (!b)
 		return fail("out of memory");
+	if (!r && n == 0)
+		r = fail("firmware '%s' is empty", path);
+	if (!r && n > MAX_IMAGE)
+		r = fail("'%s' is larger than %u MiB: not a firmware image", path, MAX_IMAGE >> 20);
 	if (r) {
 		free(b);
 		return r;

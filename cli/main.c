@@ -65,6 +65,7 @@ int main(int argc, char **argv)
 	const char *prog = "cvmforge";
 	if (argc < 2) {
 		print_usage(stderr, prog);
+		fprintf(stderr, "%s: error: a verb is required\n", prog);
 		return EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
@@ -74,7 +75,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 		if (!strcmp(verbs[i].name, argv[1]))
 			return verbs[i].run(prog, argc - 1, argv + 1);
-	fprintf(stderr, "%s: unknown verb '%s'\n\n", prog, argv[1]);
 	print_usage(stderr, prog);
+	fprintf(stderr, "%s: error: unknown verb '%s'\n", prog, argv[1]);
 	return EXIT_USAGE;
 }

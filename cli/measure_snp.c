@@ -286,10 +286,16 @@ static int resolve(struct args *a)
 	if (needs_vcpus && !a->vcpus_s)
 		return usage_error(a->prog, usage_line, "missing --vcpus N in guest mode '%s'",
 				   cvmf_sev_mode_name(m));
-	if (needs_vcpus && (r = each_item(a, a->vcpus_s, add_vcpus)))
+	/* Checked in every mode, as argparse does; unused without VMSAs. */
+	if (a->vcpus_s && (r = each_item(a, a->vcpus_s, add_vcpus)))
 		return r;
-	if (!needs_vcpus)
+	if (!needs_vcpus) {
+		a->n_vcpus = 0;
 		PUSH(a->vcpus, a->n_vcpus, 1);
+	}
+	if (a->dump_vmsa && !needs_vcpus)
+		return usage_error(a->prog, usage_line, "--dump-vmsa: mode '%s' has no VMSA pages",
+				   cvmf_sev_mode_name(m));
 
 	if ((r = each_item(a, a->vmm_s ? a->vmm_s : "QEMU", add_vmm)))
 		return r;
@@ -334,19 +340,32 @@ static int resolve(struct args *a)
 		return r;
 
 	if (m == CVMF_MODE_SNP_SVSM) {
-		if (!a->vars_size_s && !a->vars_file)
+		uint64_t vs = 0;
+		/* sev-snp-measure takes --vars-size 0 as not given. */
+		if (a->vars_size_s &&
+		    (r = parse_u64(a, "vars-size", a->vars_size_s, false, "int", 0xffffffffu, &vs)))
+			return r;
+		if (!vs && !a->vars_file)
 			return usage_error(a->prog, usage_line,
 					   "snp:svsm mode requires --vars-size or --vars-file");
 		if (!a->spec.svsm_path)
 			return usage_error(a->prog, usage_line, "snp:svsm mode requires --svsm");
-		if (a->vars_size_s) {
-			if ((r = parse_u64(a, "vars-size", a->vars_size_s, false, "int", 0xffffffffu,
-					   &a->spec.vars_size)))
-				return r;
+		if (a->spec.kernel_path)
+			return usage_error(a->prog, usage_line,
+					   "snp:svsm mode does not measure a kernel: drop --kernel");
+		if (vs) {
+			if (vs % 4096)
+				return usage_error(a->prog, usage_line,
+						   "argument --vars-size: %s is not a multiple of 4096",
+						   a->vars_size_s);
+			a->spec.vars_size = vs;
 		} else {
 			struct stat st;
 			if (stat(a->vars_file, &st) < 0)
 				return fail("cannot read vars file '%s': %s", a->vars_file, strerror(errno));
+			if (!S_ISREG(st.st_mode) || st.st_size == 0 || st.st_size % 4096)
+				return fail("vars file '%s' is %lld bytes, not a non-empty multiple of 4096",
+					    a->vars_file, (long long)st.st_size);
 			a->spec.vars_size = (uint64_t)st.st_size;
 		}
 		for (size_t i = 0; i < a->n_vmms; i++)
@@ -426,12 +445,12 @@ static char *static_json(const struct args *a, const struct cvmf_sev_inputs *in)
 	if (info.have_kernel) {
 		json_object_set_new(o, "kernel", file_obj(a->spec.kernel_path, info.kernel_size,
 							  info.kernel_sha256, true));
-		json_object_set_new(o, "initrd",
-				    a->spec.initrd_path
-					    ? file_obj(a->spec.initrd_path, info.initrd_size,
-						       info.initrd_sha256, true)
-					    : json_null());
-		json_object_set_new(o, "initrd_sha256", hexj(info.initrd_sha256, 32));
+		/* No --initrd is measured as SHA-256 of nothing: say so. */
+		json_t *ini = file_obj(a->spec.initrd_path ? a->spec.initrd_path : "", info.initrd_size,
+				       info.initrd_sha256, true);
+		if (!a->spec.initrd_path)
+			json_object_set_new(ini, "path", json_null());
+		json_object_set_new(o, "initrd", ini);
 		json_t *c = json_object();
 		const char *ap = a->spec.append ? a->spec.append : "";
 		json_object_set_new(c, "value", json_stringn_nocheck(ap, strlen(ap)));

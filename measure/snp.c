@@ -41,6 +41,7 @@ enum page_type {
 
 struct cvmf_sev_inputs {
 	enum cvmf_sev_mode mode;
+	char *ovmf_path;               /* for messages */
 	uint8_t *fw;
 	size_t fw_len;
 	struct cvmf_ovmf *ovmf;
@@ -203,6 +204,7 @@ void cvmf_sev_inputs_free(struct cvmf_sev_inputs *in)
 {
 	if (!in)
 		return;
+	free(in->ovmf_path);
 	free(in->fw);
 	free(in->svsm);
 	cvmf_ovmf_free(in->ovmf);
@@ -239,16 +241,16 @@ static int load_image(cvmf_ctx *ctx, const char *what, const char *path, uint8_t
 }
 
 /* Sections must lie in guest RAM: below the image mapped up to 4 GiB. */
-static int check_sections(cvmf_ctx *ctx, const char *what, const struct cvmf_ovmf *o,
-			  uint64_t mapped_at)
+static int check_sections(cvmf_ctx *ctx, const char *what, const char *path,
+			  const struct cvmf_ovmf *o, uint64_t mapped_at)
 {
 	for (size_t i = 0; i < o->n_sections; i++) {
 		const struct cvmf_snp_section *s = &o->sections[i];
 		if ((uint64_t)s->gpa + s->len > mapped_at)
 			return cvmf_error(ctx, CVMF_E_FORMAT,
-					  "%s SEV metadata section %zu (%s, GPA 0x%x, length 0x%x) "
+					  "%s '%s': SEV metadata section %zu (%s, GPA 0x%x, length 0x%x) "
 					  "overlaps the firmware mapped at 0x%llx, outside guest memory",
-					  what, i, cvmf_snp_section_name(s->type), s->gpa, s->len,
+					  what, path, i, cvmf_snp_section_name(s->type), s->gpa, s->len,
 					  (unsigned long long)mapped_at);
 	}
 	return 0;
@@ -324,7 +326,7 @@ static int check_firmware(cvmf_ctx *ctx, const struct cvmf_sev_spec *spec,
 		return cvmf_error(ctx, CVMF_E_UNSUPPORTED,
 				  "firmware '%s' has no SEV metadata (OVMF_SEV_METADATA/\"ASEV\"); "
 				  "QEMU refuses to launch it as an SNP guest", spec->ovmf_path);
-	if (snp && (r = check_sections(ctx, "firmware", o, o->gpa)))
+	if (snp && (r = check_sections(ctx, "firmware", spec->ovmf_path, o, o->gpa)))
 		return r;
 	if ((spec->mode == CVMF_MODE_SNP || spec->mode == CVMF_MODE_SEV_ES) && !o->has_reset_eip)
 		return cvmf_error(ctx, CVMF_E_UNSUPPORTED,
@@ -354,7 +356,7 @@ static int load_svsm(cvmf_ctx *ctx, const struct cvmf_sev_spec *spec, struct cvm
 	if (!s->has_sev_metadata)
 		return cvmf_error(ctx, CVMF_E_FORMAT, "SVSM image '%s' has no SEV metadata",
 				  spec->svsm_path);
-	return check_sections(ctx, "SVSM image", s, in->svsm_gpa);
+	return check_sections(ctx, "SVSM image", spec->svsm_path, s, in->svsm_gpa);
 }
 
 int cvmf_sev_load(cvmf_ctx *ctx, const struct cvmf_sev_spec *spec, struct cvmf_sev_inputs **ret)
@@ -372,6 +374,11 @@ int cvmf_sev_load(cvmf_ctx *ctx, const struct cvmf_sev_spec *spec, struct cvmf_s
 		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
 	in->mode = spec->mode;
 	in->have_kernel = spec->kernel_path != NULL;
+	in->ovmf_path = strdup(spec->ovmf_path);
+	if (!in->ovmf_path) {
+		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		goto out;
+	}
 	job.in = in;
 
 	r = load_image(ctx, "firmware", spec->ovmf_path, &in->fw, &in->fw_len, &in->ovmf);
@@ -516,8 +523,8 @@ static int check_launch(cvmf_ctx *ctx, const struct cvmf_sev_inputs *in,
 		return cvmf_error(ctx, CVMF_E_INVAL, "snp:svsm mode is only modelled for QEMU");
 	if (in->mode != CVMF_MODE_SNP_SVSM && l->vcpus > 1 && in->ovmf->reset_eip == 0)
 		return cvmf_error(ctx, CVMF_E_UNSUPPORTED,
-				  "firmware's SEV-ES AP reset address is 0; cannot start %u vCPUs",
-				  l->vcpus);
+				  "firmware '%s' has an SEV-ES AP reset address of 0; cannot start %u vCPUs",
+				  in->ovmf_path, l->vcpus);
 	return 0;
 }
 

@@ -229,8 +229,8 @@ int cvmf_sev_vmsa(cvmf_ctx *ctx, const struct cvmf_sev_inputs *in,
 /* A measurement matrix: every combination of the listed values. The
  * firmware, metadata and hashes-table part of the chain is computed once per
  * VMM and its state reused; vCPU counts are reached by extending one chain.
- * The callback runs once per combination, in the order
- * vmm, vcpu_sig, guest_features, vcpus (each as listed); a non-zero return
+ * The callback runs once per combination, nested in the order
+ * vmm, guest_features, vcpu_sig, vcpus (each as listed); a non-zero return
  * stops the walk and is returned. */
 struct cvmf_sev_matrix {
 	const enum cvmf_vmm *vmms;       size_t n_vmms;

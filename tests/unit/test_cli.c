@@ -95,7 +95,7 @@ static void test_verbs(void **state)
 	expect(RUN("--help"), 0, "measure snp");
 	expect(RUN("help", "measure"), 0, "snp");
 	expect(RUN("version"), 0, CVMF_VERSION);
-	expect(RUN("frobnicate"), 2, "unknown verb 'frobnicate'");
+	expect(RUN("frobnicate"), 2, "cvmforge: error: unknown verb 'frobnicate'");
 	struct run r = t_run((char *const[]){ (char *)t_bin(), NULL });
 	t_assert_clean_exit(&r, 2);
 	t_run_free(&r);
@@ -140,6 +140,16 @@ static void test_usage_errors(void **state)
 	expect(RUN("measure", "snp", "--mode", "snp", "--ovmf", e->fw, "--vcpus"), 2, "expected one argument");
 	expect(RUN("measure", "snp", "--mode", "snp", "--ovmf", e->fw, "--vcpus", "1", "--vcpu-type", "EPYC",
 		   "--vcpus", "1-2", "--dump-vmsa"), 2, "--dump-vmsa needs one");
+	expect(RUN("measure", "snp", "--mode", "sev", "--ovmf", e->fw, "--dump-vmsa"), 2, "has no VMSA pages");
+	expect(RUN("measure", "snp", "--mode", "sev", "--ovmf", e->fw, "--vcpus", "x"), 2, "invalid int value: 'x'");
+	expect(RUN("measure", "snp", "--mode", "snp:svsm", "--ovmf", e->fw, "--vcpus", "1", "--vcpu-type", "EPYC",
+		   "--svsm", e->fw, "--vars-size", "0"), 2, "requires --vars-size or --vars-file");
+	expect(RUN("measure", "snp", "--mode", "snp:svsm", "--ovmf", e->fw, "--vcpus", "1", "--vcpu-type", "EPYC",
+		   "--svsm", e->fw, "--vars-size", "1000"), 2, "not a multiple of 4096");
+	expect(RUN("measure", "snp", "--mode", "snp:svsm", "--ovmf", e->fw, "--vcpus", "1", "--vcpu-type", "EPYC",
+		   "--svsm", e->fw, "--vars-size", "4096", "--kernel", e->kernel), 2, "does not measure a kernel");
+	expect(RUN("measure", "snp", "--mode", "snp:svsm", "--ovmf", e->fw, "--vcpus", "1", "--vcpu-type", "EPYC",
+		   "--svsm", e->fw, "--vars-size", "4096", "--vmm-type", "ec2"), 2, "only defined for --vmm-type QEMU");
 }
 
 static void test_bad_input(void **state)
@@ -234,6 +244,19 @@ static void test_json_single(void **state)
 	j = parse_json(js.out);
 	assert_true(json_is_null(json_object_get(j, "vcpu_sig")));
 	assert_true(json_is_null(json_object_get(j, "kernel")));
+	json_decref(j);
+	t_run_free(&js);
+
+	/* A kernel without --initrd: the initrd is measured as SHA-256 of nothing. */
+	js = RUN("measure", "snp", "--mode", "snp", "--vcpus", "1", "--vcpu-type", "EPYC", "--ovmf", e->fw,
+		 "--kernel", e->kernel, "--json");
+	t_assert_clean_exit(&js, 0);
+	j = parse_json(js.out);
+	assert_string_equal(jstr(j, "initrd.sha256"),
+			    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	assert_true(json_is_null(json_object_get(json_object_get(j, "initrd"), "path")));
+	assert_string_equal(jstr(j, "cmdline.sha256"),
+			    "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d");
 	json_decref(j);
 	t_run_free(&js);
 }
@@ -354,18 +377,29 @@ static void test_inspect(void **state)
 	assert_non_null(strstr(jstr(j, "kernel_hashes"), "no:"));
 	json_decref(j);
 	t_run_free(&r);
-	char *shared = t_shared_file("inputs/OVMF.trixie.fd");
-	if (shared) {
-		r = RUN("inspect", "ovmf", shared);
-		t_assert_clean_exit(&r, 0);
-		assert_non_null(strstr(r.out, "BFV      data 0x84000+0x37c000 GPA 0xffc84000 size 0x37c000 attr 0x1 (MR.EXTEND)"));
-		t_run_free(&r);
-		free(shared);
-	}
 	r = RUN("inspect", "ovmf", e->junk);
 	t_assert_clean_exit(&r, 0);
 	assert_non_null(strstr(r.out, "footer GUID table: none"));
+	assert_non_null(strstr(r.out, "(kernel hashes): no: no OVMF footer table"));
 	t_run_free(&r);
+	char *empty = t_write(e->dir, "empty.fd", "", 0);
+	expect(RUN("inspect", "ovmf", empty), 1, "is empty");
+	free(empty);
+}
+
+/* The TDVF view of Debian 13's firmware: every field on one line is right. */
+static void test_inspect_real(void **state)
+{
+	(void)state;
+	char *shared = t_shared_file("inputs/OVMF.trixie.fd");
+	if (!shared)
+		skip();
+	struct run r = RUN("inspect", "ovmf", shared);
+	t_assert_clean_exit(&r, 0);
+	assert_non_null(strstr(r.out, "BFV      data 0x84000+0x37c000 GPA 0xffc84000 size 0x37c000 attr 0x1 (MR.EXTEND)"));
+	assert_non_null(strstr(r.out, "SVSM_CAA           GPA 0x0080f000 length 0x1000 (1 page)"));
+	t_run_free(&r);
+	free(shared);
 }
 
 /* Invoked as sev-snp-measure, the program is that tool. */
@@ -400,6 +434,7 @@ int main(void)
 		cmocka_unit_test(test_output_forms),
 		cmocka_unit_test(test_dump_vmsa),
 		cmocka_unit_test(test_inspect),
+		cmocka_unit_test(test_inspect_real),
 		cmocka_unit_test(test_compat_name),
 	};
 	return cmocka_run_group_tests_name("cli", tests, setup, teardown);

@@ -477,7 +477,7 @@ static void test_load_errors(void **state)
 	struct cvmf_sev_launch l = { CVMF_VMM_QEMU, 2, 0xa00f11, 1 };
 	struct cvmf_digest d;
 	assert_int_equal(cvmf_sev_measure(ctx, in, &l, &d), CVMF_E_UNSUPPORTED);
-	assert_non_null(strstr(cvmf_ctx_errmsg(ctx), "AP reset address is 0"));
+	assert_non_null(strstr(cvmf_ctx_errmsg(ctx), "AP reset address of 0"));
 	l.vcpus = 1;
 	assert_int_equal(cvmf_sev_measure(ctx, in, &l, &d), 0);
 	l.vcpus = 0;
