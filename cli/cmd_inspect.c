@@ -53,16 +53,20 @@ static void entry_value(const struct cvmf_ovmf *o, const char *name, char *out, 
 /* Can this firmware take QEMU's SEV hashes table (kernel-hashes=on)? */
 static const char *hashes_verdict(const struct cvmf_ovmf *o)
 {
-	bool section = false;
+	/* The same checks as measure snp --kernel, in the same order of severity. */
+	const struct cvmf_snp_section *kh = NULL;
 	if (!o->has_table)
 		return "no: no OVMF footer table";
 	for (size_t i = 0; i < o->n_sections; i++)
-		section |= o->sections[i].type == CVMF_SNP_KERNEL_HASHES;
+		if (o->sections[i].type == CVMF_SNP_KERNEL_HASHES)
+			kh = &o->sections[i];
 	if (!o->has_hashes_rv || o->hashes_base == 0)
 		return "no: the hashes-table area is empty (QEMU: \"hashes table area is invalid\")";
-	if (o->hashes_size < 176)
-		return "no: the hashes-table area is smaller than the 176-byte table";
-	if (!section)
+	if (o->hashes_size < 176 || (o->hashes_base & 0xfff) + 176 > 4096)
+		return "no: the hashes-table area cannot hold the 176-byte table within one page";
+	if (kh && kh->len != 4096)
+		return "SEV/SEV-ES only: the SNP_KERNEL_HASHES section is not one 4 KiB page";
+	if (!kh)
 		return "SEV/SEV-ES only: no SNP_KERNEL_HASHES metadata section";
 	return "yes (SEV, SEV-ES and SNP)";
 }

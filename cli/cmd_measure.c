@@ -19,6 +19,8 @@ int cmd_measure(const char *prog, int argc, char **argv)
 		fprintf(f, "usage: %s measure PLATFORM [OPTIONS]\n\nPlatforms:\n", prog);
 		for (size_t i = 0; i < sizeof(platforms) / sizeof(platforms[0]); i++)
 			fprintf(f, "  %-6s %s\n", platforms[i].name, platforms[i].help);
+		if (argc < 2)
+			fprintf(f, "%s measure: error: a platform is required\n", prog);
 		return argc < 2 ? EXIT_USAGE : EXIT_OK_;
 	}
 	for (size_t i = 0; i < sizeof(platforms) / sizeof(platforms[0]); i++)

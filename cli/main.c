@@ -34,7 +34,7 @@ static void print_usage(FILE *f, const char *prog)
 
 static int cmd_help(const char *prog, int argc, char **argv)
 {
-	if (argc > 1) {
+	if (argc > 1 && strcmp(argv[1], "help")) {
 		for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 			if (!strcmp(verbs[i].name, argv[1]) && verbs[i].run != cmd_help) {
 				char *args[] = { argv[1], "--help", NULL };

@@ -138,7 +138,8 @@ static int parse_u64(struct args *a, const char *opt, const char *s, bool auto_b
 }
 
 /* Split a comma list; each item handed to fn. */
-static int each_item(struct args *a, const char *list, int (*fn)(struct args *, const char *))
+static int each_item(struct args *a, const char *opt, const char *list,
+		     int (*fn)(struct args *, const char *))
 {
 	char *copy = strdup(list), *save = NULL;
 	int r = 0, n = 0;
@@ -147,7 +148,7 @@ static int each_item(struct args *a, const char *list, int (*fn)(struct args *, 
 	for (char *tok = strtok_r(copy, ",", &save); tok && !r; tok = strtok_r(NULL, ",", &save), n++)
 		r = fn(a, tok);
 	if (!r && n == 0)
-		r = bad_list(a, "vcpus", "empty list", list);
+		r = bad_list(a, opt, "empty list", list);
 	free(copy);
 	return r;
 }
@@ -287,9 +288,10 @@ static int resolve(struct args *a)
 		return usage_error(a->prog, usage_line, "missing --vcpus N in guest mode '%s'",
 				   cvmf_sev_mode_name(m));
 	/* Checked in every mode, as argparse does; unused without VMSAs. */
-	if (a->vcpus_s && (r = each_item(a, a->vcpus_s, add_vcpus)))
+	if (a->vcpus_s && (r = each_item(a, "vcpus", a->vcpus_s, add_vcpus)))
 		return r;
 	if (!needs_vcpus) {
+		a->matrix = false;   /* a range here is checked, not measured */
 		a->n_vcpus = 0;
 		PUSH(a->vcpus, a->n_vcpus, 1);
 	}
@@ -297,7 +299,7 @@ static int resolve(struct args *a)
 		return usage_error(a->prog, usage_line, "--dump-vmsa: mode '%s' has no VMSA pages",
 				   cvmf_sev_mode_name(m));
 
-	if ((r = each_item(a, a->vmm_s ? a->vmm_s : "QEMU", add_vmm)))
+	if ((r = each_item(a, "vmm-type", a->vmm_s ? a->vmm_s : "QEMU", add_vmm)))
 		return r;
 	bool any_qemu = false;
 	for (size_t i = 0; i < a->n_vmms; i++)
@@ -324,7 +326,7 @@ static int resolve(struct args *a)
 		if (add_sig(a, NULL, (uint32_t)sig))
 			return EXIT_FAILURE_;
 	} else if (a->vcpu_type_s) {
-		if ((r = each_item(a, a->vcpu_type_s, add_cpu_type)))
+		if ((r = each_item(a, "vcpu-type", a->vcpu_type_s, add_cpu_type)))
 			return r;
 	} else if (any_qemu && m != CVMF_MODE_SEV && m != CVMF_MODE_SNP_OVMF_HASH) {
 		return usage_error(a->prog, usage_line,
@@ -336,11 +338,14 @@ static int resolve(struct args *a)
 			return EXIT_FAILURE_;
 	}
 
-	if ((r = each_item(a, a->features_s ? a->features_s : "0x1", add_feature)))
+	if ((r = each_item(a, "guest-features", a->features_s ? a->features_s : "0x1", add_feature)))
 		return r;
 
 	if (m == CVMF_MODE_SNP_SVSM) {
 		uint64_t vs = 0;
+		if (a->vars_size_s && a->vars_file)
+			return usage_error(a->prog, usage_line,
+					   "argument --vars-file: not allowed with argument --vars-size");
 		/* sev-snp-measure takes --vars-size 0 as not given. */
 		if (a->vars_size_s &&
 		    (r = parse_u64(a, "vars-size", a->vars_size_s, false, "int", 0xffffffffu, &vs)))
@@ -363,7 +368,9 @@ static int resolve(struct args *a)
 			struct stat st;
 			if (stat(a->vars_file, &st) < 0)
 				return fail("cannot read vars file '%s': %s", a->vars_file, strerror(errno));
-			if (!S_ISREG(st.st_mode) || st.st_size == 0 || st.st_size % 4096)
+			if (!S_ISREG(st.st_mode))
+				return fail("vars file '%s' is not a regular file", a->vars_file);
+			if (st.st_size == 0 || st.st_size % 4096)
 				return fail("vars file '%s' is %lld bytes, not a non-empty multiple of 4096",
 					    a->vars_file, (long long)st.st_size);
 			a->spec.vars_size = (uint64_t)st.st_size;

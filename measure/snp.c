@@ -249,7 +249,7 @@ static int check_sections(cvmf_ctx *ctx, const char *what, const char *path,
 		if ((uint64_t)s->gpa + s->len > mapped_at)
 			return cvmf_error(ctx, CVMF_E_FORMAT,
 					  "%s '%s': SEV metadata section %zu (%s, GPA 0x%x, length 0x%x) "
-					  "overlaps the firmware mapped at 0x%llx, outside guest memory",
+					  "overlaps the image mapped at 0x%llx, outside guest memory",
 					  what, path, i, cvmf_snp_section_name(s->type), s->gpa, s->len,
 					  (unsigned long long)mapped_at);
 	}
@@ -283,9 +283,9 @@ static int check_spec(cvmf_ctx *ctx, const struct cvmf_sev_spec *spec)
 		if (spec->kernel_path)
 			return cvmf_error(ctx, CVMF_E_INVAL,
 					  "snp:svsm mode does not measure a kernel: drop --kernel");
-		if (spec->vars_size % CVMF_PAGE_SIZE)
+		if (spec->vars_size == 0 || spec->vars_size % CVMF_PAGE_SIZE)
 			return cvmf_error(ctx, CVMF_E_INVAL,
-					  "OVMF vars size %llu is not a multiple of 4096",
+					  "OVMF vars size %llu is not a non-zero multiple of 4096",
 					  (unsigned long long)spec->vars_size);
 	}
 	if (spec->mode == CVMF_MODE_SNP_OVMF_HASH && spec->kernel_path)

@@ -91,7 +91,6 @@ static void expect(struct run r, int code, const char *needle)
 
 static void test_verbs(void **state)
 {
-	(void)state;
 	expect(RUN("--help"), 0, "measure snp");
 	expect(RUN("help", "measure"), 0, "snp");
 	expect(RUN("version"), 0, CVMF_VERSION);
@@ -99,7 +98,13 @@ static void test_verbs(void **state)
 	struct run r = t_run((char *const[]){ (char *)t_bin(), NULL });
 	t_assert_clean_exit(&r, 2);
 	t_run_free(&r);
-	expect(RUN("measure"), 2, "Platforms");
+	expect(RUN("measure"), 2, "cvmforge measure: error: a platform is required");
+	expect(RUN("help", "help"), 0, "Verbs:");
+	/* A --vcpus range is checked but not measured in sev mode: plain output. */
+	struct run sev = RUN("measure", "snp", "--mode", "sev", "--ovmf", ((struct env *)*state)->fw, "--vcpus", "1-4");
+	t_assert_clean_exit(&sev, 0);
+	assert_int_equal(strlen(sev.out), 65);
+	t_run_free(&sev);
 	expect(RUN("measure", "sgx"), 2, "unknown platform 'sgx'");
 	expect(RUN("measure", "snp", "--help"), 0, "EPYC-Turin");
 }
@@ -141,6 +146,12 @@ static void test_usage_errors(void **state)
 	expect(RUN("measure", "snp", "--mode", "snp", "--ovmf", e->fw, "--vcpus", "1", "--vcpu-type", "EPYC",
 		   "--vcpus", "1-2", "--dump-vmsa"), 2, "--dump-vmsa needs one");
 	expect(RUN("measure", "snp", "--mode", "sev", "--ovmf", e->fw, "--dump-vmsa"), 2, "has no VMSA pages");
+	expect(RUN("measure", "snp", "--mode", "snp", "--ovmf", e->fw, "--vcpus", "1", "--vmm-type", ","), 2,
+	       "argument --vmm-type: empty list");
+	expect(RUN("measure", "snp", "--mode", "snp:svsm", "--ovmf", e->fw, "--vcpus", "1", "--vcpu-type", "EPYC",
+		   "--svsm", e->fw, "--vars-size", "4096", "--vars-file", e->fw), 2, "not allowed with argument --vars-size");
+	expect(RUN("measure", "snp", "--mode", "snp:svsm", "--ovmf", e->fw, "--vcpus", "1", "--vcpu-type", "EPYC",
+		   "--svsm", e->fw, "--vars-file", e->dir), 1, "is not a regular file");
 	expect(RUN("measure", "snp", "--mode", "sev", "--ovmf", e->fw, "--vcpus", "x"), 2, "invalid int value: 'x'");
 	expect(RUN("measure", "snp", "--mode", "snp:svsm", "--ovmf", e->fw, "--vcpus", "1", "--vcpu-type", "EPYC",
 		   "--svsm", e->fw, "--vars-size", "0"), 2, "requires --vars-size or --vars-file");
