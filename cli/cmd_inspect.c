@@ -1,15 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* `cvmforge inspect ovmf FILE [--json]`: what a firmware image declares. */
-#include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
 #include "cli/cli.h"
-
-/* Firmware images are small; a larger file is not an OVMF image. */
-#define MAX_IMAGE (64u << 20)
 
 static const char usage_line[] = "ovmf FILE [--json]";
 
@@ -50,23 +45,20 @@ static void entry_value(const struct cvmf_ovmf *o, const char *name, char *out, 
 		snprintf(out, n, "entry offset %s", hexs(o->svsm_entry_offset));
 }
 
-/* Can this firmware take QEMU's SEV hashes table (kernel-hashes=on)? */
+/* Can this firmware take QEMU's SEV hashes table (kernel-hashes=on)? The
+ * rule is the library's; measure snp --kernel refuses on the same reasons. */
 static const char *hashes_verdict(const struct cvmf_ovmf *o)
 {
-	/* The same checks as measure snp --kernel, in the same order of severity. */
-	const struct cvmf_snp_section *kh = NULL;
 	if (!o->has_table)
 		return "no: no OVMF footer table";
-	for (size_t i = 0; i < o->n_sections; i++)
-		if (o->sections[i].type == CVMF_SNP_KERNEL_HASHES)
-			kh = &o->sections[i];
-	if (!o->has_hashes_rv || o->hashes_base == 0)
+	const unsigned why = cvmf_ovmf_kernel_hashes(o, NULL);
+	if (why & CVMF_KH_NO_AREA)
 		return "no: the hashes-table area is empty (QEMU: \"hashes table area is invalid\")";
-	if (o->hashes_size < 176 || (o->hashes_base & 0xfff) + 176 > 4096)
+	if (why & CVMF_KH_AREA_TOO_SMALL)
 		return "no: the hashes-table area cannot hold the 176-byte table within one page";
-	if (kh && kh->len != 4096)
+	if (why & CVMF_KH_SECTION_NOT_PAGE)
 		return "SEV/SEV-ES only: the SNP_KERNEL_HASHES section is not one 4 KiB page";
-	if (!kh)
+	if (why & CVMF_KH_NO_SECTION)
 		return "SEV/SEV-ES only: no SNP_KERNEL_HASHES metadata section";
 	return "yes (SEV, SEV-ES and SNP)";
 }
@@ -199,48 +191,6 @@ static int print_json(const char *path, const struct cvmf_ovmf *o)
 	return rc ? fail("cannot write JSON") : EXIT_OK_;
 }
 
-static int read_all(const char *path, uint8_t **buf, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return fail("cannot open firmware '%s': %s", path, strerror(errno));
-	size_t cap = 1 << 20, n = 0;
-	uint8_t *b = malloc(cap);
-	int r = 0;
-	while (b) {
-		n += fread(b + n, 1, cap - n, f);
-		if (ferror(f)) {
-			r = fail("cannot read firmware '%s': %s", path, strerror(errno));
-			break;
-		}
-		if (n < cap)
-			break;
-		if (cap > MAX_IMAGE) {
-			r = fail("'%s' is larger than %u MiB: not a firmware image", path, MAX_IMAGE >> 20);
-			break;
-		}
-		uint8_t *nb = realloc(b, cap * 2);
-		if (!nb)
-			free(b);
-		b = nb;
-		cap *= 2;
-	}
-	fclose(f);
-	if (!b)
-		return fail("out of memory");
-	if (!r && n == 0)
-		r = fail("firmware '%s' is empty", path);
-	if (!r && n > MAX_IMAGE)
-		r = fail("'%s' is larger than %u MiB: not a firmware image", path, MAX_IMAGE >> 20);
-	if (r) {
-		free(b);
-		return r;
-	}
-	*buf = b;
-	*len = n;
-	return 0;
-}
-
 int cmd_inspect(const char *prog, int argc, char **argv)
 {
 	struct opt_parser p = { .prog = "cvmforge inspect", .usage = usage_line, .opts = options,
@@ -268,17 +218,13 @@ int cmd_inspect(const char *prog, int argc, char **argv)
 	if (p.n_positional < 2)
 		return usage_error(p.prog, usage_line, "the following arguments are required: FILE");
 	const char *path = p.positional[1];
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	int r = read_all(path, &buf, &len);
-	if (r)
-		return r;
 	cvmf_ctx *ctx = cvmf_ctx_new();
 	struct cvmf_ovmf *o = NULL;
+	int r;
 	if (!ctx)
 		r = fail("out of memory");
-	else if (cvmf_ovmf_parse(ctx, buf, len, &o))
-		r = fail("firmware '%s': %s", path, cvmf_ctx_errmsg(ctx));
+	else if (cvmf_ovmf_read(ctx, path, &o))
+		r = fail("%s", cvmf_ctx_errmsg(ctx));
 	else if (json)
 		r = print_json(path, o);
 	else {
@@ -287,6 +233,5 @@ int cmd_inspect(const char *prog, int argc, char **argv)
 	}
 	cvmf_ovmf_free(o);
 	cvmf_ctx_free(ctx);
-	free(buf);
 	return r;
 }

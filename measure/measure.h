@@ -5,6 +5,11 @@
 
 #include "cvmforge/cvmforge.h"
 
+/* measure/ovmf.c: read and parse an image, keeping its bytes. With
+ * whole_pages, a size that is not a multiple of 4 KiB is refused first. */
+int cvmf_ovmf_read_image(cvmf_ctx *ctx, const char *what, const char *path, bool whole_pages,
+			 uint8_t **ret_buf, size_t *ret_len, struct cvmf_ovmf **ret);
+
 /* measure/tdvf.c: fill o->tdvf_sections, or o->tdx_err/tdx_errmsg. */
 void cvmf_tdvf_parse(const uint8_t *buf, size_t len, struct cvmf_ovmf *o);
 

@@ -60,6 +60,7 @@ static const struct {
 #define ENTRY_HDR 18         /* u16 length + GUID */
 #define ASEV_HDR 16
 #define ASEV_DESC 12
+#define MAX_IMAGE (64u << 20)   /* firmware is mapped below 4 GiB; OVMF is 2-4 MiB */
 
 const char *cvmf_ovmf_guid_name(const uint8_t guid[16])
 {
@@ -267,6 +268,63 @@ static int parse_sev_metadata(cvmf_ctx *ctx, const uint8_t *buf, size_t n,
 		o->n_sections++;
 	}
 	return 0;
+}
+
+unsigned cvmf_ovmf_kernel_hashes(const struct cvmf_ovmf *o,
+				 const struct cvmf_snp_section **ret_section)
+{
+	const struct cvmf_snp_section *kh = NULL;
+	unsigned why = 0;
+	for (size_t i = 0; i < o->n_sections && !kh; i++)
+		if (o->sections[i].type == CVMF_SNP_KERNEL_HASHES)
+			kh = &o->sections[i];
+	if (!kh)
+		why |= CVMF_KH_NO_SECTION;
+	else if (kh->len != CVMF_PAGE_SIZE)
+		why |= CVMF_KH_SECTION_NOT_PAGE;
+	/* QEMU's "hashes table area is invalid" check, plus the table's page. */
+	if (!o->has_hashes_rv || o->hashes_base == 0)
+		why |= CVMF_KH_NO_AREA;
+	else if (o->hashes_size < CVMF_SEV_HASHES_PADDED_LEN ||
+		 (o->hashes_base & 0xfff) + CVMF_SEV_HASHES_PADDED_LEN > CVMF_PAGE_SIZE)
+		why |= CVMF_KH_AREA_TOO_SMALL;
+	if (ret_section)
+		*ret_section = kh;
+	return why;
+}
+
+int cvmf_ovmf_read_image(cvmf_ctx *ctx, const char *what, const char *path, bool whole_pages,
+			 uint8_t **ret_buf, size_t *ret_len, struct cvmf_ovmf **ret)
+{
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int r = cvmf_read_file(ctx, what, path, MAX_IMAGE, &buf, &len);
+	if (r)
+		return r;
+	if (len == 0) {
+		r = cvmf_error(ctx, CVMF_E_FORMAT, "%s '%s' is empty", what, path);
+	} else if (whole_pages && len % CVMF_PAGE_SIZE) {
+		r = cvmf_error(ctx, CVMF_E_FORMAT,
+			       "%s '%s' is %zu bytes, not a whole number of 4 KiB pages (truncated?)",
+			       what, path, len);
+	} else if ((r = cvmf_ovmf_parse(ctx, buf, len, ret))) {
+		/* Say which file the parser was looking at. */
+		char msg[sizeof(ctx->msg)];
+		snprintf(msg, sizeof(msg), "%s", ctx->msg);
+		r = cvmf_error(ctx, r, "%s '%s': %s", what, path, msg);
+	}
+	if (r || !ret_buf) {
+		free(buf);
+		return r;
+	}
+	*ret_buf = buf;
+	*ret_len = len;
+	return 0;
+}
+
+int cvmf_ovmf_read(cvmf_ctx *ctx, const char *path, struct cvmf_ovmf **ret)
+{
+	return cvmf_ovmf_read_image(ctx, "firmware", path, false, NULL, NULL, ret);
 }
 
 int cvmf_ovmf_parse(cvmf_ctx *ctx, const uint8_t *buf, size_t len, struct cvmf_ovmf **ret)

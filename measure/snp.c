@@ -28,7 +28,6 @@
 #define VMSA_GPA 0x0000fffffffff000ull   /* KVM's INITIAL_VMSA_GPA */
 #define BSP_EIP 0xfffffff0u
 #define FOUR_GIB 0x100000000ull
-#define MAX_FIRMWARE (64u << 20)
 
 enum page_type {
 	PAGE_NORMAL = 1,
@@ -216,22 +215,9 @@ void cvmf_sev_inputs_free(struct cvmf_sev_inputs *in)
 static int load_image(cvmf_ctx *ctx, const char *what, const char *path, uint8_t **buf,
 		      size_t *len, struct cvmf_ovmf **ovmf)
 {
-	int r = cvmf_read_file(ctx, what, path, MAX_FIRMWARE, buf, len);
+	int r = cvmf_ovmf_read_image(ctx, what, path, true, buf, len, ovmf);
 	if (r)
 		return r;
-	if (*len == 0)
-		return cvmf_error(ctx, CVMF_E_FORMAT, "%s '%s' is empty", what, path);
-	if (*len % CVMF_PAGE_SIZE)
-		return cvmf_error(ctx, CVMF_E_FORMAT,
-				  "%s '%s' is %zu bytes, not a whole number of 4 KiB pages (truncated?)",
-				  what, path, *len);
-	r = cvmf_ovmf_parse(ctx, *buf, *len, ovmf);
-	if (r) {
-		/* Say which file the parser was looking at. */
-		char msg[sizeof(ctx->msg)];
-		snprintf(msg, sizeof(msg), "%s", ctx->msg);
-		return cvmf_error(ctx, r, "%s '%s': %s", what, path, msg);
-	}
 	if (!(*ovmf)->has_table)
 		return cvmf_error(ctx, CVMF_E_FORMAT,
 				  "%s '%s' is not an OVMF image: no footer GUID table "
@@ -254,17 +240,6 @@ static int check_sections(cvmf_ctx *ctx, const char *what, const char *path,
 					  (unsigned long long)mapped_at);
 	}
 	return 0;
-}
-
-static bool has_section(const struct cvmf_ovmf *o, uint32_t type, const struct cvmf_snp_section **ret)
-{
-	for (size_t i = 0; i < o->n_sections; i++)
-		if (o->sections[i].type == type) {
-			if (ret)
-				*ret = &o->sections[i];
-			return true;
-		}
-	return false;
 }
 
 static int check_spec(cvmf_ctx *ctx, const struct cvmf_sev_spec *spec)
@@ -301,27 +276,24 @@ static int check_firmware(cvmf_ctx *ctx, const struct cvmf_sev_spec *spec,
 	const struct cvmf_ovmf *o = in->ovmf;
 	const bool snp = spec->mode == CVMF_MODE_SNP;
 	int r;
-	if (in->have_kernel && snp) {
-		const struct cvmf_snp_section *kh = NULL;
-		if (!has_section(o, CVMF_SNP_KERNEL_HASHES, &kh))
-			return cvmf_error(ctx, CVMF_E_UNSUPPORTED,
-					  "Kernel specified but OVMF metadata doesn't include SNP_KERNEL_HASHES section");
-		if (kh->len != CVMF_PAGE_SIZE)
-			return cvmf_error(ctx, CVMF_E_UNSUPPORTED,
-					  "OVMF SNP_KERNEL_HASHES section at GPA 0x%x is 0x%x bytes; one 4 KiB page is expected",
-					  kh->gpa, kh->len);
-	}
-	if (in->have_kernel) {
-		if (!o->has_hashes_rv || o->hashes_base == 0)
-			return cvmf_error(ctx, CVMF_E_UNSUPPORTED,
-					  "Kernel specified but OVMF doesn't support kernel/initrd/cmdline measurement");
-		if (o->hashes_size < CVMF_SEV_HASHES_PADDED_LEN ||
-		    (o->hashes_base & 0xfff) + CVMF_SEV_HASHES_PADDED_LEN > CVMF_PAGE_SIZE)
-			return cvmf_error(ctx, CVMF_E_UNSUPPORTED,
-					  "OVMF hashes table area (base 0x%x, size 0x%x) cannot hold the %d-byte table; "
-					  "QEMU refuses this firmware for measured direct boot",
-					  o->hashes_base, o->hashes_size, CVMF_SEV_HASHES_PADDED_LEN);
-	}
+	/* SNP reports a missing section before the table area (the reference's order). */
+	const struct cvmf_snp_section *kh = NULL;
+	const unsigned why = in->have_kernel ? cvmf_ovmf_kernel_hashes(o, &kh) : 0;
+	if (snp && (why & CVMF_KH_NO_SECTION))
+		return cvmf_error(ctx, CVMF_E_UNSUPPORTED,
+				  "Kernel specified but OVMF metadata doesn't include SNP_KERNEL_HASHES section");
+	if (snp && (why & CVMF_KH_SECTION_NOT_PAGE))
+		return cvmf_error(ctx, CVMF_E_UNSUPPORTED,
+				  "OVMF SNP_KERNEL_HASHES section at GPA 0x%x is 0x%x bytes; one 4 KiB page is expected",
+				  kh->gpa, kh->len);
+	if (why & CVMF_KH_NO_AREA)
+		return cvmf_error(ctx, CVMF_E_UNSUPPORTED,
+				  "Kernel specified but OVMF doesn't support kernel/initrd/cmdline measurement");
+	if (why & CVMF_KH_AREA_TOO_SMALL)
+		return cvmf_error(ctx, CVMF_E_UNSUPPORTED,
+				  "OVMF hashes table area (base 0x%x, size 0x%x) cannot hold the %d-byte table; "
+				  "QEMU refuses this firmware for measured direct boot",
+				  o->hashes_base, o->hashes_size, CVMF_SEV_HASHES_PADDED_LEN);
 	if (snp && !o->has_sev_metadata)
 		return cvmf_error(ctx, CVMF_E_UNSUPPORTED,
 				  "firmware '%s' has no SEV metadata (OVMF_SEV_METADATA/\"ASEV\"); "

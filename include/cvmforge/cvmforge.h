@@ -122,6 +122,22 @@ struct cvmf_ovmf {
 int cvmf_ovmf_parse(cvmf_ctx *ctx, const uint8_t *buf, size_t len,
 		    struct cvmf_ovmf **ret);
 void cvmf_ovmf_free(struct cvmf_ovmf *o);
+/* Read and parse a firmware file (at most 64 MiB, not empty). Messages name
+ * the file. */
+int cvmf_ovmf_read(cvmf_ctx *ctx, const char *path, struct cvmf_ovmf **ret);
+
+/* Why a firmware cannot take QEMU's SEV hashes table (kernel-hashes=on), as
+ * a set of reasons; 0 means it can. The SECTION reasons matter for SNP only;
+ * each caller reports them in its own order. */
+enum cvmf_kernel_hashes_problem {
+	CVMF_KH_NO_AREA = 1u << 0,          /* SEV_HASH_TABLE_RV missing or at 0 */
+	CVMF_KH_AREA_TOO_SMALL = 1u << 1,   /* < 176 bytes, or crosses its page */
+	CVMF_KH_NO_SECTION = 1u << 2,       /* no SNP_KERNEL_HASHES section */
+	CVMF_KH_SECTION_NOT_PAGE = 1u << 3, /* that section is not one 4 KiB page */
+};
+/* ret_section (may be NULL) gets the SNP_KERNEL_HASHES section, or NULL. */
+unsigned cvmf_ovmf_kernel_hashes(const struct cvmf_ovmf *o,
+				 const struct cvmf_snp_section **ret_section);
 /* Name of a well-known footer GUID, or NULL. */
 const char *cvmf_ovmf_guid_name(const uint8_t guid[16]);
 const char *cvmf_snp_section_name(uint32_t type);
@@ -148,6 +164,14 @@ enum cvmf_vmm {
 };
 
 #define CVMF_MAX_VCPUS 4096
+
+/* Which modes measure VMSA pages (and so take vCPU counts). */
+bool cvmf_sev_mode_has_vmsas(enum cvmf_sev_mode m);
+/* The sev_features a VMSA carries for a requested --guest-features value:
+ * as given for SNP, fixed at SNPActive for snp:svsm, 0 otherwise. */
+uint64_t cvmf_sev_vmsa_features(enum cvmf_sev_mode m, uint64_t requested);
+/* Whether the VMM puts the vCPU signature in the VMSA (only QEMU does). */
+bool cvmf_vmm_uses_vcpu_sig(enum cvmf_vmm v);
 
 const char *cvmf_sev_mode_name(enum cvmf_sev_mode m);    /* "snp", ... */
 int cvmf_sev_mode_parse(const char *s, enum cvmf_sev_mode *ret);
