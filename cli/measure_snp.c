@@ -283,7 +283,7 @@ static int resolve(struct args *a)
 	if (a->spec.append && a->spec.append[0] && !a->spec.kernel_path)
 		return usage_error(a->prog, usage_line, "--kernel required when using --append");
 
-	const bool needs_vcpus = m != CVMF_MODE_SEV && m != CVMF_MODE_SNP_OVMF_HASH;
+	const bool needs_vcpus = cvmf_sev_mode_has_vmsas(m);
 	if (needs_vcpus && !a->vcpus_s)
 		return usage_error(a->prog, usage_line, "missing --vcpus N in guest mode '%s'",
 				   cvmf_sev_mode_name(m));
@@ -301,9 +301,9 @@ static int resolve(struct args *a)
 
 	if ((r = each_item(a, "vmm-type", a->vmm_s ? a->vmm_s : "QEMU", add_vmm)))
 		return r;
-	bool any_qemu = false;
+	bool needs_sig = false;
 	for (size_t i = 0; i < a->n_vmms; i++)
-		any_qemu |= a->vmms[i] == CVMF_VMM_QEMU;
+		needs_sig |= needs_vcpus && cvmf_vmm_uses_vcpu_sig(a->vmms[i]);
 
 	/* CPU signature: family/model/stepping, then --vcpu-sig, then --vcpu-type. */
 	uint64_t fam = 0;
@@ -328,7 +328,7 @@ static int resolve(struct args *a)
 	} else if (a->vcpu_type_s) {
 		if ((r = each_item(a, "vcpu-type", a->vcpu_type_s, add_cpu_type)))
 			return r;
-	} else if (any_qemu && m != CVMF_MODE_SEV && m != CVMF_MODE_SNP_OVMF_HASH) {
+	} else if (needs_sig) {
 		return usage_error(a->prog, usage_line,
 				   "missing --vcpu-type or --vcpu-sig or --vcpu-family in guest mode '%s'",
 				   cvmf_sev_mode_name(m));
@@ -527,7 +527,7 @@ static int emit_json(void *userdata, const struct cvmf_sev_launch *l, size_t sig
 	struct emit *e = userdata;
 	const struct args *a = e->a;
 	const enum cvmf_sev_mode m = a->mode;
-	const bool launchless = m == CVMF_MODE_SEV || m == CVMF_MODE_SNP_OVMF_HASH;
+	const bool launchless = !cvmf_sev_mode_has_vmsas(m);
 	char *p = e->line;
 	char hex[97];
 	cvmf_hex(d->bytes, d->len, hex);
@@ -558,9 +558,9 @@ static int emit_json(void *userdata, const struct cvmf_sev_launch *l, size_t sig
 		} else {
 			p = put(p, "null");
 		}
-		/* Only QEMU's VMSA carries the signature; EC2 and GCE put 0x600. */
+		/* The values that went into the VMSA: null where the VMM ignores one. */
 		p = put(p, ",\"vcpu_sig\":");
-		if (l->vmm == CVMF_VMM_QEMU) {
+		if (cvmf_vmm_uses_vcpu_sig(l->vmm)) {
 			*p++ = '"';
 			p = put_hex64(p, l->vcpu_sig, 8);
 			*p++ = '"';
@@ -568,9 +568,7 @@ static int emit_json(void *userdata, const struct cvmf_sev_launch *l, size_t sig
 			p = put(p, "null");
 		}
 		p = put(p, ",\"guest_features\":\"");
-		uint64_t f = m == CVMF_MODE_SNP ? l->guest_features
-			     : m == CVMF_MODE_SNP_SVSM ? 1 : 0;
-		p = put_hex64(p, f, 1);
+		p = put_hex64(p, cvmf_sev_vmsa_features(m, l->guest_features), 1);
 		*p++ = '"';
 	}
 	*p++ = ',';

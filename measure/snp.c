@@ -476,15 +476,31 @@ void cvmf_sev_input_info(const struct cvmf_sev_inputs *in, struct cvmf_sev_input
 
 /* ---- VMSAs and the launch-dependent part ---- */
 
-static bool mode_has_vmsas(enum cvmf_sev_mode m)
+bool cvmf_sev_mode_has_vmsas(enum cvmf_sev_mode m)
 {
 	return m == CVMF_MODE_SNP || m == CVMF_MODE_SEV_ES || m == CVMF_MODE_SNP_SVSM;
+}
+
+uint64_t cvmf_sev_vmsa_features(enum cvmf_sev_mode m, uint64_t requested)
+{
+	if (m == CVMF_MODE_SNP)
+		return requested;
+	/* The reference fixes snp:svsm at SNPActive whatever was asked; its
+	 * published values depend on it (docs/measure-snp.md, quirks). */
+	if (m == CVMF_MODE_SNP_SVSM)
+		return 0x1;
+	return 0;   /* SEV-ES has no sev_features; SEV has no VMSA */
+}
+
+bool cvmf_vmm_uses_vcpu_sig(enum cvmf_vmm v)
+{
+	return v == CVMF_VMM_QEMU;   /* EC2 and GCE put 0x600 in rdx */
 }
 
 static int check_launch(cvmf_ctx *ctx, const struct cvmf_sev_inputs *in,
 			const struct cvmf_sev_launch *l)
 {
-	if (in->mode == CVMF_MODE_SEV || in->mode == CVMF_MODE_SNP_OVMF_HASH)
+	if (!cvmf_sev_mode_has_vmsas(in->mode))
 		return 0;
 	if (l->vcpus < 1 || l->vcpus > CVMF_MAX_VCPUS)
 		return cvmf_error(ctx, CVMF_E_INVAL, "%u vCPUs: a guest has 1 to %d", l->vcpus,
@@ -504,12 +520,12 @@ static int check_launch(cvmf_ctx *ctx, const struct cvmf_sev_inputs *in,
 static void build_vmsa(const struct cvmf_sev_inputs *in, const struct cvmf_sev_launch *l,
 		       unsigned index, uint8_t page[CVMF_PAGE_SIZE])
 {
+	const uint64_t features = cvmf_sev_vmsa_features(in->mode, l->guest_features);
 	if (in->mode == CVMF_MODE_SNP_SVSM) {
 		uint32_t eip = (uint32_t)(in->svsm_gpa + in->svsm_ovmf->svsm_entry_offset);
-		cvmf_vmsa_build(page, CVMF_VMSA_SVSM, CVMF_VMM_QEMU, eip, l->vcpu_sig, 0x1);
+		cvmf_vmsa_build(page, CVMF_VMSA_SVSM, CVMF_VMM_QEMU, eip, l->vcpu_sig, features);
 		return;
 	}
-	uint64_t features = in->mode == CVMF_MODE_SNP ? l->guest_features : 0;
 	uint32_t eip = index == 0 ? BSP_EIP : in->ovmf->reset_eip;
 	cvmf_vmsa_build(page, CVMF_VMSA_RESET, l->vmm, eip, l->vcpu_sig, features);
 }
@@ -517,7 +533,7 @@ static void build_vmsa(const struct cvmf_sev_inputs *in, const struct cvmf_sev_l
 int cvmf_sev_vmsa(cvmf_ctx *ctx, const struct cvmf_sev_inputs *in,
 		  const struct cvmf_sev_launch *launch, unsigned index, uint8_t ret_page[4096])
 {
-	if (!mode_has_vmsas(in->mode))
+	if (!cvmf_sev_mode_has_vmsas(in->mode))
 		return cvmf_error(ctx, CVMF_E_INVAL, "mode %s has no VMSA pages",
 				  cvmf_sev_mode_name(in->mode));
 	int r = check_launch(ctx, in, launch);
@@ -588,7 +604,7 @@ int cvmf_sev_measure_matrix(cvmf_ctx *ctx, const struct cvmf_sev_inputs *in,
 {
 	if (!m->n_vmms || !m->n_vcpu_sigs || !m->n_guest_features || !m->n_vcpus)
 		return cvmf_error(ctx, CVMF_E_INVAL, "empty measurement matrix");
-	const bool vmsas = mode_has_vmsas(in->mode);
+	const bool vmsas = cvmf_sev_mode_has_vmsas(in->mode);
 	const size_t dlen = in->mode == CVMF_MODE_SEV || in->mode == CVMF_MODE_SEV_ES ? 32 : 48;
 	struct cvmf_hasher *small_h = NULL, *page_h = NULL, *run_h = NULL;
 	unsigned *uniq = NULL;
@@ -639,7 +655,7 @@ int cvmf_sev_measure_matrix(cvmf_ctx *ctx, const struct cvmf_sev_inputs *in,
 			/* Only QEMU puts the signature in the VMSA: chains that
 			 * differ only in an ignored signature are computed once. */
 			for (size_t s = 0; s < m->n_vcpu_sigs; s++) {
-				eff_sigs[s] = vmm == CVMF_VMM_QEMU ? m->vcpu_sigs[s] : 0;
+				eff_sigs[s] = cvmf_vmm_uses_vcpu_sig(vmm) ? m->vcpu_sigs[s] : 0;
 				size_t same = s;
 				for (size_t t = 0; t < s; t++)
 					if (eff_sigs[t] == eff_sigs[s]) {

@@ -51,10 +51,9 @@ void cvmf_vmsa_build(uint8_t page[4096], enum cvmf_vmsa_kind kind, enum cvmf_vmm
 		cvmf_put_le64(page + VMSA_RIP, eip);
 		cvmf_put_le64(page + VMSA_G_PAT, 0x0007040600070406ull);
 		cvmf_put_le64(page + VMSA_RDX, sig);
-		/* The reference fixes sev_features at SNPActive and, through a
-		 * keyword typo, never sets x87_fcw; its published values and
-		 * ours depend on both (docs/measure-snp.md, quirks). */
-		cvmf_put_le64(page + VMSA_SEV_FEATURES, 0x1);
+		/* Through a keyword typo the reference never sets x87_fcw here;
+		 * its published values depend on it (docs/measure-snp.md). */
+		cvmf_put_le64(page + VMSA_SEV_FEATURES, sev_features);
 		cvmf_put_le32(page + VMSA_MXCSR, 0x1f80);
 	} else {
 		/* Real-mode reset state; cs.base/rip split the reset EIP. */
@@ -74,7 +73,7 @@ void cvmf_vmsa_build(uint8_t page[4096], enum cvmf_vmsa_kind kind, enum cvmf_vmm
 		cvmf_put_le64(page + VMSA_G_PAT, vmm == CVMF_VMM_GCE ? 0x00070106ull
 								       : 0x0007040600070406ull);
 		/* QEMU puts CPUID(1).EAX in EDX at reset; EC2 and GCE use 0x600. */
-		cvmf_put_le64(page + VMSA_RDX, qemu ? sig : 0x600);
+		cvmf_put_le64(page + VMSA_RDX, cvmf_vmm_uses_vcpu_sig(vmm) ? sig : 0x600);
 		cvmf_put_le64(page + VMSA_SEV_FEATURES, sev_features);
 		if (qemu) {
 			/* KVM_SEV_INIT2 hosts initialise the FPU state. */
