@@ -168,8 +168,15 @@ struct hash_job {
 	int r;
 };
 
-/* Runs beside the firmware chain: the kernel-side SHA-256s and, for reports,
- * the firmware's own SHA-256. */
+/* The SEV and SEV-ES digests start as SHA-256 of the firmware: the report's
+ * firmware digest is read off that prefix instead of hashing it again. */
+static bool fw_sha256_from_prefix(enum cvmf_sev_mode m)
+{
+	return m == CVMF_MODE_SEV || m == CVMF_MODE_SEV_ES;
+}
+
+/* Runs beside the firmware chain: the kernel-side SHA-256s and, for reports
+ * in the SNP modes, the firmware's own SHA-256. */
 static void *hash_job_run(void *arg)
 {
 	struct hash_job *j = arg;
@@ -182,7 +189,7 @@ static void *hash_job_run(void *arg)
 			r = cvmf_sha256_file(&j->err, "initrd", j->spec->initrd_path,
 					     in->initrd_sha256, &in->initrd_size);
 	}
-	if (!r && j->spec->want_file_digests) {
+	if (!r && j->spec->want_file_digests && !fw_sha256_from_prefix(in->mode)) {
 		struct cvmf_hasher *h = NULL;
 		r = cvmf_hasher_new(&j->err, CVMF_SHA256, &h);
 		if (!r)
@@ -417,10 +424,13 @@ int cvmf_sev_load(cvmf_ctx *ctx, const struct cvmf_sev_spec *spec, struct cvmf_s
 	case CVMF_MODE_SEV_ES:
 		if ((r = cvmf_hasher_new(ctx, CVMF_SHA256, &in->sev_prefix)))
 			goto out;
-		if ((r = cvmf_hasher_update(in->sev_prefix, in->fw, in->fw_len))) {
+		if ((r = cvmf_hasher_update(in->sev_prefix, in->fw, in->fw_len)) ||
+		    (spec->want_file_digests &&
+		     (r = cvmf_hasher_peek(in->sev_prefix, in->ovmf_sha256)))) {
 			r = cvmf_error(ctx, r, "SHA-256 of the firmware failed");
 			goto out;
 		}
+		in->have_fw_sha256 = spec->want_file_digests;
 		break;
 	}
 

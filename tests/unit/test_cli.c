@@ -236,6 +236,14 @@ static void test_json_single(void **state)
 	t_sha256(e->f.buf, e->f.len, d);
 	cvmf_hex(d, 32, hex);
 	assert_string_equal(jstr(j, "ovmf.sha256"), hex);
+	/* SEV-ES reads the firmware digest off its own measurement prefix. */
+	struct run es = RUN("measure", "snp", "--mode", "seves", "--vcpus", "1", "--vcpu-type", "EPYC",
+			    "--ovmf", e->fw, "--json");
+	t_assert_clean_exit(&es, 0);
+	json_t *ej = parse_json(es.out);
+	assert_string_equal(jstr(ej, "ovmf.sha256"), hex);
+	json_decref(ej);
+	t_run_free(&es);
 	t_sha256("kernel bytes", 12, d);
 	cvmf_hex(d, 32, hex);
 	assert_string_equal(jstr(j, "kernel.sha256"), hex);
