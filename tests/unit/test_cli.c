@@ -24,15 +24,9 @@ static int setup(void **state)
 	e->initrd = t_write(e->dir, "initrd", "initrd bytes", 12);
 
 	/* An OVMF without kernel hashes (like Debian 12's). */
-	struct fw p = fw_new(32768);
 	const struct t_section s[] = { { 0x800000, 0x2000, 1 }, { 0x80d000, 0x1000, 2 },
 				       { 0x80e000, 0x1000, 3 } };
-	fw_u32_entry(&p, T_GUID_RESET, 0x80b004);
-	fw_hashes(&p, 0, 0);
-	fw_asev(&p, 16384, s, 3);
-	fw_finish(&p);
-	e->plain = t_write(e->dir, "plain.fd", p.buf, p.len);
-	free(p.buf);
+	e->plain = fw_write(e->dir, "plain.fd", fw_sev(32768, 0x80b004, true, s, 3));
 
 	struct fw j = fw_new(8192);   /* no footer: not OVMF */
 	e->junk = t_write(e->dir, "junk.bin", j.buf, j.len);
@@ -46,21 +40,10 @@ static int setup(void **state)
 	e->badtable = t_write(e->dir, "badtable.fd", b.buf, b.len);
 	free(b.buf);
 
-	struct fw u = fw_new(16384);
 	const struct t_section us[] = { { 0x800000, 0x1000, 9 } };
-	fw_u32_entry(&u, T_GUID_RESET, 0x80b004);
-	fw_asev(&u, 8192, us, 1);
-	fw_finish(&u);
-	e->badsec = t_write(e->dir, "badsec.fd", u.buf, u.len);
-	free(u.buf);
-
-	struct fw h = fw_new(16384);
+	e->badsec = fw_write(e->dir, "badsec.fd", fw_sev(16384, 0x80b004, false, us, 1));
 	const struct t_section hs[] = { { 0xfffff000, 0x1000, 1 } };
-	fw_u32_entry(&h, T_GUID_RESET, 0x80b004);
-	fw_asev(&h, 8192, hs, 1);
-	fw_finish(&h);
-	e->highsec = t_write(e->dir, "highsec.fd", h.buf, h.len);
-	free(h.buf);
+	e->highsec = fw_write(e->dir, "highsec.fd", fw_sev(16384, 0x80b004, false, hs, 1));
 	*state = e;
 	return 0;
 }

@@ -423,13 +423,8 @@ static void test_load_errors(void **state)
 	free(empty);
 
 	/* Kernel given, but the firmware has no hashes page / table area. */
-	struct fw plain = fw_new(16384);
 	const struct t_section secs[] = { { 0x800000, 0x1000, 1 } };
-	fw_u32_entry(&plain, T_GUID_RESET, 0x80b004);
-	fw_hashes(&plain, 0, 0);
-	fw_asev(&plain, 8192, secs, 1);
-	fw_finish(&plain);
-	char *p = t_write(e->dir, "plain.fd", plain.buf, plain.len);
+	char *p = fw_write(e->dir, "plain.fd", fw_sev(16384, 0x80b004, true, secs, 1));
 	spec.ovmf_path = p;
 	spec.kernel_path = e->kernel;
 	load_fails(&spec, CVMF_E_UNSUPPORTED,
@@ -449,25 +444,16 @@ static void test_load_errors(void **state)
 	spec.mode = CVMF_MODE_SEV_ES;
 	load_fails(&spec, CVMF_E_INVAL, "only works in snp mode");
 	free(p);
-	free(plain.buf);
 
 	/* A metadata section that overlaps the firmware's own mapping. */
-	struct fw high = fw_new(16384);
 	const struct t_section hs[] = { { 0xffffc000, 0x1000, 1 } };
-	fw_u32_entry(&high, T_GUID_RESET, 0x80b004);
-	fw_asev(&high, 8192, hs, 1);
-	fw_finish(&high);
-	p = t_write(e->dir, "high.fd", high.buf, high.len);
+	p = fw_write(e->dir, "high.fd", fw_sev(16384, 0x80b004, false, hs, 1));
 	struct cvmf_sev_spec s2 = { .mode = CVMF_MODE_SNP, .ovmf_path = p };
 	load_fails(&s2, CVMF_E_FORMAT, "outside guest memory");
 	free(p);
-	free(high.buf);
 
 	/* No ASEV at all: not launchable as SNP, fine for SEV-ES. */
-	struct fw noasev = fw_new(16384);
-	fw_u32_entry(&noasev, T_GUID_RESET, 0);
-	fw_finish(&noasev);
-	p = t_write(e->dir, "noasev.fd", noasev.buf, noasev.len);
+	p = fw_write(e->dir, "noasev.fd", fw_sev(16384, 0, false, NULL, 0));
 	s2.ovmf_path = p;
 	load_fails(&s2, CVMF_E_UNSUPPORTED, "has no SEV metadata");
 	s2.mode = CVMF_MODE_SEV_ES;
@@ -488,7 +474,6 @@ static void test_load_errors(void **state)
 	cvmf_ctx_free(ctx);
 	cvmf_sev_inputs_free(in);
 	free(p);
-	free(noasev.buf);
 }
 
 /* The worked example of the SNP notes, with the real Debian sid firmware. */

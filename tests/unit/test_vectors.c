@@ -77,6 +77,14 @@ static char **build_argv(json_t *v, const char *const *prefix, size_t np, char *
 	return argv;
 }
 
+static void free_argv(char **argv, char **owned, size_t n_owned)
+{
+	for (size_t i = 0; i < n_owned; i++)
+		free(owned[i]);
+	free(owned);
+	free(argv);
+}
+
 static char *sibling(const char *bin, const char *name)
 {
 	char *copy = strdup(bin), *p = NULL;
@@ -113,10 +121,7 @@ static void run_vector(void **state)
 		/* Under the sev-snp-measure name: the very same last line. */
 		char *compat = sibling(bin, "sev-snp-measure");
 		const char *compat_prefix[] = { compat };
-		free(argv);
-		for (size_t i = 0; i < n_owned; i++)
-			free(owned[i]);
-		free(owned);
+		free_argv(argv, owned, n_owned);
 		argv = build_argv(v, compat_prefix, 1, &owned, &n_owned);
 		r = t_run(argv);
 		t_assert_clean_exit(&r, code);
@@ -124,10 +129,7 @@ static void run_vector(void **state)
 		free(compat);
 	}
 	t_run_free(&r);
-	free(argv);
-	for (size_t i = 0; i < n_owned; i++)
-		free(owned[i]);
-	free(owned);
+	free_argv(argv, owned, n_owned);
 }
 
 static void no_vectors(void **state)

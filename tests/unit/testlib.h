@@ -130,6 +130,21 @@ static inline void fw_hashes(struct fw *f, uint32_t base, uint32_t size)
 	fw_entry(f, T_GUID_HASHES, d, 8);
 }
 
+/* A finished image with an SEV-ES reset block, optionally an empty hashes
+ * area (as in Debian 12's OVMF), and n ASEV sections half-way through. */
+static inline struct fw fw_sev(size_t len, uint32_t reset_eip, bool empty_hashes,
+			       const struct t_section *s, size_t n)
+{
+	struct fw f = fw_new(len);
+	fw_u32_entry(&f, T_GUID_RESET, reset_eip);
+	if (empty_hashes)
+		fw_hashes(&f, 0, 0);
+	if (n)
+		fw_asev(&f, len / 2, s, n);
+	fw_finish(&f);
+	return f;
+}
+
 /* An AmdSevX64-like image: reset block, hashes table, ASEV with a kernel-hashes page. */
 static inline struct fw fw_amdsev_like(size_t len)
 {
@@ -163,6 +178,14 @@ static inline char *t_write(const char *dir, const char *name, const void *data,
 	assert_non_null(f);
 	assert_int_equal(fwrite(data, 1, n, f), n);
 	assert_int_equal(fclose(f), 0);
+	return path;
+}
+
+/* Write a synthetic image to dir/name and release it. */
+static inline char *fw_write(const char *dir, const char *name, struct fw f)
+{
+	char *path = t_write(dir, name, f.buf, f.len);
+	free(f.buf);
 	return path;
 }
 
