@@ -29,6 +29,8 @@ struct verb {
 int cmd_measure(const char *prog, int argc, char **argv);
 int cmd_inspect(const char *prog, int argc, char **argv);
 int measure_snp(const char *prog, int argc, char **argv);
+int measure_tdx(const char *prog, int argc, char **argv);   /* cli/measure_tdx.c */
+int cmd_eventlog(const char *prog, int argc, char **argv);  /* cli/cmd_eventlog.c */
 
 /* ---- argparse-compatible option parsing (cli/args.c) ---- */
 struct opt {

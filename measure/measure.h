@@ -27,4 +27,29 @@ enum cvmf_vmsa_kind {
 void cvmf_vmsa_build(uint8_t page[4096], enum cvmf_vmsa_kind kind, enum cvmf_vmm vmm,
 		     uint32_t eip, uint32_t sig, uint64_t sev_features);
 
+/* measure/pe.c: the Authenticode digest of a PE/COFF image, computed as
+ * edk2 does when it measures an image (HashPeImage): headers without the
+ * CheckSum and the Certificate Table entry, the sections with raw data in
+ * file order, then any trailing bytes before the certificate table. The
+ * image is read through `src` in bounded chunks, so memory stays constant
+ * for any size; every hasher gets the same bytes (one pass, several banks). */
+struct cvmf_pe_source {
+	uint64_t size;
+	/* Read exactly len bytes at off into buf: 0, or a CVMF_E_* code with
+	 * the message set in ctx. */
+	int (*read)(void *u, cvmf_ctx *ctx, uint64_t off, uint8_t *buf, size_t len);
+	void *u;
+};
+struct cvmf_hasher;
+/* what: how messages name the image ("kernel 'vmlinuz'"). Each hasher is
+ * reset first; out[i] receives hasher i's digest. */
+int cvmf_authenticode(cvmf_ctx *ctx, const char *what, const struct cvmf_pe_source *src,
+		      struct cvmf_hasher *const *hashers, size_t n_hashers, uint8_t *const *out);
+/* A source over a buffer in memory (u = the struct itself). */
+struct cvmf_pe_mem {
+	struct cvmf_pe_source src;
+	const uint8_t *buf;
+};
+void cvmf_pe_mem_init(struct cvmf_pe_mem *m, const uint8_t *buf, size_t len);
+
 #endif

@@ -270,6 +270,148 @@ int cvmf_sev_measure_matrix(cvmf_ctx *ctx, const struct cvmf_sev_inputs *in,
 			    const struct cvmf_sev_matrix *m,
 			    cvmf_sev_matrix_cb cb, void *userdata);
 
+/* ------------------------------------------------------------------------
+ * TCG2 crypto-agile event logs: TPM logs (binary_bios_measurements) and the
+ * TDX CCEL. One representation serves logs read from guests and logs the
+ * measurement model predicts, so the two can be replayed and compared.
+ */
+
+/* TPM2 algorithm IDs used in logs. */
+enum cvmf_tcg_alg {
+	CVMF_TCG_SHA1 = 0x0004,
+	CVMF_TCG_SHA256 = 0x000B,
+	CVMF_TCG_SHA384 = 0x000C,
+	CVMF_TCG_SHA512 = 0x000D,
+};
+
+/* Event types (TCG PC Client PFP and UEFI). */
+enum cvmf_ev_type {
+	CVMF_EV_NO_ACTION = 0x3,
+	CVMF_EV_SEPARATOR = 0x4,
+	CVMF_EV_EVENT_TAG = 0x6,
+	CVMF_EV_S_CRTM_VERSION = 0x8,
+	CVMF_EV_PLATFORM_CONFIG_FLAGS = 0xA,
+	CVMF_EV_IPL = 0xD,
+	CVMF_EV_EFI_VARIABLE_DRIVER_CONFIG = 0x80000001,
+	CVMF_EV_EFI_VARIABLE_BOOT = 0x80000002,
+	CVMF_EV_EFI_BOOT_SERVICES_APPLICATION = 0x80000003,
+	CVMF_EV_EFI_BOOT_SERVICES_DRIVER = 0x80000004,
+	CVMF_EV_EFI_GPT_EVENT = 0x80000006,
+	CVMF_EV_EFI_ACTION = 0x80000007,
+	CVMF_EV_EFI_PLATFORM_FIRMWARE_BLOB = 0x80000008,
+	CVMF_EV_EFI_HANDOFF_TABLES = 0x80000009,
+	CVMF_EV_EFI_PLATFORM_FIRMWARE_BLOB2 = 0x8000000A,
+	CVMF_EV_EFI_HANDOFF_TABLES2 = 0x8000000B,
+	CVMF_EV_EFI_VARIABLE_AUTHORITY = 0x800000E0,
+};
+
+/* "EV_SEPARATOR", ... or NULL for a type we do not name. */
+const char *cvmf_ev_type_name(uint32_t type);
+/* Accepts the names above and numbers (0x..., decimal). */
+int cvmf_ev_type_parse(const char *s, uint32_t *ret);
+/* "sha256", ... or NULL; and the digest size in bytes (0 if unknown). */
+const char *cvmf_tcg_alg_name(uint16_t alg);
+size_t cvmf_tcg_alg_size(uint16_t alg);
+
+enum cvmf_evlog_kind {
+	CVMF_EVLOG_AUTO,   /* parse only: CCEL if the Spec ID record has index 1 */
+	CVMF_EVLOG_TPM,    /* index = PCR; Spec ID record at PCR 0, errata 2 */
+	CVMF_EVLOG_CCEL,   /* index = MR index (RTMR n is n + 1); Spec ID at 1 */
+};
+
+#define CVMF_EVLOG_MAX_ALGS 4
+
+struct cvmf_event_digest {
+	uint16_t alg;              /* enum cvmf_tcg_alg */
+	uint16_t len;
+	uint8_t bytes[64];
+};
+
+struct cvmf_event {
+	uint32_t index;            /* PCR, or MR index (CCEL), exactly as logged */
+	uint32_t type;             /* enum cvmf_ev_type */
+	unsigned n_digests;
+	struct cvmf_event_digest digests[CVMF_EVLOG_MAX_ALGS];
+	size_t data_len;
+	uint8_t *data;             /* owned by the log */
+	bool data_runtime;         /* predicted data holds run-time values (load
+	                              addresses): compare digests, not data */
+	uint64_t offset;           /* parsed: byte offset of the record */
+	const char *what;          /* predicted: what was measured, static
+	                              string ("TD HOB", "kernel"); parsed: NULL */
+};
+
+struct cvmf_eventlog {
+	enum cvmf_evlog_kind kind;
+	uint32_t spec_index;       /* index field of the Spec ID record */
+	uint8_t spec_errata;
+	uint8_t spec_uintn_size;
+	unsigned n_algs;           /* banks declared by the Spec ID event */
+	struct { uint16_t alg, len; } algs[CVMF_EVLOG_MAX_ALGS];
+	size_t n_events;           /* records after the Spec ID record, including
+	                              further EV_NO_ACTION records */
+	struct cvmf_event *events;
+	uint64_t end;              /* parsed: bytes of records consumed */
+	bool fill_end;             /* parsed: stopped at 0xFF fill (CCEL) */
+	bool truncated;            /* parsed: the last record was cut off */
+	size_t cap_;               /* internal */
+};
+
+/* Parse a log held in memory. Malformed headers are errors; a record cut
+ * off at the end sets `truncated` and keeps the records before it. */
+int cvmf_eventlog_parse(cvmf_ctx *ctx, const uint8_t *buf, size_t len,
+			enum cvmf_evlog_kind kind, struct cvmf_eventlog **ret);
+int cvmf_eventlog_read(cvmf_ctx *ctx, const char *path, enum cvmf_evlog_kind kind,
+		       struct cvmf_eventlog **ret);
+void cvmf_eventlog_free(struct cvmf_eventlog *log);
+
+/* An empty log for building a prediction: kind TPM or CCEL, with these
+ * banks (sizes from cvmf_tcg_alg_size). */
+int cvmf_eventlog_new(cvmf_ctx *ctx, enum cvmf_evlog_kind kind, const uint16_t *algs,
+		      unsigned n_algs, struct cvmf_eventlog **ret);
+/* Append an event: digests in the log's bank order (n = log->n_algs); data
+ * is copied. */
+int cvmf_eventlog_add(cvmf_ctx *ctx, struct cvmf_eventlog *log, uint32_t index,
+		      uint32_t type, const uint8_t *const *digests, const void *data,
+		      size_t data_len, bool data_runtime, const char *what);
+/* Serialise as a TCG2 crypto-agile log: the Spec ID record, then every
+ * event. ret_buf is malloc'ed. */
+int cvmf_eventlog_write(cvmf_ctx *ctx, const struct cvmf_eventlog *log,
+			uint8_t **ret_buf, size_t *ret_len);
+
+/* Replay: extend every non-EV_NO_ACTION event of bank `alg` into
+ * regs[index] (CCEL: regs[mr_index - 1], that is RTMR n in regs[n]), each
+ * starting from zero. n_regs registers of 64 bytes; an event whose register
+ * is out of range is an error naming it. */
+int cvmf_eventlog_replay(cvmf_ctx *ctx, const struct cvmf_eventlog *log, uint16_t alg,
+			 uint8_t (*regs)[64], unsigned n_regs);
+
+/* Compare an expected log with an actual one, register by register: the
+ * k-th measured event of a register in one is matched with the k-th of the
+ * same register in the other. */
+enum cvmf_evdiff_what {
+	CVMF_EVDIFF_SAME = 0,      /* every register's events agree */
+	CVMF_EVDIFF_TYPE,          /* same position, another event type */
+	CVMF_EVDIFF_DIGEST,        /* same type, another digest */
+	CVMF_EVDIFF_MISSING,       /* expected has an event actual lacks */
+	CVMF_EVDIFF_EXTRA,         /* actual has an event expected lacks */
+};
+struct cvmf_evdiff {
+	enum cvmf_evdiff_what what;
+	uint32_t index;            /* register (log index) of the first difference */
+	size_t position;           /* k: its position among that register's events */
+	const struct cvmf_event *expected;  /* NULL for EXTRA */
+	const struct cvmf_event *actual;    /* NULL for MISSING */
+	size_t expected_number;    /* 0-based record number in each log, or SIZE_MAX */
+	size_t actual_number;
+	uint16_t alg;              /* the bank compared (shared by both logs) */
+	const char *hint;          /* the host parameter that usually causes it */
+};
+/* "First" means first in the expected log's order (then actual's order for
+ * EXTRA events). Fails if the logs share no bank. */
+int cvmf_eventlog_diff(cvmf_ctx *ctx, const struct cvmf_eventlog *expected,
+		       const struct cvmf_eventlog *actual, struct cvmf_evdiff *ret);
+
 #pragma GCC visibility pop
 
 #ifdef __cplusplus
