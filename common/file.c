@@ -106,19 +106,17 @@ out:
 	return r;
 }
 
-int cvmf_sha256_file(cvmf_ctx *ctx, const char *what, const char *path,
-		     uint8_t out[32], uint64_t *ret_size)
+int cvmf_hash_file(cvmf_ctx *ctx, const char *what, const char *path,
+		   struct cvmf_hasher *const *h, size_t n_hashers, uint8_t *const *out,
+		   uint64_t *ret_size)
 {
 	struct stat st;
-	struct cvmf_hasher *h = NULL;
 	uint8_t *buf = NULL;
 	uint64_t total = 0;
 	int fd = open_regular(ctx, what, path, &st);
 	if (fd < 0)
 		return fd;
-	int r = cvmf_hasher_new(ctx, CVMF_SHA256, &h);
-	if (r)
-		goto out;
+	int r = 0;
 	buf = malloc(STREAM_CHUNK);
 	if (!buf) {
 		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
@@ -127,6 +125,9 @@ int cvmf_sha256_file(cvmf_ctx *ctx, const char *what, const char *path,
 #ifdef POSIX_FADV_SEQUENTIAL
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
+	for (size_t i = 0; i < n_hashers; i++)
+		if (cvmf_hasher_reset(h[i]))
+			goto crypto;
 	for (;;) {
 		ssize_t n = read_chunk(ctx, what, path, fd, buf, STREAM_CHUNK);
 		if (n < 0) {
@@ -135,21 +136,68 @@ int cvmf_sha256_file(cvmf_ctx *ctx, const char *what, const char *path,
 		}
 		if (n == 0)
 			break;
-		if (cvmf_hasher_update(h, buf, (size_t)n)) {
-			r = cvmf_error(ctx, CVMF_E_CRYPTO, "SHA-256 failed on %s '%s'", what, path);
-			goto out;
-		}
+		for (size_t i = 0; i < n_hashers; i++)
+			if (cvmf_hasher_update(h[i], buf, (size_t)n))
+				goto crypto;
 		total += (uint64_t)n;
 	}
-	if (cvmf_hasher_final(h, out)) {
-		r = cvmf_error(ctx, CVMF_E_CRYPTO, "SHA-256 failed on %s '%s'", what, path);
-		goto out;
-	}
+	for (size_t i = 0; i < n_hashers; i++)
+		if (cvmf_hasher_final(h[i], out[i]))
+			goto crypto;
 	if (ret_size)
 		*ret_size = total;
+	goto out;
+crypto:
+	r = cvmf_error(ctx, CVMF_E_CRYPTO, "hashing failed on %s '%s'", what, path);
 out:
 	free(buf);
-	cvmf_hasher_free(h);
 	close(fd);
 	return r;
+}
+
+int cvmf_sha256_file(cvmf_ctx *ctx, const char *what, const char *path,
+		     uint8_t out[32], uint64_t *ret_size)
+{
+	struct cvmf_hasher *h = NULL;
+	int r = cvmf_hasher_new(ctx, CVMF_SHA256, &h);
+	if (!r)
+		r = cvmf_hash_file(ctx, what, path, &h, 1, &out, ret_size);
+	cvmf_hasher_free(h);
+	return r;
+}
+
+int cvmf_file_open(cvmf_ctx *ctx, const char *what, const char *path, uint64_t *ret_size)
+{
+	struct stat st;
+	int fd = open_regular(ctx, what, path, &st);
+	if (fd < 0)
+		return fd;
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return cvmf_error(ctx, CVMF_E_IO, "%s '%s' is not a regular file", what, path);
+	}
+	*ret_size = (uint64_t)st.st_size;
+	return fd;
+}
+
+int cvmf_file_pread(cvmf_ctx *ctx, const char *what, const char *path, int fd, uint64_t off,
+		    void *buf, size_t len)
+{
+	uint8_t *p = buf;
+	while (len) {
+		ssize_t got = pread(fd, p, len, (off_t)off);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return cvmf_error(ctx, CVMF_E_IO, "cannot read %s '%s': %s", what, path,
+					  strerror(errno));
+		if (got == 0)
+			return cvmf_error(ctx, CVMF_E_IO,
+					  "%s '%s' ended at byte %llu while being read (did it change?)",
+					  what, path, (unsigned long long)off);
+		p += got;
+		off += (uint64_t)got;
+		len -= (size_t)got;
+	}
+	return 0;
 }

@@ -77,4 +77,14 @@ int cvmf_read_file(cvmf_ctx *ctx, const char *what, const char *path, size_t max
 int cvmf_sha256_file(cvmf_ctx *ctx, const char *what, const char *path,
 		     uint8_t out[32], uint64_t *ret_size);
 
+/* Stream a file through several hashers at once (each reset first). */
+int cvmf_hash_file(cvmf_ctx *ctx, const char *what, const char *path,
+		   struct cvmf_hasher *const *h, size_t n_hashers, uint8_t *const *out,
+		   uint64_t *ret_size);
+/* Open a regular file for positioned reads: an fd (>= 0) or a CVMF_E_* code. */
+int cvmf_file_open(cvmf_ctx *ctx, const char *what, const char *path, uint64_t *ret_size);
+/* Read exactly len bytes at off; a short file is an error naming it. */
+int cvmf_file_pread(cvmf_ctx *ctx, const char *what, const char *path, int fd, uint64_t off,
+		    void *buf, size_t len);
+
 #endif
