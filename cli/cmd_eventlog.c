@@ -1,0 +1,678 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * `cvmforge eventlog replay|show|diff`: TCG2 crypto-agile event logs, that
+ * is a TPM's binary_bios_measurements or a TDX CCEL. replay recomputes the
+ * registers, show lists the events, diff finds the first event where an
+ * expected log and an actual one part, and says what usually causes it.
+ *
+ * Event numbers printed here count from 1 after the Spec ID record (#0),
+ * as in the logs' documentation; the library's record numbers are 0-based.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli/cli.h"
+
+#define PROG "cvmforge eventlog"
+#define N_PCRS 24
+#define N_RTMRS 4
+
+static const char usage_top[] = "{replay,show,diff} ...";
+static const char usage_replay[] = "FILE [--format auto|ccel|tpm] [--json]";
+static const char usage_show[] = "FILE [--format auto|ccel|tpm] [--json]";
+static const char usage_diff[] = "EXPECTED ACTUAL [--format auto|ccel|tpm] [--ignore N[,N...]]";
+
+enum { OPT_HELP = 1, OPT_JSON, OPT_FORMAT, OPT_IGNORE };
+static const struct opt options_json[] = {
+	{ "help", 'h', false, OPT_HELP },
+	{ "format", 0, true, OPT_FORMAT },
+	{ "json", 0, false, OPT_JSON },
+	{ NULL, 0, false, 0 },
+};
+static const struct opt options_diff[] = {
+	{ "help", 'h', false, OPT_HELP },
+	{ "format", 0, true, OPT_FORMAT },
+	{ "ignore", 0, true, OPT_IGNORE },
+	{ NULL, 0, false, 0 },
+};
+
+static void print_top_help(void)
+{
+	printf("usage: %s %s\n\n"
+	       "Read TCG2 crypto-agile event logs: a TPM log (binary_bios_measurements) or a\n"
+	       "TDX CCEL (/sys/firmware/acpi/tables/data/CCEL).\n\n"
+	       "  replay FILE [--format auto|ccel|tpm] [--json]\n"
+	       "      recompute the registers the log extends (RTMR0..3, or PCRs per bank)\n"
+	       "  show FILE [--format auto|ccel|tpm] [--json]\n"
+	       "      list the events: number, offset, register, type, digests, data\n"
+	       "  diff EXPECTED ACTUAL [--format auto|ccel|tpm]\n"
+	       "      compare two logs register by register; name the first difference and\n"
+	       "      the host parameter that usually causes it\n\n"
+	       "--format auto (default) reads a Spec ID record at index 1 as a CCEL (TDVF\n"
+	       "writes 1) and anything else as a TPM log.\n"
+	       "Exit codes: 0 success (diff: the logs agree), 1 failure, 2 usage error,\n"
+	       "3 the logs differ (diff).\n"
+	       "Run '%s SUBCOMMAND --help' for a subcommand's details.\n", PROG, usage_top, PROG);
+}
+
+static void print_sub_help(const char *sub)
+{
+	if (!strcmp(sub, "replay"))
+		printf("usage: %s replay %s\n\n"
+		       "Replay the log: every event except EV_NO_ACTION extends its register,\n"
+		       "starting from zeros. A CCEL prints rtmr0..rtmr3 (SHA-384); a TPM log prints\n"
+		       "'pcrN BANK HEX' for every PCR with events, in each bank of the log.\n"
+		       "A log cut off by the end of the file is replayed up to the last whole\n"
+		       "record, with a warning on stderr.\n\n"
+		       "  --format auto|ccel|tpm  how to read the indices (default auto)\n"
+		       "  --json                  {\"format\", \"events\", \"truncated\", \"registers\"}\n",
+		       PROG, usage_replay);
+	else if (!strcmp(sub, "show"))
+		printf("usage: %s show %s\n\n"
+		       "List the events: number (the Spec ID record is #0), byte offset, register,\n"
+		       "type, decoded data where it is short or printable, and every digest.\n\n"
+		       "  --format auto|ccel|tpm  how to read the indices (default auto)\n"
+		       "  --json                  one JSON object per event, one per line\n",
+		       PROG, usage_show);
+	else
+		printf("usage: %s diff %s\n\n"
+		       "Compare two logs of the same kind, register by register: the k-th event of\n"
+		       "a register in EXPECTED is matched with the k-th of that register in ACTUAL;\n"
+		       "EV_NO_ACTION records are ignored and the digest banks both logs have are\n"
+		       "compared. Prints 'logs agree: N events in M registers' and exits 0, or the\n"
+		       "first difference (register, event numbers, types, digests, and a hint\n"
+		       "naming the host parameter that usually causes it) and exits 3.\n\n"
+		       "  --format auto|ccel|tpm  how to read both logs (default auto)\n"
+		       "  --ignore N[,N...]       leave these registers out: PCR numbers for TPM logs\n"
+		       "                          (e.g. 0: PCR 0 is not predictable), RTMR numbers\n"
+		       "                          for CCEL logs\n",
+		       PROG, usage_diff);
+}
+
+static int parse_format(const char *prog, const char *usage, const char *v,
+			enum cvmf_evlog_kind *ret)
+{
+	if (!strcmp(v, "auto"))
+		*ret = CVMF_EVLOG_AUTO;
+	else if (!strcmp(v, "ccel"))
+		*ret = CVMF_EVLOG_CCEL;
+	else if (!strcmp(v, "tpm"))
+		*ret = CVMF_EVLOG_TPM;
+	else
+		return usage_error(prog, usage,
+				   "argument --format: invalid choice: '%s' (choose from 'auto', 'ccel', 'tpm')",
+				   v);
+	return 0;
+}
+
+/* Read a log; warn when it was cut off. */
+static int load(const char *path, enum cvmf_evlog_kind kind, struct cvmf_eventlog **ret)
+{
+	cvmf_ctx *ctx = cvmf_ctx_new();
+	if (!ctx)
+		return fail("out of memory");
+	int r = EXIT_OK_;
+	if (cvmf_eventlog_read(ctx, path, kind, ret))
+		r = fail("%s", cvmf_ctx_errmsg(ctx));
+	else if ((*ret)->truncated)
+		fprintf(stderr,
+			"warning: event log '%s': the record at byte offset %llu is cut off by the end of the file; using the %zu records before it\n",
+			path, (unsigned long long)(*ret)->end, (*ret)->n_events);
+	cvmf_ctx_free(ctx);
+	return r;
+}
+
+static const char *kind_name(enum cvmf_evlog_kind k)
+{
+	return k == CVMF_EVLOG_CCEL ? "ccel" : "tpm";
+}
+
+/* "rtmr0", "pcr4", "mrtd", "mr-1" ... in one of 4 rotating buffers. */
+static const char *reg_name(enum cvmf_evlog_kind kind, uint32_t index)
+{
+	static char buf[4][24];
+	static int k;
+	k = (k + 1) % 4;
+	if (kind == CVMF_EVLOG_CCEL) {
+		if (index >= 1 && index <= N_RTMRS)
+			snprintf(buf[k], sizeof(buf[k]), "rtmr%u", index - 1);
+		else if (index == 0)
+			snprintf(buf[k], sizeof(buf[k]), "mrtd");
+		else if (index == UINT32_MAX)
+			snprintf(buf[k], sizeof(buf[k]), "mr-1");
+		else
+			snprintf(buf[k], sizeof(buf[k]), "mr%u", index);
+	} else if (index == UINT32_MAX) {
+		snprintf(buf[k], sizeof(buf[k]), "pcr-1");
+	} else {
+		snprintf(buf[k], sizeof(buf[k]), "pcr%u", index);
+	}
+	return buf[k];
+}
+
+static const char *type_str(uint32_t type)
+{
+	static char buf[4][16];
+	static int k;
+	const char *n = cvmf_ev_type_name(type);
+	if (n)
+		return n;
+	k = (k + 1) % 4;
+	snprintf(buf[k], sizeof(buf[k]), "0x%08x", type);
+	return buf[k];
+}
+
+static const char *alg_str(uint16_t alg)
+{
+	static char buf[4][16];
+	static int k;
+	const char *n = cvmf_tcg_alg_name(alg);
+	if (n)
+		return n;
+	k = (k + 1) % 4;
+	snprintf(buf[k], sizeof(buf[k]), "alg_0x%04x", alg);
+	return buf[k];
+}
+
+static const struct cvmf_event_digest *digest_of(const struct cvmf_event *e, uint16_t alg)
+{
+	for (unsigned i = 0; i < e->n_digests; i++)
+		if (e->digests[i].alg == alg)
+			return &e->digests[i];
+	return NULL;
+}
+
+/* ---- decoding event data for show ---- */
+
+struct sbuf {
+	char *p;
+	size_t n, len;
+};
+
+static void sb_printf(struct sbuf *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(struct sbuf *s, const char *fmt, ...)
+{
+	if (s->len >= s->n)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int w = vsnprintf(s->p + s->len, s->n - s->len, fmt, ap);
+	va_end(ap);
+	if (w > 0)
+		s->len = s->len + (size_t)w < s->n ? s->len + (size_t)w : s->n - 1;
+}
+
+#define MAX_SHOWN 64   /* characters of a decoded string */
+
+/* A quoted string from ASCII (step 1) or ASCII-in-UTF-16LE (step 2) bytes,
+ * stopping at a NUL; false if a character is not printable. */
+static bool quoted(struct sbuf *s, const uint8_t *d, size_t n, size_t step)
+{
+	size_t chars = 0;
+	for (size_t i = 0; i + step <= n; i += step) {
+		if (d[i] == 0 && (step == 1 || d[i + 1] == 0))
+			break;
+		if (d[i] < 0x20 || d[i] > 0x7e || (step == 2 && d[i + 1]))
+			return false;
+		chars++;
+	}
+	if (!chars)
+		return false;
+	sb_printf(s, "\"");
+	for (size_t c = 0; c < chars && c < MAX_SHOWN; c++) {
+		char ch = (char)d[c * step];
+		sb_printf(s, ch == '"' || ch == '\\' ? "\\%c" : "%c", ch);
+	}
+	sb_printf(s, chars > MAX_SHOWN ? "...\"" : "\"");
+	return true;
+}
+
+static bool printable_or_utf16(struct sbuf *s, const uint8_t *d, size_t n)
+{
+	return quoted(s, d, n, 1) || (n >= 2 && quoted(s, d, n, 2));
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t le64(const uint8_t *p)
+{
+	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+/* UEFI_VARIABLE_DATA: GUID, u64 name length (chars), u64 data length, name, data. */
+static bool decode_variable(struct sbuf *s, const uint8_t *d, size_t n)
+{
+	if (n < 32)
+		return false;
+	const uint64_t chars = le64(d + 16), dlen = le64(d + 24);
+	if (chars > (n - 32) / 2 || dlen > n - 32 - 2 * chars)
+		return false;
+	char g[37];
+	cvmf_guid_format(d, g);
+	if (!chars || !quoted(s, d + 32, 2 * chars, 2))
+		sb_printf(s, "(unnamed)");
+	sb_printf(s, " %s, %llu data byte%s", g, (unsigned long long)dlen, dlen == 1 ? "" : "s");
+	return true;
+}
+
+/* UEFI_IMAGE_LOAD_EVENT: u64 address, length, link-time address, path length, path. */
+static bool decode_image(struct sbuf *s, const uint8_t *d, size_t n)
+{
+	if (n < 32)
+		return false;
+	const uint64_t plen = le64(d + 24);
+	sb_printf(s, "image at 0x%llx, length 0x%llx", (unsigned long long)le64(d),
+		  (unsigned long long)le64(d + 8));
+	if (plen > n - 32)
+		return true;
+	/* Device path nodes: u8 type, u8 subtype, u16 length; File() is 4/4. */
+	const uint8_t *p = d + 32;
+	for (size_t off = 0; off + 4 <= plen;) {
+		const size_t nl = (size_t)p[off + 2] | (size_t)p[off + 3] << 8;
+		if (nl < 4 || nl > plen - off || p[off] == 0x7f)
+			break;
+		if (p[off] == 4 && p[off + 1] == 4) {
+			sb_printf(s, ", file ");
+			if (!quoted(s, p + off + 4, nl - 4, 2))
+				sb_printf(s, "?");
+		}
+		off += nl;
+	}
+	return true;
+}
+
+static void describe(const struct cvmf_event *e, char *out, size_t n)
+{
+	struct sbuf s = { out, n, 0 };
+	const uint8_t *d = e->data;
+	const size_t len = e->data_len;
+	out[0] = '\0';
+	if (!len)
+		return;
+	switch (e->type) {
+	case CVMF_EV_NO_ACTION:
+		if (len >= 17 && !memcmp(d, "StartupLocality", 16)) {
+			sb_printf(&s, "StartupLocality %u", d[16]);
+			return;
+		}
+		break;
+	case CVMF_EV_SEPARATOR:
+		if (len <= 8) {
+			for (size_t i = 0; i < len; i++)
+				sb_printf(&s, "%02x", d[i]);
+			return;
+		}
+		break;
+	case CVMF_EV_EVENT_TAG:
+		if (len >= 8) {
+			const uint32_t sz = le32(d + 4);
+			sb_printf(&s, "tag 0x%08x ", le32(d));
+			if (sz > len - 8 || !quoted(&s, d + 8, sz, 1))
+				sb_printf(&s, "(%u bytes)", sz);
+			return;
+		}
+		break;
+	case CVMF_EV_EFI_HANDOFF_TABLES2:
+	case CVMF_EV_EFI_PLATFORM_FIRMWARE_BLOB2:
+		if (len >= 1u + d[0] + 16) {
+			const size_t at = 1u + d[0];
+			if (!quoted(&s, d + 1, d[0], 1))
+				sb_printf(&s, "(%u-byte description)", d[0]);
+			if (e->type == CVMF_EV_EFI_PLATFORM_FIRMWARE_BLOB2)
+				sb_printf(&s, " base 0x%llx length 0x%llx",
+					  (unsigned long long)le64(d + at),
+					  (unsigned long long)le64(d + at + 8));
+			else if (len >= at + 32 && le64(d + at) >= 1)
+				sb_printf(&s, ", %llu table%s, first at 0x%llx",
+					  (unsigned long long)le64(d + at),
+					  le64(d + at) == 1 ? "" : "s",
+					  (unsigned long long)le64(d + at + 24));
+			return;
+		}
+		break;
+	case CVMF_EV_EFI_PLATFORM_FIRMWARE_BLOB:
+		if (len == 16) {
+			sb_printf(&s, "base 0x%llx length 0x%llx", (unsigned long long)le64(d),
+				  (unsigned long long)le64(d + 8));
+			return;
+		}
+		break;
+	case CVMF_EV_EFI_VARIABLE_DRIVER_CONFIG:
+	case CVMF_EV_EFI_VARIABLE_BOOT:
+	case 0x8000000C:   /* EV_EFI_VARIABLE_BOOT2 */
+	case CVMF_EV_EFI_VARIABLE_AUTHORITY:
+		if (decode_variable(&s, d, len))
+			return;
+		break;
+	case CVMF_EV_EFI_BOOT_SERVICES_APPLICATION:
+	case CVMF_EV_EFI_BOOT_SERVICES_DRIVER:
+	case 0x80000005:   /* EV_EFI_RUNTIME_SERVICES_DRIVER */
+		if (decode_image(&s, d, len))
+			return;
+		break;
+	}
+	if (!printable_or_utf16(&s, d, len))
+		sb_printf(&s, "%zu bytes", len);
+}
+
+/* ---- replay ---- */
+
+static bool has_events(const struct cvmf_eventlog *log, uint32_t index)
+{
+	for (size_t i = 0; i < log->n_events; i++)
+		if (log->events[i].type != CVMF_EV_NO_ACTION && log->events[i].index == index)
+			return true;
+	return false;
+}
+
+static uint16_t ccel_bank(const struct cvmf_eventlog *log)
+{
+	for (unsigned i = 0; i < log->n_algs; i++)
+		if (log->algs[i].alg == CVMF_TCG_SHA384)
+			return CVMF_TCG_SHA384;
+	return log->algs[0].alg;
+}
+
+static unsigned bank_len(const struct cvmf_eventlog *log, uint16_t alg)
+{
+	for (unsigned i = 0; i < log->n_algs; i++)
+		if (log->algs[i].alg == alg)
+			return log->algs[i].len;
+	return 0;
+}
+
+static int do_replay(const char *path, enum cvmf_evlog_kind kind, bool json)
+{
+	struct cvmf_eventlog *log = NULL;
+	int r = load(path, kind, &log);
+	if (r)
+		return r;
+	cvmf_ctx *ctx = cvmf_ctx_new();
+	uint8_t regs[CVMF_EVLOG_MAX_ALGS][N_PCRS][64];
+	char hex[129];
+	json_t *root = json ? json_object() : NULL, *jregs = json ? json_object() : NULL;
+	if (!ctx) {
+		r = fail("out of memory");
+		goto out;
+	}
+	if (log->kind == CVMF_EVLOG_CCEL) {
+		const uint16_t alg = ccel_bank(log);
+		const unsigned dlen = bank_len(log, alg);
+		if (cvmf_eventlog_replay(ctx, log, alg, regs[0], N_RTMRS)) {
+			r = fail("%s: %s", path, cvmf_ctx_errmsg(ctx));
+			goto out;
+		}
+		for (unsigned i = 0; i < N_RTMRS; i++) {
+			cvmf_hex(regs[0][i], dlen, hex);
+			if (json)
+				json_object_set_new(jregs, reg_name(log->kind, i + 1), json_string(hex));
+			else
+				printf("rtmr%u %s\n", i, hex);
+		}
+	} else {
+		for (unsigned b = 0; b < log->n_algs; b++)
+			if (cvmf_eventlog_replay(ctx, log, log->algs[b].alg, regs[b], N_PCRS)) {
+				r = fail("%s: %s", path, cvmf_ctx_errmsg(ctx));
+				goto out;
+			}
+		for (unsigned pcr = 0; pcr < N_PCRS; pcr++) {
+			if (!has_events(log, pcr))
+				continue;
+			json_t *jp = json ? json_object() : NULL;
+			for (unsigned b = 0; b < log->n_algs; b++) {
+				cvmf_hex(regs[b][pcr], log->algs[b].len, hex);
+				if (json)
+					json_object_set_new(jp, alg_str(log->algs[b].alg), json_string(hex));
+				else
+					printf("pcr%u %s %s\n", pcr, alg_str(log->algs[b].alg), hex);
+			}
+			if (json)
+				json_object_set_new(jregs, reg_name(log->kind, pcr), jp);
+		}
+	}
+	if (json) {
+		json_object_set_new(root, "format", json_string(kind_name(log->kind)));
+		json_object_set_new(root, "events", json_integer((json_int_t)log->n_events));
+		json_object_set_new(root, "truncated", json_boolean(log->truncated));
+		json_object_set_new(root, "registers", jregs);
+		jregs = NULL;
+		int rc = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+		printf("\n");
+		if (rc)
+			r = fail("cannot write JSON");
+	}
+out:
+	json_decref(jregs);
+	json_decref(root);
+	cvmf_ctx_free(ctx);
+	cvmf_eventlog_free(log);
+	return r;
+}
+
+/* ---- show ---- */
+
+static int do_show(const char *path, enum cvmf_evlog_kind kind, bool json)
+{
+	struct cvmf_eventlog *log = NULL;
+	int r = load(path, kind, &log);
+	if (r)
+		return r;
+	char desc[256], hex[129];
+	if (!json) {
+		printf("%s: %s log, banks", path, log->kind == CVMF_EVLOG_CCEL ? "CCEL" : "TPM");
+		for (unsigned b = 0; b < log->n_algs; b++)
+			printf("%s %s", b ? "," : "", alg_str(log->algs[b].alg));
+		printf("; %zu event%s in %llu bytes%s\n", log->n_events, log->n_events == 1 ? "" : "s",
+		       (unsigned long long)log->end,
+		       log->fill_end ? ", then 0xFF fill" : log->truncated ? ", then a cut-off record" : "");
+		printf("#0 offset 0x0 EV_NO_ACTION \"Spec ID Event03\" (index %u, errata %u, uintnSize %u)\n",
+		       log->spec_index, log->spec_errata, log->spec_uintn_size);
+	}
+	for (size_t i = 0; i < log->n_events; i++) {
+		const struct cvmf_event *e = &log->events[i];
+		describe(e, desc, sizeof(desc));
+		if (!json) {
+			printf("#%zu offset 0x%llx %s %s%s%s\n", i + 1, (unsigned long long)e->offset,
+			       reg_name(log->kind, e->index), type_str(e->type), desc[0] ? " " : "", desc);
+			for (unsigned j = 0; j < e->n_digests; j++) {
+				cvmf_hex(e->digests[j].bytes, e->digests[j].len, hex);
+				printf("    %s %s\n", alg_str(e->digests[j].alg), hex);
+			}
+			continue;
+		}
+		json_t *o = json_object(), *dg = json_object();
+		json_object_set_new(o, "number", json_integer((json_int_t)(i + 1)));
+		json_object_set_new(o, "offset", json_integer((json_int_t)e->offset));
+		json_object_set_new(o, "index", json_integer(e->index));
+		json_object_set_new(o, "register", json_string(reg_name(log->kind, e->index)));
+		json_object_set_new(o, "type", json_integer(e->type));
+		const char *tn = cvmf_ev_type_name(e->type);
+		json_object_set_new(o, "type_name", tn ? json_string(tn) : json_null());
+		for (unsigned j = 0; j < e->n_digests; j++) {
+			cvmf_hex(e->digests[j].bytes, e->digests[j].len, hex);
+			json_object_set_new(dg, alg_str(e->digests[j].alg), json_string(hex));
+		}
+		json_object_set_new(o, "digests", dg);
+		char *dh = malloc(2 * e->data_len + 1);
+		if (!dh) {
+			json_decref(o);
+			r = fail("out of memory");
+			break;
+		}
+		cvmf_hex(e->data, e->data_len, dh);
+		json_object_set_new(o, "data", json_string(dh));
+		free(dh);
+		json_object_set_new(o, "summary", desc[0] ? json_string(desc) : json_null());
+		int rc = json_dumpf(o, stdout, JSON_COMPACT | JSON_SORT_KEYS);
+		json_decref(o);
+		printf("\n");
+		if (rc) {
+			r = fail("cannot write JSON");
+			break;
+		}
+	}
+	cvmf_eventlog_free(log);
+	return r;
+}
+
+/* ---- diff ---- */
+
+static void print_side(const char *label, const struct cvmf_eventlog *log,
+		       const struct cvmf_event *e, size_t number, uint16_t alg,
+		       const struct cvmf_evdiff *d)
+{
+	if (!e) {
+		size_t n = 0;
+		for (size_t i = 0; i < log->n_events; i++)
+			n += log->events[i].type != CVMF_EV_NO_ACTION && log->events[i].index == d->index;
+		printf("  %-9s none: %s has %zu event%s\n", label, reg_name(log->kind, d->index), n,
+		       n == 1 ? "" : "s");
+		return;
+	}
+	char hex[129] = "(no digest)";
+	const struct cvmf_event_digest *dg = digest_of(e, alg);
+	if (dg)
+		cvmf_hex(dg->bytes, dg->len, hex);
+	printf("  %-9s event #%zu (offset 0x%llx) %s%s%s%s %s %s\n", label, number + 1,
+	       (unsigned long long)e->offset, type_str(e->type), e->what ? " (" : "",
+	       e->what ? e->what : "", e->what ? ")" : "", alg_str(alg), hex);
+}
+
+/* Drop the events of ignored registers (a bit per register as printed:
+ * PCR n, or RTMR n = MR index n + 1). */
+static void drop_ignored(struct cvmf_eventlog *log, uint32_t ignore)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < log->n_events; i++) {
+		struct cvmf_event *e = &log->events[i];
+		uint32_t reg = log->kind == CVMF_EVLOG_CCEL ? e->index - 1 : e->index;
+		if (e->type != CVMF_EV_NO_ACTION && reg < 32 && (ignore >> reg & 1)) {
+			free(e->data);
+			continue;
+		}
+		log->events[k++] = *e;
+	}
+	log->n_events = k;
+}
+
+static int do_diff(const char *exp_path, const char *act_path, enum cvmf_evlog_kind kind,
+		   uint32_t ignore)
+{
+	struct cvmf_eventlog *exp = NULL, *act = NULL;
+	int r = load(exp_path, kind, &exp);
+	if (!r)
+		r = load(act_path, kind, &act);
+	if (!r && ignore) {
+		drop_ignored(exp, ignore);
+		drop_ignored(act, ignore);
+	}
+	cvmf_ctx *ctx = r ? NULL : cvmf_ctx_new();
+	if (!r && !ctx)
+		r = fail("out of memory");
+	struct cvmf_evdiff d;
+	if (!r && cvmf_eventlog_diff(ctx, exp, act, &d))
+		r = fail("%s", cvmf_ctx_errmsg(ctx));
+	if (!r && d.what == CVMF_EVDIFF_SAME) {
+		size_t n = 0, regs = 0;
+		for (size_t i = 0; i < exp->n_events; i++) {
+			const struct cvmf_event *e = &exp->events[i];
+			if (e->type == CVMF_EV_NO_ACTION)
+				continue;
+			n++;
+			bool seen = false;
+			for (size_t j = 0; j < i && !seen; j++)
+				seen = exp->events[j].type != CVMF_EV_NO_ACTION &&
+				       exp->events[j].index == e->index;
+			regs += !seen;
+		}
+		printf("logs agree: %zu event%s in %zu register%s\n", n, n == 1 ? "" : "s", regs,
+		       regs == 1 ? "" : "s");
+	} else if (!r) {
+		static const char *const why[] = {
+			[CVMF_EVDIFF_TYPE] = "the event types differ",
+			[CVMF_EVDIFF_DIGEST] = "the digests differ",
+			[CVMF_EVDIFF_MISSING] = "the actual log lacks this event",
+			[CVMF_EVDIFF_EXTRA] = "the actual log has an event the expected one lacks",
+		};
+		printf("logs differ at %s, event %zu of that register: %s\n",
+		       reg_name(exp->kind, d.index), d.position + 1, why[d.what]);
+		print_side("expected:", exp, d.expected, d.expected_number, d.alg, &d);
+		print_side("actual:", act, d.actual, d.actual_number, d.alg, &d);
+		printf("  hint: %s\n", d.hint);
+		r = EXIT_MISMATCH;
+	}
+	cvmf_ctx_free(ctx);
+	cvmf_eventlog_free(exp);
+	cvmf_eventlog_free(act);
+	return r;
+}
+
+int cmd_eventlog(const char *prog, int argc, char **argv)
+{
+	(void)prog;
+	if (argc < 2)
+		return usage_error(PROG, usage_top,
+				   "the following arguments are required: SUBCOMMAND (replay, show, diff)");
+	const char *sub = argv[1];
+	if (!strcmp(sub, "--help") || !strcmp(sub, "-h")) {
+		print_top_help();
+		return EXIT_OK_;
+	}
+	const bool is_diff = !strcmp(sub, "diff");
+	if (!is_diff && strcmp(sub, "replay") && strcmp(sub, "show"))
+		return usage_error(PROG, usage_top,
+				   "invalid choice: '%s' (choose from 'replay', 'show', 'diff')", sub);
+	const char *usage = is_diff ? usage_diff : !strcmp(sub, "replay") ? usage_replay : usage_show;
+	char subprog[64];
+	snprintf(subprog, sizeof(subprog), "%s %s", PROG, sub);
+	struct opt_parser p = { .prog = subprog, .usage = usage,
+				.opts = is_diff ? options_diff : options_json,
+				.argc = argc, .argv = argv, .i = 2,
+				.max_positional = is_diff ? 2 : 1 };
+	const char *v;
+	bool json = false;
+	enum cvmf_evlog_kind kind = CVMF_EVLOG_AUTO;
+	uint32_t ignore = 0;
+	int id;
+	while ((id = opt_next(&p, &v)) > 0) {
+		if (id == OPT_HELP) {
+			print_sub_help(sub);
+			return EXIT_OK_;
+		}
+		if (id == OPT_JSON)
+			json = true;
+		else if (id == OPT_FORMAT && parse_format(subprog, usage, v, &kind))
+			return EXIT_USAGE;
+		else if (id == OPT_IGNORE) {
+			char *end;
+			for (const char *c = v;; c = end + 1) {
+				unsigned long n = strtoul(c, &end, 10);
+				if (end == c || n > 31 || (*end && *end != ','))
+					return usage_error(subprog, usage,
+							   "argument --ignore: '%s' is not a list of register numbers 0-31",
+							   v);
+				ignore |= 1u << n;
+				if (!*end)
+					break;
+			}
+		}
+	}
+	if (id < 0)
+		return EXIT_USAGE;
+	if (is_diff) {
+		if (p.n_positional < 2)
+			return usage_error(subprog, usage, "the following arguments are required: %s",
+					   p.n_positional ? "ACTUAL" : "EXPECTED, ACTUAL");
+		return do_diff(p.positional[0], p.positional[1], kind, ignore);
+	}
+	if (p.n_positional < 1)
+		return usage_error(subprog, usage, "the following arguments are required: FILE");
+	return !strcmp(sub, "replay") ? do_replay(p.positional[0], kind, json)
+				      : do_show(p.positional[0], kind, json);
+}
