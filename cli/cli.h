@@ -30,6 +30,7 @@ int cmd_measure(const char *prog, int argc, char **argv);
 int cmd_inspect(const char *prog, int argc, char **argv);
 int measure_snp(const char *prog, int argc, char **argv);
 int measure_tdx(const char *prog, int argc, char **argv);   /* cli/measure_tdx.c */
+int measure_tpm(const char *prog, int argc, char **argv);   /* cli/measure_tpm.c */
 int cmd_eventlog(const char *prog, int argc, char **argv);  /* cli/cmd_eventlog.c */
 
 /* ---- argparse-compatible option parsing (cli/args.c) ---- */
@@ -60,6 +61,26 @@ int usage_error(const char *prog, const char *usage, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Print "Error: ..." on stderr; returns EXIT_FAILURE_. */
 int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Write a whole file through a temporary beside it, then rename; prints
+ * "Error: ..." and returns EXIT_FAILURE_ on failure (cli/output.c). */
+int write_file_atomic(const char *path, const void *buf, size_t len);
+
+/* ---- shared by the measure verbs (cli/measure_common.c) ---- */
+#define CLI_DEFAULT_MEMORY (2ull << 30)
+struct json_t;
+/* "2G", "2048M", "512MiB", "2147483648": bytes (binary suffixes). */
+int cli_parse_size(const char *s, uint64_t *ret);
+/* "9.2", "10.0.1": major * 100 + minor. */
+int cli_parse_qemu_version(const char *s, unsigned *ret);
+struct json_t *cli_hexj(const uint8_t *d, size_t n);
+struct json_t *cli_hex_str(uint64_t v);
+/* {path, size, sha256, sha384[, derived]} or null. */
+struct json_t *cli_file_obj(const char *path, const struct cvmf_file_digest *d);
+/* The expected events as JSON lines, and as a TCG2 binary log; whole or
+ * nothing, as write_file_atomic. */
+int cli_write_eventlog_json(const char *path, const struct cvmf_eventlog *log);
+int cli_write_tcg_log(const char *path, const struct cvmf_eventlog *log);
 
 /* Python int(s, 0) / int(s): optional sign, 0x/0o/0b, '_' between digits. */
 int parse_pyint(const char *s, bool auto_base, long long *ret_sign_mag_neg,

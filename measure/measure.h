@@ -52,4 +52,127 @@ struct cvmf_pe_mem {
 };
 void cvmf_pe_mem_init(struct cvmf_pe_mem *m, const uint8_t *buf, size_t len);
 
+/* measure/uefi.c: the UEFI events OVMF and the Linux EFI stub log during a
+ * QEMU direct kernel boot, one constructor per event, shared by the TDX
+ * (RTMR) and TPM (PCR) predictions. Every event is given as the PCR that
+ * edk2 measures into; a CCEL log stores the TDX MR index instead (edk2's
+ * TdxMeasurementMapPcrToMrIndex), a TPM log the PCR. Digests are computed
+ * for every bank of the log (SHA-256 and SHA-384 are supported). */
+struct cvmf_bank_digests {
+	uint8_t sha256[32];
+	uint8_t sha384[48];
+};
+struct cvmf_uefi_emit {
+	cvmf_ctx *ctx;
+	struct cvmf_eventlog *log;
+	struct cvmf_hasher *h[CVMF_EVLOG_MAX_ALGS];
+};
+int cvmf_uefi_emit_init(cvmf_ctx *ctx, struct cvmf_uefi_emit *e, struct cvmf_eventlog *log);
+void cvmf_uefi_emit_fini(struct cvmf_uefi_emit *e);
+/* PCR -> CC MR index (1 = RTMR0); PCR 0 -> 0 (MRTD). */
+uint32_t cvmf_pcr_to_mr_index(uint32_t pcr);
+/* An event whose digest is H(pre) (pre NULL: H(data)). */
+int cvmf_uefi_ev(struct cvmf_uefi_emit *e, uint32_t pcr, uint32_t type, const void *pre,
+		 size_t pre_len, const void *data, size_t len, const char *what);
+/* An event whose digests were computed elsewhere (files, images). */
+int cvmf_uefi_ev_digests(struct cvmf_uefi_emit *e, uint32_t pcr, uint32_t type,
+			 const struct cvmf_bank_digests *d, const void *data, size_t len,
+			 bool runtime, const char *what);
+int cvmf_uefi_separator(struct cvmf_uefi_emit *e, uint32_t pcr);
+int cvmf_uefi_action(struct cvmf_uefi_emit *e, uint32_t pcr, const char *action);
+/* The five secure-boot variables (SecureBoot, PK, KEK, db, dbx) as
+ * EV_EFI_VARIABLE_DRIVER_CONFIG, all without keys; secure_boot < 0 means
+ * the SecureBoot variable is absent (measured with empty data), else its
+ * one-byte value. PK, KEK, db, dbx (and dbt, if present) carry their data
+ * from `store` when given. */
+struct cvmf_varstore;
+int cvmf_uefi_secure_boot_vars(struct cvmf_uefi_emit *e, uint32_t pcr, int secure_boot,
+			       const struct cvmf_varstore *store);
+/* EV_EFI_VARIABLE_AUTHORITY (PCR 7) for the db entry that verified an image. */
+int cvmf_uefi_authority(struct cvmf_uefi_emit *e, const uint8_t *sigdata, size_t len);
+/* BootOrder = 0000 and Boot0000 = UiApp, as OVMF <= 202502 measures them
+ * at ReadyToBoot of a -kernel boot (EV_EFI_VARIABLE_BOOT, PCR 1). */
+int cvmf_uefi_boot_vars_direct(struct cvmf_uefi_emit *e);
+/* The -kernel image (EV_EFI_BOOT_SERVICES_APPLICATION, PCR 4). */
+int cvmf_uefi_kernel(struct cvmf_uefi_emit *e, const struct cvmf_bank_digests *authenticode,
+		     uint64_t image_len);
+/* The Linux stub's LoadOptions (nothing when the options are empty) and
+ * initrd events (EV_EVENT_TAG, PCR 9). */
+int cvmf_uefi_load_options(struct cvmf_uefi_emit *e, const char *append, bool initrd);
+int cvmf_uefi_initrd(struct cvmf_uefi_emit *e, const struct cvmf_bank_digests *d);
+
+/* measure/acpi.c: QEMU's etc/acpi/rsdp and etc/table-loader, derived from
+ * etc/acpi/tables for the x86 layout QEMU builds (RSDP rev 0 -> RSDT). */
+#define CVMF_ACPI_RSDP_LEN 20
+int cvmf_acpi_derive_rsdp(cvmf_ctx *ctx, const char *what, const uint8_t *tables, size_t len,
+			  uint8_t out[CVMF_ACPI_RSDP_LEN]);
+int cvmf_acpi_derive_loader(cvmf_ctx *ctx, const char *what, const uint8_t *tables, size_t len,
+			    uint8_t **ret, size_t *ret_len);
+
+/* measure/bzimage.c: the setup-header fields QEMU's x86_load_linux writes
+ * before it hands the kernel to the firmware. */
+struct cvmf_qemu_linux {
+	uint64_t below_4g;          /* RAM mapped below 4 GiB */
+	uint64_t acpi_data_size;    /* 0x28000 for current machine types */
+	const char *cmdline;        /* -append, "" if none */
+	bool has_initrd;
+	uint64_t initrd_size;
+};
+struct cvmf_qemu_patch {
+	uint16_t protocol;          /* 0 without "HdrS" */
+	size_t setup_len;           /* (setup_sects + 1) * 512 */
+	uint32_t real_addr, cmdline_addr;
+	uint32_t initrd_max, initrd_addr;   /* initrd_addr 0 without an initrd */
+};
+/* hdr: the first hdr_len bytes of the kernel file (at least 0x240 or the
+ * whole file), patched in place. */
+int cvmf_qemu_patch_setup(cvmf_ctx *ctx, const char *what, uint8_t *hdr, size_t hdr_len,
+			  uint64_t file_size, const struct cvmf_qemu_linux *q,
+			  struct cvmf_qemu_patch *ret);
+/* RAM QEMU maps below 4 GiB on q35 (pc: false), without max-ram-below-4g. */
+uint64_t cvmf_qemu_below_4g(uint64_t ram, bool q35);
+
+/* measure/kernel.c: the -kernel image as OVMF measures it. */
+struct cvmf_kernel_image {
+	uint64_t size;
+	bool patched;                  /* the patched header was measured */
+	bool patch_changes_bytes;      /* QEMU's patch alters the file's header */
+	struct cvmf_qemu_patch patch;  /* computed whether measured or not */
+	struct cvmf_bank_digests authenticode;
+	struct cvmf_file_digest file;  /* the plain file's sha256/sha384 */
+};
+int cvmf_kernel_measure(cvmf_ctx *ctx, const char *path, const struct cvmf_qemu_linux *q,
+			bool patched, bool sha256_too, struct cvmf_kernel_image *ret);
+
+/* measure/varstore.c: edk2's authenticated variable store. Variables point
+ * into the parsed buffer. */
+struct cvmf_efi_var {
+	uint8_t guid[16];
+	char name[64];              /* ASCII view of the UTF-16 name */
+	const uint8_t *data;
+	uint32_t len;
+};
+struct cvmf_varstore {
+	size_t n;
+	struct cvmf_efi_var *vars;
+};
+int cvmf_varstore_parse(cvmf_ctx *ctx, const char *what, const uint8_t *buf, size_t len,
+			struct cvmf_varstore *ret);
+void cvmf_varstore_free(struct cvmf_varstore *s);
+const struct cvmf_efi_var *cvmf_varstore_find(const struct cvmf_varstore *s,
+					      const uint8_t guid[16], const char *name);
+/* The EFI_SIGNATURE_DATA (owner GUID + payload) in a signature-list
+ * database whose payload is `payload`: 0, CVMF_E_UNSUPPORTED if none,
+ * CVMF_E_FORMAT for a malformed list. */
+int cvmf_siglist_find(const uint8_t *db, size_t len, const uint8_t *payload, size_t plen,
+		      const uint8_t **ret, size_t *ret_len);
+
+/* measure/tdx.c: the TD HOB QEMU writes (hw/i386/tdvf-hob.c), without its
+ * END HOB, for a firmware's TDVF sections and a RAM size. */
+int cvmf_tdx_td_hob(cvmf_ctx *ctx, const struct cvmf_ovmf *o, uint64_t ram, uint8_t **ret,
+		    size_t *ret_len, uint64_t *ret_gpa);
+/* MRTD of a firmware image in memory. */
+int cvmf_tdx_mrtd(cvmf_ctx *ctx, const uint8_t *image, size_t len, const struct cvmf_ovmf *o,
+		  enum cvmf_tdx_page_order order, uint8_t out[48]);
+
 #endif

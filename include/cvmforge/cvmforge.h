@@ -408,9 +408,139 @@ struct cvmf_evdiff {
 	const char *hint;          /* the host parameter that usually causes it */
 };
 /* "First" means first in the expected log's order (then actual's order for
- * EXTRA events). Fails if the logs share no bank. */
+ * EXTRA events). Fails if the logs are of different kinds (CCEL and TPM) or
+ * share no bank. */
 int cvmf_eventlog_diff(cvmf_ctx *ctx, const struct cvmf_eventlog *expected,
 		       const struct cvmf_eventlog *actual, struct cvmf_evdiff *ret);
+
+/* ------------------------------------------------------------------------
+ * Intel TDX: MRTD and RTMR0..3 for QEMU + TDVF (OVMF) direct kernel boot.
+ * The model and every parameter are described in docs/measure-tdx.md.
+ */
+
+/* The order in which the host adds and measures TDVF pages (MRTD). */
+enum cvmf_tdx_page_order {
+	CVMF_TDX_SINGLE_PASS,   /* per page: ADD, then its 16 EXTENDs (KVM >= 6.16) */
+	CVMF_TDX_TWO_PASS,      /* per section: all ADDs, then all EXTENDs (QEMU 8.2 TDX) */
+};
+/* Where OVMF puts its events: the two documented layouts. */
+enum cvmf_tdx_layout {
+	CVMF_TDX_LAYOUT_PRE_2024_11,   /* edk2 <= 202408.01: ReadyToBoot separator in RTMR0 */
+	CVMF_TDX_LAYOUT_2024_11,       /* edk2 202411 .. 202502: separator in RTMR1 */
+};
+const char *cvmf_tdx_page_order_name(enum cvmf_tdx_page_order o);
+int cvmf_tdx_page_order_parse(const char *s, enum cvmf_tdx_page_order *ret);
+const char *cvmf_tdx_layout_name(enum cvmf_tdx_layout l);
+/* Accepts the names, and "edk2-2024.11..2025.02" for the newer one. A
+ * layout newer than 2025.02 is refused with CVMF_E_UNSUPPORTED. */
+int cvmf_tdx_layout_parse(cvmf_ctx *ctx, const char *s, enum cvmf_tdx_layout *ret);
+
+/* An edk2 release as YYYYMM (202502), from "2025.02", "202502" or
+ * "edk2-stable202502[.NN]". */
+int cvmf_edk2_release_parse(const char *s, unsigned *ret);
+/* The event layout of an OVMF release; CVMF_E_UNSUPPORTED (with the reason
+ * in ctx) for releases whose TDX events are not modelled (>= 202505). */
+int cvmf_tdx_layout_for_release(cvmf_ctx *ctx, unsigned release, enum cvmf_tdx_layout *ret);
+
+/* Whether OVMF measures the kernel with QEMU's patched setup header (true)
+ * or the plain file (false), for a QEMU version (major*100 + minor, e.g.
+ * 902) and an OVMF release (YYYYMM, 0 if unknown; then `layout`, if not
+ * NULL, bounds it). QEMU >= 10.2 does not patch confidential guests; QEMU
+ * >= 10.0 with OVMF >= 202502 measures the unpatched etc/boot/kernel.
+ * CVMF_E_INVAL with the reason in ctx when the inputs do not decide it. */
+int cvmf_qemu_kernel_patched(cvmf_ctx *ctx, unsigned qemu_version, unsigned ovmf_release,
+			     const enum cvmf_tdx_layout *layout, bool confidential, bool *ret);
+
+struct cvmf_tdx_spec {
+	const char *ovmf_path;
+	const char *kernel_path;        /* NULL: MRTD only */
+	const char *initrd_path;        /* NULL: no initrd */
+	const char *append;             /* raw bytes of -append; NULL = "" */
+	uint64_t memory;                /* guest RAM in bytes */
+	const char *acpi_tables_path;   /* QEMU etc/acpi/tables; NULL: no RTMR0 */
+	const char *acpi_rsdp_path;     /* NULL: derived from the tables */
+	const char *acpi_loader_path;   /* NULL: derived from the tables */
+	enum cvmf_tdx_page_order page_order;
+	enum cvmf_tdx_layout layout;
+	bool kernel_header_patch;       /* measure QEMU's patched setup header */
+	bool stub_cc;                   /* the kernel's EFI stub logs to RTMR2 */
+	uint64_t acpi_data_size;        /* QEMU's acpi_data_size; 0 = 0x28000 */
+};
+
+struct cvmf_file_digest {
+	bool present;
+	bool derived;                   /* computed by cvmforge, not read */
+	uint64_t size;
+	uint8_t sha256[32], sha384[48];
+};
+
+struct cvmf_tdx_result {
+	uint8_t mrtd[48];
+	bool have_rtmr[4];              /* RTMR0 needs ACPI tables; 1..3 a kernel */
+	uint8_t rtmr[4][48];
+	struct cvmf_eventlog *log;      /* predicted CCEL events (NULL: MRTD only);
+	                                   RTMR0's events only with ACPI tables */
+	struct cvmf_file_digest firmware, kernel, initrd, acpi_tables, acpi_rsdp,
+		acpi_loader;
+	uint8_t kernel_authenticode[48];  /* SHA-384 of the image OVMF measures */
+	uint64_t td_hob_gpa;
+	size_t td_hob_len;              /* measured bytes (without END) */
+	uint64_t below_4g;              /* RAM QEMU maps below 4 GiB */
+	uint32_t initrd_addr;           /* patched header: ramdisk_image, or 0 */
+	uint32_t cmdline_addr;          /* patched header: cmd_line_ptr, or 0 */
+	uint16_t kernel_protocol;       /* boot protocol of the setup header */
+};
+
+int cvmf_tdx_measure(cvmf_ctx *ctx, const struct cvmf_tdx_spec *spec,
+		     struct cvmf_tdx_result **ret);
+void cvmf_tdx_result_free(struct cvmf_tdx_result *r);
+
+/* ------------------------------------------------------------------------
+ * vTPM PCRs of a QEMU + OVMF direct kernel boot (docs/measure-tpm.md). The
+ * UEFI events are the same as those behind the TDX RTMRs; only the register
+ * mapping and the firmware-specific events differ.
+ */
+struct cvmf_tpm_spec {
+	const char *ovmf_path;          /* the code image (-bios or pflash unit 0) */
+	const char *vars_path;          /* pflash unit 1; NULL: the image's own store */
+	const char *kernel_path;
+	const char *initrd_path;        /* NULL: no initrd */
+	const char *append;             /* raw -append bytes; NULL = "" */
+	uint64_t memory;                /* guest RAM in bytes */
+	bool q35;                       /* machine q35 (else pc/i440fx) */
+	bool kernel_header_patch;       /* measure QEMU's patched setup header */
+	int secure_boot_var;            /* the SecureBoot variable: -1 absent, 0, 1 */
+	bool secure_boot;               /* enrolled keys verify the kernel */
+	const char *signer_cert_path;   /* with secure_boot: the db certificate */
+	/* OVMF >= 2023 measures QEMU's ACPI blobs into PCR1, in the loader's
+	 * order; without them PCR1 is not computed. */
+	bool acpi_in_pcr1;
+	const char *acpi_loader_path, *acpi_rsdp_path, *acpi_tpm_log_path, *acpi_tables_path;
+	uint64_t acpi_data_size;        /* 0 = 0x28000 */
+};
+
+struct cvmf_tpm_result {
+	bool have_pcr[24];              /* PCR 0 and 8 are never computed */
+	uint8_t sha256[24][32];
+	uint8_t sha384[24][48];
+	struct cvmf_eventlog *log;      /* TPM log, sha256 + sha384 banks; no PCR 0
+	                                   events except its separator */
+	struct cvmf_file_digest firmware, vars, kernel, initrd;
+	bool vars_from_image;           /* the store was read from the firmware */
+	uint8_t kernel_authenticode256[32], kernel_authenticode384[48];
+	uint64_t below_4g;
+	uint32_t initrd_addr, cmdline_addr;
+	uint16_t kernel_protocol;
+	/* Secure boot with a kernel whose signature QEMU's header patch breaks:
+	 * OVMF falls back to its legacy loader, which neither verifies nor
+	 * measures the kernel, and the stub measures no LoadOptions. */
+	bool legacy_fallback;
+	char warning[320];              /* "" or a one-line warning for the user */
+};
+
+int cvmf_tpm_measure(cvmf_ctx *ctx, const struct cvmf_tpm_spec *spec,
+		     struct cvmf_tpm_result **ret);
+void cvmf_tpm_result_free(struct cvmf_tpm_result *r);
 
 #pragma GCC visibility pop
 

@@ -190,31 +190,9 @@ static void test_asev_offset_outside(void **state)
 
 /* ---- TDVF ---- */
 
-struct t_tdvf { uint32_t off, raw; uint64_t gpa, size; uint32_t type, attr; };
-
 static struct fw tdvf_image(const struct t_tdvf *s, size_t n, bool guid)
 {
-	struct fw f = fw_new(64 * 1024);
-	size_t at = 32 * 1024;
-	if (guid)
-		memcpy(f.buf + at - 16, T_GUID_TDVF, 16);
-	uint8_t *d = f.buf + at;
-	memcpy(d, "TDVF", 4);
-	t_le32(d + 4, (uint32_t)(16 + 32 * n));
-	t_le32(d + 8, 1);
-	t_le32(d + 12, (uint32_t)n);
-	for (size_t i = 0; i < n; i++) {
-		uint8_t *e = d + 16 + 32 * i;
-		t_le32(e, s[i].off);
-		t_le32(e + 4, s[i].raw);
-		t_le64(e + 8, s[i].gpa);
-		t_le64(e + 16, s[i].size);
-		t_le32(e + 24, s[i].type);
-		t_le32(e + 28, s[i].attr);
-	}
-	fw_u32_entry(&f, T_GUID_TDX_META, (uint32_t)(f.len - at));
-	fw_finish(&f);
-	return f;
+	return fw_tdvf(64 * 1024, 32 * 1024, s, n, guid);
 }
 
 static void tdvf_refused(const struct t_tdvf *s, size_t n, bool guid, const char *needle)

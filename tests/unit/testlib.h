@@ -162,6 +162,36 @@ static inline struct fw fw_amdsev_like(size_t len)
 }
 
 /* ---- files ---- */
+/* A TDVF descriptor with these sections at file offset `at` of a len-byte
+ * image, the TDX metadata entry pointing at it (without the metadata GUID
+ * in front when !guid). */
+struct t_tdvf { uint32_t off, raw; uint64_t gpa, size; uint32_t type, attr; };
+
+static inline struct fw fw_tdvf(size_t len, size_t at, const struct t_tdvf *s, size_t n,
+				bool guid)
+{
+	struct fw f = fw_new(len);
+	if (guid)
+		memcpy(f.buf + at - 16, T_GUID_TDVF, 16);
+	uint8_t *d = f.buf + at;
+	memcpy(d, "TDVF", 4);
+	t_le32(d + 4, (uint32_t)(16 + 32 * n));
+	t_le32(d + 8, 1);
+	t_le32(d + 12, (uint32_t)n);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t *e = d + 16 + 32 * i;
+		t_le32(e, s[i].off);
+		t_le32(e + 4, s[i].raw);
+		t_le64(e + 8, s[i].gpa);
+		t_le64(e + 16, s[i].size);
+		t_le32(e + 24, s[i].type);
+		t_le32(e + 28, s[i].attr);
+	}
+	fw_u32_entry(&f, T_GUID_TDX_META, (uint32_t)(f.len - at));
+	fw_finish(&f);
+	return f;
+}
+
 static inline char *t_tmpdir(void)
 {
 	char tmpl[] = "/tmp/cvmforge-test-XXXXXX";

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What the measure verbs share: sizes and versions on the command line,
+ * JSON pieces, and the expected event log as JSON lines. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli/cli.h"
+
+/* "2G", "2048M", "2147483648", "512MiB": bytes. */
+int cli_parse_size(const char *s, uint64_t *ret)
+{
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	unsigned shift = 0;
+	if (*end) {
+		const char *u = "KMGT", *k = strchr(u, toupper((unsigned char)*end));
+		if (!k || !*end)
+			return -1;
+		shift = 10 * (unsigned)(k - u + 1);
+		end++;
+		if (!strcmp(end, "iB") || !strcmp(end, "B"))
+			end += strlen(end);
+		if (*end)
+			return -1;
+	}
+	if (shift && v > (~0ull >> shift))
+		return -1;
+	*ret = v << shift;
+	return 0;
+}
+
+/* "9.2", "10.0.1": major * 100 + minor. */
+int cli_parse_qemu_version(const char *s, unsigned *ret)
+{
+	unsigned maj, min;
+	int n = 0;
+	if (sscanf(s, "%u.%u%n", &maj, &min, &n) != 2 || maj > 99 || min > 99)
+		return -1;
+	s += n;
+	if (*s == '.') {
+		s++;
+		if (!isdigit((unsigned char)*s))
+			return -1;
+		while (isdigit((unsigned char)*s))
+			s++;
+	}
+	if (*s)
+		return -1;
+	*ret = maj * 100 + min;
+	return 0;
+}
+
+json_t *cli_hexj(const uint8_t *d, size_t n)
+{
+	char buf[2 * 64 + 1];
+	cvmf_hex(d, n, buf);
+	return json_string(buf);
+}
+
+json_t *cli_hex_str(uint64_t v)
+{
+	char b[24];
+	snprintf(b, sizeof(b), "0x%llx", (unsigned long long)v);
+	return json_string(b);
+}
+
+json_t *cli_file_obj(const char *path, const struct cvmf_file_digest *d)
+{
+	if (!d->present)
+		return json_null();
+	json_t *o = json_object();
+	json_object_set_new(o, "path", path ? json_string(path) : json_null());
+	json_object_set_new(o, "size", json_integer((json_int_t)d->size));
+	json_object_set_new(o, "sha256", cli_hexj(d->sha256, 32));
+	json_object_set_new(o, "sha384", cli_hexj(d->sha384, 48));
+	if (d->derived)
+		json_object_set_new(o, "derived", json_string("from acpi_tables"));
+	return o;
+}
+
+int cli_write_eventlog_json(const char *path, const struct cvmf_eventlog *log)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return fail("out of memory");
+	for (size_t i = 0; i < log->n_events; i++) {
+		const struct cvmf_event *e = &log->events[i];
+		json_t *o = json_object();
+		json_object_set_new(o, "number", json_integer((json_int_t)i + 1));
+		if (log->kind == CVMF_EVLOG_CCEL) {
+			json_object_set_new(o, "rtmr", json_integer((json_int_t)e->index - 1));
+			json_object_set_new(o, "mr_index", json_integer(e->index));
+			json_object_set_new(o, "digest", cli_hexj(e->digests[0].bytes, e->digests[0].len));
+		} else {
+			json_object_set_new(o, "pcr", json_integer(e->index));
+			json_t *d = json_object();
+			for (unsigned k = 0; k < e->n_digests; k++) {
+				const char *an = cvmf_tcg_alg_name(e->digests[k].alg);
+				json_object_set_new(d, an ? an : "unknown",
+						    cli_hexj(e->digests[k].bytes, e->digests[k].len));
+			}
+			json_object_set_new(o, "digests", d);
+		}
+		const char *tn = cvmf_ev_type_name(e->type);
+		json_object_set_new(o, "type", tn ? json_string(tn) : cli_hex_str(e->type));
+		json_object_set_new(o, "what", e->what ? json_string(e->what) : json_null());
+		if (e->data_runtime) {
+			json_object_set_new(o, "data", json_null());
+		} else {
+			char *h = malloc(2 * e->data_len + 1);
+			if (h) {
+				cvmf_hex(e->data, e->data_len, h);
+				json_object_set_new(o, "data", json_string(h));
+				free(h);
+			}
+		}
+		json_dumpf(o, f, JSON_COMPACT | JSON_SORT_KEYS);
+		fputc('\n', f);
+		json_decref(o);
+	}
+	if (fclose(f)) {
+		free(buf);
+		return fail("out of memory");
+	}
+	int rc = write_file_atomic(path, buf, len);
+	free(buf);
+	return rc;
+}
+
+int cli_write_tcg_log(const char *path, const struct cvmf_eventlog *log)
+{
+	cvmf_ctx *ctx = cvmf_ctx_new();
+	uint8_t *buf = NULL;
+	size_t len;
+	int rc;
+	if (!ctx)
+		return fail("out of memory");
+	if (cvmf_eventlog_write(ctx, log, &buf, &len))
+		rc = fail("%s", cvmf_ctx_errmsg(ctx));
+	else
+		rc = write_file_atomic(path, buf, len);
+	free(buf);
+	cvmf_ctx_free(ctx);
+	return rc;
+}

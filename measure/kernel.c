@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The -kernel image as OVMF measures it: the file, with QEMU's setup-header
+ * patch laid over its first bytes when the QEMU x OVMF pair measures the
+ * patched image (measure/bzimage.c), hashed with Authenticode in one pass
+ * for every bank asked for. Shared by the TDX and TPM predictions.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "common/internal.h"
+#include "measure/measure.h"
+
+#define KERNEL_HDR 4096
+
+/* The kernel file, with the patched header over its first bytes. */
+struct kernel_src {
+	struct cvmf_pe_source src;
+	int fd;
+	const char *path;
+	const uint8_t *hdr;
+	size_t hdr_len;
+};
+
+static int kernel_read(void *u, cvmf_ctx *ctx, uint64_t off, uint8_t *buf, size_t len)
+{
+	struct kernel_src *k = u;
+	int r = cvmf_file_pread(ctx, "kernel", k->path, k->fd, off, buf, len);
+	if (!r && k->hdr && off < k->hdr_len) {
+		size_t n = k->hdr_len - off < len ? (size_t)(k->hdr_len - off) : len;
+		memcpy(buf, k->hdr + off, n);
+	}
+	return r;
+}
+
+int cvmf_kernel_measure(cvmf_ctx *ctx, const char *path, const struct cvmf_qemu_linux *q,
+			bool patched, bool sha256_too, struct cvmf_kernel_image *ret)
+{
+	struct cvmf_kernel_image k = { .patched = patched };
+	int fd = cvmf_file_open(ctx, "kernel", path, &k.size);
+	if (fd < 0)
+		return fd;
+	uint8_t hdr[KERNEL_HDR], orig[KERNEL_HDR];
+	size_t hdr_len = k.size < KERNEL_HDR ? (size_t)k.size : KERNEL_HDR;
+	char what[300];
+	snprintf(what, sizeof(what), "kernel '%s'", path);
+	int r = cvmf_file_pread(ctx, "kernel", path, fd, 0, hdr, hdr_len);
+	/* The patch is computed either way, so that an image QEMU would refuse
+	 * (an initrd too large, say) is refused here too. */
+	if (!r) {
+		memcpy(orig, hdr, hdr_len);
+		r = cvmf_qemu_patch_setup(ctx, what, hdr, hdr_len, k.size, q, &k.patch);
+		k.patch_changes_bytes = memcmp(orig, hdr, hdr_len) != 0;
+	}
+	struct cvmf_hasher *h[2] = { NULL, NULL };
+	if (!r)
+		r = cvmf_hasher_new(ctx, CVMF_SHA384, &h[0]);
+	if (!r && sha256_too)
+		r = cvmf_hasher_new(ctx, CVMF_SHA256, &h[1]);
+	if (!r) {
+		struct kernel_src s = {
+			.src = { .size = k.size, .read = kernel_read },
+			.fd = fd,
+			.path = path,
+			.hdr = patched ? hdr : NULL,
+			.hdr_len = hdr_len,
+		};
+		s.src.u = &s;
+		uint8_t *out[2] = { k.authenticode.sha384, k.authenticode.sha256 };
+		r = cvmf_authenticode(ctx, what, &s.src, h, sha256_too ? 2 : 1, out);
+	}
+	close(fd);
+	uint8_t *outs[2] = { k.file.sha384, k.file.sha256 };
+	if (!r && !sha256_too)
+		r = cvmf_hasher_new(ctx, CVMF_SHA256, &h[1]);
+	if (!r)
+		r = cvmf_hash_file(ctx, "kernel", path, h, 2, outs, &k.file.size);
+	k.file.present = !r;
+	cvmf_hasher_free(h[0]);
+	cvmf_hasher_free(h[1]);
+	if (r)
+		return r;
+	*ret = k;
+	return 0;
+}
