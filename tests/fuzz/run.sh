@@ -51,6 +51,95 @@ seed_ovmf()
 	fi
 }
 
+# get_le FILE OFF N: the N-byte little-endian integer at OFF.
+get_le()
+{
+	od -An -tu1 -v -j "$2" -N "$3" "$1" |
+		awk '{ for (i = 1; i <= NF; i++) b[n++] = $i }
+		     END { v = 0; for (i = n - 1; i >= 0; i--) v = v * 256 + b[i]; printf "%d\n", v }'
+}
+
+# put_le FILE OFF N VALUE: overwrite N little-endian bytes at OFF in place.
+put_le()
+{
+	pl_fmt=
+	pl_k=0
+	while [ "$pl_k" -lt "$3" ]; do
+		pl_fmt="$pl_fmt$(printf '\\%03o' $(($4 >> (8 * pl_k) & 255)))"
+		pl_k=$((pl_k + 1))
+	done
+	printf "$pl_fmt" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
+}
+
+# seed_pe_clip FILE: make a 64 KiB kernel head valid again, with every
+# section's raw data cut to what is left of it and no certificate table.
+seed_pe_clip()
+{
+	pe=$(get_le "$1" 60 4)
+	nsec=$(get_le "$1" $((pe + 6)) 2)
+	sopt=$(get_le "$1" $((pe + 20)) 2)
+	opt=$((pe + 24))
+	size=$(wc -c <"$1")
+	if [ "$(get_le "$1" "$opt" 2)" -eq 523 ]; then dirs=$((opt + 112)); else dirs=$((opt + 96)); fi
+	[ $((dirs + 40)) -le $((opt + sopt)) ] && put_le "$1" $((dirs + 32)) 8 0
+	i=0
+	while [ "$i" -lt "$nsec" ] && [ "$i" -lt 64 ]; do
+		s=$((opt + sopt + 40 * i))
+		rs=$(get_le "$1" $((s + 16)) 4)
+		rp=$(get_le "$1" $((s + 20)) 4)
+		if [ "$rp" -ge "$size" ]; then
+			put_le "$1" $((s + 16)) 4 0
+		elif [ $((rp + rs)) -gt "$size" ]; then
+			put_le "$1" $((s + 16)) 4 $((size - rp))
+		fi
+		i=$((i + 1))
+	done
+}
+
+# seed_pe_tiny FILE: a 1.5 KiB PE32+ image: 0x200 bytes of headers, one
+# section, 0x100 trailing bytes, then a 0x100-byte certificate table.
+seed_pe_tiny()
+{
+	head -c 1536 /dev/zero | tr '\0' '\125' >"$1"
+	put_le "$1" 0 2 23117                 # "MZ"
+	put_le "$1" 60 4 64                   # e_lfanew
+	put_le "$1" 64 4 17744                # "PE\0\0"
+	put_le "$1" 68 2 34404                # Machine x86-64
+	put_le "$1" 70 2 1                    # NumberOfSections
+	put_le "$1" 84 2 240                  # SizeOfOptionalHeader
+	put_le "$1" 88 2 523                  # PE32+
+	put_le "$1" 144 4 8192                # SizeOfImage
+	put_le "$1" 148 4 512                 # SizeOfHeaders
+	put_le "$1" 196 4 16                  # NumberOfRvaAndSizes
+	put_le "$1" 232 8 1099511629056       # Certificate Table 0x500 + 0x100
+	put_le "$1" 328 8 0                   # section name
+	put_le "$1" 340 4 4096                # VirtualAddress
+	put_le "$1" 344 4 512                 # SizeOfRawData
+	put_le "$1" 348 4 512                 # PointerToRawData
+}
+
+seed_pe()
+{
+	dir=$1
+	found=0
+	seed_pe_tiny "$dir/seed-tiny-pe"
+	if [ -d "$SHARED" ]; then
+		for f in "$SHARED"/inputs/vmlinuz*; do
+			[ -f "$f" ] || continue
+			base=$(basename "$f")
+			head -c 65536 "$f" >"$dir/seed-$base-head64k"
+			cp "$dir/seed-$base-head64k" "$dir/seed-$base-head64k-clipped"
+			seed_pe_clip "$dir/seed-$base-head64k-clipped"
+			found=$((found + 1))
+		done
+	fi
+	if [ "$found" -eq 0 ]; then
+		echo "fuzz: $SHARED has no kernels; seeding fuzz_pe with a tiny synthetic PE only"
+	else
+		echo "fuzz: seeded fuzz_pe from the first 64 KiB of $found kernels in $SHARED"
+	fi
+}
+
 seed_cli_int()
 {
 	dir=$1
@@ -60,6 +149,111 @@ seed_cli_int()
 		i=$((i + 1))
 		printf '%s' "$s" >"$dir/seed-$i"
 	done
+}
+
+# unhex HEX: the bytes a hex string spells (spaces ignored), on stdout.
+unhex()
+{
+	uh_h=$(printf '%s' "$1" | tr -d ' ')
+	while [ -n "$uh_h" ]; do
+		uh_rest=${uh_h#??}
+		printf "$(printf '\\%03o' "0x${uh_h%"$uh_rest"}")"
+		uh_h=$uh_rest
+	done
+}
+
+# seed_eventlog DIR: the dstack CCEL (whole, and its first 2 KiB), a small
+# TPM log with two banks and an EV_NO_ACTION at index -1, and a small CCEL
+# ending in 0xFF fill.
+seed_eventlog()
+{
+	dir=$1
+	sep256=df3f619804a92fdb4057192dc43dd748ea778adc52bc498ce80524c014b81119
+	sep384=394341b7182cd227c5c6b07ef8000cdfd86136c4292b8e576573ad7ed9ae41019f5818b4b971c9effc60e1ad9f1289f0
+	zero20=0000000000000000000000000000000000000000
+	specid=53706563204944204576656e74303300   # "Spec ID Event03\0"
+	# TPM: index 0, event size 37, version 2.0, errata 2, uintnSize 2,
+	# banks sha256 + sha384; a PCR7 separator; EV_NO_ACTION at index -1.
+	hdr="00000000 03000000 $zero20 25000000 $specid 00000000 00 02 02 02 02000000"
+	hdr="$hdr 0b00 2000 0c00 3000 00"
+	ev1="07000000 04000000 02000000 0b00 $sep256 0c00 $sep384 04000000 00000000"
+	ev2="ffffffff 03000000 02000000 0b00 $sep256 0c00 $sep384 05000000 616761696e"
+	unhex "$hdr $ev1 $ev2" >"$dir/seed-tpm-two-banks"
+	# CCEL: index 1, event size 33, errata 0, sha384; an RTMR1 separator, fill.
+	hdr="01000000 03000000 $zero20 21000000 $specid 00000000 00 02 00 02 01000000"
+	hdr="$hdr 0c00 3000 00"
+	ev1="02000000 04000000 01000000 0c00 $sep384 04000000 00000000"
+	unhex "$hdr $ev1 ffffffffffffffffffffffffffffffff" >"$dir/seed-ccel-fill"
+	if [ -f "$SHARED/fixtures/tdx-upstream/dstack-ccel-sample.bin" ]; then
+		rm -f "$dir/seed-dstack-ccel"
+		cat "$SHARED/fixtures/tdx-upstream/dstack-ccel-sample.bin" >"$dir/seed-dstack-ccel"
+		head -c 2048 "$dir/seed-dstack-ccel" >"$dir/seed-dstack-ccel-2k"
+		echo "fuzz: seeded fuzz_eventlog with the dstack CCEL from $SHARED and two small logs"
+	else
+		echo "fuzz: $SHARED has no CCEL sample; seeding fuzz_eventlog with two small logs only"
+	fi
+}
+
+# seed_tdvf DIR: inputs of fuzz_tdvf (a parameter byte, then a TDVF
+# descriptor): two small synthetic layouts (64 KiB image, 2 GiB and 4 GiB
+# RAM, one with a TempMem above 4 GiB) and the real descriptors of the
+# firmware in $SHARED (4 MiB image, 2 GiB and 16 MiB RAM).
+seed_tdvf()
+{
+	dir=$1
+	found=0
+	# "TDVF", length, version 1, count; sections: offset, raw size, GPA,
+	# memory size, type, attributes.
+	bfv="00800000 00400000 0080ffff00000000 0080000000000000 00000000 01000000"
+	cfv="00000000 00800000 0000ffff00000000 0080000000000000 01000000 00000000"
+	tmp1="00000000 00000000 0000800000000000 0060000000000000 03000000 00000000"
+	hob="00000000 00000000 0090800000000000 0020000000000000 02000000 00000000"
+	tmp2="00000000 00000000 00b0800000000000 0020000000000000 03000000 02000000"
+	high="00000000 00000000 0000000001000000 0010000000000000 03000000 00000000"
+	unhex "02 54445646 b0000000 01000000 05000000 $bfv $cfv $tmp1 $hob $tmp2" \
+		>"$dir/seed-tdvf-synthetic"
+	unhex "0c 54445646 d0000000 01000000 06000000 $bfv $cfv $tmp1 $hob $tmp2 $high" \
+		>"$dir/seed-tdvf-synthetic-high"
+	if [ -d "$SHARED" ]; then
+		for f in "$SHARED"/inputs/*.fd; do
+			[ -f "$f" ] || continue
+			# The TDVF metadata GUID; the descriptor follows it.
+			g=$(LC_ALL=C grep -obUaP '\xf3\xf9\xea\xe9\x8e\x16\xd5\x44\xa8\xeb\x7f\x4d\x87\x38\xf6\xae' \
+				"$f" 2>/dev/null | head -n 1 | cut -d: -f1)
+			[ -n "$g" ] || continue
+			at=$((g + 16))
+			len=$(get_le "$f" $((at + 4)) 4)
+			[ "$len" -ge 16 ] && [ "$len" -le 4096 ] || continue
+			base=$(basename "$f")
+			{ unhex 32; tail -c +$((at + 1)) "$f" | head -c "$len"; } >"$dir/seed-tdvf-$base"
+			{ unhex 30; tail -c +$((at + 1)) "$f" | head -c "$len"; } >"$dir/seed-tdvf-$base-16m"
+			found=$((found + 1))
+		done
+	fi
+	echo "fuzz: seeded fuzz_tdvf with 2 synthetic descriptors and $found from the firmware in $SHARED"
+}
+
+# seed_acpi DIR: the first 16 KiB of the quex etc/acpi/tables dumps (the
+# tables end before 8.1 KiB) and a 288-byte blob: FACS, DSDT, a 148-byte
+# FACP (with X_DSDT), an RSDT with one entry, no padding.
+seed_acpi()
+{
+	dir=$1
+	found=0
+	facs="46414353 40000000 $(printf '%0112d' 0)"
+	hdr="01 00 424f43485320 424f43485350434e 01000000 42585043 01000000"
+	dsdt="44534454 24000000 $hdr"
+	facp="46414350 94000000 $hdr $(printf '%0224d' 0)"
+	rsdt="52534454 28000000 $hdr 00000000"
+	unhex "$facs $dsdt $facp $rsdt" >"$dir/seed-acpi-tiny"
+	if [ -d "$SHARED" ]; then
+		for f in "$SHARED"/fixtures/tdx-upstream/quex-acpi-tables-*.bin; do
+			[ -f "$f" ] || continue
+			head -c 16384 "$f" >"$dir/seed-$(basename "$f" .bin)-16k"
+			found=$((found + 1))
+		done
+	fi
+	echo "fuzz: seeded fuzz_acpi with a tiny synthetic blob and $found quex dumps from $SHARED"
 }
 
 # hexdump_ends FILE: all of FILE in hex, or its first 64 and last 256 bytes.
@@ -96,6 +290,10 @@ for target in "$@"; do
 	case $name in
 	fuzz_ovmf) seed_ovmf "$corpus" ;;
 	fuzz_cli_int) seed_cli_int "$corpus" ;;
+	fuzz_eventlog) seed_eventlog "$corpus" ;;
+	fuzz_pe) seed_pe "$corpus" ;;
+	fuzz_tdvf) seed_tdvf "$corpus" ;;
+	fuzz_acpi) seed_acpi "$corpus" ;;
 	esac
 
 	"$target" -max_total_time="$FUZZ_SECONDS" -max_len=1048576 \
