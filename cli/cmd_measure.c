@@ -10,6 +10,7 @@ static const struct {
 	const char *help;
 } platforms[] = {
 	{ "snp", measure_snp, "AMD SEV / SEV-ES / SEV-SNP launch digest (sev-snp-measure compatible)" },
+	{ "tpm", measure_tpm, "vTPM PCRs 1-7 and 9 (sha256, sha384) of a QEMU + OVMF direct boot" },
 	{ "tdx", measure_tdx, "Intel TDX MRTD and RTMR0..3 of a QEMU + TDVF direct boot" },
 };
 
@@ -31,5 +32,5 @@ int cmd_measure(const char *prog, int argc, char **argv)
 			return platforms[i].run(name, argc - 1, argv + 1);
 		}
 	return usage_error(prog, "measure PLATFORM [OPTIONS]",
-			   "unknown platform '%s' (choose from 'snp', 'tdx')", argv[1]);
+			   "unknown platform '%s' (choose from 'snp', 'tdx', 'tpm')", argv[1]);
 }
