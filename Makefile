@@ -47,7 +47,8 @@ SAN := $(B)/asan
 SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 SAN_LIB_OBJS := $(LIB_SRCS:%.c=$(SAN)/obj/%.o)
 SAN_CLI_OBJS := $(CLI_SRCS:%.c=$(SAN)/obj/%.o)
-SAN_UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(SAN)/tests/%)
+# test_tpm_boot boots QEMU (tests/boot); it runs once, in the plain run.
+SAN_UNIT_BINS := $(filter-out $(SAN)/tests/test_tpm_boot,$(UNIT_SRCS:tests/unit/%.c=$(SAN)/tests/%))
 
 .PHONY: all deps deps-check check demo bench fuzz clean
 
@@ -80,6 +81,11 @@ $(B)/tests/%: tests/unit/%.c $(B)/libcvmforge.a $(HDRS) | deps-check
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libcvmforge.a $(CMOCKA_LIBS) $(LDLIBS_ALL)
 
+# The dump initrd writer of the vTPM boot oracle (tests/boot).
+$(B)/tests/mkinitrd: tests/boot/mkinitrd.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $<
+
 # ---- sanitizer build ----
 $(SAN)/obj/%.o: %.c $(HDRS) | deps
 	@mkdir -p $(dir $@)
@@ -98,9 +104,9 @@ $(SAN)/tests/%: tests/unit/%.c $(SAN)/libcvmforge.a $(HDRS) | deps-check
 # ---- tests ----
 # Every suite reports through tests/run.sh, which prints one closing line
 # "N passed, N failed, N skipped" and fails if anything failed.
-check: all $(UNIT_BINS) $(SAN)/cvmforge $(SAN)/sev-snp-measure $(SAN_UNIT_BINS) | deps-check
+check: all $(UNIT_BINS) $(B)/tests/mkinitrd $(SAN)/cvmforge $(SAN)/sev-snp-measure $(SAN_UNIT_BINS) | deps-check
 	@CVMFORGE_BIN=$(abspath $(B)/cvmforge) SAN_BIN=$(abspath $(SAN)/cvmforge) \
-	 SHARED=$(SHARED) sh tests/run.sh $(UNIT_BINS) -- $(SAN_UNIT_BINS)
+	 MKINITRD=$(abspath $(B)/tests/mkinitrd) SHARED=$(SHARED) sh tests/run.sh $(UNIT_BINS) -- $(SAN_UNIT_BINS)
 
 demo: all
 	@sh scripts/deps.sh demo
@@ -109,6 +115,7 @@ demo: all
 bench: all
 	@sh scripts/deps.sh bench
 	@SHARED=$(SHARED) sh bench/bench_snp.sh $(B)/cvmforge
+	@SHARED=$(SHARED) sh bench/bench_tdx.sh $(B)/cvmforge
 
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 $(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(HDRS)

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # Install the Debian packages cvmforge needs; a no-op when they are present.
-# Usage: scripts/deps.sh [build|check|fuzz|bench|demo]...
+# Usage: scripts/deps.sh [build|check|boot|fuzz|bench|demo]...
 set -eu
 
 BUILD="make gcc pkg-config libssl-dev libjansson-dev"
@@ -9,12 +9,14 @@ CHECK="libcmocka-dev"
 FUZZ="clang"
 BENCH="gcc"   # bench/benchrun.c is compiled by the benchmark itself
 DEMO="ovmf"
+BOOT="qemu-system-x86 swtpm swtpm-tools ovmf busybox-static"   # tests/boot: the vTPM oracle
 
 want=$BUILD
 for what in "$@"; do
 	case $what in
 	build) ;;
-	check) want="$want $CHECK" ;;
+	check) want="$want $CHECK $BOOT" ;;
+	boot) want="$want $BOOT" ;;
 	fuzz) want="$want $FUZZ" ;;
 	bench) want="$want $BENCH" ;;
 	demo) want="$want $DEMO" ;;
