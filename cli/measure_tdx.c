@@ -300,7 +300,7 @@ static int print_json(const struct args *a, const struct cvmf_tdx_result *r)
 	json_object_set_new(o, "mrtd", cli_hexj(r->mrtd, 48));
 	if (a->spec.kernel_path)
 		for (int i = 0; i < 4; i++) {
-			char k[8];
+			char k[16];
 			snprintf(k, sizeof(k), "rtmr%d", i);
 			json_object_set_new(o, k, r->have_rtmr[i] ? cli_hexj(r->rtmr[i], 48) : json_null());
 		}

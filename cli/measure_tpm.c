@@ -287,7 +287,7 @@ int measure_tpm(const char *prog, int argc, char **argv)
 		for (int i = 0; i < 24; i++) {
 			if (!r->have_pcr[i])
 				continue;
-			char k[8];
+			char k[16];
 			snprintf(k, sizeof(k), "pcr%d", i);
 			json_t *b = json_object();
 			json_object_set_new(b, "sha256", cli_hexj(r->sha256[i], 32));
