@@ -30,9 +30,34 @@ if [ -r "$in/OVMF.amdsev.fd" ] && [ -r "$in/vmlinuz" ]; then
 	say "$cvmforge measure snp --mode snp --vcpus 4 --vcpu-type EPYC-Milan --ovmf $in/OVMF.fd --kernel $in/vmlinuz"
 	"$cvmforge" measure snp --mode snp --vcpus 4 --vcpu-type EPYC-Milan \
 		--ovmf "$in/OVMF.fd" --kernel "$in/vmlinuz" || echo "(exit $?: as expected)"
-else
+fi
+tdx_tables=$shared/fixtures/tdx-upstream/quex-acpi-tables-1cpu-2048M-1disk.bin
+if [ -r "$in/OVMF.trixie.fd" ] && [ -r "$in/vmlinuz-6.1.0-50" ] && [ -r "$tdx_tables" ]; then
+	echo
+	echo "Intel TDX: Debian 13 OVMF, Debian 12 kernel, QEMU's ACPI tables for 1 vCPU / 2 GiB"
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' EXIT
+	run "$cvmforge" measure tdx --ovmf "$in/OVMF.trixie.fd" --kernel "$in/vmlinuz-6.1.0-50" \
+		--initrd "$in/initrd-tiny.cpio" --append "console=ttyS0 ro" --memory 2G \
+		--acpi-tables "$tdx_tables" --ccel "$tmp/expected.ccel"
+	# The classic mistake: the TD ran with 1 GiB. The diff says which event and why.
+	"$cvmforge" measure tdx --ovmf "$in/OVMF.trixie.fd" --kernel "$in/vmlinuz-6.1.0-50" \
+		--initrd "$in/initrd-tiny.cpio" --append "console=ttyS0 ro" --memory 1G \
+		--acpi-tables "$tdx_tables" --ccel "$tmp/actual.ccel" >/dev/null
+	say "$cvmforge eventlog diff expected.ccel actual.ccel   # actual: a TD with 1 GiB"
+	"$cvmforge" eventlog diff "$tmp/expected.ccel" "$tmp/actual.ccel" || echo "(exit $?: the logs differ)"
+fi
+if [ -r "$in/vmlinuz" ] && [ -r /usr/share/OVMF/OVMF_CODE_4M.fd ]; then
+	echo
+	echo "vTPM: Debian 12 OVMF (4 MiB pflash pair) on QEMU 7.2, 1 GiB, the same kernel"
+	run "$cvmforge" measure tpm --ovmf /usr/share/OVMF/OVMF_CODE_4M.fd \
+		--vars /usr/share/OVMF/OVMF_VARS_4M.fd --kernel "$in/vmlinuz" \
+		--initrd "$in/initrd.img" --append "console=ttyS0 loglevel=3" --memory 1024M
+fi
+if [ ! -r "$in/OVMF.amdsev.fd" ] || [ ! -r "$in/vmlinuz" ]; then
 	fw=/usr/share/ovmf/OVMF.fd
 	echo "No $in: using Debian's installed $fw"
 	run "$cvmforge" inspect ovmf "$fw"
 	run "$cvmforge" measure snp --mode snp --vcpus 4 --vcpu-type EPYC-Milan --ovmf "$fw" --json
+	run "$cvmforge" measure tdx --ovmf "$fw"
 fi
