@@ -73,6 +73,10 @@ struct json_t;
 int cli_parse_size(const char *s, uint64_t *ret);
 /* "9.2", "10.0.1": major * 100 + minor. */
 int cli_parse_qemu_version(const char *s, unsigned *ret);
+/* --memory (NULL: the default): 0, or -1 after printing a usage error. */
+int cli_parse_memory(const char *prog, const char *usage, const char *arg, uint64_t *ret);
+/* {"value": the -append string if UTF-8, else null, "hex": its bytes}. */
+struct json_t *cli_cmdline_obj(const char *append);
 struct json_t *cli_hexj(const uint8_t *d, size_t n);
 struct json_t *cli_hex_str(uint64_t v);
 /* {path, size, sha256, sha384[, derived]} or null. */

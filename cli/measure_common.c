@@ -154,3 +154,30 @@ int cli_write_tcg_log(const char *path, const struct cvmf_eventlog *log)
 	cvmf_ctx_free(ctx);
 	return rc;
 }
+
+int cli_parse_memory(const char *prog, const char *usage, const char *arg, uint64_t *ret)
+{
+	uint64_t v = CLI_DEFAULT_MEMORY;
+	if (arg && (cli_parse_size(arg, &v) || !v || v % 4096)) {
+		usage_error(prog, usage,
+			    "argument --memory: '%s' is not a size in bytes, K, M, G or T (a non-zero multiple of 4 KiB)",
+			    arg);
+		return -1;
+	}
+	*ret = v;
+	return 0;
+}
+
+json_t *cli_cmdline_obj(const char *append)
+{
+	const char *c = append ? append : "";
+	json_t *cm = json_object(), *val = json_stringn(c, strlen(c));   /* NULL if not UTF-8 */
+	json_object_set_new(cm, "value", val ? val : json_null());
+	char *h = malloc(2 * strlen(c) + 1);
+	if (h) {
+		cvmf_hex((const uint8_t *)c, strlen(c), h);
+		json_object_set_new(cm, "hex", json_string(h));
+		free(h);
+	}
+	return cm;
+}

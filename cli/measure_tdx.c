@@ -156,12 +156,8 @@ static int parse_args(const char *prog, int argc, char **argv, struct args *a)
 				   "%s needs --acpi-tables: a log without RTMR0's events would not match any guest's",
 				   a->eventlog_path ? "--eventlog" : "--ccel");
 
-	a->spec.memory = CLI_DEFAULT_MEMORY;
-	if (a->memory_arg && (cli_parse_size(a->memory_arg, &a->spec.memory) || !a->spec.memory ||
-			      a->spec.memory % 4096))
-		return usage_error(prog, usage_line,
-				   "argument --memory: '%s' is not a size in bytes, K, M, G or T (a non-zero multiple of 4 KiB)",
-				   a->memory_arg);
+	if (cli_parse_memory(prog, usage_line, a->memory_arg, &a->spec.memory))
+		return EXIT_USAGE;
 	if (a->qemu_arg && cli_parse_qemu_version(a->qemu_arg, &a->qemu))
 		return usage_error(prog, usage_line,
 				   "argument --qemu-version: '%s' is not a version like 9.2 or 10.1.0",
@@ -268,17 +264,7 @@ static json_t *params_obj(const struct args *a, const struct cvmf_tdx_result *r)
 	}
 	json_object_set_new(p, "kernel", k);
 	json_object_set_new(p, "initrd", cli_file_obj(s->initrd_path, &r->initrd));
-	const char *c = s->append ? s->append : "";
-	json_t *cm = json_object();
-	json_t *val = json_stringn(c, strlen(c));   /* NULL if not UTF-8 */
-	json_object_set_new(cm, "value", val ? val : json_null());
-	char *ch = malloc(2 * strlen(c) + 1);
-	if (ch) {
-		cvmf_hex((const uint8_t *)c, strlen(c), ch);
-		json_object_set_new(cm, "hex", json_string(ch));
-		free(ch);
-	}
-	json_object_set_new(p, "cmdline", cm);
+	json_object_set_new(p, "cmdline", cli_cmdline_obj(s->append));
 	json_object_set_new(p, "acpi_tables", cli_file_obj(s->acpi_tables_path, &r->acpi_tables));
 	json_object_set_new(p, "acpi_rsdp", cli_file_obj(s->acpi_rsdp_path, &r->acpi_rsdp));
 	json_object_set_new(p, "acpi_table_loader", cli_file_obj(s->acpi_loader_path, &r->acpi_loader));

@@ -132,12 +132,8 @@ static int parse_args(const char *prog, int argc, char **argv, struct args *a)
 	if (!a->spec.ovmf_path || !a->spec.kernel_path)
 		return usage_error(prog, usage_line, "the following arguments are required: %s",
 				   !a->spec.ovmf_path ? "--ovmf" : "--kernel");
-	a->spec.memory = CLI_DEFAULT_MEMORY;
-	if (a->memory_arg && (cli_parse_size(a->memory_arg, &a->spec.memory) || !a->spec.memory ||
-			      a->spec.memory % 4096))
-		return usage_error(prog, usage_line,
-				   "argument --memory: '%s' is not a size in bytes, K, M, G or T (a non-zero multiple of 4 KiB)",
-				   a->memory_arg);
+	if (cli_parse_memory(prog, usage_line, a->memory_arg, &a->spec.memory))
+		return EXIT_USAGE;
 	a->spec.q35 = true;
 	if (a->machine_arg) {
 		if (strcmp(a->machine_arg, "q35") && strcmp(a->machine_arg, "pc"))
@@ -225,16 +221,7 @@ static json_t *params_obj(const struct args *a, const struct cvmf_tpm_result *r)
 	}
 	json_object_set_new(p, "kernel", k);
 	json_object_set_new(p, "initrd", cli_file_obj(s->initrd_path, &r->initrd));
-	const char *c = s->append ? s->append : "";
-	json_t *cm = json_object(), *val = json_stringn(c, strlen(c));
-	json_object_set_new(cm, "value", val ? val : json_null());
-	char *ch = malloc(2 * strlen(c) + 1);
-	if (ch) {
-		cvmf_hex((const uint8_t *)c, strlen(c), ch);
-		json_object_set_new(cm, "hex", json_string(ch));
-		free(ch);
-	}
-	json_object_set_new(p, "cmdline", cm);
+	json_object_set_new(p, "cmdline", cli_cmdline_obj(s->append));
 	json_object_set_new(p, "memory_bytes", json_integer((json_int_t)s->memory));
 	json_object_set_new(p, "memory_source", json_string(a->memory_arg ? "--memory" : "default"));
 	json_object_set_new(p, "below_4g_bytes", json_integer((json_int_t)r->below_4g));

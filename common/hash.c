@@ -102,3 +102,19 @@ int cvmf_hasher_oneshot(struct cvmf_hasher *h, const void *data, size_t len, uin
 		r = cvmf_hasher_final(h, out);
 	return r;
 }
+
+int cvmf_digest_both(cvmf_ctx *ctx, const uint8_t *buf, size_t len, struct cvmf_file_digest *d)
+{
+	struct cvmf_hasher *h256 = NULL, *h384 = NULL;
+	int r = cvmf_hasher_new(ctx, CVMF_SHA256, &h256);
+	if (!r)
+		r = cvmf_hasher_new(ctx, CVMF_SHA384, &h384);
+	if (!r && (cvmf_hasher_oneshot(h256, buf, len, d->sha256) ||
+		   cvmf_hasher_oneshot(h384, buf, len, d->sha384)))
+		r = cvmf_error(ctx, CVMF_E_CRYPTO, "hashing failed");
+	cvmf_hasher_free(h256);
+	cvmf_hasher_free(h384);
+	d->present = !r;
+	d->size = len;
+	return r;
+}

@@ -68,6 +68,8 @@ int cvmf_hasher_copy(struct cvmf_hasher *dst, const struct cvmf_hasher *src);
 /* One-shot hash of a buffer with a reusable hasher. */
 int cvmf_hasher_oneshot(struct cvmf_hasher *h, const void *data, size_t len, uint8_t *out);
 size_t cvmf_hash_len(enum cvmf_hash_alg alg);
+/* SHA-256 and SHA-384 of a buffer, as a file digest for reports. */
+int cvmf_digest_both(cvmf_ctx *ctx, const uint8_t *buf, size_t len, struct cvmf_file_digest *d);
 
 /* ---- files (common/file.c) ---- */
 /* Read a whole file into memory, refusing files larger than max. */

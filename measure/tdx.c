@@ -347,22 +347,6 @@ struct job {
 	uint64_t size;
 };
 
-static int hash_buf(cvmf_ctx *ctx, const uint8_t *buf, size_t len, struct cvmf_file_digest *d)
-{
-	struct cvmf_hasher *h256 = NULL, *h384 = NULL;
-	int r = cvmf_hasher_new(ctx, CVMF_SHA256, &h256);
-	if (!r)
-		r = cvmf_hasher_new(ctx, CVMF_SHA384, &h384);
-	if (!r && (cvmf_hasher_oneshot(h256, buf, len, d->sha256) ||
-		   cvmf_hasher_oneshot(h384, buf, len, d->sha384)))
-		r = cvmf_error(ctx, CVMF_E_CRYPTO, "hashing failed");
-	cvmf_hasher_free(h256);
-	cvmf_hasher_free(h384);
-	d->present = true;
-	d->size = len;
-	return r;
-}
-
 static int job_file_digest(struct job *j)
 {
 	struct cvmf_hasher *h;
@@ -393,7 +377,7 @@ static int job_firmware(struct job *j)
 				  o->tdx_errmsg,
 				  strstr(o->tdx_errmsg, "outside") ?
 				  " (an OVMF_CODE-style image? QEMU loads TDVF whole, with -bios)" : "");
-	r = hash_buf(ctx, j->fw, j->fw_len, &res->firmware);
+	r = cvmf_digest_both(ctx, j->fw, j->fw_len, &res->firmware);
 	if (!r)
 		r = cvmf_tdx_mrtd(ctx, j->fw, j->fw_len, o, spec->page_order, res->mrtd);
 	if (r || !spec->kernel_path)
@@ -463,7 +447,7 @@ static int read_small(cvmf_ctx *ctx, const char *what, const char *path, uint8_t
 {
 	int r = cvmf_read_file(ctx, what, path, MAX_ACPI, buf, len);
 	if (!r)
-		r = hash_buf(ctx, *buf, *len, d);
+		r = cvmf_digest_both(ctx, *buf, *len, d);
 	return r;
 }
 
@@ -487,7 +471,7 @@ static int job_acpi(struct job *j)
 		r = j->rsdp ? cvmf_acpi_derive_rsdp(ctx, what, j->tables, j->tables_len, j->rsdp)
 			    : cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
 		if (!r)
-			r = hash_buf(ctx, j->rsdp, j->rsdp_len, &res->acpi_rsdp);
+			r = cvmf_digest_both(ctx, j->rsdp, j->rsdp_len, &res->acpi_rsdp);
 		res->acpi_rsdp.derived = true;
 	}
 	if (r)
@@ -499,7 +483,7 @@ static int job_acpi(struct job *j)
 		r = cvmf_acpi_derive_loader(ctx, what, j->tables, j->tables_len, &j->loader,
 					    &j->loader_len);
 		if (!r)
-			r = hash_buf(ctx, j->loader, j->loader_len, &res->acpi_loader);
+			r = cvmf_digest_both(ctx, j->loader, j->loader_len, &res->acpi_loader);
 		res->acpi_loader.derived = true;
 	}
 	return r;

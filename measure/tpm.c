@@ -38,22 +38,6 @@ void cvmf_tpm_result_free(struct cvmf_tpm_result *r)
 	free(r);
 }
 
-static int hash_buf(cvmf_ctx *ctx, const uint8_t *buf, size_t len, struct cvmf_file_digest *d)
-{
-	struct cvmf_hasher *h[2] = { NULL, NULL };
-	int r = cvmf_hasher_new(ctx, CVMF_SHA256, &h[0]);
-	if (!r)
-		r = cvmf_hasher_new(ctx, CVMF_SHA384, &h[1]);
-	if (!r && (cvmf_hasher_oneshot(h[0], buf, len, d->sha256) ||
-		   cvmf_hasher_oneshot(h[1], buf, len, d->sha384)))
-		r = cvmf_error(ctx, CVMF_E_CRYPTO, "hashing failed");
-	cvmf_hasher_free(h[0]);
-	cvmf_hasher_free(h[1]);
-	d->present = !r;
-	d->size = len;
-	return r;
-}
-
 /* The signer certificate as DER, from a DER or PEM file. */
 static int read_cert(cvmf_ctx *ctx, const char *path, uint8_t **ret, size_t *ret_len)
 {
@@ -152,7 +136,7 @@ int cvmf_tpm_measure(cvmf_ctx *ctx, const struct cvmf_tpm_spec *spec, struct cvm
 	/* Firmware and variable store. */
 	r = cvmf_read_file(ctx, "firmware", spec->ovmf_path, 64u << 20, &fw, &fw_len);
 	if (!r)
-		r = hash_buf(ctx, fw, fw_len, &res->firmware);
+		r = cvmf_digest_both(ctx, fw, fw_len, &res->firmware);
 	if (r)
 		goto out;
 	if (spec->vars_path) {
@@ -160,7 +144,7 @@ int cvmf_tpm_measure(cvmf_ctx *ctx, const struct cvmf_tpm_spec *spec, struct cvm
 		snprintf(what, sizeof(what), "variable store '%s'", spec->vars_path);
 		r = cvmf_read_file(ctx, "variable store", spec->vars_path, MAX_VARS, &vars, &vars_len);
 		if (!r)
-			r = hash_buf(ctx, vars, vars_len, &res->vars);
+			r = cvmf_digest_both(ctx, vars, vars_len, &res->vars);
 		if (!r)
 			r = cvmf_varstore_parse(ctx, what, vars, vars_len, &store);
 		if (r)
