@@ -17,27 +17,37 @@ struct cvmf_hasher {
 	const EVP_MD *alg;
 };
 
-static EVP_MD *g_sha256, *g_sha384;
+/* Indexed by enum cvmf_hash_alg. */
+static const struct {
+	const char *evp, *name;
+	size_t len;
+} g_algs[] = {
+	[CVMF_SHA256] = { "SHA256", "SHA-256", 32 },
+	[CVMF_SHA384] = { "SHA384", "SHA-384", 48 },
+	[CVMF_SHA1] = { "SHA1", "SHA-1", 20 },
+	[CVMF_SHA512] = { "SHA512", "SHA-512", 64 },
+};
+static EVP_MD *g_md[4];
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
 static void fetch_digests(void)
 {
-	g_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-	g_sha384 = EVP_MD_fetch(NULL, "SHA384", NULL);
+	for (size_t i = 0; i < 4; i++)
+		g_md[i] = EVP_MD_fetch(NULL, g_algs[i].evp, NULL);
 }
 
 size_t cvmf_hash_len(enum cvmf_hash_alg alg)
 {
-	return alg == CVMF_SHA256 ? 32 : 48;
+	return g_algs[alg].len;
 }
 
 int cvmf_hasher_new(cvmf_ctx *ctx, enum cvmf_hash_alg alg, struct cvmf_hasher **ret)
 {
 	pthread_once(&g_once, fetch_digests);
-	const EVP_MD *md = alg == CVMF_SHA256 ? g_sha256 : g_sha384;
+	const EVP_MD *md = g_md[alg];
 	if (!md)
 		return cvmf_error(ctx, CVMF_E_CRYPTO, "OpenSSL has no %s implementation",
-				  alg == CVMF_SHA256 ? "SHA-256" : "SHA-384");
+				  g_algs[alg].name);
 	struct cvmf_hasher *h = calloc(1, sizeof(*h));
 	if (!h)
 		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");

@@ -53,7 +53,7 @@ static inline void cvmf_put_le64(uint8_t *p, uint64_t v)
 }
 
 /* ---- hashing (common/hash.c), over OpenSSL EVP with prefetched digests ---- */
-enum cvmf_hash_alg { CVMF_SHA256, CVMF_SHA384 };
+enum cvmf_hash_alg { CVMF_SHA256, CVMF_SHA384, CVMF_SHA1, CVMF_SHA512 };
 
 struct cvmf_hasher;   /* a reusable EVP_MD_CTX */
 int cvmf_hasher_new(cvmf_ctx *ctx, enum cvmf_hash_alg alg, struct cvmf_hasher **ret);

@@ -46,9 +46,9 @@
 #include <stdlib.h>
 #include <strings.h>
 
-#include <openssl/evp.h>
 
 #include "common/internal.h"
+#include "measure/measure.h"
 
 #define SPEC_ID_HDR 32          /* index, type, SHA-1 digest, size */
 #define SPEC_ID_FIXED 28        /* signature .. numberOfAlgorithms */
@@ -156,12 +156,12 @@ static const struct {
 	uint16_t alg;
 	uint16_t size;
 	const char *name;
-	const char *evp;
+	enum cvmf_hash_alg hash;
 } algs[] = {
-	{ CVMF_TCG_SHA1, 20, "sha1", "SHA1" },
-	{ CVMF_TCG_SHA256, 32, "sha256", "SHA256" },
-	{ CVMF_TCG_SHA384, 48, "sha384", "SHA384" },
-	{ CVMF_TCG_SHA512, 64, "sha512", "SHA512" },
+	{ CVMF_TCG_SHA1, 20, "sha1", CVMF_SHA1 },
+	{ CVMF_TCG_SHA256, 32, "sha256", CVMF_SHA256 },
+	{ CVMF_TCG_SHA384, 48, "sha384", CVMF_SHA384 },
+	{ CVMF_TCG_SHA512, 64, "sha512", CVMF_SHA512 },
 };
 
 static int alg_slot(uint16_t alg)
@@ -182,6 +182,15 @@ size_t cvmf_tcg_alg_size(uint16_t alg)
 {
 	int i = alg_slot(alg);
 	return i < 0 ? 0 : algs[i].size;
+}
+
+int cvmf_tcg_alg_hash(uint16_t alg, enum cvmf_hash_alg *ret)
+{
+	int i = alg_slot(alg);
+	if (i < 0)
+		return CVMF_E_UNSUPPORTED;
+	*ret = algs[i].hash;
+	return 0;
 }
 
 /* "sha384" or "alg 0x0012", in one of 4 rotating buffers. */
@@ -685,13 +694,10 @@ int cvmf_eventlog_replay(cvmf_ctx *ctx, const struct cvmf_eventlog *log, uint16_
 	for (unsigned i = 0; i < n_regs; i++)
 		memset(regs[i], 0, 64);
 
-	EVP_MD *md = EVP_MD_fetch(NULL, algs[slot].evp, NULL);
-	EVP_MD_CTX *mctx = EVP_MD_CTX_new();
-	int r = 0;
-	if (!md || !mctx || (size_t)EVP_MD_get_size(md) != dlen) {
-		r = cvmf_error(ctx, CVMF_E_CRYPTO, "OpenSSL cannot compute %s", algs[slot].name);
-		goto out;
-	}
+	struct cvmf_hasher *h = NULL;
+	int r = cvmf_hasher_new(ctx, algs[slot].hash, &h);
+	if (r)
+		return r;
 	for (size_t i = 0; i < log->n_events; i++) {
 		const struct cvmf_event *e = &log->events[i];
 		if (e->type == CVMF_EV_NO_ACTION)
@@ -717,17 +723,14 @@ int cvmf_eventlog_replay(cvmf_ctx *ctx, const struct cvmf_eventlog *log, uint16_
 				       i + 1, (unsigned long long)e->offset, alg_str(alg));
 			goto out;
 		}
-		if (!EVP_DigestInit_ex2(mctx, md, NULL) ||
-		    !EVP_DigestUpdate(mctx, regs[reg], dlen) ||
-		    !EVP_DigestUpdate(mctx, d->bytes, dlen) ||
-		    !EVP_DigestFinal_ex(mctx, regs[reg], NULL)) {
+		if (cvmf_hasher_reset(h) || cvmf_hasher_update(h, regs[reg], dlen) ||
+		    cvmf_hasher_update(h, d->bytes, dlen) || cvmf_hasher_final(h, regs[reg])) {
 			r = cvmf_error(ctx, CVMF_E_CRYPTO, "%s failed", algs[slot].name);
 			goto out;
 		}
 	}
 out:
-	EVP_MD_CTX_free(mctx);
-	EVP_MD_free(md);
+	cvmf_hasher_free(h);
 	return r;
 }
 

@@ -3,6 +3,7 @@
 #ifndef CVMF_MEASURE_H
 #define CVMF_MEASURE_H
 
+#include "common/internal.h"
 #include "cvmforge/cvmforge.h"
 
 /* measure/ovmf.c: read and parse an image, keeping its bytes. With
@@ -40,7 +41,6 @@ struct cvmf_pe_source {
 	int (*read)(void *u, cvmf_ctx *ctx, uint64_t off, uint8_t *buf, size_t len);
 	void *u;
 };
-struct cvmf_hasher;
 /* what: how messages name the image ("kernel 'vmlinuz'"). Each hasher is
  * reset first; out[i] receives hasher i's digest. */
 int cvmf_authenticode(cvmf_ctx *ctx, const char *what, const struct cvmf_pe_source *src,
@@ -51,6 +51,10 @@ struct cvmf_pe_mem {
 	const uint8_t *buf;
 };
 void cvmf_pe_mem_init(struct cvmf_pe_mem *m, const uint8_t *buf, size_t len);
+
+/* measure/eventlog.c: the hash behind a TCG algorithm ID; CVMF_E_UNSUPPORTED
+ * for one we do not know. */
+int cvmf_tcg_alg_hash(uint16_t alg, enum cvmf_hash_alg *ret);
 
 /* measure/uefi.c: the UEFI events OVMF and the Linux EFI stub log during a
  * QEMU direct kernel boot, one constructor per event, shared by the TDX
@@ -80,6 +84,10 @@ int cvmf_uefi_ev_digests(struct cvmf_uefi_emit *e, uint32_t pcr, uint32_t type,
 			 bool runtime, const char *what);
 int cvmf_uefi_separator(struct cvmf_uefi_emit *e, uint32_t pcr);
 int cvmf_uefi_action(struct cvmf_uefi_emit *e, uint32_t pcr, const char *action);
+/* The ReadyToBoot action of a boot option (PCR 4), and the two
+ * ExitBootServices actions (PCR 5). */
+int cvmf_uefi_calling_boot_option(struct cvmf_uefi_emit *e);
+int cvmf_uefi_exit_boot_services(struct cvmf_uefi_emit *e);
 /* The five secure-boot variables (SecureBoot, PK, KEK, db, dbx) as
  * EV_EFI_VARIABLE_DRIVER_CONFIG, all without keys; secure_boot < 0 means
  * the SecureBoot variable is absent (measured with empty data), else its

@@ -613,7 +613,7 @@ static int build_log(cvmf_ctx *ctx, const struct cvmf_tdx_spec *spec, struct cvm
 	if (!r && rtmr0)
 		r = cvmf_uefi_boot_vars_direct(&e);
 	if (!r)
-		r = cvmf_uefi_action(&e, 4, "Calling EFI Application from Boot Option");
+		r = cvmf_uefi_calling_boot_option(&e);
 	/* The ReadyToBoot separator: RTMR0 up to edk2 202408, RTMR1 from 202411. */
 	if (!r && spec->layout == CVMF_TDX_LAYOUT_2024_11)
 		r = cvmf_uefi_separator(&e, 4);
@@ -628,9 +628,7 @@ static int build_log(cvmf_ctx *ctx, const struct cvmf_tdx_spec *spec, struct cvm
 		}
 	}
 	if (!r)
-		r = cvmf_uefi_action(&e, 5, "Exit Boot Services Invocation");
-	if (!r)
-		r = cvmf_uefi_action(&e, 5, "Exit Boot Services Returned with Success");
+		r = cvmf_uefi_exit_boot_services(&e);
 	cvmf_uefi_emit_fini(&e);
 	free(hob);
 	return r;

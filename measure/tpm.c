@@ -255,7 +255,7 @@ int cvmf_tpm_measure(cvmf_ctx *ctx, const struct cvmf_tpm_spec *spec, struct cvm
 	if (!r)
 		r = cvmf_uefi_boot_vars_direct(&e);
 	if (!r)
-		r = cvmf_uefi_action(&e, 4, "Calling EFI Application from Boot Option");
+		r = cvmf_uefi_calling_boot_option(&e);
 	for (uint32_t p = 0; !r && p <= 6; p++)
 		r = cvmf_uefi_separator(&e, p);
 	if (!r && !res->legacy_fallback)
@@ -267,9 +267,7 @@ int cvmf_tpm_measure(cvmf_ctx *ctx, const struct cvmf_tpm_spec *spec, struct cvm
 		r = cvmf_uefi_initrd(&e, &d);
 	}
 	if (!r)
-		r = cvmf_uefi_action(&e, 5, "Exit Boot Services Invocation");
-	if (!r)
-		r = cvmf_uefi_action(&e, 5, "Exit Boot Services Returned with Success");
+		r = cvmf_uefi_exit_boot_services(&e);
 
 	/* PCRs: the replay of the log, per bank. */
 	uint8_t regs[24][64];

@@ -139,6 +139,19 @@ int cvmf_uefi_action(struct cvmf_uefi_emit *e, uint32_t pcr, const char *action)
 	return cvmf_uefi_ev(e, pcr, CVMF_EV_EFI_ACTION, NULL, 0, action, strlen(action), action);
 }
 
+int cvmf_uefi_calling_boot_option(struct cvmf_uefi_emit *e)
+{
+	return cvmf_uefi_action(e, 4, "Calling EFI Application from Boot Option");
+}
+
+int cvmf_uefi_exit_boot_services(struct cvmf_uefi_emit *e)
+{
+	int r = cvmf_uefi_action(e, 5, "Exit Boot Services Invocation");
+	if (!r)
+		r = cvmf_uefi_action(e, 5, "Exit Boot Services Returned with Success");
+	return r;
+}
+
 /* UEFI_VARIABLE_DATA for an ASCII name. *ret is malloc'ed. */
 static int variable_data(cvmf_ctx *ctx, const uint8_t guid[16], const char *name,
 			 const void *data, size_t len, uint8_t **ret, size_t *ret_len)
