@@ -18,19 +18,6 @@ struct vector {
 	json_t *v;
 };
 
-static void check_sha256(const char *path, const char *want)
-{
-	size_t n;
-	char *d = t_slurp(path, &n);
-	uint8_t h[32];
-	char hex[65];
-	t_sha256(d, n, h);
-	cvmf_hex(h, 32, hex);
-	free(d);
-	if (strcmp(hex, want))
-		fail_msg("input %s has sha256 %s, the vector pins %s", path, hex, want);
-}
-
 /* The vector's input of `role`: its checked path (NULL if it has no file),
  * and the object itself. */
 static char *input(json_t *v, const char *role, json_t **ret)
@@ -47,7 +34,7 @@ static char *input(json_t *v, const char *role, json_t **ret)
 			return NULL;
 		char *p = NULL;
 		assert_true(asprintf(&p, "%s/%s", t_shared(), file) > 0);
-		check_sha256(p, json_string_value(json_object_get(in, "sha256")));
+		t_check_input(p, json_string_value(json_object_get(in, "sha256")));
 		return p;
 	}
 	fail_msg("vector has no input with role %s", role);
@@ -82,7 +69,7 @@ static void run_vector(void **state)
 		json_t *ini;
 		initrd = t_shared_file("inputs/initrd-tiny.cpio");
 		input(v, "initrd", &ini);
-		check_sha256(initrd, json_string_value(json_object_get(ini, "sha256")));
+		t_check_input(initrd, json_string_value(json_object_get(ini, "sha256")));
 		tables = input(v, "acpi_tables", NULL);
 		snprintf(mem, sizeof(mem), "%lld",
 			 (long long)json_integer_value(json_object_get(params, "memory_bytes")));

@@ -35,19 +35,6 @@ static char *locate(const char *name)
 	return NULL;
 }
 
-static void check_input(const char *path, const char *want_hex)
-{
-	size_t n;
-	char *data = t_slurp(path, &n);
-	uint8_t d[32];
-	char hex[65];
-	t_sha256(data, n, d);
-	cvmf_hex(d, 32, hex);
-	free(data);
-	if (strcmp(hex, want_hex))
-		fail_msg("input %s has sha256 %s, the vector pins %s", path, hex, want_hex);
-}
-
 /* argv = prefix... + the vector's args with file names resolved. */
 static char **build_argv(json_t *v, const char *const *prefix, size_t np, char ***owned, size_t *n_owned)
 {
@@ -69,7 +56,7 @@ static char **build_argv(json_t *v, const char *const *prefix, size_t np, char *
 				char *p = locate(a);
 				json_t *sha = json_object_get(inputs, a);
 				if (sha)
-					check_input(p, json_string_value(sha));
+					t_check_input(p, json_string_value(sha));
 				argv[np + i] = p;
 				(*owned)[(*n_owned)++] = p;
 			}

@@ -290,6 +290,20 @@ static inline char *t_slurp(const char *path, size_t *len)
 	return b;
 }
 
+/* A vector's input must be the file it pins: fail, naming both digests. */
+static inline void t_check_input(const char *path, const char *want_hex)
+{
+	size_t n;
+	char *data = t_slurp(path, &n);
+	uint8_t d[32];
+	char hex[65];
+	t_sha256(data, n, d);
+	cvmf_hex(d, 32, hex);
+	free(data);
+	if (strcmp(hex, want_hex))
+		fail_msg("input %s has sha256 %s, the vector pins %s", path, hex, want_hex);
+}
+
 /* The binary under test, as an absolute path (tests may chdir). */
 static inline const char *t_bin(void)
 {
