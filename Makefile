@@ -17,9 +17,11 @@ PKG_CONFIG ?= pkg-config
 SHARED ?= ../shared
 FUZZ_SECONDS ?= 60
 
-# The library needs OpenSSL; the CLI and the tests also write/read JSON.
-LIB_PKGS := openssl
-PKGS := openssl jansson
+# The library: OpenSSL (hashes), and for the builder libarchive (cpio, tar,
+# .deb), libzstd and zlib (initrd compression), libelf (modules), inih
+# (recipes), jansson (manifests) and libcurl (package downloads).
+LIB_PKGS := openssl libarchive libzstd zlib libelf inih jansson libcurl
+PKGS := $(LIB_PKGS)
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 LIB_LIBS = $(shell $(PKG_CONFIG) --libs $(LIB_PKGS) 2>/dev/null) -pthread
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
@@ -35,7 +37,7 @@ B := build
 LIB_SRCS := $(sort $(wildcard common/*.c measure/*.c builder/*.c recipes/*.c sign/*.c log/*.c))
 CLI_SRCS := $(sort $(wildcard cli/*.c))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
-HDRS := $(wildcard include/cvmforge/*.h common/*.h measure/*.h cli/*.h tests/unit/*.h)
+HDRS := $(wildcard include/cvmforge/*.h common/*.h measure/*.h builder/*.h recipes/*.h cli/*.h tests/unit/*.h)
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
 LIB_PIC_OBJS := $(LIB_SRCS:%.c=$(B)/pic/%.o)

@@ -4,10 +4,10 @@
 # Usage: scripts/deps.sh [build|check|boot|fuzz|bench|demo]...
 set -eu
 
-BUILD="make gcc pkg-config libssl-dev libjansson-dev"
-CHECK="libcmocka-dev"
+BUILD="make gcc pkg-config libssl-dev libjansson-dev libarchive-dev libzstd-dev zlib1g-dev libelf-dev libinih-dev libcurl4-openssl-dev"
+CHECK="libcmocka-dev cpio zstd"
 FUZZ="clang"
-BENCH="gcc"   # bench/benchrun.c is compiled by the benchmark itself
+BENCH="gcc cpio zstd findutils" # bench/benchrun.c is compiled by the benchmark itself
 DEMO="ovmf"
 BOOT="qemu-system-x86 swtpm swtpm-tools ovmf busybox-static"   # tests/boot: the vTPM oracle
 
