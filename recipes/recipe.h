@@ -91,7 +91,7 @@ struct rcp_recipe {
 	uint8_t sha256[32];         /* of the recipe file's bytes */
 
 	/* [image] */
-	char *name;                 /* [A-Za-z0-9._+-], not starting with '.' */
+	char *name;                 /* [A-Za-z0-9._+~-], not starting with '.' or '-' */
 	char *version;              /* same alphabet */
 	uint64_t source_date_epoch; /* decimal, <= 253402300799 */
 
@@ -140,10 +140,38 @@ struct rcp_key_doc {
 };
 size_t rcp_key_docs(const struct rcp_key_doc **ret);
 
+/* ---- the INI layer shared by recipe.c and lock.c (recipes/recipe.c) ----
+ * libinih underneath, with an in-memory reader that numbers the lines and
+ * refuses what inih would mangle: lines over RCP_MAX_LINE characters (inih
+ * would split them), NUL bytes, control characters and invalid UTF-8.
+ * inih keeps only 49 characters of a section name; the full name is passed
+ * here. The callback gets every section header (key == NULL) and every
+ * key = value line; an indented line continuing the previous key comes with
+ * continuation set, the same key and the line's text. Its inline comment
+ * (whitespace, then ';') is removed as on a key line. The callback returns 0
+ * or a CVMF_E_* code with the message already in ctx; the first error ends
+ * the parse. A syntax error inih finds (a '[' without ']', a line without
+ * '=') is CVMF_E_FORMAT "NAME:LINE: ...". */
+#define RCP_MAX_LINE 199
+
+struct rcp_ini_item {
+	const char *section;    /* "" before the first header */
+	const char *key;        /* NULL: the header of `section` */
+	const char *value;
+	unsigned line;
+	bool continuation;
+};
+typedef int (*rcp_ini_fn)(cvmf_ctx *ctx, void *user, const struct rcp_ini_item *it);
+int rcp_ini_parse(cvmf_ctx *ctx, const char *name, const char *text, size_t len,
+		  rcp_ini_fn fn, void *user);
+/* Whether s is text a line may hold: UTF-8 without control characters
+ * other than tab. */
+bool rcp_ini_text_ok(const char *s);
+
 /* ---- lock files (recipes/lock.c) ----
  * RECIPE.lock, written by `cvmforge build --lock`: one INI section per pinned
- * input, named by its identity (the source text, or "tree:DIR/REL/PATH" for a
- * file of a tree):
+ * input, named by its identity (the source text, or "tree:DIR" for a tree,
+ * pinned by builder/build.c's digest over the tree's entries):
  *
  *   [deb:busybox-static:/bin/busybox]
  *   sha256 = <hex>              the input's bytes
@@ -176,5 +204,8 @@ const struct rcp_lock_entry *rcp_lock_find(const struct rcp_lock *l, const char 
 int rcp_lock_set(cvmf_ctx *ctx, struct rcp_lock *l, const struct rcp_lock_entry *e);
 /* Write it sorted by id, through a temporary file and rename. */
 int rcp_lock_write(cvmf_ctx *ctx, const struct rcp_lock *l);
+/* The same as rcp_lock_load from memory; `path` is kept and used in messages. */
+int rcp_lock_parse(cvmf_ctx *ctx, const char *path, const char *text, size_t len,
+		   struct rcp_lock **ret);
 
 #endif
