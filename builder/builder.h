@@ -146,6 +146,20 @@ int bld_deb_extract(cvmf_ctx *ctx, const char *cache_dir, const struct bld_deb *
 		    uint8_t ret_sha256[32]);
 /* The default cache directory (no trailing slash). */
 int bld_cache_dir(cvmf_ctx *ctx, char *ret, size_t len);
+/* Internal (exposed for the tests): one line printed by `apt-get download
+ * --print-uris`: 'URI' FILE SIZE SHA256:HEX, FILE being
+ * PACKAGE_VERSION_ARCH.deb with the version's ':' written "%3a". A line
+ * without a SHA256 is refused (CVMF_E_UNSUPPORTED). */
+struct bld_deb_uri {
+	char uri[2048];
+	char file[256];
+	char package[128];
+	char version[128];          /* decoded: "1:1.35.0-4+deb12u1+b1" */
+	char arch[32];
+	uint64_t size;
+	uint8_t sha256[32];
+};
+int bld_deb_parse_uri_line(cvmf_ctx *ctx, const char *line, struct bld_deb_uri *ret);
 
 /* ---- kernel modules and the kernel release (builder/modinfo.c) ---- */
 /* The release of a bzImage: the first word of the version string the setup

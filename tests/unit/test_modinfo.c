@@ -1,0 +1,370 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Kernel releases (builder/modinfo.c): the bzImage setup header's version
+ * string and a module's vermagic.
+ *
+ * Modules are built here: with libelf (ELF_C_WRITE) for exact control
+ * (ELF32 and ELF64, both byte orders, a .modinfo without vermagic, an
+ * SHT_NOBITS .modinfo, a section offset past the end), and with the C
+ * compiler for an object laid out by a real toolchain. The bzImage header is
+ * synthetic; the Debian 12 kernel in ../shared is checked when present.
+ */
+#include <gelf.h>
+#include <libelf.h>
+
+#include "tests/unit/testlib.h"
+#include "common/internal.h"
+#include "builder/builder.h"
+
+static const char VERMAGIC[] = "6.1.0-50-amd64 SMP preempt mod_unload modversions ";
+
+/* A relocatable ELF with one section `name` holding n bytes of data (type
+ * sh_type), a .shstrtab, and nothing else. Returns the file's bytes. */
+static uint8_t *mkelf(int cls, int enc, const char *name, const void *data, size_t n,
+		      unsigned sh_type, size_t *ret_len)
+{
+	char *dir = t_tmpdir();
+	char *path = NULL;
+	assert_true(asprintf(&path, "%s/m.ko", dir) > 0);
+	assert_int_not_equal(elf_version(EV_CURRENT), EV_NONE);
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	Elf *e = elf_begin(fd, ELF_C_WRITE, NULL);
+	assert_non_null(e);
+	assert_non_null(gelf_newehdr(e, cls));
+	GElf_Ehdr eh;
+	assert_non_null(gelf_getehdr(e, &eh));
+	eh.e_ident[EI_DATA] = (unsigned char)enc;
+	eh.e_type = ET_REL;
+	eh.e_machine = cls == ELFCLASS64 ? EM_X86_64 : EM_386;
+	eh.e_version = EV_CURRENT;
+
+	/* "\0" name "\0" ".shstrtab\0" */
+	char names[128];
+	size_t nl = strlen(name);
+	names[0] = '\0';
+	memcpy(names + 1, name, nl + 1);
+	memcpy(names + 2 + nl, ".shstrtab", 10);
+	size_t names_len = 2 + nl + 10;
+
+	Elf_Scn *s1 = elf_newscn(e);
+	Elf_Data *d1 = elf_newdata(s1);
+	d1->d_buf = (void *)data;
+	d1->d_size = n;
+	d1->d_type = ELF_T_BYTE;
+	d1->d_align = 1;
+	GElf_Shdr sh;
+	assert_non_null(gelf_getshdr(s1, &sh));
+	sh.sh_name = 1;
+	sh.sh_type = sh_type;
+	sh.sh_flags = SHF_ALLOC;
+	sh.sh_size = n;
+	assert_true(gelf_update_shdr(s1, &sh));
+
+	Elf_Scn *s2 = elf_newscn(e);
+	Elf_Data *d2 = elf_newdata(s2);
+	d2->d_buf = names;
+	d2->d_size = names_len;
+	d2->d_type = ELF_T_BYTE;
+	d2->d_align = 1;
+	assert_non_null(gelf_getshdr(s2, &sh));
+	sh.sh_name = (GElf_Word)(2 + nl);
+	sh.sh_type = SHT_STRTAB;
+	sh.sh_size = names_len;
+	assert_true(gelf_update_shdr(s2, &sh));
+	eh.e_shstrndx = (GElf_Half)elf_ndxscn(s2);
+	assert_true(gelf_update_ehdr(e, &eh));
+	if (elf_update(e, ELF_C_WRITE) < 0)
+		fail_msg("elf_update: %s", elf_errmsg(-1));
+	elf_end(e);
+	close(fd);
+	uint8_t *buf = (uint8_t *)t_slurp(path, ret_len);
+	free(path);
+	t_rmrf(dir);
+	free(dir);
+	return buf;
+}
+
+static int vermagic(cvmf_ctx *ctx, const uint8_t *b, size_t n, char *out, size_t len)
+{
+	return bld_module_vermagic(ctx, b, n, out, len);
+}
+
+static void test_libelf_classes(void **state)
+{
+	(void)state;
+	static const int cls[] = { ELFCLASS64, ELFCLASS32 };
+	static const int enc[] = { ELFDATA2LSB, ELFDATA2MSB };
+	char mi[256];
+	size_t mlen = (size_t)snprintf(mi, sizeof(mi),
+				       "license=GPL%cdescription=x%cvermagic=%s%cname=m", 0, 0,
+				       VERMAGIC, 0) + 1;
+	for (int c = 0; c < 2; c++)
+		for (int d = 0; d < 2; d++) {
+			cvmf_ctx *ctx = cvmf_ctx_new();
+			size_t n;
+			uint8_t *b = mkelf(cls[c], enc[d], ".modinfo", mi, mlen, SHT_PROGBITS, &n);
+			char out[128];
+			int r = vermagic(ctx, b, n, out, sizeof(out));
+			if (r)
+				fail_msg("class %d enc %d: %s", cls[c], enc[d], cvmf_ctx_errmsg(ctx));
+			assert_string_equal(out, VERMAGIC);
+			/* Too small an output buffer is an error, not a truncation. */
+			assert_int_equal(vermagic(ctx, b, n, out, strlen(VERMAGIC)), CVMF_E_INVAL);
+			free(b);
+			cvmf_ctx_free(ctx);
+		}
+}
+
+static void test_unterminated_last_string(void **state)
+{
+	(void)state;
+	static const char mi[] = "a=b\0vermagic=6.1.0-x SMP";   /* no NUL at the very end */
+	cvmf_ctx *ctx = cvmf_ctx_new();
+	size_t n;
+	uint8_t *b = mkelf(ELFCLASS64, ELFDATA2LSB, ".modinfo", mi, sizeof(mi) - 1, SHT_PROGBITS, &n);
+	char out[64];
+	assert_int_equal(vermagic(ctx, b, n, out, sizeof(out)), 0);
+	assert_string_equal(out, "6.1.0-x SMP");
+	free(b);
+	cvmf_ctx_free(ctx);
+}
+
+static void test_errors(void **state)
+{
+	(void)state;
+	cvmf_ctx *ctx = cvmf_ctx_new();
+	char out[128];
+	size_t n;
+	uint8_t *b;
+
+	/* Not ELF. */
+	static const uint8_t junk[64] = "this is not an ELF file";
+	assert_int_equal(vermagic(ctx, junk, sizeof(junk), out, sizeof(out)), CVMF_E_FORMAT);
+	assert_non_null(strstr(cvmf_ctx_errmsg(ctx), "not an ELF"));
+	assert_int_equal(vermagic(ctx, junk, 0, out, sizeof(out)), CVMF_E_FORMAT);
+	static const uint8_t xz[16] = { 0xfd, '7', 'z', 'X', 'Z', 0 };
+	assert_int_equal(vermagic(ctx, xz, sizeof(xz), out, sizeof(out)), CVMF_E_FORMAT);
+	assert_non_null(strstr(cvmf_ctx_errmsg(ctx), "xz"));
+	/* ELF magic and nothing else. */
+	static const uint8_t stub[20] = { 0x7f, 'E', 'L', 'F', 2, 1, 1 };
+	assert_int_equal(vermagic(ctx, stub, sizeof(stub), out, sizeof(out)), CVMF_E_FORMAT);
+
+	/* No .modinfo. */
+	static const char mi[] = "vermagic=6.1.0 SMP";
+	b = mkelf(ELFCLASS64, ELFDATA2LSB, ".rodata", mi, sizeof(mi), SHT_PROGBITS, &n);
+	assert_int_equal(vermagic(ctx, b, n, out, sizeof(out)), CVMF_E_FORMAT);
+	assert_non_null(strstr(cvmf_ctx_errmsg(ctx), "no .modinfo"));
+	free(b);
+
+	/* .modinfo without vermagic (a "vermagicx=" key does not count). */
+	static const char nov[] = "license=GPL\0vermagicx=1\0vermagic\0name=m";
+	b = mkelf(ELFCLASS64, ELFDATA2LSB, ".modinfo", nov, sizeof(nov), SHT_PROGBITS, &n);
+	assert_int_equal(vermagic(ctx, b, n, out, sizeof(out)), CVMF_E_FORMAT);
+	assert_non_null(strstr(cvmf_ctx_errmsg(ctx), "no vermagic"));
+	free(b);
+
+	/* An empty vermagic. */
+	static const char empty[] = "vermagic=\0name=m";
+	b = mkelf(ELFCLASS32, ELFDATA2LSB, ".modinfo", empty, sizeof(empty), SHT_PROGBITS, &n);
+	assert_int_equal(vermagic(ctx, b, n, out, sizeof(out)), CVMF_E_FORMAT);
+	assert_non_null(strstr(cvmf_ctx_errmsg(ctx), "empty"));
+	free(b);
+
+	/* SHT_NOBITS. */
+	b = mkelf(ELFCLASS64, ELFDATA2LSB, ".modinfo", NULL, 0, SHT_NOBITS, &n);
+	assert_int_equal(vermagic(ctx, b, n, out, sizeof(out)), CVMF_E_FORMAT);
+	assert_non_null(strstr(cvmf_ctx_errmsg(ctx), "NOBITS"));
+	free(b);
+
+	/* The section's offset moved past the end of the file (ELF64 LE:
+	 * section headers at e_shoff, index 1 is .modinfo, sh_offset at +24). */
+	b = mkelf(ELFCLASS64, ELFDATA2LSB, ".modinfo", mi, sizeof(mi), SHT_PROGBITS, &n);
+	uint64_t shoff = t_get64(b + 0x28);
+	assert_true(shoff + 3 * 64 <= n);
+	t_le64(b + shoff + 64 + 24, (uint64_t)n - 4);
+	int r = vermagic(ctx, b, n, out, sizeof(out));
+	assert_int_equal(r, CVMF_E_FORMAT);
+	free(b);
+
+	/* Truncated anywhere: never a crash, always an error or the right answer. */
+	b = mkelf(ELFCLASS64, ELFDATA2LSB, ".modinfo", mi, sizeof(mi), SHT_PROGBITS, &n);
+	for (size_t cut = 0; cut < n; cut++) {
+		r = vermagic(ctx, b, cut, out, sizeof(out));
+		if (r == 0)
+			assert_string_equal(out, "6.1.0 SMP");
+		else
+			assert_true(r == CVMF_E_FORMAT || r == CVMF_E_INVAL);
+	}
+	free(b);
+	cvmf_ctx_free(ctx);
+}
+
+/* The toolchain's own layout: cc -c with the kernel's MODULE_INFO idiom. */
+static void test_cc_object(void **state)
+{
+	(void)state;
+	if (access("/usr/bin/cc", X_OK) != 0) {
+		printf("# SKIP reason: no C compiler at /usr/bin/cc to build a module-like object\n");
+		skip();
+	}
+	char *dir = t_tmpdir();
+	char *src = NULL, *obj = NULL;
+	char text[512];
+	snprintf(text, sizeof(text),
+		 "__attribute__((section(\".modinfo\"), used, aligned(1))) static const char a[] = \"license=GPL\";\n"
+		 "__attribute__((section(\".modinfo\"), used, aligned(1))) static const char b[] = \"vermagic=%s\";\n"
+		 "int init_module(void) { return 0; }\n",
+		 VERMAGIC);
+	src = t_write(dir, "mod.c", text, strlen(text));
+	assert_true(asprintf(&obj, "%s/mod.o", dir) > 0);
+	for (int m32 = 0; m32 < 2; m32++) {
+		char *argv[] = { "/usr/bin/cc", "-c", "-O2", m32 ? "-m32" : "-m64", src, "-o", obj, NULL };
+		struct run rr = t_run(argv);
+		if (rr.status != 0) {
+			t_run_free(&rr);
+			if (m32) {
+				printf("# note: cc -m32 is unavailable; ELF32 is covered by the libelf test\n");
+				break;
+			}
+			fail_msg("cc -c failed");
+		}
+		t_run_free(&rr);
+		size_t n;
+		uint8_t *b = (uint8_t *)t_slurp(obj, &n);
+		cvmf_ctx *ctx = cvmf_ctx_new();
+		char out[128];
+		if (bld_module_vermagic(ctx, b, n, out, sizeof(out)))
+			fail_msg("%s", cvmf_ctx_errmsg(ctx));
+		assert_string_equal(out, VERMAGIC);
+		cvmf_ctx_free(ctx);
+		free(b);
+	}
+	free(src);
+	free(obj);
+	t_rmrf(dir);
+	free(dir);
+}
+
+/* ---- bzImage ---- */
+
+static uint8_t *bz_header(size_t len, uint16_t proto, uint16_t kver, const char *s)
+{
+	uint8_t *b = calloc(1, len);
+	assert_non_null(b);
+	b[0x1f1] = 27;
+	t_le16(b + 0x1fe, 0xaa55);
+	memcpy(b + 0x202, "HdrS", 4);
+	t_le16(b + 0x206, proto);
+	t_le16(b + 0x20e, kver);
+	if (s)
+		memcpy(b + 0x200 + kver, s, strlen(s) + 1);
+	return b;
+}
+
+static void test_bzimage_synthetic(void **state)
+{
+	(void)state;
+	static const char v[] = "6.1.0-50-amd64 (debian-kernel@lists.debian.org) #1 SMP";
+	cvmf_ctx *ctx = cvmf_ctx_new();
+	char out[64];
+	uint8_t *b = bz_header(0x1000, 0x020f, 0x300, v);
+	assert_int_equal(bld_bzimage_release(ctx, b, 0x1000, out, sizeof(out)), 0);
+	assert_string_equal(out, "6.1.0-50-amd64");
+	/* Exactly the string and its NUL. */
+	size_t tight = 0x500 + sizeof(v);
+	assert_int_equal(bld_bzimage_release(ctx, b, tight, out, sizeof(out)), 0);
+	/* One byte short: the NUL is outside. */
+	assert_int_equal(bld_bzimage_release(ctx, b, tight - 1, out, sizeof(out)), CVMF_E_FORMAT);
+	assert_non_null(strstr(cvmf_ctx_errmsg(ctx), "NUL"));
+	/* The release does not fit the output. */
+	assert_int_equal(bld_bzimage_release(ctx, b, 0x1000, out, 14), CVMF_E_INVAL);
+	/* A string without spaces is the release itself. */
+	memcpy(b + 0x500, "6.2.0\0", 6);
+	assert_int_equal(bld_bzimage_release(ctx, b, 0x1000, out, sizeof(out)), 0);
+	assert_string_equal(out, "6.2.0");
+	/* Empty. */
+	memcpy(b + 0x500, " x\0", 3);
+	assert_int_equal(bld_bzimage_release(ctx, b, 0x1000, out, sizeof(out)), CVMF_E_FORMAT);
+	assert_non_null(strstr(cvmf_ctx_errmsg(ctx), "empty"));
+	free(b);
+
+	/* No magic, old protocol, no string, string out of range. */
+	b = bz_header(0x1000, 0x020f, 0x300, v);
+	b[0x202] = 'X';
+	assert_int_equal(bld_bzimage_release(ctx, b, 0x1000, out, sizeof(out)), CVMF_E_FORMAT);
+	assert_non_null(strstr(cvmf_ctx_errmsg(ctx), "HdrS"));
+	free(b);
+	b = bz_header(0x1000, 0x0104, 0x300, v);
+	assert_int_equal(bld_bzimage_release(ctx, b, 0x1000, out, sizeof(out)), CVMF_E_FORMAT);
+	assert_non_null(strstr(cvmf_ctx_errmsg(ctx), "protocol 1.04"));
+	free(b);
+	b = bz_header(0x1000, 0x020f, 0, NULL);
+	assert_int_equal(bld_bzimage_release(ctx, b, 0x1000, out, sizeof(out)), CVMF_E_FORMAT);
+	assert_non_null(strstr(cvmf_ctx_errmsg(ctx), "kernel_version is 0"));
+	free(b);
+	b = bz_header(0x1000, 0x020f, 0x300, v);
+	t_le16(b + 0x20e, 0xf000);
+	assert_int_equal(bld_bzimage_release(ctx, b, 0x1000, out, sizeof(out)), CVMF_E_FORMAT);
+	assert_non_null(strstr(cvmf_ctx_errmsg(ctx), "beyond"));
+	free(b);
+	/* Beyond the first 32 KiB of a big file. */
+	b = bz_header(0x12000, 0x020f, 0x8000, v);
+	assert_int_equal(bld_bzimage_release(ctx, b, 0x12000, out, sizeof(out)), CVMF_E_FORMAT);
+	assert_non_null(strstr(cvmf_ctx_errmsg(ctx), "32 KiB"));
+	free(b);
+	/* Not NUL-terminated within 32 KiB. */
+	b = bz_header(0x12000, 0x020f, 0x7000, NULL);
+	memset(b + 0x7200, 'a', 0x12000 - 0x7200);
+	assert_int_equal(bld_bzimage_release(ctx, b, 0x12000, out, sizeof(out)), CVMF_E_FORMAT);
+	free(b);
+	/* Every truncation of a valid header: an error or the right answer. */
+	b = bz_header(0x600, 0x020f, 0x300, v);
+	for (size_t cut = 0; cut <= 0x600; cut++) {
+		int r = bld_bzimage_release(ctx, b, cut, out, sizeof(out));
+		if (r == 0)
+			assert_string_equal(out, "6.1.0-50-amd64");
+		else
+			assert_int_equal(r, CVMF_E_FORMAT);
+	}
+	free(b);
+	/* A non-printable byte in the release. */
+	b = bz_header(0x1000, 0x020f, 0x300, "6.1\x01 x");
+	assert_int_equal(bld_bzimage_release(ctx, b, 0x1000, out, sizeof(out)), CVMF_E_FORMAT);
+	free(b);
+	cvmf_ctx_free(ctx);
+}
+
+static void test_bzimage_debian(void **state)
+{
+	(void)state;
+	char *path = t_shared_file("inputs/vmlinuz-6.1.0-50");
+	if (!path)
+		skip();
+	size_t n;
+	uint8_t *b = (uint8_t *)t_slurp(path, &n);
+	cvmf_ctx *ctx = cvmf_ctx_new();
+	char out[64];
+	if (bld_bzimage_release(ctx, b, n, out, sizeof(out)))
+		fail_msg("%s", cvmf_ctx_errmsg(ctx));
+	assert_string_equal(out, "6.1.0-50-amd64");
+	/* The first 32 KiB are enough. */
+	assert_int_equal(bld_bzimage_release(ctx, b, 0x8000, out, sizeof(out)), 0);
+	assert_string_equal(out, "6.1.0-50-amd64");
+	cvmf_ctx_free(ctx);
+	free(b);
+	free(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_libelf_classes),
+		cmocka_unit_test(test_unterminated_last_string),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_cc_object),
+		cmocka_unit_test(test_bzimage_synthetic),
+		cmocka_unit_test(test_bzimage_debian),
+	};
+	return cmocka_run_group_tests_name("modinfo", tests, NULL, NULL);
+}
