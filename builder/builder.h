@@ -91,7 +91,7 @@ int bld_initrd_write(cvmf_ctx *ctx, struct bld_initrd *l, const struct bld_initr
 /* ---- compression sinks (builder/compress.c) ----
  * A byte stream in, compressed bytes out to fd, with SHA-256 of the input and
  * SHA-256/384 of the output. zstd: libzstd streaming, ZSTD_c_nbWorkers =
- * workers (>= 1), checksum on, fixed level, no long mode. gzip: zlib with a
+ * workers (>= 1), checksum on, fixed level, 2 MiB jobs, no long mode. gzip: zlib with a
  * gzip header whose mtime is 0, no name, OS 3 (Unix). NONE: copy. */
 struct bld_sink;
 int bld_sink_new(cvmf_ctx *ctx, enum bld_compress c, int level, unsigned workers, int fd,

@@ -32,6 +32,7 @@ int measure_snp(const char *prog, int argc, char **argv);
 int measure_tdx(const char *prog, int argc, char **argv);   /* cli/measure_tdx.c */
 int measure_tpm(const char *prog, int argc, char **argv);   /* cli/measure_tpm.c */
 int cmd_eventlog(const char *prog, int argc, char **argv);  /* cli/cmd_eventlog.c */
+int cmd_initrd(const char *prog, int argc, char **argv);    /* cli/cmd_initrd.c */
 
 /* ---- argparse-compatible option parsing (cli/args.c) ---- */
 struct opt {

@@ -17,6 +17,7 @@ static const struct verb verbs[] = {
 	  "compute launch measurements (SEV, SEV-ES, SEV-SNP)" },
 	{ "inspect", cmd_inspect, "inspect ovmf FILE [--json]",
 	  "show what a firmware image declares: GUID table, SEV and TDX metadata" },
+	{ "initrd", cmd_initrd, "initrd -o OUT [--tree DIR[:PREFIX]]...|diff A B", "build a deterministic initrd, or compare two" },
 	{ "eventlog", cmd_eventlog, "eventlog replay|show|diff ...", "replay, list and compare TPM and CCEL event logs" },
 	{ "help", cmd_help, "help [VERB]", "show this help, or a verb's" },
 	{ "version", cmd_version, "version", "print the version" },
