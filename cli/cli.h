@@ -32,7 +32,27 @@ int measure_snp(const char *prog, int argc, char **argv);
 int measure_tdx(const char *prog, int argc, char **argv);   /* cli/measure_tdx.c */
 int measure_tpm(const char *prog, int argc, char **argv);   /* cli/measure_tpm.c */
 int cmd_eventlog(const char *prog, int argc, char **argv);  /* cli/cmd_eventlog.c */
+int cmd_build(const char *prog, int argc, char **argv);     /* cli/cmd_build.c */
+int cmd_verify(const char *prog, int argc, char **argv);    /* cli/cmd_verify.c */
+int cmd_reproduce(const char *prog, int argc, char **argv); /* cli/cmd_reproduce.c */
 int cmd_initrd(const char *prog, int argc, char **argv);    /* cli/cmd_initrd.c */
+
+/* ---- progress on a terminal (cli/progress.c) ---- */
+struct cli_progress {
+	bool on;             /* stderr is a terminal and --quiet was not given */
+	char what[64];
+	double last;
+};
+void cli_progress_init(struct cli_progress *p, bool quiet);
+void cli_progress(void *user, const char *what, uint64_t done, uint64_t total);
+void cli_progress_end(struct cli_progress *p);
+/* The checks of verify and reproduce: printed, or collected for --json. */
+struct cli_checks {
+	bool json, quiet;
+	struct json_t *list;
+	size_t ok, bad;
+};
+void cli_check_print(void *user, const char *what, bool ok, const char *detail);
 
 /* ---- argparse-compatible option parsing (cli/args.c) ---- */
 struct opt {

@@ -13,8 +13,14 @@ static int cmd_help(const char *prog, int argc, char **argv);
 static int cmd_version(const char *prog, int argc, char **argv);
 
 static const struct verb verbs[] = {
-	{ "measure", cmd_measure, "measure snp [OPTIONS]",
-	  "compute launch measurements (SEV, SEV-ES, SEV-SNP)" },
+	{ "build", cmd_build, "build RECIPE -o OUT [--lock] [--json]",
+	  "build a CVM image from a recipe, with its launch measurements" },
+	{ "verify", cmd_verify, "verify IMAGE [--json]",
+	  "recompute an image's measurements from its own files" },
+	{ "reproduce", cmd_reproduce, "reproduce RECIPE --against IMAGE",
+	  "rebuild a recipe and compare it with an image, bit for bit" },
+	{ "measure", cmd_measure, "measure snp|tdx|tpm [OPTIONS]",
+	  "compute launch measurements (SEV-SNP, TDX, vTPM) of given files" },
 	{ "inspect", cmd_inspect, "inspect ovmf FILE [--json]",
 	  "show what a firmware image declares: GUID table, SEV and TDX metadata" },
 	{ "initrd", cmd_initrd, "initrd -o OUT [--tree DIR[:PREFIX]]...|diff A B", "build a deterministic initrd, or compare two" },
@@ -31,7 +37,7 @@ static void print_usage(FILE *f, const char *prog)
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 		fprintf(f, "  %-34s %s\n", verbs[i].synopsis, verbs[i].help);
 	fprintf(f, "\nRun '%s VERB --help' for a verb's options.\n"
-		   "Exit codes: 0 success, 1 failure, 2 usage error.\n", prog);
+		   "Exit codes: 0 success, 1 failure, 2 usage error, 3 a compared value differs.\n", prog);
 }
 
 static int cmd_help(const char *prog, int argc, char **argv)

@@ -8,7 +8,7 @@ BUILD="make gcc pkg-config libssl-dev libjansson-dev libarchive-dev libzstd-dev 
 CHECK="libcmocka-dev cpio zstd"
 FUZZ="clang"
 BENCH="gcc cpio zstd findutils" # bench/benchrun.c is compiled by the benchmark itself
-DEMO="ovmf"
+DEMO="ovmf qemu-system-x86"
 BOOT="qemu-system-x86 swtpm swtpm-tools ovmf busybox-static"   # tests/boot: the vTPM oracle
 
 want=$BUILD

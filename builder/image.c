@@ -1,0 +1,386 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The image directory's helpers: JSON files, copies with digests, launch
+ * scripts, removal, and opening an image given as a directory or tarball. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "builder/image.h"
+
+void img_pathf(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= len)
+		buf[0] = 0;
+}
+
+int img_write_json(cvmf_ctx *ctx, const char *path, const json_t *v)
+{
+	char *s = json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+	if (!s)
+		return cvmf_error(ctx, CVMF_E_NOMEM, "%s: cannot encode JSON", path);
+	FILE *f = fopen(path, "wx");
+	if (!f) {
+		free(s);
+		return cvmf_error(ctx, CVMF_E_IO, "%s: %s", path, strerror(errno));
+	}
+	size_t n = strlen(s);
+	bool ok = fwrite(s, 1, n, f) == n && fputc('\n', f) != EOF;
+	ok = !fclose(f) && ok;
+	free(s);
+	return ok ? 0 : cvmf_error(ctx, CVMF_E_IO, "%s: write failed", path);
+}
+
+int img_read_json(cvmf_ctx *ctx, const char *path, json_t **ret)
+{
+	json_error_t e;
+	json_t *v = json_load_file(path, JSON_REJECT_DUPLICATES, &e);
+	if (!v)
+		return cvmf_error(ctx, access(path, F_OK) ? CVMF_E_IO : CVMF_E_FORMAT,
+				  "%s:%d:%d: %s", path, e.line, e.column, e.text);
+	*ret = v;
+	return 0;
+}
+
+static int digest_stream(cvmf_ctx *ctx, const char *from, const char *to,
+			 struct cvmf_file_digest *ret)
+{
+	int in = open(from, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return cvmf_error(ctx, CVMF_E_IO, "%s: %s", from, strerror(errno));
+	int out = -1;
+	if (to && (out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0) {
+		int e = errno;
+		close(in);
+		return cvmf_error(ctx, CVMF_E_IO, "%s: %s", to, strerror(e));
+	}
+	struct cvmf_hasher *h256 = NULL, *h384 = NULL;
+	int rc = cvmf_hasher_new(ctx, CVMF_SHA256, &h256);
+	if (!rc)
+		rc = cvmf_hasher_new(ctx, CVMF_SHA384, &h384);
+	enum { CHUNK = 1 << 20 };
+	uint8_t *buf = rc ? NULL : malloc(CHUNK);
+	if (!rc && !buf)
+		rc = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+	uint64_t size = 0;
+	while (!rc) {
+		ssize_t n = read(in, buf, CHUNK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = cvmf_error(ctx, CVMF_E_IO, "%s: %s", from, strerror(errno));
+			break;
+		}
+		if (!n)
+			break;
+		size += (uint64_t)n;
+		if (cvmf_hasher_update(h256, buf, (size_t)n) || cvmf_hasher_update(h384, buf, (size_t)n)) {
+			rc = cvmf_error(ctx, CVMF_E_CRYPTO, "hashing %s failed", from);
+			break;
+		}
+		for (ssize_t off = 0; out >= 0 && off < n;) {
+			ssize_t w = write(out, buf + off, (size_t)(n - off));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0) {
+				rc = cvmf_error(ctx, CVMF_E_IO, "%s: %s", to, strerror(errno));
+				break;
+			}
+			off += w;
+		}
+	}
+	if (!rc) {
+		ret->present = true;
+		ret->derived = false;
+		ret->size = size;
+		if (cvmf_hasher_final(h256, ret->sha256) || cvmf_hasher_final(h384, ret->sha384))
+			rc = cvmf_error(ctx, CVMF_E_CRYPTO, "hashing %s failed", from);
+	}
+	free(buf);
+	cvmf_hasher_free(h256);
+	cvmf_hasher_free(h384);
+	close(in);
+	if (out >= 0 && close(out) && !rc)
+		rc = cvmf_error(ctx, CVMF_E_IO, "%s: %s", to, strerror(errno));
+	return rc;
+}
+
+int img_copy(cvmf_ctx *ctx, const char *from, const char *to, struct cvmf_file_digest *ret)
+{
+	return digest_stream(ctx, from, to, ret);
+}
+
+int img_digest_file(cvmf_ctx *ctx, const char *path, struct cvmf_file_digest *ret)
+{
+	return digest_stream(ctx, path, NULL, ret);
+}
+
+json_t *img_digest_json(const struct cvmf_file_digest *d)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "size", json_integer((json_int_t)d->size));
+	json_object_set_new(o, "sha256", img_hex(d->sha256, 32));
+	json_object_set_new(o, "sha384", img_hex(d->sha384, 48));
+	return o;
+}
+
+int img_rmtree(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st))
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISDIR(st.st_mode))
+		return unlink(path);
+	DIR *d = opendir(path);
+	if (!d)
+		return -1;
+	struct dirent *e;
+	int rc = 0;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		char *sub;
+		if (asprintf(&sub, "%s/%s", path, e->d_name) < 0) {
+			rc = -1;
+			break;
+		}
+		if (img_rmtree(sub))
+			rc = -1;
+		free(sub);
+	}
+	closedir(d);
+	return rmdir(path) ? -1 : rc;
+}
+
+int img_open(cvmf_ctx *ctx, const char *image, char *ret_dir, size_t len, char **tmp)
+{
+	struct stat st;
+	*tmp = NULL;
+	if (stat(image, &st))
+		return cvmf_error(ctx, CVMF_E_IO, "%s: %s", image, strerror(errno));
+	if (S_ISDIR(st.st_mode)) {
+		snprintf(ret_dir, len, "%s", image);
+		return 0;
+	}
+	const char *base = getenv("TMPDIR");
+	char *t;
+	if (asprintf(&t, "%s/cvmforge-image-XXXXXX", base && *base ? base : "/tmp") < 0)
+		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+	if (!mkdtemp(t)) {
+		int e = errno;
+		free(t);
+		return cvmf_error(ctx, CVMF_E_IO, "cannot create a temporary directory: %s",
+				  strerror(e));
+	}
+	int rc = bld_tar_extract(ctx, image, t);
+	if (rc) {
+		img_rmtree(t);
+		free(t);
+		return rc;
+	}
+	/* The tarball holds one directory, NAME-VERSION/. */
+	DIR *d = opendir(t);
+	struct dirent *e;
+	char *sub = NULL;
+	int n = 0;
+	while (d && (e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		n++;
+		free(sub);
+		sub = strdup(e->d_name);
+	}
+	if (d)
+		closedir(d);
+	if (n != 1 || !sub) {
+		free(sub);
+		img_rmtree(t);
+		free(t);
+		return cvmf_error(ctx, CVMF_E_FORMAT, "%s: an image tarball holds exactly one "
+				  "directory NAME-VERSION/", image);
+	}
+	snprintf(ret_dir, len, "%s/%s", t, sub);
+	free(sub);
+	*tmp = t;
+	return 0;
+}
+
+/* ---- launch scripts ---- */
+
+static int write_script(cvmf_ctx *ctx, const char *dir, const char *name, const char *body)
+{
+	char path[4200];
+	img_pathf(path, sizeof(path), "%s/launch/%s", dir, name);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+	if (fd < 0)
+		return cvmf_error(ctx, CVMF_E_IO, "%s: %s", path, strerror(errno));
+	/* The umask must not leak into the image: set the mode explicitly. */
+	fchmod(fd, 0755);
+	size_t n = strlen(body);
+	ssize_t w = write(fd, body, n);
+	int e = errno;
+	if (close(fd) || w != (ssize_t)n)
+		return cvmf_error(ctx, CVMF_E_IO, "%s: %s", path, strerror(e));
+	return 0;
+}
+
+/* Append to a growing string. */
+struct sbuf {
+	char *s;
+	size_t len, cap;
+	bool oom;
+};
+
+static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	for (;;) {
+		va_start(ap, fmt);
+		int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->oom = true;
+			return;
+		}
+		if (b->s && b->len + (size_t)n < b->cap) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t cap = (b->cap + (size_t)n + 1) * 2;
+		char *s = realloc(b->s, cap);
+		if (!s) {
+			b->oom = true;
+			return;
+		}
+		b->s = s;
+		b->cap = cap;
+	}
+}
+
+static const char script_head[] =
+	"#!/bin/sh\n"
+	"# Written by cvmforge " CVMF_VERSION " with the image; do not edit.\n"
+	"# Boots the image's own files exactly as they were measured.\n"
+	"set -eu\n"
+	"cd \"$(dirname \"$0\")/..\"\n"
+	"QEMU=${QEMU:-qemu-system-x86_64}\n";
+
+/* A shell `case` pattern of the allowed values, and the list for messages. */
+static void allowed(struct sbuf *b, const char *var, json_t *vals, const char *what)
+{
+	sb_printf(b, "case $%s in\n", var);
+	size_t i;
+	json_t *v;
+	sb_printf(b, "  ");
+	json_array_foreach(vals, i, v) {
+		if (json_is_integer(v))
+			sb_printf(b, "%s%" JSON_INTEGER_FORMAT, i ? "|" : "", json_integer_value(v));
+		else if (json_is_string(v))
+			sb_printf(b, "%s%s", i ? "|" : "", json_string_value(v));
+	}
+	sb_printf(b, ") ;;\n  *) echo \"$0: %s $%s was not measured; measured:", what, var);
+	json_array_foreach(vals, i, v) {
+		if (json_is_integer(v))
+			sb_printf(b, " %" JSON_INTEGER_FORMAT, json_integer_value(v));
+		else if (json_is_string(v))
+			sb_printf(b, " %s", json_string_value(v));
+	}
+	sb_printf(b, "\" >&2; exit 2 ;;\nesac\n");
+}
+
+int img_write_launch(cvmf_ctx *ctx, const char *dir, const json_t *measurements)
+{
+	char path[4200];
+	img_pathf(path, sizeof(path), "%s/launch", dir);
+	if (mkdir(path, 0755) || chmod(path, 0755))
+		return cvmf_error(ctx, CVMF_E_IO, "%s: %s", path, strerror(errno));
+	int rc;
+	struct sbuf b = { 0 };
+	sb_printf(&b, "%s", script_head);
+	sb_printf(&b, "# A plain (not confidential) boot under QEMU, for smoke tests. ACCEL=kvm\n"
+		      "# where KVM works (default tcg); MEMORY in MiB; extra QEMU arguments follow.\n"
+		      "MEMORY=${MEMORY:-1024}\n"
+		      "ACCEL=${ACCEL:-tcg}\n"
+		      "exec \"$QEMU\" -machine q35,accel=\"$ACCEL\" -m \"$MEMORY\" -nographic -no-reboot \\\n"
+		      "  -bios %s -kernel %s -initrd %s -append \"$(cat %s)\" \"$@\"\n",
+		  IMG_FIRMWARE, IMG_KERNEL, IMG_INITRD, IMG_CMDLINE);
+	rc = b.oom ? cvmf_error(ctx, CVMF_E_NOMEM, "out of memory")
+		   : write_script(ctx, dir, "qemu.sh", b.s);
+	free(b.s);
+	if (rc)
+		return rc;
+
+	json_t *snp = json_object_get(measurements, "snp");
+	if (snp) {
+		json_t *p = json_object_get(snp, "params");
+		json_t *vcpus = json_object_get(p, "vcpus"), *cpus = json_object_get(p, "cpu-types");
+		json_t *mem = json_object_get(p, "memory");
+		bool hashes = json_is_true(json_object_get(p, "kernel-hashes"));
+		struct sbuf s = { 0 };
+		sb_printf(&s, "%s", script_head);
+		sb_printf(&s, "# AMD SEV-SNP on a host with KVM SNP support (QEMU >= 9.1). Choose the\n"
+			      "# measured configuration with VCPUS and CPU; measurements.json gives\n"
+			      "# the launch digest of each (vmm QEMU).\n");
+		sb_printf(&s, "VCPUS=${VCPUS:-%" JSON_INTEGER_FORMAT "}\n",
+			  json_integer_value(json_array_get(vcpus, 0)));
+		sb_printf(&s, "CPU=${CPU:-%s}\n", json_string_value(json_array_get(cpus, 0)));
+		allowed(&s, "VCPUS", vcpus, "VCPUS");
+		allowed(&s, "CPU", cpus, "CPU");
+		sb_printf(&s, "exec \"$QEMU\" -enable-kvm -cpu \"$CPU\" -smp \"$VCPUS\" -m %" JSON_INTEGER_FORMAT "M \\\n"
+			      "  -machine q35,confidential-guest-support=sev0,memory-backend=ram1 \\\n"
+			      "  -object memory-backend-memfd,id=ram1,size=%" JSON_INTEGER_FORMAT "M,share=true,prealloc=false \\\n"
+			      "  -object sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=1%s \\\n"
+			      "  -bios %s -kernel %s -initrd %s -append \"$(cat %s)\" \\\n"
+			      "  -nographic -no-reboot \"$@\"\n",
+			  json_integer_value(mem) >> 20, json_integer_value(mem) >> 20,
+			  hashes ? ",kernel-hashes=on" : "", IMG_FIRMWARE, IMG_KERNEL, IMG_INITRD,
+			  IMG_CMDLINE);
+		rc = s.oom ? cvmf_error(ctx, CVMF_E_NOMEM, "out of memory")
+			   : write_script(ctx, dir, "snp.sh", s.s);
+		free(s.s);
+		if (rc)
+			return rc;
+	}
+	json_t *tdx = json_object_get(measurements, "tdx");
+	if (tdx) {
+		json_t *p = json_object_get(tdx, "params");
+		json_t *mem = json_object_get(p, "memory");
+		json_t *mib = json_array();
+		size_t i;
+		json_t *v;
+		json_array_foreach(mem, i, v)
+			json_array_append_new(mib, json_integer(json_integer_value(v) >> 20));
+		struct sbuf s = { 0 };
+		sb_printf(&s, "%s", script_head);
+		sb_printf(&s, "# Intel TDX on a host with KVM TDX support (QEMU >= 10.1). MEMORY (MiB)\n"
+			      "# must be one of the measured sizes: the TD HOB, and so RTMR0, depends\n"
+			      "# on it. MRTD also depends on the host's page-add order (params).\n");
+		sb_printf(&s, "MEMORY=${MEMORY:-%" JSON_INTEGER_FORMAT "}\n",
+			  json_integer_value(json_array_get(mib, 0)));
+		sb_printf(&s, "VCPUS=${VCPUS:-1}\n");
+		allowed(&s, "MEMORY", mib, "MEMORY (MiB)");
+		sb_printf(&s, "exec \"$QEMU\" -enable-kvm -cpu host -smp \"$VCPUS\" -m \"${MEMORY}M\" \\\n"
+			      "  -object '{\"qom-type\":\"tdx-guest\",\"id\":\"tdx0\"}' \\\n"
+			      "  -machine q35,kernel-irqchip=split,confidential-guest-support=tdx0,hpet=off \\\n"
+			      "  -bios %s -kernel %s -initrd %s -append \"$(cat %s)\" \\\n"
+			      "  -nographic -no-reboot \"$@\"\n",
+			  IMG_FIRMWARE, IMG_KERNEL, IMG_INITRD, IMG_CMDLINE);
+		json_decref(mib);
+		rc = s.oom ? cvmf_error(ctx, CVMF_E_NOMEM, "out of memory")
+			   : write_script(ctx, dir, "tdx.sh", s.s);
+		free(s.s);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}

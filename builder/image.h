@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * An image directory (docs/build.md): the files that are launched, the
+ * measurements computed from them, the manifest, the launch scripts.
+ * Shared by build.c, verify.c and reproduce.c. Internal.
+ */
+#ifndef CVMF_IMAGE_H
+#define CVMF_IMAGE_H
+
+#include <jansson.h>
+
+#include "builder/builder.h"
+
+#define IMG_FIRMWARE "OVMF.fd"
+#define IMG_KERNEL "vmlinuz"
+#define IMG_INITRD "initrd.img"
+#define IMG_CMDLINE "cmdline.txt"
+#define IMG_ACPI "acpi-tables.bin"
+#define IMG_MANIFEST "manifest.json"
+#define IMG_MEASUREMENTS "measurements.json"
+#define IMG_MEASUREMENTS_FORMAT "cvmforge-measurements/1"
+#define IMG_MANIFEST_FORMAT "cvmforge-manifest/1"
+
+/* snprintf for paths: a result that does not fit becomes "" (which no
+ * open() accepts) rather than a truncated, different path. */
+void img_pathf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Measure the image in `dir` under `platforms` ({"snp": {...}, "tdx": {...}},
+ * the "params" objects of measurements.json) and return the whole
+ * measurements.json object. This is the one function behind both build and
+ * verify: it reads nothing but the image's files and these parameters.
+ * Warnings (or NULL) are appended to `warnings` (a JSON array). */
+int img_measure(cvmf_ctx *ctx, const char *dir, const char *image_name, json_t *platforms,
+		json_t **ret);
+
+/* Write a JSON value with sorted keys, two-space indent and a final newline. */
+int img_write_json(cvmf_ctx *ctx, const char *path, const json_t *v);
+/* Read a JSON file; errors name the file, line and column. */
+int img_read_json(cvmf_ctx *ctx, const char *path, json_t **ret);
+
+/* Copy a file, streaming, returning its digests. */
+int img_copy(cvmf_ctx *ctx, const char *from, const char *to, struct cvmf_file_digest *ret);
+/* The digests of a file, streaming. */
+int img_digest_file(cvmf_ctx *ctx, const char *path, struct cvmf_file_digest *ret);
+json_t *img_digest_json(const struct cvmf_file_digest *d);
+json_t *img_hex(const uint8_t *b, size_t n);
+
+/* Write launch/qemu.sh (plain), launch/snp.sh and launch/tdx.sh for the
+ * platforms configured in `measurements`. */
+int img_write_launch(cvmf_ctx *ctx, const char *dir, const json_t *measurements);
+
+/* Remove a directory tree (no symlinks are followed). */
+int img_rmtree(const char *path);
+/* The directory of an image: `image` itself, or a temporary extraction of a
+ * tarball (then *tmp is set to remove afterwards). */
+int img_open(cvmf_ctx *ctx, const char *image, char *ret_dir, size_t len, char **tmp);
+
+#endif
