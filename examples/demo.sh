@@ -1,17 +1,32 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# `make demo`: measure real Debian firmware and a real Debian kernel.
-#
-# With ../shared present it uses the reference inputs there (Debian 12/13/sid
-# OVMF builds and a Debian 12 kernel); without it, the OVMF that Debian's
-# `ovmf` package installs in /usr/share/ovmf (make demo installs it).
+# `make demo`: build the hello image from Debian 12's own packages, show its
+# measurements, verify and reproduce it, and boot it. Then measure the
+# reference firmware and kernels of ../shared, when present.
 set -eu
 cvmforge=${1:-build/cvmforge}
 shared=${SHARED:-../shared}
 in=$shared/inputs
+out=${DEMO_OUT:-build/demo}
 
 say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
 run() { say "$*"; "$@"; }
+
+echo "cvmforge builds a CVM image from a recipe, bit for bit, with its launch measurements."
+echo "The recipe: examples/hello/hello.recipe (pinned by examples/hello/hello.recipe.lock)."
+run "$cvmforge" build examples/hello/hello.recipe -o "$out" --force
+image=$out/hello-1.0
+say "ls -l $image $image/launch"
+ls -l "$image" "$image/launch"
+run "$cvmforge" verify --quiet "$image"
+run "$cvmforge" reproduce --quiet examples/hello/hello.recipe --against "$image/hello-1.0.tar"
+if command -v qemu-system-x86_64 >/dev/null 2>&1; then
+	say "sh $image/launch/qemu.sh      # QEMU (TCG), the image's own files"
+	timeout 180 sh "$image/launch/qemu.sh" 2>&1 | tr -d '\033' | grep -a "cvmforge hello\|CVMFORGE-HELLO" || true
+fi
+echo
+echo "The image is in $image/ (and $image/hello-1.0.tar); its measurements in"
+echo "$image/measurements.json, its inputs and outputs in $image/manifest.json."
 
 if [ -r "$in/OVMF.amdsev.fd" ] && [ -r "$in/vmlinuz" ]; then
 	fw=$in/OVMF.amdsev.fd
