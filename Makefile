@@ -3,8 +3,8 @@
 #
 #   make            libcvmforge (static + shared) and build/cvmforge
 #   make check      unit tests, known-answer vectors, CLI tests, ASan+UBSan run
-#   make demo       measure the Debian firmware and kernel
-#   make bench      speed and memory ratios against sha384sum, printed
+#   make demo       build examples/hello from Debian packages, verify, boot it
+#   make bench      speed and memory ratios against baselines, printed
 #   make fuzz       libFuzzer targets (FUZZ_SECONDS each, default 60)
 #   make deps       install the Debian packages (also run by make and make check)
 
@@ -118,6 +118,8 @@ bench: all
 	@sh scripts/deps.sh bench
 	@SHARED=$(SHARED) sh bench/bench_snp.sh $(B)/cvmforge
 	@SHARED=$(SHARED) sh bench/bench_tdx.sh $(B)/cvmforge
+	@sh bench/bench_initrd.sh $(B)/cvmforge
+	@sh bench/bench_build.sh $(B)/cvmforge
 
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 $(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(HDRS)

@@ -256,6 +256,46 @@ seed_acpi()
 	echo "fuzz: seeded fuzz_acpi with a tiny synthetic blob and $found quex dumps from $SHARED"
 }
 
+# seed_recipe DIR: the example recipes and locks of the repository.
+seed_recipe()
+{
+	n=0
+	for f in examples/*/*.recipe examples/*/*.lock; do
+		[ -f "$f" ] || continue
+		cp "$f" "$1/seed-$(basename "$f")"
+		n=$((n + 1))
+	done
+	echo "fuzz: seeded fuzz_recipe with $n example recipes and locks"
+}
+
+# seed_modinfo DIR: a small object with a .modinfo section (made by cc) and
+# the setup header of a real kernel from $SHARED.
+seed_modinfo()
+{
+	printf '__attribute__((section(".modinfo"),used)) static const char m[] = '\
+'"license=GPL\\0vermagic=6.1.0-50-amd64 SMP preempt mod_unload ";\n' >"$1/.m.c"
+	cc -c -o "$1/seed-module.o" "$1/.m.c" 2>/dev/null || true
+	rm -f "$1/.m.c"
+	[ -f "$SHARED/inputs/vmlinuz-6.1.0-50" ] &&
+		head -c 32768 "$SHARED/inputs/vmlinuz-6.1.0-50" >"$1/seed-bzimage-head"
+	echo "fuzz: seeded fuzz_modinfo with a cc-built module and a kernel header"
+}
+
+# seed_cpio DIR: two small deterministic initrds built by cvmforge itself.
+seed_cpio()
+{
+	bin=build/cvmforge
+	[ -x "$bin" ] || return 0
+	t=$(mktemp -d)
+	mkdir -p "$t/tree/etc" && echo hi >"$t/tree/etc/x" && ln -s x "$t/tree/etc/y"
+	"$bin" initrd --quiet --tree "$t/tree" --compress none -o "$t/a" >/dev/null 2>&1 &&
+		cat "$t/a" "$t/a" >"$1/seed-cpio-twice"
+	"$bin" initrd --quiet --tree "$t/tree" --compress zstd -o "$t/b" >/dev/null 2>&1 &&
+		cp "$t/b" "$1/seed-cpio-zstd"
+	rm -rf "$t"
+	echo "fuzz: seeded fuzz_cpio with initrds written by $bin"
+}
+
 # hexdump_ends FILE: all of FILE in hex, or its first 64 and last 256 bytes.
 hexdump_ends()
 {
@@ -294,6 +334,9 @@ for target in "$@"; do
 	fuzz_pe) seed_pe "$corpus" ;;
 	fuzz_tdvf) seed_tdvf "$corpus" ;;
 	fuzz_acpi) seed_acpi "$corpus" ;;
+	fuzz_recipe) seed_recipe "$corpus" ;;
+	fuzz_modinfo) seed_modinfo "$corpus" ;;
+	fuzz_cpio) seed_cpio "$corpus" ;;
 	esac
 
 	"$target" -max_total_time="$FUZZ_SECONDS" -max_len=1048576 \
