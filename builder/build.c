@@ -579,43 +579,20 @@ static int platform_params(struct build *b, json_t **ret)
 }
 
 /* Every file of the image (but the manifest and the tarball), with digests. */
-static int list_outputs(cvmf_ctx *ctx, const char *root, const char *rel, json_t *out)
+static int list_outputs(cvmf_ctx *ctx, const char *root, json_t *out)
 {
-	char path[4200];
-	img_pathf(path, sizeof(path), "%s%s%s", root, *rel ? "/" : "", rel);
-	struct dirent **names;
-	int n = scandir(path, &names, NULL, alphasort);
-	if (n < 0)
-		return cvmf_error(ctx, CVMF_E_IO, "%s: %s", path, strerror(errno));
-	int rc = 0;
-	/* alphasort uses strcoll: sort bytewise ourselves for stability. */
-	for (int i = 1; i < n; i++)
-		for (int j = i; j > 0 && strcmp(names[j - 1]->d_name, names[j]->d_name) > 0; j--) {
-			struct dirent *t = names[j];
-			names[j] = names[j - 1];
-			names[j - 1] = t;
-		}
-	for (int i = 0; i < n; i++) {
-		const char *nm = names[i]->d_name;
-		if (!rc && strcmp(nm, ".") && strcmp(nm, "..") &&
-		    !(!*rel && (!strcmp(nm, IMG_MANIFEST) || ends_with(nm, ".tar")))) {
-			char sub[4200], full[4400];
-			img_pathf(sub, sizeof(sub), "%s%s%s", rel, *rel ? "/" : "", nm);
-			img_pathf(full, sizeof(full), "%s/%s", root, sub);
-			struct stat st;
-			if (lstat(full, &st))
-				rc = cvmf_error(ctx, CVMF_E_IO, "%s: %s", full, strerror(errno));
-			else if (S_ISDIR(st.st_mode))
-				rc = list_outputs(ctx, root, sub, out);
-			else {
-				struct cvmf_file_digest d;
-				if (!(rc = img_digest_file(ctx, full, &d)))
-					json_object_set_new(out, sub, img_digest_json(&d));
-			}
-		}
-		free(names[i]);
+	struct img_names files = { 0 };
+	int rc = img_files(ctx, root, &files);
+	for (size_t i = 0; i < files.n && !rc; i++) {
+		if (!strcmp(files.v[i], IMG_MANIFEST))
+			continue;
+		char full[4400];
+		img_pathf(full, sizeof(full), "%s/%s", root, files.v[i]);
+		struct cvmf_file_digest d;
+		if (!(rc = img_digest_file(ctx, full, &d)))
+			json_object_set_new(out, files.v[i], img_digest_json(&d));
 	}
-	free(names);
+	img_names_free(&files);
 	return rc;
 }
 
@@ -702,7 +679,7 @@ static int write_manifest(struct build *b, const char *dir)
 	json_object_set_new(m, "initrd", ini);
 
 	json_t *outs = json_object();
-	int rc = list_outputs(b->ctx, dir, "", outs);
+	int rc = list_outputs(b->ctx, dir, outs);
 	json_object_set_new(m, "outputs", outs);
 	char path[4200];
 	img_pathf(path, sizeof(path), "%s/%s", dir, IMG_MANIFEST);

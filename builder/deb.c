@@ -178,17 +178,6 @@ static void version_for_file(const char *v, char *out, size_t len)
 	out[o] = '\0';
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Undo apt's %XX escapes in a file-name field; false on a bad escape. */
 static bool unescape(const char *s, size_t n, char *out, size_t len)
 {
@@ -198,7 +187,7 @@ static bool unescape(const char *s, size_t n, char *out, size_t len)
 		if (c == '%') {
 			if (i + 2 >= n)
 				return false;
-			int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+			int hi = cvmf_hexval(s[i + 1]), lo = cvmf_hexval(s[i + 2]);
 			if (hi < 0 || lo < 0)
 				return false;
 			c = (char)(hi << 4 | lo);

@@ -214,6 +214,71 @@ int img_open(cvmf_ctx *ctx, const char *image, char *ret_dir, size_t len, char *
 	return 0;
 }
 
+/* ---- the files of an image ---- */
+
+static int names_add(struct img_names *l, const char *s)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 16;
+		char **v = realloc(l->v, cap * sizeof(*v));
+		if (!v)
+			return -1;
+		l->v = v;
+		l->cap = cap;
+	}
+	return (l->v[l->n++] = strdup(s)) ? 0 : -1;
+}
+
+void img_names_free(struct img_names *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int walk(cvmf_ctx *ctx, const char *dir, const char *rel, struct img_names *out)
+{
+	char path[4200];
+	img_pathf(path, sizeof(path), "%s%s%s", dir, *rel ? "/" : "", rel);
+	DIR *d = opendir(path);
+	if (!d)
+		return cvmf_error(ctx, CVMF_E_IO, "%s: %s", path, strerror(errno));
+	struct dirent *e;
+	int rc = 0;
+	while (!rc && (e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		char sub[4200], full[4400];
+		img_pathf(sub, sizeof(sub), "%s%s%s", rel, *rel ? "/" : "", e->d_name);
+		img_pathf(full, sizeof(full), "%s/%s", dir, sub);
+		struct stat st;
+		if (lstat(full, &st))
+			rc = cvmf_error(ctx, CVMF_E_IO, "%s: %s", full, strerror(errno));
+		else if (S_ISDIR(st.st_mode))
+			rc = walk(ctx, dir, sub, out);
+		else if (!*rel && strlen(e->d_name) > 4 &&
+			 !strcmp(e->d_name + strlen(e->d_name) - 4, ".tar"))
+			continue;   /* the tarball is compared on its own */
+		else if (names_add(out, sub))
+			rc = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+	}
+	closedir(d);
+	return rc;
+}
+
+int img_files(cvmf_ctx *ctx, const char *dir, struct img_names *ret)
+{
+	int rc = walk(ctx, dir, "", ret);
+	if (!rc)
+		qsort(ret->v, ret->n, sizeof(*ret->v), cmp_str);
+	return rc;
+}
+
 /* ---- launch scripts ---- */
 
 static int write_script(cvmf_ctx *ctx, const char *dir, const char *name, const char *body)

@@ -49,6 +49,15 @@ json_t *img_hex(const uint8_t *b, size_t n);
  * platforms configured in `measurements`. */
 int img_write_launch(cvmf_ctx *ctx, const char *dir, const json_t *measurements);
 
+/* The regular files under an image directory, relative, sorted bytewise,
+ * without the tarball(s) at its top. */
+struct img_names {
+	char **v;
+	size_t n, cap;
+};
+int img_files(cvmf_ctx *ctx, const char *dir, struct img_names *ret);
+void img_names_free(struct img_names *l);
+
 /* Remove a directory tree (no symlinks are followed). */
 int img_rmtree(const char *path);
 /* The directory of an image: `image` itself, or a temporary extraction of a

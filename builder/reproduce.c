@@ -16,67 +16,6 @@
 
 #include "builder/image.h"
 
-struct names {
-	char **v;
-	size_t n, cap;
-};
-
-static int names_add(struct names *l, const char *s)
-{
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 16;
-		char **v = realloc(l->v, cap * sizeof(*v));
-		if (!v)
-			return -1;
-		l->v = v;
-		l->cap = cap;
-	}
-	return (l->v[l->n++] = strdup(s)) ? 0 : -1;
-}
-
-static void names_free(struct names *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Every regular file under dir, as relative paths; directories are walked. */
-static int walk(cvmf_ctx *ctx, const char *dir, const char *rel, struct names *out)
-{
-	char path[4200];
-	img_pathf(path, sizeof(path), "%s%s%s", dir, *rel ? "/" : "", rel);
-	DIR *d = opendir(path);
-	if (!d)
-		return cvmf_error(ctx, CVMF_E_IO, "%s: %s", path, strerror(errno));
-	struct dirent *e;
-	int rc = 0;
-	while (!rc && (e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		char sub[4200], full[4400];
-		img_pathf(sub, sizeof(sub), "%s%s%s", rel, *rel ? "/" : "", e->d_name);
-		img_pathf(full, sizeof(full), "%s/%s", dir, sub);
-		struct stat st;
-		if (lstat(full, &st))
-			rc = cvmf_error(ctx, CVMF_E_IO, "%s: %s", full, strerror(errno));
-		else if (S_ISDIR(st.st_mode))
-			rc = walk(ctx, dir, sub, out);
-		else if (!*rel && strlen(e->d_name) > 4 &&
-			 !strcmp(e->d_name + strlen(e->d_name) - 4, ".tar"))
-			continue;   /* the tarball is compared on its own */
-		else if (names_add(out, sub))
-			rc = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
-	}
-	closedir(d);
-	return rc;
-}
-
 static bool is_text(const char *name)
 {
 	size_t n = strlen(name);
@@ -125,14 +64,12 @@ static void describe(cvmf_ctx *ctx, const char *name, const uint8_t *a, size_t a
 static int compare_dirs(cvmf_ctx *ctx, const char *mine, const char *theirs, cvmf_check_fn check,
 			void *user, size_t *ndiff)
 {
-	struct names a = { 0 }, b = { 0 };
-	int rc = walk(ctx, mine, "", &a);
+	struct img_names a = { 0 }, b = { 0 };
+	int rc = img_files(ctx, mine, &a);
 	if (!rc)
-		rc = walk(ctx, theirs, "", &b);
+		rc = img_files(ctx, theirs, &b);
 	if (rc)
 		goto out;
-	qsort(a.v, a.n, sizeof(*a.v), cmp_str);
-	qsort(b.v, b.n, sizeof(*b.v), cmp_str);
 	size_t i = 0, j = 0;
 	while (i < a.n || j < b.n) {
 		int c = i == a.n ? 1 : j == b.n ? -1 : strcmp(a.v[i], b.v[j]);
@@ -175,8 +112,8 @@ static int compare_dirs(cvmf_ctx *ctx, const char *mine, const char *theirs, cvm
 		j++;
 	}
 out:
-	names_free(&a);
-	names_free(&b);
+	img_names_free(&a);
+	img_names_free(&b);
 	return rc;
 }
 

@@ -63,37 +63,19 @@ static void cmp_digest(struct verify *v, const char *what, json_t *want, json_t 
 	report(v, what, true, " ");
 }
 
-static int check_files(struct verify *v, const char *dir, json_t *outputs, const char *rel)
+/* Files the manifest does not list. */
+static int check_files(struct verify *v, const char *dir, json_t *outputs)
 {
-	char path[4200];
-	img_pathf(path, sizeof(path), "%s%s%s", dir, *rel ? "/" : "", rel);
-	DIR *d = opendir(path);
-	if (!d)
-		return cvmf_error(v->ctx, CVMF_E_IO, "%s: %s", path, strerror(errno));
-	struct dirent *e;
-	int rc = 0;
-	while (!rc && (e = readdir(d))) {
-		const char *nm = e->d_name;
-		if (!strcmp(nm, ".") || !strcmp(nm, ".."))
+	struct img_names files = { 0 };
+	int rc = img_files(v->ctx, dir, &files);
+	for (size_t i = 0; i < files.n && !rc; i++) {
+		if (!strcmp(files.v[i], IMG_MANIFEST) || json_object_get(outputs, files.v[i]))
 			continue;
-		if (!*rel && (!strcmp(nm, IMG_MANIFEST) ||
-			      (strlen(nm) > 4 && !strcmp(nm + strlen(nm) - 4, ".tar"))))
-			continue;
-		char sub[4200], full[4400];
-		img_pathf(sub, sizeof(sub), "%s%s%s", rel, *rel ? "/" : "", nm);
-		img_pathf(full, sizeof(full), "%s/%s", dir, sub);
-		struct stat st;
-		if (lstat(full, &st)) {
-			rc = cvmf_error(v->ctx, CVMF_E_IO, "%s: %s", full, strerror(errno));
-		} else if (S_ISDIR(st.st_mode)) {
-			rc = check_files(v, dir, outputs, sub);
-		} else if (!json_object_get(outputs, sub)) {
-			char what[4300];
-			snprintf(what, sizeof(what), "file %s", sub);
-			report(v, what, false, "not listed in %s", IMG_MANIFEST);
-		}
+		char what[4300];
+		snprintf(what, sizeof(what), "file %s", files.v[i]);
+		report(v, what, false, "not listed in %s", IMG_MANIFEST);
 	}
-	closedir(d);
+	img_names_free(&files);
 	return rc;
 }
 
@@ -208,7 +190,7 @@ int cvmf_verify(cvmf_ctx *ctx, const char *image, cvmf_check_fn check, void *use
 		cmp_digest(&v, what, val, got);
 		json_decref(got);
 	}
-	if ((rc = check_files(&v, dir, outputs, "")))
+	if ((rc = check_files(&v, dir, outputs)))
 		goto out;
 
 	/* 2. Every measurement, recomputed from the files and the recorded parameters. */

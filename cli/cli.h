@@ -44,6 +44,8 @@ struct cli_progress {
 	double last;
 };
 void cli_progress_init(struct cli_progress *p, bool quiet);
+/* --jobs N: 1..256; 0 or -1 on a bad value. */
+int cli_parse_jobs(const char *s, unsigned *ret);
 void cli_progress(void *user, const char *what, uint64_t done, uint64_t total);
 void cli_progress_end(struct cli_progress *p);
 /* The checks of verify and reproduce: printed, or collected for --json. */

@@ -108,15 +108,11 @@ int cmd_build(const char *prog, int argc, char **argv)
 		case OPT_LOCK: o.lock = true; break;
 		case OPT_FORCE: o.force = true; break;
 		case OPT_CACHE: o.cache_dir = v; break;
-		case OPT_JOBS: {
-			char *end;
-			unsigned long n = strtoul(v, &end, 10);
-			if (!*v || *end || n < 1 || n > 256)
+		case OPT_JOBS:
+			if (cli_parse_jobs(v, &o.workers))
 				return usage_error(prog, usage_line,
 						   "argument --jobs: '%s' is not a number in 1..256", v);
-			o.workers = (unsigned)n;
 			break;
-		}
 		case OPT_JSON: json = true; break;
 		case OPT_QUIET: quiet = true; break;
 		}

@@ -42,15 +42,11 @@ int cmd_reproduce(const char *prog, int argc, char **argv)
 			return EXIT_OK_;
 		case OPT_AGAINST: against = v; break;
 		case OPT_CACHE: o.cache_dir = v; break;
-		case OPT_JOBS: {
-			char *end;
-			unsigned long n = strtoul(v, &end, 10);
-			if (!*v || *end || n < 1 || n > 256)
+		case OPT_JOBS:
+			if (cli_parse_jobs(v, &o.workers))
 				return usage_error(prog, usage_line,
 						   "argument --jobs: '%s' is not a number in 1..256", v);
-			o.workers = (unsigned)n;
 			break;
-		}
 		case OPT_JSON: c.json = true; break;
 		case OPT_QUIET: c.quiet = true; break;
 		}

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Progress lines on a terminal, and the check lists of verify/reproduce. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -14,6 +15,16 @@ static double mono(void)
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+int cli_parse_jobs(const char *s, unsigned *ret)
+{
+	char *end;
+	unsigned long n = strtoul(s, &end, 10);
+	if (!*s || *s == '-' || *end || n < 1 || n > 256)
+		return -1;
+	*ret = (unsigned)n;
+	return 0;
 }
 
 void cli_progress_init(struct cli_progress *p, bool quiet)

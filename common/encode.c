@@ -20,7 +20,7 @@ void cvmf_base64(const uint8_t *data, size_t len, char *out)
 	EVP_EncodeBlock((unsigned char *)out, data, (int)len);
 }
 
-static int nibble(char c)
+int cvmf_hexval(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -36,7 +36,7 @@ int cvmf_unhex(const char *s, uint8_t *out, size_t len)
 	if (strlen(s) != 2 * len)
 		return CVMF_E_INVAL;
 	for (size_t i = 0; i < len; i++) {
-		int hi = nibble(s[2 * i]), lo = nibble(s[2 * i + 1]);
+		int hi = cvmf_hexval(s[2 * i]), lo = cvmf_hexval(s[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return CVMF_E_INVAL;
 		out[i] = (uint8_t)(hi << 4 | lo);

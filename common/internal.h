@@ -71,6 +71,10 @@ size_t cvmf_hash_len(enum cvmf_hash_alg alg);
 /* SHA-256 and SHA-384 of a buffer, as a file digest for reports. */
 int cvmf_digest_both(cvmf_ctx *ctx, const uint8_t *buf, size_t len, struct cvmf_file_digest *d);
 
+/* ---- encodings (common/encode.c) ---- */
+/* The value of one hex digit (either case), or -1. */
+int cvmf_hexval(char c);
+
 /* ---- files (common/file.c) ---- */
 /* Read a whole file into memory, refusing files larger than max. */
 int cvmf_read_file(cvmf_ctx *ctx, const char *what, const char *path, size_t max,

@@ -591,17 +591,6 @@ static bool parse_dec(const char *s, uint64_t max, uint64_t *ret)
 	return true;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* 0x-prefixed hex or decimal, any u64. */
 static bool parse_u64(const char *s, uint64_t *ret)
 {
@@ -611,7 +600,7 @@ static bool parse_u64(const char *s, uint64_t *ret)
 		if (!*s)
 			return false;
 		for (; *s; s++) {
-			int h = hexval(*s);
+			int h = cvmf_hexval(*s);
 			if (h < 0 || v >> 60)
 				return false;
 			v = v << 4 | (unsigned)h;

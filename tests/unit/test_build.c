@@ -17,20 +17,6 @@ struct fx {
 	char *ovmf, *kernel, *amdsev;
 };
 
-static struct run sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static struct run sh(const char *fmt, ...)
-{
-	char *script;
-	va_list ap;
-	va_start(ap, fmt);
-	assert_true(vasprintf(&script, fmt, ap) > 0);
-	va_end(ap);
-	char *argv[] = { "/bin/sh", "-c", script, NULL };
-	struct run r = t_run(argv);
-	free(script);
-	return r;
-}
-
 /* An absolute path: recipes resolve relative file: paths against their own directory. */
 static char *shared_abs(const char *rel)
 {
@@ -86,7 +72,7 @@ static char *make_module(const char *dir, const char *name, const char *release)
 		   "\t\"license=GPL\\0vermagic=%s SMP preempt mod_unload modversions \";\n"
 		   "int init_module(void) { return 0; }\n", release);
 	fclose(s);
-	struct run r = sh("cc -c -o '%s' '%s' 2>&1", obj, src);
+	struct run r = t_sh("cc -c -o '%s' '%s' 2>&1", obj, src);
 	free(src);
 	if (r.status) {
 		printf("# SKIP reason: no C compiler to make a test module (%s)\n", r.out);
@@ -106,7 +92,7 @@ static char *write_recipe(struct fx *f, const char *dir, const char *name, const
 	assert_true(asprintf(&path, "%s/%s", dir, name) > 0);
 	assert_true(asprintf(&tree, "%s/rootfs", dir) > 0);
 	if (access(tree, F_OK)) {
-		struct run r = sh("mkdir -p '%s/etc' '%s/bin' && printf '#!/bin/sh\\necho hi\\n' > '%s/init' "
+		struct run r = t_sh("mkdir -p '%s/etc' '%s/bin' && printf '#!/bin/sh\\necho hi\\n' > '%s/init' "
 				  "&& chmod 755 '%s/init' && echo test > '%s/etc/hostname' && "
 				  "ln -s ../init '%s/bin/start'", tree, tree, tree, tree, tree, tree);
 		t_assert_clean_exit(&r, 0);
@@ -129,7 +115,7 @@ static char *write_recipe(struct fx *f, const char *dir, const char *name, const
 
 static struct run build(const char *recipe, const char *out, const char *flags)
 {
-	return sh("'%s' build '%s' -o '%s' %s", t_bin(), recipe, out, flags ? flags : "");
+	return t_sh("'%s' build '%s' -o '%s' %s", t_bin(), recipe, out, flags ? flags : "");
 }
 
 static bool file_exists(const char *dir, const char *rel)
@@ -220,38 +206,38 @@ static void test_build_verify_reproduce(void **state)
 	t_run_free(&r);
 
 	/* verify: the directory and the tarball. */
-	r = sh("'%s' verify '%s'", t_bin(), img);
+	r = t_sh("'%s' verify '%s'", t_bin(), img);
 	t_assert_clean_exit(&r, 0);
 	assert_non_null(strstr(r.out, "ok       snp QEMU vcpus=3 cpu=EPYC-v4 features=0x1 launch-digest"));
 	assert_non_null(strstr(r.out, "ok       tdx memory=2048M two-pass mrtd"));
 	assert_non_null(strstr(r.out, "0 differ"));
 	t_run_free(&r);
-	r = sh("'%s' verify --quiet '%s/t-1.tar'", t_bin(), img);
+	r = t_sh("'%s' verify --quiet '%s/t-1.tar'", t_bin(), img);
 	t_assert_clean_exit(&r, 0);
 	t_run_free(&r);
 
 	/* reproduce: identical against the directory and against the tarball. */
-	r = sh("'%s' reproduce '%s' --against '%s'", t_bin(), recipe, img);
+	r = t_sh("'%s' reproduce '%s' --against '%s'", t_bin(), recipe, img);
 	t_assert_clean_exit(&r, 0);
 	assert_non_null(strstr(r.out, "reproduced bit for bit"));
 	t_run_free(&r);
-	r = sh("'%s' reproduce --quiet '%s' --against '%s/t-1.tar'", t_bin(), recipe, img);
+	r = t_sh("'%s' reproduce --quiet '%s' --against '%s/t-1.tar'", t_bin(), recipe, img);
 	t_assert_clean_exit(&r, 0);
 	t_run_free(&r);
 
 	/* A recipe change shows up as the cpio entry and field that differ. */
 	char *recipe2 = write_recipe(f, f->dir, "img2.recipe", "dir = /zz mode=0700\n", NULL);
-	struct run c = sh("cp '%s' '%s.lock'", lock, recipe2);
+	struct run c = t_sh("cp '%s' '%s.lock'", lock, recipe2);
 	t_assert_clean_exit(&c, 0);
 	t_run_free(&c);
-	r = sh("'%s' reproduce '%s' --against '%s'", t_bin(), recipe2, img);
+	r = t_sh("'%s' reproduce '%s' --against '%s'", t_bin(), recipe2, img);
 	t_assert_clean_exit(&r, 3);
 	assert_non_null(strstr(r.out, "DIFFERS  file initrd.img: "));
 	assert_non_null(strstr(r.out, "zz"));
 	t_run_free(&r);
 
 	/* A changed tree file no longer matches the lock. */
-	c = sh("echo changed >> '%s/rootfs/etc/hostname'", f->dir);
+	c = t_sh("echo changed >> '%s/rootfs/etc/hostname'", f->dir);
 	t_run_free(&c);
 	r = build(recipe, out, "--force");
 	t_assert_clean_exit(&r, 1);
@@ -259,7 +245,7 @@ static void test_build_verify_reproduce(void **state)
 	assert_non_null(strstr(r.err, "img.recipe.lock:"));
 	t_run_free(&r);
 	assert_true(file_exists(img, "OVMF.fd"));   /* the old image is untouched */
-	c = sh("printf 'test\\n' > '%s/rootfs/etc/hostname'", f->dir);
+	c = t_sh("printf 'test\\n' > '%s/rootfs/etc/hostname'", f->dir);
 	t_run_free(&c);
 
 	free(recipe2);
@@ -282,11 +268,11 @@ static void test_tamper(void **state)
 	t_run_free(&r);
 
 	/* A launch digest edited in measurements.json. */
-	r = sh("cd '%s/t-1' && sed -i '0,/\"launch-digest\": \"./s//\"launch-digest\": \"f/' "
+	r = t_sh("cd '%s/t-1' && sed -i '0,/\"launch-digest\": \"./s//\"launch-digest\": \"f/' "
 	       "measurements.json && grep -c '\"launch-digest\": \"f' measurements.json", out);
 	t_assert_clean_exit(&r, 0);
 	t_run_free(&r);
-	r = sh("'%s' verify --quiet '%s/t-1'", t_bin(), out);
+	r = t_sh("'%s' verify --quiet '%s/t-1'", t_bin(), out);
 	t_assert_clean_exit(&r, 3);
 	assert_non_null(strstr(r.out, "DIFFERS  file measurements.json"));
 	assert_non_null(strstr(r.out, "DIFFERS  snp QEMU vcpus=1 cpu=EPYC-v4 features=0x1 launch-digest: recorded f"));
@@ -296,16 +282,16 @@ static void test_tamper(void **state)
 	r = build(recipe, out, "--quiet --force");
 	t_assert_clean_exit(&r, 0);
 	t_run_free(&r);
-	r = sh("printf 'X' | dd of='%s/t-1/vmlinuz' bs=1 seek=4096 conv=notrunc 2>/dev/null", out);
+	r = t_sh("printf 'X' | dd of='%s/t-1/vmlinuz' bs=1 seek=4096 conv=notrunc 2>/dev/null", out);
 	t_run_free(&r);
-	r = sh("'%s' verify --json '%s/t-1'", t_bin(), out);
+	r = t_sh("'%s' verify --json '%s/t-1'", t_bin(), out);
 	t_assert_clean_exit(&r, 3);
 	assert_non_null(strstr(r.out, "\"what\": \"file vmlinuz\""));
 	assert_non_null(strstr(r.out, "rtmr1"));
 	t_run_free(&r);
 
 	/* Not an image at all. */
-	r = sh("'%s' verify '%s'", t_bin(), f->dir);
+	r = t_sh("'%s' verify '%s'", t_bin(), f->dir);
 	t_assert_clean_exit(&r, 1);
 	assert_non_null(strstr(r.err, "manifest.json"));
 	t_run_free(&r);
@@ -385,7 +371,7 @@ static void test_agrees_with_measure(void **state)
 	char *img;
 	assert_true(asprintf(&img, "%s/s-2", out) > 0);
 	for (int ec2 = 0; ec2 < 2; ec2++) {
-		r = sh("'%s' measure snp --mode snp --vcpus 2 --vcpu-type EPYC-Milan-v2 --vmm-type %s "
+		r = t_sh("'%s' measure snp --mode snp --vcpus 2 --vcpu-type EPYC-Milan-v2 --vmm-type %s "
 		       "--ovmf '%s/OVMF.fd' --kernel '%s/vmlinuz' --initrd '%s/initrd.img' "
 		       "--append \"$(cat '%s/cmdline.txt')\"", t_bin(), ec2 ? "ec2" : "QEMU", img, img,
 		       img, img);
@@ -410,7 +396,7 @@ static void test_agrees_with_measure(void **state)
 	r = build(recipe, out2, "--lock --quiet");
 	t_assert_clean_exit(&r, 0);
 	t_run_free(&r);
-	r = sh("cd '%s/t-1' && '%s' measure tdx --ovmf OVMF.fd --kernel vmlinuz --initrd initrd.img "
+	r = t_sh("cd '%s/t-1' && '%s' measure tdx --ovmf OVMF.fd --kernel vmlinuz --initrd initrd.img "
 	       "--append \"$(cat cmdline.txt)\" --memory 2G --page-order two-pass --ovmf-release 2022.11 "
 	       "--qemu-version 9.2", out2, t_bin());
 	t_assert_clean_exit(&r, 0);
@@ -446,13 +432,13 @@ static void test_reproducible_environment(void **state)
 	assert_true(asprintf(&a, "%s/envA", f->dir) > 0);
 	assert_true(asprintf(&b, "%s/envB/deeper", f->dir) > 0);
 	/* Tree A: created a..z, mtimes now. Tree B: z..a, scattered old mtimes, other modes. */
-	struct run r = sh("set -e; mkdir -p '%s/rootfs' && cd '%s/rootfs' && umask 022 && "
+	struct run r = t_sh("set -e; mkdir -p '%s/rootfs' && cd '%s/rootfs' && umask 022 && "
 			  "for i in a b c d e f g h; do mkdir -p d$i; echo $i > d$i/f$i; done && "
 			  "printf '#!/bin/sh\\n' > init && chmod 755 init && ln -s da/fa link",
 			  a, a);
 	t_assert_clean_exit(&r, 0);
 	t_run_free(&r);
-	r = sh("set -e; mkdir -p '%s/rootfs' && cd '%s/rootfs' && umask 077 && "
+	r = t_sh("set -e; mkdir -p '%s/rootfs' && cd '%s/rootfs' && umask 077 && "
 	       "ln -s da/fa link && printf '#!/bin/sh\\n' > init && chmod 700 init && "
 	       "n=1; for i in h g f e d c b a; do mkdir -p d$i; echo $i > d$i/f$i; "
 	       "touch -d \"200$n-0$n-0$n 12:00\" d$i/f$i d$i; n=$((n + 1)); done",
@@ -467,19 +453,19 @@ static void test_reproducible_environment(void **state)
 	t_assert_clean_exit(&r, 0);
 	t_run_free(&r);
 	free(lockout);
-	r = sh("cp '%s.lock' '%s.lock'", ra, rb);
+	r = t_sh("cp '%s.lock' '%s.lock'", ra, rb);
 	t_run_free(&r);
 
 	bool taskset = system("taskset -c 0 true >/dev/null 2>&1") == 0;
-	r = sh("cd / && umask 022 && TZ=UTC LC_ALL=C %s '%s' build '%s' -o '%s/out' --jobs 1 --quiet",
+	r = t_sh("cd / && umask 022 && TZ=UTC LC_ALL=C %s '%s' build '%s' -o '%s/out' --jobs 1 --quiet",
 	       taskset ? "taskset -c 0" : "", t_bin(), ra, a);
 	t_assert_clean_exit(&r, 0);
 	t_run_free(&r);
-	r = sh("cd '%s' && umask 077 && TZ=Asia/Kathmandu LANG=de_DE.UTF-8 LC_ALL=tr_TR.UTF-8 "
+	r = t_sh("cd '%s' && umask 077 && TZ=Asia/Kathmandu LANG=de_DE.UTF-8 LC_ALL=tr_TR.UTF-8 "
 	       "'%s' build x.recipe -o out --jobs 4 --quiet", b, t_bin());
 	t_assert_clean_exit(&r, 0);
 	t_run_free(&r);
-	r = sh("diff -r '%s/out/t-1' '%s/out/t-1' && cmp '%s/out/t-1/t-1.tar' '%s/out/t-1/t-1.tar' && "
+	r = t_sh("diff -r '%s/out/t-1' '%s/out/t-1' && cmp '%s/out/t-1/t-1.tar' '%s/out/t-1/t-1.tar' && "
 	       "cd '%s/out/t-1' && find . -type f | sort | xargs sha256sum", a, b, a, b, a);
 	if (r.status)
 		fail_msg("the two builds differ:\n%s%s", r.out, r.err);

@@ -17,20 +17,6 @@
 static char *scratch;
 static char *image;   /* the built image, shared by the tests below */
 
-static struct run sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static struct run sh(const char *fmt, ...)
-{
-	char *script;
-	va_list ap;
-	va_start(ap, fmt);
-	assert_true(vasprintf(&script, fmt, ap) > 0);
-	va_end(ap);
-	char *argv[] = { "/bin/sh", "-c", script, NULL };
-	struct run r = t_run(argv);
-	free(script);
-	return r;
-}
-
 static int setup(void **state)
 {
 	(void)state;
@@ -54,7 +40,7 @@ static void test_build_hello(void **state)
 		printf("# SKIP reason: %s not found (run from the repository root)\n", RECIPE);
 		skip();
 	}
-	struct run r = sh("'%s' build " RECIPE " -o '%s/out' --json", t_bin(), scratch);
+	struct run r = t_sh("'%s' build " RECIPE " -o '%s/out' --json", t_bin(), scratch);
 	if (r.status == 1 && (strstr(r.err, "download") || strstr(r.err, "apt-get") ||
 			      strstr(r.err, "resolve") || strstr(r.err, "connect"))) {
 		/* Only a failure to reach Debian's archive is a reason to skip. */
@@ -90,11 +76,11 @@ static void test_verify_and_reproduce_hello(void **state)
 		printf("# SKIP reason: the hello image was not built (see the test above)\n");
 		skip();
 	}
-	struct run r = sh("'%s' verify --quiet '%s'", t_bin(), image);
+	struct run r = t_sh("'%s' verify --quiet '%s'", t_bin(), image);
 	t_assert_clean_exit(&r, 0);
 	t_run_free(&r);
 	/* From the cache alone: no apt, no network (PATH without apt-get). */
-	r = sh("PATH=/nonexistent '%s' reproduce --quiet " RECIPE " --against '%s/hello-1.0.tar'",
+	r = t_sh("PATH=/nonexistent '%s' reproduce --quiet " RECIPE " --against '%s/hello-1.0.tar'",
 	       t_bin(), image);
 	t_assert_clean_exit(&r, 0);
 	assert_non_null(strstr(r.out, "reproduced bit for bit"));
@@ -114,7 +100,7 @@ static void test_boot_hello(void **state)
 	}
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	struct run r = sh("timeout %d sh '%s/launch/qemu.sh' 2>&1", BOOT_SECONDS, image);
+	struct run r = t_sh("timeout %d sh '%s/launch/qemu.sh' 2>&1", BOOT_SECONDS, image);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	printf("# hello booted and powered off in %.1f s (bound %d s), exit %d\n", secs,

@@ -356,6 +356,21 @@ static inline void t_run_free(struct run *r)
 	free(r->err);
 }
 
+/* Run a shell command line built with printf (quote paths with '...'). */
+static inline struct run t_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline struct run t_sh(const char *fmt, ...)
+{
+	char *script;
+	va_list ap;
+	va_start(ap, fmt);
+	assert_true(vasprintf(&script, fmt, ap) > 0);
+	va_end(ap);
+	char *argv[] = { "/bin/sh", "-c", script, NULL };
+	struct run r = t_run(argv);
+	free(script);
+	return r;
+}
+
 /* The last non-empty line of s (in a static buffer). */
 static inline const char *t_last_line(const char *s)
 {
