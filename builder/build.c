@@ -721,6 +721,11 @@ static int resolve_inputs(struct build *b)
 	const struct rcp_recipe *r = b->r;
 	struct input *in;
 	int rc;
+	/* x86 Linux keeps at most COMMAND_LINE_SIZE - 1 = 2047 bytes and drops the rest
+	 * silently, while the measured cmdline would still hold all of it. */
+	if (strlen(r->cmdline) > 2047)
+		return cvmf_error(b->ctx, CVMF_E_FORMAT, "%s: [cmdline] value is %zu bytes; the "
+				  "x86 kernel keeps at most 2047", r->path, strlen(r->cmdline));
 	if ((rc = resolve(b, "firmware", &r->firmware, &in)) ||
 	    (rc = resolve(b, "kernel", &r->kernel, &in)))
 		return rc;
