@@ -22,7 +22,8 @@ run "$cvmforge" verify --quiet "$image"
 run "$cvmforge" reproduce --quiet examples/hello/hello.recipe --against "$image/hello-1.0.tar"
 if command -v qemu-system-x86_64 >/dev/null 2>&1; then
 	say "sh $image/launch/qemu.sh      # QEMU (TCG), the image's own files"
-	timeout 180 sh "$image/launch/qemu.sh" 2>&1 | tr -d '\033' | grep -a "cvmforge hello\|CVMFORGE-HELLO" || true
+	timeout 180 sh "$image/launch/qemu.sh" 2>&1 |
+		sed 's/\x1b\[[0-9;=]*[A-Za-z]//g' | grep -a "cvmforge hello\|CVMFORGE-HELLO" || true
 fi
 echo
 echo "The image is in $image/ (and $image/hello-1.0.tar); its measurements in"
