@@ -55,7 +55,7 @@ echo "bench build: examples/hello, inputs cached, median of $RUNS runs (ms)"
 printf '  %-10s %8.1f  %s\n' inputs "$inputs" "read the cached inputs, sha256+sha384 each, check the pins" \
 	initrd "$initrd" "cpio newc + zstd -3 ($(wc -c <"$img/initrd.img") bytes out)" \
 	measure "$measure" "SNP launch digests + TDX MRTD/RTMRs (each reads firmware, kernel, initrd)" \
-	write "$write" "copies with digests, measurements.json, manifest.json, tarball" \
+	write "$write" "copies, digests of the other outputs, JSON, launch scripts, tarball" \
 	total "$total" "whole build inside the library"
 printf '  %-10s %8.1f  %s\n' baseline "$base" "sha256sum + sha384sum of OVMF.fd, vmlinuz, initrd.img"
 awk -v t="$total" -v b="$base" 'BEGIN { printf "  ratio total / baseline hashing: %.2f\n", t / b }'

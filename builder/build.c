@@ -114,27 +114,22 @@ static struct input *new_input(struct build *b, const char *role, unsigned line)
 	return in;
 }
 
-static void hex(const uint8_t *d, size_t n, char *out)
-{
-	cvmf_hex(d, n, out);
-}
-
 /* The pin of an input: the recipe's, else the lock's; check it, or record it. */
 static int check_pin(struct build *b, struct input *in, const uint8_t *recipe_pin)
 {
 	char got[65], want[65];
-	hex(in->d.sha256, 32, got);
+	cvmf_hex(in->d.sha256, 32, got);
 	const struct rcp_lock_entry *le = rcp_lock_find(b->lock, in->id);
 	if (recipe_pin) {
 		if (memcmp(recipe_pin, in->d.sha256, 32)) {
-			hex(recipe_pin, 32, want);
+			cvmf_hex(recipe_pin, 32, want);
 			return cvmf_error(b->ctx, CVMF_E_FORMAT,
 					  "%s:%u: %s: the recipe pins sha256 %s but the bytes have %s",
 					  b->r->path, in->line, in->id, want, got);
 		}
 	} else if (le && le->have_sha256 && !b->o->lock) {
 		if (memcmp(le->sha256, in->d.sha256, 32)) {
-			hex(le->sha256, 32, want);
+			cvmf_hex(le->sha256, 32, want);
 			return cvmf_error(b->ctx, CVMF_E_FORMAT,
 					  "%s:%u: %s: the lock pins sha256 %s but the bytes have %s "
 					  "(if the change is intended, run `cvmforge build --lock`)",
@@ -429,8 +424,7 @@ static int write_initrd(struct build *b, const char *dir)
 		for (size_t i = 0; i < b->n_in; i++)
 			if (!strcmp(b->in[i].role, "initrd"))
 				in = &b->in[i];
-		struct cvmf_file_digest d;
-		return img_copy(b->ctx, in->path, path, &d);
+		return img_copy(b->ctx, in->path, path);
 	}
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0)
@@ -578,14 +572,20 @@ static int platform_params(struct build *b, json_t **ret)
 	return 0;
 }
 
-/* Every file of the image (but the manifest and the tarball), with digests. */
-static int list_outputs(cvmf_ctx *ctx, const char *root, json_t *out)
+/* Every file of the image (but the manifest and the tarball), with digests;
+ * those measurements.json already holds (`known`) are not hashed again. */
+static int list_outputs(cvmf_ctx *ctx, const char *root, json_t *known, json_t *out)
 {
 	struct img_names files = { 0 };
 	int rc = img_files(ctx, root, &files);
 	for (size_t i = 0; i < files.n && !rc; i++) {
 		if (!strcmp(files.v[i], IMG_MANIFEST))
 			continue;
+		json_t *d0 = json_object_get(known, files.v[i]);
+		if (d0) {
+			json_object_set_new(out, files.v[i], json_deep_copy(d0));
+			continue;
+		}
 		char full[4400];
 		img_pathf(full, sizeof(full), "%s/%s", root, files.v[i]);
 		struct cvmf_file_digest d;
@@ -624,7 +624,7 @@ static json_t *input_json(const struct input *in)
 	return o;
 }
 
-static int write_manifest(struct build *b, const char *dir)
+static int write_manifest(struct build *b, const char *dir, json_t *known)
 {
 	const struct rcp_recipe *r = b->r;
 	json_t *m = json_object();
@@ -679,7 +679,7 @@ static int write_manifest(struct build *b, const char *dir)
 	json_object_set_new(m, "initrd", ini);
 
 	json_t *outs = json_object();
-	int rc = list_outputs(b->ctx, dir, outs);
+	int rc = list_outputs(b->ctx, dir, known, outs);
 	json_object_set_new(m, "outputs", outs);
 	char path[4200];
 	img_pathf(path, sizeof(path), "%s/%s", dir, IMG_MANIFEST);
@@ -748,20 +748,19 @@ static int make_image(struct build *b, const char *tmp, const char *dir, const c
 	if (mkdir(dir, 0755))
 		return cvmf_error(b->ctx, CVMF_E_IO, "%s: %s", dir, strerror(errno));
 	char path[4200];
-	struct cvmf_file_digest d;
 	const struct input *fw = &b->in[0], *kernel = &b->in[1];
 	img_pathf(path, sizeof(path), "%s/%s", dir, IMG_FIRMWARE);
-	if ((rc = img_copy(b->ctx, fw->path, path, &d)))
+	if ((rc = img_copy(b->ctx, fw->path, path)))
 		return rc;
 	img_pathf(path, sizeof(path), "%s/%s", dir, IMG_KERNEL);
-	if ((rc = img_copy(b->ctx, kernel->path, path, &d)))
+	if ((rc = img_copy(b->ctx, kernel->path, path)))
 		return rc;
 	if ((rc = write_cmdline(b, dir)))
 		return rc;
 	for (size_t i = 0; i < b->n_in; i++)
 		if (!strcmp(b->in[i].role, "acpi-tables")) {
 			img_pathf(path, sizeof(path), "%s/%s", dir, IMG_ACPI);
-			if ((rc = img_copy(b->ctx, b->in[i].path, path, &d)))
+			if ((rc = img_copy(b->ctx, b->in[i].path, path)))
 				return rc;
 		}
 	res->t_write += now() - t0;
@@ -790,11 +789,9 @@ static int make_image(struct build *b, const char *tmp, const char *dir, const c
 	img_pathf(path, sizeof(path), "%s/%s", dir, IMG_MEASUREMENTS);
 	if (!(rc = img_write_json(b->ctx, path, meas)))
 		rc = img_write_launch(b->ctx, dir, meas);
+	if (!rc)
+		rc = write_manifest(b, dir, json_object_get(meas, "files"));
 	json_decref(meas);
-	if (!rc)
-		rc = fix_modes(b->ctx, dir);
-	if (!rc)
-		rc = write_manifest(b, dir);
 	if (!rc)
 		rc = fix_modes(b->ctx, dir);
 	char tar[4200], tar_final[4400];
@@ -808,22 +805,6 @@ static int make_image(struct build *b, const char *tmp, const char *dir, const c
 		rc = cvmf_error(b->ctx, CVMF_E_IO, "%s: %s", tar_final, strerror(errno));
 	res->t_write += now() - t0;
 	return rc;
-}
-
-static int mkdir_p(cvmf_ctx *ctx, const char *path)
-{
-	char buf[4096];
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; *p; p++)
-		if (*p == '/') {
-			*p = 0;
-			if (mkdir(buf, 0755) && errno != EEXIST)
-				return cvmf_error(ctx, CVMF_E_IO, "%s: %s", buf, strerror(errno));
-			*p = '/';
-		}
-	if (mkdir(buf, 0755) && errno != EEXIST)
-		return cvmf_error(ctx, CVMF_E_IO, "%s: %s", buf, strerror(errno));
-	return 0;
 }
 
 int cvmf_build(cvmf_ctx *ctx, const struct cvmf_build_opts *o, struct cvmf_build_result *res)
@@ -863,7 +844,7 @@ int cvmf_build(cvmf_ctx *ctx, const struct cvmf_build_opts *o, struct cvmf_build
 		goto out;
 	res->t_inputs = now() - t0;
 
-	if ((rc = mkdir_p(ctx, o->out_dir)))
+	if ((rc = cvmf_mkdir_p(ctx, o->out_dir, 0755)))
 		goto out;
 	if (asprintf(&tmp, "%s/.%s.tmp-XXXXXX", o->out_dir, stem) < 0) {
 		tmp = NULL;

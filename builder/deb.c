@@ -56,29 +56,6 @@ extern char **environ;
 
 /* ---- small helpers ---- */
 
-static int mkdir_p(cvmf_ctx *ctx, const char *path, mode_t mode)
-{
-	char buf[4096];
-	size_t n = strlen(path);
-	if (n == 0 || n >= sizeof(buf))
-		return cvmf_error(ctx, CVMF_E_INVAL, "cache: unusable directory path '%s'", path);
-	memcpy(buf, path, n + 1);
-	for (size_t i = 1; i <= n; i++) {
-		if (buf[i] != '/' && buf[i] != '\0')
-			continue;
-		char c = buf[i];
-		buf[i] = '\0';
-		if (mkdir(buf, mode) < 0 && errno != EEXIST)
-			return cvmf_error(ctx, CVMF_E_IO, "cache: cannot create directory '%s': %s",
-					  buf, strerror(errno));
-		buf[i] = c;
-	}
-	struct stat st;
-	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
-		return cvmf_error(ctx, CVMF_E_IO, "cache: '%s' is not a directory", path);
-	return 0;
-}
-
 static int fmt(cvmf_ctx *ctx, char *ret, size_t len, const char *f, ...)
 	__attribute__((format(printf, 4, 5)));
 static int fmt(cvmf_ctx *ctx, char *ret, size_t len, const char *f, ...)
@@ -115,7 +92,7 @@ int bld_cache_dir(cvmf_ctx *ctx, char *ret, size_t len)
 		if (!(buf[i] == '/' && o && buf[o - 1] == '/'))
 			buf[o++] = buf[i];
 	buf[o] = '\0';
-	r = mkdir_p(ctx, buf, 0755);
+	r = cvmf_mkdir_p(ctx, buf, 0755);
 	if (r)
 		return r;
 	if (o >= len)
@@ -903,7 +880,7 @@ static int cache_subdir(cvmf_ctx *ctx, const char *cache, const char *sub, char 
 			size_t len)
 {
 	int r = fmt(ctx, ret, len, "%s/%s", cache, sub);
-	return r ? r : mkdir_p(ctx, ret, 0755);
+	return r ? r : cvmf_mkdir_p(ctx, ret, 0755);
 }
 
 int bld_deb_extract(cvmf_ctx *ctx, const char *cache_dir, const struct bld_deb *deb,

@@ -51,77 +51,62 @@ int img_read_json(cvmf_ctx *ctx, const char *path, json_t **ret)
 	return 0;
 }
 
-static int digest_stream(cvmf_ctx *ctx, const char *from, const char *to,
-			 struct cvmf_file_digest *ret)
+int img_copy(cvmf_ctx *ctx, const char *from, const char *to)
 {
 	int in = open(from, O_RDONLY | O_CLOEXEC);
 	if (in < 0)
 		return cvmf_error(ctx, CVMF_E_IO, "%s: %s", from, strerror(errno));
-	int out = -1;
-	if (to && (out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0) {
+	int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (out < 0) {
 		int e = errno;
 		close(in);
 		return cvmf_error(ctx, CVMF_E_IO, "%s: %s", to, strerror(e));
 	}
-	struct cvmf_hasher *h256 = NULL, *h384 = NULL;
-	int rc = cvmf_hasher_new(ctx, CVMF_SHA256, &h256);
-	if (!rc)
-		rc = cvmf_hasher_new(ctx, CVMF_SHA384, &h384);
 	enum { CHUNK = 1 << 20 };
-	uint8_t *buf = rc ? NULL : malloc(CHUNK);
-	if (!rc && !buf)
-		rc = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
-	uint64_t size = 0;
+	uint8_t *buf = malloc(CHUNK);
+	int rc = buf ? 0 : cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
 	while (!rc) {
 		ssize_t n = read(in, buf, CHUNK);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
+		if (n < 0)
 			rc = cvmf_error(ctx, CVMF_E_IO, "%s: %s", from, strerror(errno));
+		if (n <= 0)
 			break;
-		}
-		if (!n)
-			break;
-		size += (uint64_t)n;
-		if (cvmf_hasher_update(h256, buf, (size_t)n) || cvmf_hasher_update(h384, buf, (size_t)n)) {
-			rc = cvmf_error(ctx, CVMF_E_CRYPTO, "hashing %s failed", from);
-			break;
-		}
-		for (ssize_t off = 0; out >= 0 && off < n;) {
+		for (ssize_t off = 0; !rc && off < n;) {
 			ssize_t w = write(out, buf + off, (size_t)(n - off));
 			if (w < 0 && errno == EINTR)
 				continue;
-			if (w <= 0) {
+			if (w <= 0)
 				rc = cvmf_error(ctx, CVMF_E_IO, "%s: %s", to, strerror(errno));
-				break;
-			}
-			off += w;
+			else
+				off += w;
 		}
 	}
-	if (!rc) {
-		ret->present = true;
-		ret->derived = false;
-		ret->size = size;
-		if (cvmf_hasher_final(h256, ret->sha256) || cvmf_hasher_final(h384, ret->sha384))
-			rc = cvmf_error(ctx, CVMF_E_CRYPTO, "hashing %s failed", from);
-	}
 	free(buf);
-	cvmf_hasher_free(h256);
-	cvmf_hasher_free(h384);
 	close(in);
-	if (out >= 0 && close(out) && !rc)
+	if (close(out) && !rc)
 		rc = cvmf_error(ctx, CVMF_E_IO, "%s: %s", to, strerror(errno));
 	return rc;
 }
 
-int img_copy(cvmf_ctx *ctx, const char *from, const char *to, struct cvmf_file_digest *ret)
-{
-	return digest_stream(ctx, from, to, ret);
-}
-
+/* SHA-256 and SHA-384 in one streaming pass (common/file.c). */
 int img_digest_file(cvmf_ctx *ctx, const char *path, struct cvmf_file_digest *ret)
 {
-	return digest_stream(ctx, path, NULL, ret);
+	struct cvmf_hasher *h[2] = { NULL, NULL };
+	uint8_t *out[2] = { ret->sha256, ret->sha384 };
+	int rc = cvmf_hasher_new(ctx, CVMF_SHA256, &h[0]);
+	if (!rc)
+		rc = cvmf_hasher_new(ctx, CVMF_SHA384, &h[1]);
+	if (!rc)
+		rc = cvmf_hash_file(ctx, "file", path, h, 2, out, &ret->size);
+	cvmf_hasher_free(h[0]);
+	cvmf_hasher_free(h[1]);
+	if (!rc) {
+		ret->present = true;
+		ret->derived = false;
+	}
+	return rc;
 }
 
 json_t *img_digest_json(const struct cvmf_file_digest *d)

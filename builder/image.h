@@ -38,9 +38,9 @@ int img_write_json(cvmf_ctx *ctx, const char *path, const json_t *v);
 /* Read a JSON file; errors name the file, line and column. */
 int img_read_json(cvmf_ctx *ctx, const char *path, json_t **ret);
 
-/* Copy a file, streaming, returning its digests. */
-int img_copy(cvmf_ctx *ctx, const char *from, const char *to, struct cvmf_file_digest *ret);
-/* The digests of a file, streaming. */
+/* Copy a file, streaming, into a new file (mode 0644 before the umask). */
+int img_copy(cvmf_ctx *ctx, const char *from, const char *to);
+/* The SHA-256 and SHA-384 of a file, streaming. */
 int img_digest_file(cvmf_ctx *ctx, const char *path, struct cvmf_file_digest *ret);
 json_t *img_digest_json(const struct cvmf_file_digest *d);
 json_t *img_hex(const uint8_t *b, size_t n);

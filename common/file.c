@@ -201,3 +201,26 @@ int cvmf_file_pread(cvmf_ctx *ctx, const char *what, const char *path, int fd, u
 	}
 	return 0;
 }
+
+int cvmf_mkdir_p(cvmf_ctx *ctx, const char *path, unsigned mode)
+{
+	char buf[4096];
+	size_t n = strlen(path);
+	if (n == 0 || n >= sizeof(buf))
+		return cvmf_error(ctx, CVMF_E_INVAL, "unusable directory path '%s'", path);
+	memcpy(buf, path, n + 1);
+	for (size_t i = 1; i <= n; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		char c = buf[i];
+		buf[i] = '\0';
+		if (mkdir(buf, (mode_t)mode) < 0 && errno != EEXIST)
+			return cvmf_error(ctx, CVMF_E_IO, "cannot create directory '%s': %s",
+					  buf, strerror(errno));
+		buf[i] = c;
+	}
+	struct stat st;
+	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+		return cvmf_error(ctx, CVMF_E_IO, "'%s' is not a directory", path);
+	return 0;
+}

@@ -87,6 +87,9 @@ int cvmf_sha256_file(cvmf_ctx *ctx, const char *what, const char *path,
 int cvmf_hash_file(cvmf_ctx *ctx, const char *what, const char *path,
 		   struct cvmf_hasher *const *h, size_t n_hashers, uint8_t *const *out,
 		   uint64_t *ret_size);
+/* mkdir -p: create path and its missing parents with mode; an existing
+ * directory is fine, anything else in the way is an error naming it. */
+int cvmf_mkdir_p(cvmf_ctx *ctx, const char *path, unsigned mode);
 /* Open a regular file for positioned reads: an fd (>= 0) or a CVMF_E_* code. */
 int cvmf_file_open(cvmf_ctx *ctx, const char *what, const char *path, uint64_t *ret_size);
 /* Read exactly len bytes at off; a short file is an error naming it. */
