@@ -15,7 +15,7 @@
 # relocating shared objects. Verbs that neither download nor unpack must not
 # load libcurl or libarchive (common/lazy.h); the number of shared objects
 # each command loads (LD_DEBUG=files, besides the program itself, ld.so and
-# the vDSO) is printed beside its time.
+# the vDSO) and its peak RSS are printed beside its time.
 #
 # Timings come from bench/benchrun.c (compiled here): the commands run
 # interleaved (A, B, C, A, B, C, ...) after warm-up rounds, stdout to
@@ -166,28 +166,32 @@ out=$("$RUNNER" -n "$RUNS" -w "$WARMUP" -- "$@") || {
 	echo "bench startup: error: a benchmarked command failed (see above)" >&2
 	exit 1
 }
-# one line per command: median min max rss; keep the medians
+# one line per command: median min max rss; keep the medians and the RSS
 # shellcheck disable=SC2086
 set -- $(printf '%s\n' "$out" | awk '{ print $1 }')
 OSSL=$1 VER=$2 INS=$3 BVER=${4:-} BINS=${5:-}
+# shellcheck disable=SC2086
+set -- $(printf '%s\n' "$out" | awk '{ printf "%.1f\n", $4 / 1024 }')
+M_OSSL=$1 M_VER=$2 M_INS=$3 M_BVER=${4:-} M_BINS=${5:-}
 
 O_OSSL=$(objects openssl version)
 O_VER=$(objects "$BIN" --version)
 O_INS=$(objects "$BIN" inspect ovmf "$FW")
 
-row() { # label median objects [goal-verdict]
-	printf '  %-34s %7.2f ms  ratio %5s  %3s shared objects  %s\n' "$1" "$2" \
-		"$(ratio "$2" "$OSSL")" "$3" "${4:-}"
+row() { # label median objects rss-mib [goal-verdict]
+	printf '  %-31s %6.2f ms  ratio %5s  %3s shared objects  %5s MiB  %s\n' "$1" "$2" \
+		"$(ratio "$2" "$OSSL")" "$3" "$4" "${5:-}"
 }
-echo "medians (ratio against openssl version):"
-row "openssl version" "$OSSL" "$O_OSSL"
+echo "medians (ratio against openssl version), shared objects loaded, peak RSS:"
+row "openssl version" "$OSSL" "$O_OSSL" "$M_OSSL"
 if ratio_le "$VER" "$OSSL" 1.3; then goal version 0; else goal version 1; fi
-row "cvmforge --version" "$VER" "$O_VER" "(goal <= 1.30) $V"
+row "cvmforge --version" "$VER" "$O_VER" "$M_VER" "(goal <= 1.30) $V"
 if ratio_le "$INS" "$OSSL" 1.3; then goal inspect 0; else goal inspect 1; fi
-row "cvmforge inspect ovmf (64 KiB)" "$INS" "$O_INS" "(goal <= 1.30) $V"
+row "cvmforge inspect ovmf (64 KiB)" "$INS" "$O_INS" "$M_INS" "(goal <= 1.30) $V"
 if [ -n "$BASELINE" ]; then
-	row "baseline --version" "$BVER" "$(objects "$BASELINE" --version)"
-	row "baseline inspect ovmf (64 KiB)" "$BINS" "$(objects "$BASELINE" inspect ovmf "$FW")"
+	row "baseline --version" "$BVER" "$(objects "$BASELINE" --version)" "$M_BVER"
+	row "baseline inspect ovmf (64 KiB)" "$BINS" "$(objects "$BASELINE" inspect ovmf "$FW")" \
+		"$M_BINS"
 	printf '  speed-up against the baseline: --version %sx, inspect ovmf %sx\n' \
 		"$(ratio "$BVER" "$VER")" "$(ratio "$BINS" "$INS")"
 fi
