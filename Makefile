@@ -60,7 +60,7 @@ SAN_CLI_OBJS := $(CLI_SRCS:%.c=$(SAN)/obj/%.o)
 # test_tpm_boot boots QEMU (tests/boot); it runs once, in the plain run.
 SAN_UNIT_BINS := $(filter-out $(SAN)/tests/test_tpm_boot,$(UNIT_SRCS:tests/unit/%.c=$(SAN)/tests/%))
 
-.PHONY: all deps deps-check check demo bench fuzz clean
+.PHONY: all deps deps-check deps-fuzz check demo bench fuzz clean
 
 all: $(B)/cvmforge $(B)/sev-snp-measure $(B)/libcvmforge.a $(B)/libcvmforge.so | deps
 
@@ -133,8 +133,10 @@ bench: all
 	@SHARED=$(SHARED) sh bench/bench_startup.sh $(B)/cvmforge
 
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-$(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(HDRS)
+# clang is installed once, before the targets, not by each (make fuzz -j2).
+deps-fuzz: deps
 	@sh scripts/deps.sh fuzz
+$(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(HDRS) | deps-fuzz
 	@mkdir -p $(dir $@)
 	clang -std=c17 -D_GNU_SOURCE -I. -Iinclude -g -O1 -fsanitize=fuzzer,address,undefined \
 		$(PKG_CFLAGS) -o $@ $< $(LIB_SRCS) $(PKG_LIBS) -pthread
