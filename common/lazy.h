@@ -48,8 +48,11 @@
  *      no -l flag).
  *   4. tests/unit/test_lazy.c: add it to the load tests.
  * Variadic functions cannot be forwarded generically: write them by hand
- * (see curl_easy_setopt) by reading each argument with va_arg in its real
- * type.
+ * (kind M). Where the library has a va_list twin, forward to it (for
+ * libmicrohttpd: MHD_start_daemon's trampoline does va_start and calls
+ * MHD_start_daemon_va, which must then be in the table too); otherwise read
+ * each argument with va_arg in its real type (see curl_easy_setopt), or
+ * format once and pass "%s" (see archive_set_error).
  */
 #ifndef CMN_LAZY_H
 #define CMN_LAZY_H
