@@ -35,6 +35,7 @@ typedef struct archive_entry E;
 	/* errors */                                                                          \
 	F(int, archive_errno, (A *a), (a), -1, 0)                                             \
 	F(const char *, archive_error_string, (A *a), (a), archive_why(), 0)                  \
+	F(la_int64_t, archive_filter_bytes, (A *a, int n), (a, n), -1, 0)                     \
 	M(archive_set_error)                                                                  \
 	/* reading */                                                                         \
 	F(int, archive_read_support_filter_all, (A *a), (a), ARCHIVE_FATAL, 0)                \
@@ -79,6 +80,10 @@ typedef struct archive_entry E;
 	  (A *a, void *client, archive_open_callback *o, archive_write_callback *w,           \
 	   archive_close_callback *c, archive_free_callback *f),                              \
 	  (a, client, o, w, c, f), ARCHIVE_FATAL, 0)                                          \
+	F(int, archive_write_open,                                                            \
+	  (A *a, void *client, archive_open_callback *o, archive_write_callback *w,           \
+	   archive_close_callback *c),                                                        \
+	  (a, client, o, w, c), ARCHIVE_FATAL, 0)                                             \
 	F(int, archive_write_open_fd, (A *a, int fd), (a, fd), ARCHIVE_FATAL, 0)              \
 	F(int, archive_write_open_filename, (A *a, const char *path), (a, path),              \
 	  ARCHIVE_FATAL, 0)                                                                   \
