@@ -94,6 +94,29 @@ static int check_spec(cvmf_ctx *ctx, const struct cvmf_tpm_spec *s)
 	return 0;
 }
 
+/* The firmware, refused unless it is laid out as OVMF is: its bytes are
+ * not measured into the PCRs given here, so nothing else would notice. */
+static int read_firmware(cvmf_ctx *ctx, const char *path, uint8_t **ret, size_t *ret_len)
+{
+	struct cvmf_ovmf *o = NULL;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int r = cvmf_ovmf_read_image(ctx, "firmware", path, true, &buf, &len, &o);
+	if (!r && (r = cvmf_ovmf_validate(ctx, buf, len, o))) {
+		char msg[sizeof(ctx->msg)];
+		snprintf(msg, sizeof(msg), "%s", ctx->msg);
+		r = cvmf_error(ctx, r, "firmware '%s' is not an OVMF image: %s", path, msg);
+	}
+	cvmf_ovmf_free(o);
+	if (r) {
+		free(buf);
+		return r;
+	}
+	*ret = buf;
+	*ret_len = len;
+	return 0;
+}
+
 struct blob {
 	const char *what, *path;
 	uint8_t *buf;
@@ -134,7 +157,7 @@ int cvmf_tpm_measure(cvmf_ctx *ctx, const struct cvmf_tpm_spec *spec, struct cvm
 	struct cvmf_uefi_emit e = { 0 };
 
 	/* Firmware and variable store. */
-	r = cvmf_read_file(ctx, "firmware", spec->ovmf_path, 64u << 20, &fw, &fw_len);
+	r = read_firmware(ctx, spec->ovmf_path, &fw, &fw_len);
 	if (!r)
 		r = cvmf_digest_both(ctx, fw, fw_len, &res->firmware);
 	if (r)

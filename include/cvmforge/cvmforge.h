@@ -126,6 +126,12 @@ void cvmf_ovmf_free(struct cvmf_ovmf *o);
  * the file. */
 int cvmf_ovmf_read(cvmf_ctx *ctx, const char *path, struct cvmf_ovmf **ret);
 
+/* Whether a parsed image is laid out as every OVMF is, SEV/TDX support or
+ * not: firmware volumes ("_FVH") back to back from offset 0 to the end, the
+ * reset vector's "VTF" signature, the footer GUID table. CVMF_E_FORMAT with
+ * what is missing and where (the caller names the file). */
+int cvmf_ovmf_validate(cvmf_ctx *ctx, const uint8_t *buf, size_t len, const struct cvmf_ovmf *o);
+
 /* Why a firmware cannot take QEMU's SEV hashes table (kernel-hashes=on), as
  * a set of reasons; 0 means it can. The SECTION reasons matter for SNP only;
  * each caller reports them in its own order. */

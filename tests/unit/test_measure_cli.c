@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The measure verbs and their sub-verb dispatch through the command line:
+ *   - `measure tpm` refuses a firmware OVMF could not be (all zeros, one
+ *     byte, random bytes, a variable store, truncated or footer-corrupted
+ *     copies of ../shared/inputs/OVMF_CODE_4M.fd), naming the file and what
+ *     is missing, and takes the real code-only and combined images;
+ *   - the OVMF-release rules of the vTPM model, asked of the library;
+ *   - one dispatch for `cvmforge`, `measure`, `eventlog` and `initrd`.
+ */
+#include "tests/unit/testlib.h"
+
+struct in {
+	char *code, *combined, *vars, *kernel;
+};
+
+static bool inputs(struct in *in)
+{
+	memset(in, 0, sizeof(*in));
+	in->code = t_shared_file("inputs/OVMF_CODE_4M.fd");
+	in->combined = in->code ? t_shared_file("inputs/OVMF.fd") : NULL;
+	in->vars = in->combined ? t_shared_file("inputs/OVMF_VARS.fd") : NULL;
+	in->kernel = in->vars ? t_shared_file("inputs/vmlinuz") : NULL;
+	return in->kernel != NULL;
+}
+
+static void in_free(struct in *in)
+{
+	free(in->code);
+	free(in->combined);
+	free(in->vars);
+	free(in->kernel);
+}
+
+static struct run tpm(const char *fw, const char *kernel)
+{
+	char *argv[] = { (char *)t_bin(), "measure", "tpm", "--ovmf", (char *)fw,
+			 "--kernel", (char *)kernel, NULL };
+	return t_run(argv);
+}
+
+/* `measure tpm` with fw: exit 1, nothing on stdout, and one error line
+ * naming the file and `why`. */
+static void refused(const char *fw, const char *kernel, const char *why)
+{
+	struct run r = tpm(fw, kernel);
+	t_assert_clean_exit(&r, 1);
+	assert_int_equal(r.out_len, 0);
+	if (!strstr(r.err, fw) || !strstr(r.err, why))
+		fail_msg("measure tpm --ovmf %s: wanted an error naming the file and \"%s\", got: %s",
+			 fw, why, r.err);
+	assert_non_null(strstr(r.err, "Error: firmware '"));
+	t_run_free(&r);
+}
+
+static void test_tpm_takes_ovmf(void **state)
+{
+	(void)state;
+	struct in in;
+	if (!inputs(&in)) {
+		in_free(&in);
+		skip();
+	}
+	/* The code-only image (no SEV/TDX metadata) and the combined one. */
+	const char *fws[] = { in.code, in.combined };
+	for (size_t i = 0; i < 2; i++) {
+		struct run r = tpm(fws[i], in.kernel);
+		t_assert_clean_exit(&r, 0);
+		assert_non_null(strstr(r.out, "pcr4 sha256 "));
+		t_run_free(&r);
+	}
+	/* And the library's check, directly. */
+	size_t n;
+	char *b = t_slurp(in.code, &n);
+	cvmf_ctx *ctx = cvmf_ctx_new();
+	struct cvmf_ovmf *o = NULL;
+	assert_int_equal(cvmf_ovmf_parse(ctx, (uint8_t *)b, n, &o), 0);
+	assert_int_equal(cvmf_ovmf_validate(ctx, (uint8_t *)b, n, o), 0);
+	cvmf_ovmf_free(o);
+	cvmf_ctx_free(ctx);
+	free(b);
+	in_free(&in);
+}
+
+static void test_tpm_refuses_non_ovmf(void **state)
+{
+	(void)state;
+	struct in in;
+	if (!inputs(&in)) {
+		in_free(&in);
+		skip();
+	}
+	char *dir = t_tmpdir();
+	size_t n;
+	uint8_t *code = (uint8_t *)t_slurp(in.code, &n);
+	assert_true(n > (1u << 20) && n % 4096 == 0);
+
+	uint8_t *zeros = calloc(1, n);
+	char *p = t_write(dir, "zeros.fd", zeros, n);
+	refused(p, in.kernel, "no firmware volume header (\"_FVH\" signature) at offset 0x0");
+	free(p);
+	p = t_write(dir, "one.fd", "\x90", 1);
+	refused(p, in.kernel, "not a whole number of 4 KiB pages");
+	free(p);
+	p = t_write(dir, "empty.fd", "", 0);
+	refused(p, in.kernel, "is empty");
+	free(p);
+	/* Random bytes (a fixed xorshift sequence). */
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		zeros[i] = (uint8_t)x;
+	}
+	p = t_write(dir, "random.fd", zeros, n);
+	refused(p, in.kernel, "no firmware volume header");
+	free(p);
+	free(zeros);
+	/* A variable store is one firmware volume, without a reset vector. */
+	refused(in.vars, in.kernel, "no reset vector");
+
+	/* Truncated: the first volume runs past the end; the tail alone has
+	 * no volume at offset 0; an odd cut is not whole pages. */
+	p = t_write(dir, "head.fd", code, 2u << 20);
+	refused(p, in.kernel, "has length 0x348000, but the file has 0x200000 bytes from there");
+	free(p);
+	p = t_write(dir, "tail.fd", code + n - (1u << 20), 1u << 20);
+	refused(p, in.kernel, "no firmware volume header");
+	free(p);
+	p = t_write(dir, "cut.fd", code, n - 100);
+	refused(p, in.kernel, "not a whole number of 4 KiB pages");
+	free(p);
+	/* The last volume removed: the file ends where a volume should start... */
+	p = t_write(dir, "nosec.fd", code, 0x348000);
+	refused(p, in.kernel, "no reset vector");
+	free(p);
+
+	/* Corrupted: the footer GUID, the reset vector's signature, a volume
+	 * header's checksum, the second volume's signature. */
+	static const struct { size_t from_end, at; const char *why; } bad[] = {
+		{ 48, 0, "no OVMF footer GUID table" },
+		{ 20, 0, "no reset vector" },
+		{ 0, 0x38, "bad checksum" },
+		{ 0, 0x348028, "at offset 0x348000, where the previous volume ends" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		size_t at = bad[i].from_end ? n - bad[i].from_end : bad[i].at;
+		code[at] ^= 0x5a;
+		char name[32];
+		snprintf(name, sizeof(name), "bad%zu.fd", i);
+		p = t_write(dir, name, code, n);
+		refused(p, in.kernel, bad[i].why);
+		free(p);
+		code[at] ^= 0x5a;
+	}
+	/* The intact copy still measures: the refusals above are the damage. */
+	p = t_write(dir, "intact.fd", code, n);
+	struct run r = tpm(p, in.kernel);
+	t_assert_clean_exit(&r, 0);
+	t_run_free(&r);
+	free(p);
+
+	free(code);
+	t_rmrf(dir);
+	free(dir);
+	in_free(&in);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tpm_takes_ovmf),
+		cmocka_unit_test(test_tpm_refuses_non_ovmf),
+	};
+	return cmocka_run_group_tests_name("measure-cli", tests, NULL, NULL);
+}
