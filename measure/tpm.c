@@ -38,6 +38,20 @@ void cvmf_tpm_result_free(struct cvmf_tpm_result *r)
 	free(r);
 }
 
+int cvmf_tpm_rules_for_release(cvmf_ctx *ctx, unsigned release, struct cvmf_tpm_rules *ret)
+{
+	if (release >= 202505)
+		return cvmf_error(ctx, CVMF_E_UNSUPPORTED,
+				  "OVMF %u.%02u is not modelled: edk2 >= 202505 adds fw_cfg, SMBIOS and boot-manager events",
+				  release / 100, release % 100);
+	/* OVMF measures QEMU's ACPI blobs into PCR 1 from its 2023 releases on
+	 * (seen on 2025.02, not on 2022.11); SecureBoot = 0 is measured up to
+	 * 2022.11, and the variable is absent after. */
+	ret->acpi_in_pcr1 = release >= 202302;
+	ret->secure_boot_var = release <= 202211 ? 0 : -1;
+	return 0;
+}
+
 /* The signer certificate as DER, from a DER or PEM file. */
 static int read_cert(cvmf_ctx *ctx, const char *path, uint8_t **ret, size_t *ret_len)
 {

@@ -525,6 +525,16 @@ struct cvmf_tpm_spec {
 	uint64_t acpi_data_size;        /* 0 = 0x28000 */
 };
 
+/* What an OVMF release (YYYYMM) does to the vTPM log, as the model knows
+ * it: the defaults of the spec fields of the same names. */
+struct cvmf_tpm_rules {
+	bool acpi_in_pcr1;              /* >= 202302: QEMU's ACPI blobs in PCR 1 */
+	int secure_boot_var;            /* without --secure-boot: 0 up to 202211, else -1 (absent) */
+};
+/* CVMF_E_UNSUPPORTED, with the reason in ctx, for releases whose events are
+ * not modelled (>= 202505). */
+int cvmf_tpm_rules_for_release(cvmf_ctx *ctx, unsigned release, struct cvmf_tpm_rules *ret);
+
 struct cvmf_tpm_result {
 	bool have_pcr[24];              /* PCR 0 and 8 are never computed */
 	uint8_t sha256[24][32];

@@ -167,11 +167,41 @@ static void test_tpm_refuses_non_ovmf(void **state)
 	in_free(&in);
 }
 
+/* The OVMF-release rules of the vTPM model live in the library. */
+static void test_tpm_release_rules(void **state)
+{
+	(void)state;
+	cvmf_ctx *ctx = cvmf_ctx_new();
+	struct cvmf_tpm_rules r = { true, 7 };
+	assert_int_equal(cvmf_tpm_rules_for_release(ctx, 202211, &r), 0);
+	assert_false(r.acpi_in_pcr1);
+	assert_int_equal(r.secure_boot_var, 0);
+	assert_int_equal(cvmf_tpm_rules_for_release(ctx, 202302, &r), 0);
+	assert_true(r.acpi_in_pcr1);
+	assert_int_equal(r.secure_boot_var, -1);
+	assert_int_equal(cvmf_tpm_rules_for_release(ctx, 202502, &r), 0);
+	assert_true(r.acpi_in_pcr1);
+	r = (struct cvmf_tpm_rules){ false, 5 };
+	assert_int_equal(cvmf_tpm_rules_for_release(ctx, 202505, &r), CVMF_E_UNSUPPORTED);
+	assert_string_equal(cvmf_ctx_errmsg(ctx),
+			    "OVMF 2025.05 is not modelled: edk2 >= 202505 adds fw_cfg, SMBIOS and boot-manager events");
+	assert_int_equal(r.secure_boot_var, 5);   /* untouched on failure */
+	cvmf_ctx_free(ctx);
+	/* The command line says so as a usage error, before reading any file. */
+	char *argv[] = { (char *)t_bin(), "measure", "tpm", "--ovmf", "/nonexistent/f", "--kernel",
+			 "/nonexistent/k", "--ovmf-release", "edk2-stable202508", NULL };
+	struct run run = t_run(argv);
+	t_assert_clean_exit(&run, 2);
+	assert_non_null(strstr(run.err, "cvmforge measure tpm: error: argument --ovmf-release: OVMF 2025.08 is not modelled"));
+	t_run_free(&run);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tpm_takes_ovmf),
 		cmocka_unit_test(test_tpm_refuses_non_ovmf),
+		cmocka_unit_test(test_tpm_release_rules),
 	};
 	return cmocka_run_group_tests_name("measure-cli", tests, NULL, NULL);
 }
