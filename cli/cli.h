@@ -15,7 +15,8 @@ enum cli_exit {
 	EXIT_OK_ = 0,        /* success */
 	EXIT_FAILURE_ = 1,   /* the work failed: bad input file, I/O, unsupported */
 	EXIT_USAGE = 2,      /* the command line is wrong */
-	EXIT_MISMATCH = 3,   /* reserved: a recomputed value differs (verify) */
+	EXIT_MISMATCH = 3,   /* compared and different: verify, reproduce, eventlog diff,
+	                        initrd diff */
 };
 
 /* ---- verbs (cli/main.c) ---- */
