@@ -392,6 +392,20 @@ int cvmf_eventlog_write(cvmf_ctx *ctx, const struct cvmf_eventlog *log,
 int cvmf_eventlog_replay(cvmf_ctx *ctx, const struct cvmf_eventlog *log, uint16_t alg,
 			 uint8_t (*regs)[64], unsigned n_regs);
 
+/* A one-line summary of an event's data, as `cvmforge eventlog show` prints
+ * it: StartupLocality, a separator's bytes, an event tag, a firmware blob or
+ * handoff table (description, base, length), a UEFI variable (quoted name,
+ * GUID, data size), a loaded image (address, length, File() path nodes), a
+ * printable ASCII or UTF-16 string (quoted, at most 64 characters), else
+ * "N bytes"; "" for an event without data. Cut to fit out (n bytes) and
+ * always NUL-terminated when n > 0. */
+void cvmf_eventlog_describe(const struct cvmf_event *e, char *out, size_t n);
+
+/* Remove the events of some registers from a log (they and their data are
+ * freed): bit r of `registers` for PCR r in a TPM log, for RTMR r (MR index
+ * r + 1) in a CCEL. EV_NO_ACTION records and registers above 31 stay. */
+void cvmf_eventlog_drop_registers(struct cvmf_eventlog *log, uint32_t registers);
+
 /* Compare an expected log with an actual one, register by register: the
  * k-th measured event of a register in one is matched with the k-th of the
  * same register in the other. */

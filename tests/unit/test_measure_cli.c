@@ -196,12 +196,96 @@ static void test_tpm_release_rules(void **state)
 	t_run_free(&run);
 }
 
+/* Event summaries and register filtering are the library's; the CLI prints. */
+static void test_eventlog_describe_and_drop(void **state)
+{
+	(void)state;
+	cvmf_ctx *ctx = cvmf_ctx_new();
+	static const uint16_t algs[] = { CVMF_TCG_SHA256 };
+	struct cvmf_eventlog *log = NULL;
+	assert_int_equal(cvmf_eventlog_new(ctx, CVMF_EVLOG_TPM, algs, 1, &log), 0);
+	uint8_t z[32] = { 0 };
+	const uint8_t *dg[] = { z };
+	/* UEFI_VARIABLE_DATA: GUID, 10 characters, 1 data byte, L"SecureBoot", 0. */
+	uint8_t var[32 + 20 + 1] = { 0x61, 0xdf, 0xe4, 0x8b, 0xca, 0x93, 0xd2, 0x11,
+				     0xaa, 0x0d, 0x00, 0xe0, 0x98, 0x03, 0x2b, 0x8c };
+	t_le64(var + 16, 10);
+	t_le64(var + 24, 1);
+	for (int i = 0; i < 10; i++)
+		var[32 + 2 * i] = (uint8_t)"SecureBoot"[i];
+	/* UEFI_IMAGE_LOAD_EVENT with one File(L"\\k") node and the end node. */
+	uint8_t img[32 + 10 + 4] = { 0 };
+	t_le64(img, 0x7e000000);
+	t_le64(img + 8, 0x1000);
+	t_le64(img + 24, 14);
+	img[32] = 4;
+	img[33] = 4;
+	t_le16(img + 34, 10);
+	img[36] = '\\';
+	img[38] = 'k';
+	img[42] = 0x7f;
+	img[43] = 0xff;
+	t_le16(img + 44, 4);
+	char long_str[100];
+	memset(long_str, 'a', sizeof(long_str));
+	assert_int_equal(cvmf_eventlog_add(ctx, log, 7, CVMF_EV_EFI_VARIABLE_DRIVER_CONFIG, dg,
+					   var, sizeof(var), false, NULL), 0);
+	assert_int_equal(cvmf_eventlog_add(ctx, log, 4, CVMF_EV_EFI_BOOT_SERVICES_APPLICATION, dg,
+					   img, sizeof(img), false, NULL), 0);
+	assert_int_equal(cvmf_eventlog_add(ctx, log, 4, CVMF_EV_SEPARATOR, dg, z, 4, false, NULL), 0);
+	assert_int_equal(cvmf_eventlog_add(ctx, log, 5, CVMF_EV_EFI_ACTION, dg, long_str,
+					   sizeof(long_str), false, NULL), 0);
+	assert_int_equal(cvmf_eventlog_add(ctx, log, 9, CVMF_EV_NO_ACTION, dg, "\x01\x02\x03", 3,
+					   false, NULL), 0);
+	char out[256];
+	cvmf_eventlog_describe(&log->events[0], out, sizeof(out));
+	assert_string_equal(out, "\"SecureBoot\" 8be4df61-93ca-11d2-aa0d-00e098032b8c, 1 data byte");
+	cvmf_eventlog_describe(&log->events[1], out, sizeof(out));
+	assert_string_equal(out, "image at 0x7e000000, length 0x1000, file \"\\\\k\"");
+	cvmf_eventlog_describe(&log->events[2], out, sizeof(out));
+	assert_string_equal(out, "00000000");
+	cvmf_eventlog_describe(&log->events[3], out, sizeof(out));
+	assert_int_equal(strlen(out), 1 + 64 + 4);   /* quote, 64 shown, ..." */
+	cvmf_eventlog_describe(&log->events[4], out, sizeof(out));
+	assert_string_equal(out, "3 bytes");
+	/* A small buffer is cut, never overrun. */
+	memset(out, 'X', sizeof(out));
+	cvmf_eventlog_describe(&log->events[0], out, 8);
+	assert_string_equal(out, "\"Secure");
+	assert_int_equal(out[8], 'X');
+
+	/* Drop PCRs 4 and 9: EV_NO_ACTION records stay. */
+	cvmf_eventlog_drop_registers(log, 1u << 4 | 1u << 9);
+	assert_int_equal(log->n_events, 3);
+	assert_int_equal(log->events[0].index, 7);
+	assert_int_equal(log->events[1].index, 5);
+	assert_int_equal(log->events[2].type, CVMF_EV_NO_ACTION);
+	cvmf_eventlog_free(log);
+
+	/* In a CCEL bit r is RTMR r, MR index r + 1; MRTD (index 0) stays. */
+	static const uint16_t a384[] = { CVMF_TCG_SHA384 };
+	uint8_t z48[48] = { 0 };
+	const uint8_t *dg48[] = { z48 };
+	assert_int_equal(cvmf_eventlog_new(ctx, CVMF_EVLOG_CCEL, a384, 1, &log), 0);
+	for (uint32_t ix = 0; ix <= 4; ix++)
+		assert_int_equal(cvmf_eventlog_add(ctx, log, ix, CVMF_EV_SEPARATOR, dg48, z, 4,
+						   false, NULL), 0);
+	cvmf_eventlog_drop_registers(log, 1u << 0 | 1u << 2);
+	assert_int_equal(log->n_events, 3);
+	assert_int_equal(log->events[0].index, 0);
+	assert_int_equal(log->events[1].index, 2);
+	assert_int_equal(log->events[2].index, 4);
+	cvmf_eventlog_free(log);
+	cvmf_ctx_free(ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tpm_takes_ovmf),
 		cmocka_unit_test(test_tpm_refuses_non_ovmf),
 		cmocka_unit_test(test_tpm_release_rules),
+		cmocka_unit_test(test_eventlog_describe_and_drop),
 	};
 	return cmocka_run_group_tests_name("measure-cli", tests, NULL, NULL);
 }
