@@ -19,7 +19,6 @@
 #define N_PCRS 24
 #define N_RTMRS 4
 
-static const char usage_top[] = "{replay,show,diff} ...";
 static const char usage_replay[] = "FILE [--format auto|ccel|tpm] [--json]";
 static const char usage_show[] = "FILE [--format auto|ccel|tpm] [--json]";
 static const char usage_diff[] = "EXPECTED ACTUAL [--format auto|ccel|tpm] [--ignore N[,N...]]";
@@ -37,25 +36,6 @@ static const struct opt options_diff[] = {
 	{ "ignore", 0, true, OPT_IGNORE },
 	{ NULL, 0, false, 0 },
 };
-
-static void print_top_help(void)
-{
-	printf("usage: %s %s\n\n"
-	       "Read TCG2 crypto-agile event logs: a TPM log (binary_bios_measurements) or a\n"
-	       "TDX CCEL (/sys/firmware/acpi/tables/data/CCEL).\n\n"
-	       "  replay FILE [--format auto|ccel|tpm] [--json]\n"
-	       "      recompute the registers the log extends (RTMR0..3, or PCRs per bank)\n"
-	       "  show FILE [--format auto|ccel|tpm] [--json]\n"
-	       "      list the events: number, offset, register, type, digests, data\n"
-	       "  diff EXPECTED ACTUAL [--format auto|ccel|tpm]\n"
-	       "      compare two logs register by register; name the first difference and\n"
-	       "      the host parameter that usually causes it\n\n"
-	       "--format auto (default) reads a Spec ID record at index 1 as a CCEL (TDVF\n"
-	       "writes 1) and anything else as a TPM log.\n"
-	       "Exit codes: 0 success (diff: the logs agree), 1 failure, 2 usage error,\n"
-	       "3 the logs differ (diff).\n"
-	       "Run '%s SUBCOMMAND --help' for a subcommand's details.\n", PROG, usage_top, PROG);
-}
 
 static void print_sub_help(const char *sub)
 {
@@ -419,27 +399,15 @@ static int do_diff(const char *exp_path, const char *act_path, enum cvmf_evlog_k
 	return r;
 }
 
-int cmd_eventlog(const char *prog, int argc, char **argv)
+/* One of replay, show, diff: argv[0] says which; prog is "cvmforge eventlog SUB". */
+static int eventlog_sub(const char *subprog, int argc, char **argv)
 {
-	(void)prog;
-	if (argc < 2)
-		return usage_error(PROG, usage_top,
-				   "the following arguments are required: SUBCOMMAND (replay, show, diff)");
-	const char *sub = argv[1];
-	if (!strcmp(sub, "--help") || !strcmp(sub, "-h")) {
-		print_top_help();
-		return EXIT_OK_;
-	}
+	const char *sub = argv[0];
 	const bool is_diff = !strcmp(sub, "diff");
-	if (!is_diff && strcmp(sub, "replay") && strcmp(sub, "show"))
-		return usage_error(PROG, usage_top,
-				   "invalid choice: '%s' (choose from 'replay', 'show', 'diff')", sub);
 	const char *usage = is_diff ? usage_diff : !strcmp(sub, "replay") ? usage_replay : usage_show;
-	char subprog[64];
-	snprintf(subprog, sizeof(subprog), "%s %s", PROG, sub);
 	struct opt_parser p = { .prog = subprog, .usage = usage,
 				.opts = is_diff ? options_diff : options_json,
-				.argc = argc, .argv = argv, .i = 2,
+				.argc = argc, .argv = argv, .i = 1,
 				.max_positional = is_diff ? 2 : 1 };
 	const char *v;
 	bool json = false;
@@ -481,4 +449,34 @@ int cmd_eventlog(const char *prog, int argc, char **argv)
 		return usage_error(subprog, usage, "the following arguments are required: FILE");
 	return !strcmp(sub, "replay") ? do_replay(p.positional[0], kind, json)
 				      : do_show(p.positional[0], kind, json);
+}
+
+static const struct verb subcommands[] = {
+	{ "replay", eventlog_sub, "replay FILE [--format auto|ccel|tpm] [--json]",
+	  "recompute the registers the log extends (RTMR0..3, or PCRs per bank)" },
+	{ "show", eventlog_sub, "show FILE [--format auto|ccel|tpm] [--json]",
+	  "list the events: number, offset, register, type, digests, data" },
+	{ "diff", eventlog_sub, "diff EXPECTED ACTUAL [--format auto|ccel|tpm]",
+	  "compare two logs; name the first difference and the host parameter behind it" },
+};
+
+int cmd_eventlog(const char *prog, int argc, char **argv)
+{
+	(void)prog;
+	static const struct verb_table t = {
+		.prog = PROG,
+		.metavar = "SUBCOMMAND",
+		.heading = "Subcommands",
+		.about = "Read TCG2 crypto-agile event logs: a TPM log (binary_bios_measurements) or a\n"
+			 "TDX CCEL (/sys/firmware/acpi/tables/data/CCEL).\n",
+		.epilog = "--format auto (default) reads a Spec ID record at index 1 as a CCEL (TDVF\n"
+			  "writes 1) and anything else as a TPM log.\n"
+			  "Exit codes: 0 success (diff: the logs agree), 1 failure, 2 usage error,\n"
+			  "3 the logs differ (diff).\n"
+			  "Run '" PROG " SUBCOMMAND --help' for a subcommand's details.\n",
+		.verbs = subcommands,
+		.n = sizeof(subcommands) / sizeof(subcommands[0]),
+		.sub_prog = true,
+	};
+	return cli_dispatch(&t, argc, argv);
 }

@@ -279,6 +279,63 @@ static void test_eventlog_describe_and_drop(void **state)
 	cvmf_ctx_free(ctx);
 }
 
+/* Run the CLI with up to 4 arguments: exit code `want`, `needle` in the
+ * last line of stderr (or in stdout when want is 0). */
+static void expect(const char *a1, const char *a2, const char *a3, const char *a4, int want,
+		   const char *needle)
+{
+	char *argv[] = { (char *)t_bin(), (char *)a1, (char *)a2, (char *)a3, (char *)a4, NULL };
+	struct run r = t_run(argv);
+	t_assert_clean_exit(&r, want);
+	const char *where = want ? t_last_line(r.err) : r.out;
+	if (!strstr(where, needle))
+		fail_msg("cvmforge %s %s %s: wanted '%s' in:\n%s", a1 ? a1 : "", a2 ? a2 : "",
+			 a3 ? a3 : "", needle, where);
+	if (want == 2)
+		assert_int_equal(r.out_len, 0);
+	t_run_free(&r);
+}
+
+/* One dispatch for every level: the same help, errors and program names. */
+static void test_dispatch(void **state)
+{
+	(void)state;
+	/* Unknown sub-verbs: argparse's "invalid choice", at every level. */
+	expect("frob", NULL, NULL, NULL, 2,
+	       "cvmforge: error: argument VERB: invalid choice: 'frob' (choose from 'build', 'verify', "
+	       "'reproduce', 'measure', 'inspect', 'initrd', 'eventlog', 'help', 'version')");
+	expect("measure", "sgx", NULL, NULL, 2,
+	       "cvmforge measure: error: argument PLATFORM: invalid choice: 'sgx' (choose from 'snp', 'tpm', 'tdx')");
+	expect("eventlog", "frob", NULL, NULL, 2,
+	       "cvmforge eventlog: error: argument SUBCOMMAND: invalid choice: 'frob' (choose from 'replay', 'show', 'diff')");
+	/* Missing ones. */
+	expect(NULL, NULL, NULL, NULL, 2, "cvmforge: error: the following arguments are required: VERB (build, ");
+	expect("measure", NULL, NULL, NULL, 2,
+	       "cvmforge measure: error: the following arguments are required: PLATFORM (snp, tpm, tdx)");
+	expect("eventlog", NULL, NULL, NULL, 2,
+	       "cvmforge eventlog: error: the following arguments are required: SUBCOMMAND (replay, show, diff)");
+	/* Help generated from the tables: usage, every entry, the epilog. */
+	expect("--help", NULL, NULL, NULL, 0, "usage: cvmforge {build,verify,reproduce,measure,inspect,initrd,eventlog,help,version} ...");
+	expect("-h", NULL, NULL, NULL, 0, "Verbs:\n  build RECIPE");
+	expect("help", NULL, NULL, NULL, 0, "Run 'cvmforge VERB --help' for a verb's options.");
+	expect("measure", "--help", NULL, NULL, 0, "usage: cvmforge measure {snp,tpm,tdx} ...\n\nPlatforms:\n  snp AMD SEV");
+	expect("help", "measure", NULL, NULL, 0, "  tdx Intel TDX MRTD");
+	expect("eventlog", "-h", NULL, NULL, 0, "Subcommands:\n  replay FILE [--format auto|ccel|tpm] [--json]\n      recompute");
+	expect("help", "eventlog", NULL, NULL, 0, "3 the logs differ (diff).");
+	/* Sub-verbs get their full program name. */
+	expect("measure", "tpm", "--bogus", NULL, 2, "cvmforge measure tpm: error: ");
+	expect("measure", "tdx", "--bogus", NULL, 2, "cvmforge measure tdx: error: ");
+	expect("eventlog", "show", NULL, NULL, 2, "cvmforge eventlog show: error: the following arguments are required: FILE");
+	expect("eventlog", "diff", "--help", NULL, 0, "usage: cvmforge eventlog diff EXPECTED ACTUAL");
+	/* initrd: `diff` is a sub-verb; anything else builds. */
+	expect("initrd", "diff", NULL, NULL, 2, "cvmforge initrd diff: error: the following arguments are required: A B");
+	expect("initrd", NULL, NULL, NULL, 2, "cvmforge initrd: error: the following arguments are required: -o/--output");
+	expect("initrd", "--help", NULL, NULL, 0, "usage: cvmforge initrd -o OUT");
+	expect("initrd", "frob", NULL, NULL, 2, "cvmforge initrd: error: ");
+	/* --version stays a top-level option. */
+	expect("--version", NULL, NULL, NULL, 0, "cvmforge ");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -286,6 +343,7 @@ int main(void)
 		cmocka_unit_test(test_tpm_refuses_non_ovmf),
 		cmocka_unit_test(test_tpm_release_rules),
 		cmocka_unit_test(test_eventlog_describe_and_drop),
+		cmocka_unit_test(test_dispatch),
 	};
 	return cmocka_run_group_tests_name("measure-cli", tests, NULL, NULL);
 }
