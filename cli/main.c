@@ -45,8 +45,8 @@ static int cmd_help(const char *prog, int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "help")) {
 		const struct verb *v = cli_dispatch_find(&top, argv[1]);
-		if (!v)
-			return usage_error(prog, "help [VERB]", "unknown verb '%s'", argv[1]);
+		if (!v)   /* the dispatch's own "invalid choice" */
+			return cli_dispatch(&top, 2, (char *[]){ argv[0], argv[1], NULL });
 		char *args[] = { argv[1], "--help", NULL };
 		return v->run(prog, 2, args);
 	}

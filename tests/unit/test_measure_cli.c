@@ -308,6 +308,7 @@ static void test_dispatch(void **state)
 	       "cvmforge measure: error: argument PLATFORM: invalid choice: 'sgx' (choose from 'snp', 'tpm', 'tdx')");
 	expect("eventlog", "frob", NULL, NULL, 2,
 	       "cvmforge eventlog: error: argument SUBCOMMAND: invalid choice: 'frob' (choose from 'replay', 'show', 'diff')");
+	expect("help", "frob", NULL, NULL, 2, "cvmforge: error: argument VERB: invalid choice: 'frob'");
 	/* Missing ones. */
 	expect(NULL, NULL, NULL, NULL, 2, "cvmforge: error: the following arguments are required: VERB (build, ");
 	expect("measure", NULL, NULL, NULL, 2,
