@@ -744,9 +744,7 @@ int measure_snp(const char *prog, int argc, char **argv)
 			r = fail("%s", cvmf_ctx_errmsg(ctx));
 			goto out;
 		}
-		if (a.dump_vmsa && (a.mode == CVMF_MODE_SNP || a.mode == CVMF_MODE_SEV_ES ||
-				    a.mode == CVMF_MODE_SNP_SVSM) &&
-		    (r = dump_vmsas(ctx, in, &l)))
+		if (a.dump_vmsa && cvmf_sev_mode_has_vmsas(a.mode) && (r = dump_vmsas(ctx, in, &l)))
 			goto out;
 		print_plain(&a, &d);
 	}

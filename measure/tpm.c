@@ -38,6 +38,20 @@ void cvmf_tpm_result_free(struct cvmf_tpm_result *r)
 	free(r);
 }
 
+int cvmf_tpm_rules_for_release(cvmf_ctx *ctx, unsigned release, struct cvmf_tpm_rules *ret)
+{
+	if (release >= 202505)
+		return cvmf_error(ctx, CVMF_E_UNSUPPORTED,
+				  "OVMF %u.%02u is not modelled: edk2 >= 202505 adds fw_cfg, SMBIOS and boot-manager events",
+				  release / 100, release % 100);
+	/* OVMF measures QEMU's ACPI blobs into PCR 1 from its 2023 releases on
+	 * (seen on 2025.02, not on 2022.11); SecureBoot = 0 is measured up to
+	 * 2022.11, and the variable is absent after. */
+	ret->acpi_in_pcr1 = release >= 202302;
+	ret->secure_boot_var = release <= 202211 ? 0 : -1;
+	return 0;
+}
+
 /* The signer certificate as DER, from a DER or PEM file. */
 static int read_cert(cvmf_ctx *ctx, const char *path, uint8_t **ret, size_t *ret_len)
 {
@@ -94,6 +108,29 @@ static int check_spec(cvmf_ctx *ctx, const struct cvmf_tpm_spec *s)
 	return 0;
 }
 
+/* The firmware, refused unless it is laid out as OVMF is: its bytes are
+ * not measured into the PCRs given here, so nothing else would notice. */
+static int read_firmware(cvmf_ctx *ctx, const char *path, uint8_t **ret, size_t *ret_len)
+{
+	struct cvmf_ovmf *o = NULL;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int r = cvmf_ovmf_read_image(ctx, "firmware", path, true, &buf, &len, &o);
+	if (!r && (r = cvmf_ovmf_validate(ctx, buf, len, o))) {
+		char msg[sizeof(ctx->msg)];
+		snprintf(msg, sizeof(msg), "%s", ctx->msg);
+		r = cvmf_error(ctx, r, "firmware '%s' is not an OVMF image: %s", path, msg);
+	}
+	cvmf_ovmf_free(o);
+	if (r) {
+		free(buf);
+		return r;
+	}
+	*ret = buf;
+	*ret_len = len;
+	return 0;
+}
+
 struct blob {
 	const char *what, *path;
 	uint8_t *buf;
@@ -134,7 +171,7 @@ int cvmf_tpm_measure(cvmf_ctx *ctx, const struct cvmf_tpm_spec *spec, struct cvm
 	struct cvmf_uefi_emit e = { 0 };
 
 	/* Firmware and variable store. */
-	r = cvmf_read_file(ctx, "firmware", spec->ovmf_path, 64u << 20, &fw, &fw_len);
+	r = read_firmware(ctx, spec->ovmf_path, &fw, &fw_len);
 	if (!r)
 		r = cvmf_digest_both(ctx, fw, fw_len, &res->firmware);
 	if (r)
