@@ -246,6 +246,12 @@ static int walk(cvmf_ctx *ctx, const char *dir, const char *rel, struct img_name
 			rc = cvmf_error(ctx, CVMF_E_IO, "%s: %s", full, strerror(errno));
 		else if (S_ISDIR(st.st_mode))
 			rc = walk(ctx, dir, sub, out);
+		else if (!S_ISREG(st.st_mode))
+			/* As the tarball path does: a link could point out of the
+			 * image, a FIFO or device would never end. */
+			rc = cvmf_error(ctx, CVMF_E_FORMAT,
+					"'%s' in image '%s' is %s; an image holds only regular files and directories",
+					sub, dir, S_ISLNK(st.st_mode) ? "a symbolic link" : "a special file");
 		else if (!*rel && strlen(e->d_name) > 4 &&
 			 !strcmp(e->d_name + strlen(e->d_name) - 4, ".tar"))
 			continue;   /* the tarball is compared on its own */

@@ -25,6 +25,7 @@
 #include <archive_entry.h>
 
 #include "builder/builder.h"
+#include "common/file.h"
 
 #define TAR_BLOCK 10240
 #define TAR_CHUNK (64u * 1024u)
@@ -552,10 +553,10 @@ int bld_tar_extract(cvmf_ctx *ctx, const char *tar_path, const char *dest)
 		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
-	tfd = open(tar_path, O_RDONLY | O_CLOEXEC);
+	tfd = cmn_input_open(ctx, "tarball", tar_path, CMN_MAX_STREAM, 0, NULL);
 	if (tfd < 0) {
-		r = cvmf_error(ctx, CVMF_E_IO, "tar: cannot open '%s': %s", tar_path,
-			       strerror(errno));
+		r = tfd;
+		tfd = -1;
 		goto out;
 	}
 	/* bld_tar_write's output is not compressed, but a user may have
