@@ -83,8 +83,11 @@ static void describe(cvmf_ctx *ctx, const char *name, const char *pa, const char
 			nb = 0;
 		la[na] = lb[nb] = 0;
 		size_t ea = strcspn(la, "\n"), eb = strcspn(lb, "\n");
-		snprintf(out, len, "line %" PRIu64 ": rebuilt \"%.*s\", image \"%.*s\"", line,
-			 (int)(ea < na ? ea : na), la, (int)(eb < nb ? eb : nb), lb);
+		int n = snprintf(out, len, "line %" PRIu64 ": rebuilt \"%.*s\", image \"%.*s\"",
+				 line, (int)(ea < na ? ea : na), la, (int)(eb < nb ? eb : nb), lb);
+		if (alen != blen && n > 0 && (size_t)n < len)
+			snprintf(out + n, len - (size_t)n, " (sizes %" PRIu64 " and %" PRIu64 " bytes)",
+				 alen, blen);
 	} else if (off == alen || off == blen) {
 		snprintf(out, len, "sizes differ: rebuilt %" PRIu64 " bytes, image %" PRIu64
 			 " bytes (equal up to the shorter)", alen, blen);

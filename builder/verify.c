@@ -197,13 +197,6 @@ int cvmf_verify(cvmf_ctx *ctx, const char *image, cvmf_check_fn check, void *use
 	int rc = img_open(ctx, image, dir, sizeof(dir), &tmp);
 	if (rc)
 		return rc;
-	/* Before anything is read: only regular files and directories (a link
-	 * could leave the image; a FIFO or a device would never end). */
-	struct img_names listed = { 0 };
-	rc = img_files(ctx, dir, &listed);
-	img_names_free(&listed);
-	if (rc)
-		goto out;
 	char path[4400];
 	img_pathf(path, sizeof(path), "%s/%s", dir, IMG_MANIFEST);
 	if ((rc = img_read_json(ctx, path, &manifest)))
@@ -218,6 +211,14 @@ int cvmf_verify(cvmf_ctx *ctx, const char *image, cvmf_check_fn check, void *use
 				jstr(meas, "format"), IMG_MANIFEST_FORMAT, IMG_MEASUREMENTS_FORMAT);
 		goto out;
 	}
+
+	/* Before any file is hashed: only regular files and directories (a link
+	 * could leave the image; a FIFO or a device would never end). */
+	struct img_names listed = { 0 };
+	rc = img_files(ctx, dir, &listed);
+	img_names_free(&listed);
+	if (rc)
+		goto out;
 
 	/* 1. Every file as the manifest lists it, and nothing else. */
 	json_t *outputs = json_object_get(manifest, "outputs");
