@@ -495,7 +495,7 @@ int bld_tar_compare(cvmf_ctx *ctx, const char *dir, const char *skip, const char
 			 c.diff_member, (unsigned long long)c.diff_member_at);
 	} else if (!r && c.off != c.size) {
 		c.differs = true;
-		snprintf(ret_diff, diff_len, "%llu bytes more than the tarball of the image's "
+		snprintf(ret_diff, diff_len, "%llu more bytes than the tarball of the image's "
 			 "files, from byte %llu", (unsigned long long)(c.size - c.off),
 			 (unsigned long long)c.off);
 	}
