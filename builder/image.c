@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "builder/image.h"
+#include "common/file.h"
 
 void img_pathf(char *buf, size_t len, const char *fmt, ...)
 {
@@ -53,9 +54,9 @@ int img_read_json(cvmf_ctx *ctx, const char *path, json_t **ret)
 
 int img_copy(cvmf_ctx *ctx, const char *from, const char *to)
 {
-	int in = open(from, O_RDONLY | O_CLOEXEC);
+	int in = cmn_input_open(ctx, "input", from, CMN_MAX_STREAM, 0, NULL);
 	if (in < 0)
-		return cvmf_error(ctx, CVMF_E_IO, "%s: %s", from, strerror(errno));
+		return in;
 	int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (out < 0) {
 		int e = errno;

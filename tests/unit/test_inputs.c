@@ -442,6 +442,25 @@ static void test_tree_root_link(void **state)
 	free(r2);
 }
 
+/* ---- build: file: inputs ---- */
+
+static void test_build_file_inputs(void **state)
+{
+	struct fx *f = *state;
+	if (!have(f->ovmf, f->kernel))
+		skip();
+	image(f);
+	const char *bad[] = { "/dev/zero", f->fifo };
+	for (size_t i = 0; i < 2; i++) {
+		expect_sh(0, NULL, 10, "cd '%s' && sed 's|^source = file:%s$|source = file:%s|' t.recipe "
+			  "> special.recipe && grep -q 'file:%s' special.recipe", f->dir, f->kernel,
+			  bad[i], bad[i]);
+		expect_sh(1, "is not a regular file", 10,
+			  TIMEOUT "'%s' build '%s/special.recipe' -o '%s/special-out' --lock", t_bin(),
+			  f->dir, f->dir);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -452,6 +471,7 @@ int main(void)
 		cmocka_unit_test(test_verify_tarball),
 		cmocka_unit_test(test_reproduce_streams),
 		cmocka_unit_test(test_tree_root_link),
+		cmocka_unit_test(test_build_file_inputs),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
