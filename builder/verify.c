@@ -11,8 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "builder/image.h"
+#include "common/file.h"
 
 struct verify {
 	cvmf_ctx *ctx;
@@ -103,11 +105,14 @@ static int check_tarball(struct verify *v, const char *image, const char *dir, b
 	if (given) {
 		img_pathf(path, sizeof(path), "%s", image);
 		uint8_t hdr[263];
-		FILE *f = fopen(path, "rb");
-		bool plain = f && fread(hdr, 1, sizeof(hdr), f) == sizeof(hdr) &&
+		uint64_t size = 0;
+		int fd = cmn_input_open(v->ctx, "tarball", path, CMN_MAX_STREAM, 0, &size);
+		if (fd < 0)
+			return fd;
+		bool plain = size >= sizeof(hdr) &&
+			     !cvmf_file_pread(v->ctx, "tarball", path, fd, 0, hdr, sizeof(hdr)) &&
 			     !memcmp(hdr + 257, "ustar", 5);
-		if (f)
-			fclose(f);
+		close(fd);
 		if (!plain)
 			return 0;   /* compressed: its content is what was checked */
 	} else {
