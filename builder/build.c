@@ -300,6 +300,14 @@ static int add_tree(struct build *b, const struct rcp_entry *re)
 	img_pathf(in->dest, sizeof(in->dest), "%s", re->dest);
 	char origin[4400];
 	snprintf(origin, sizeof(origin), "%s:%u: tree %s", b->r->path, re->line, dirtext);
+	/* Trees are walked without following links, their root included (as a
+	 * linked file = source is refused): `tree = t1` with t1 -> /etc must
+	 * not put the host's /etc in the initrd. */
+	struct stat rst;
+	if (lstat(re->src.path, &rst) == 0 && S_ISLNK(rst.st_mode))
+		return cvmf_error(b->ctx, CVMF_E_INVAL,
+				  "%s: '%s' is a symbolic link; a tree's root is not followed "
+				  "(name the directory itself)", origin, re->src.path);
 	struct bld_initrd t;
 	bld_initrd_init(&t);
 	int rc = bld_initrd_add_tree(b->ctx, &t, re->src.path, re->dest, re->uid, re->gid, origin);
