@@ -16,13 +16,12 @@
 
 #include <ini.h>
 
+#include "common/parse.h"
+#include "common/path.h"
 #include "recipes/recipe.h"
 
 /* A recipe larger than this is not a recipe. */
 #define RECIPE_MAX_SIZE (1u << 20)
-#define MIB (1ull << 20)
-/* The largest guest memory accepted: 64 TiB, as the image's measurements file. */
-#define MEMORY_MAX (1ull << 46)
 #define LIST_MAX 64
 #define EPOCH_MAX 253402300799ull   /* 9999-12-31T23:59:59Z */
 
@@ -627,64 +626,6 @@ static bool parse_octal(const char *s, unsigned max, unsigned *ret)
 	return true;
 }
 
-/* "2G", "2048M", "512MiB", "1GiB", "4096K", bytes. */
-static bool parse_size(const char *s, uint64_t *ret)
-{
-	uint64_t v = 0;
-	const char *p = s;
-	if (*p < '0' || *p > '9')
-		return false;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		unsigned d = (unsigned)(*p - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return false;
-		v = v * 10 + d;
-	}
-	unsigned shift = 0;
-	if (*p) {
-		const char *units = "KMGT", *u = strchr(units, toupper((unsigned char)*p));
-		if (!u)
-			return false;
-		shift = 10 * (unsigned)(u - units + 1);
-		p++;
-		if (!strcmp(p, "iB") || !strcmp(p, "B"))
-			p += strlen(p);
-		if (*p)
-			return false;
-	}
-	if (shift && v > (UINT64_MAX >> shift))
-		return false;
-	*ret = v << shift;
-	return true;
-}
-
-/* "9.2", "10.0.1": major * 100 + minor. */
-static bool parse_qemu_version(const char *s, unsigned *ret)
-{
-	unsigned part[3] = { 0 };
-	int n = 0;
-	for (;;) {
-		if (*s < '0' || *s > '9')
-			return false;
-		unsigned v = 0;
-		for (; *s >= '0' && *s <= '9'; s++) {
-			if (v > 9999)
-				return false;
-			v = v * 10 + (unsigned)(*s - '0');
-		}
-		part[n++] = v;
-		if (!*s)
-			break;
-		if (*s != '.' || n == 3)
-			return false;
-		s++;
-	}
-	if (n < 2 || part[0] > 99 || part[1] > 99)
-		return false;
-	*ret = part[0] * 100 + part[1];
-	return true;
-}
-
 static bool valid_name(const char *s)
 {
 	if (!*s || *s == '.' || *s == '-')
@@ -705,62 +646,21 @@ static char *xstrndup(const char *s, size_t n)
 	return d;
 }
 
-/* An absolute path with no ".", ".." or empty components: "/a//b/" is
- * "/a/b". NULL with *why set when refused (or out of memory, why NULL). */
-static char *norm_path(const char *s, bool root_ok, const char **why)
+/* A path in a recipe: absolute, "." and ".." refused, empty components
+ * dropped ("/a//b/" is "/a/b"), by the rule of common/path.h. NULL with
+ * *why set when refused (or out of memory, why NULL). */
+static char *recipe_path(const char *s, bool root_ok, const char **why)
 {
-	*why = NULL;
-	if (s[0] != '/') {
-		*why = "is not absolute";
-		return NULL;
-	}
-	char *out = malloc(strlen(s) + 2);
-	if (!out)
-		return NULL;
-	size_t o = 0;
-	const char *p = s;
-	while (*p) {
-		while (*p == '/')
-			p++;
-		if (!*p)
-			break;
-		size_t n = strcspn(p, "/");
-		if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')) {
-			free(out);
-			*why = n == 1 ? "has a '.' component" : "has a '..' component";
-			return NULL;
-		}
-		out[o++] = '/';
-		memcpy(out + o, p, n);
-		o += n;
-		p += n;
-	}
-	if (!o) {
-		if (!root_ok) {
-			free(out);
-			*why = "is the root directory";
-			return NULL;
-		}
-		out[o++] = '/';
-	}
-	out[o] = '\0';
-	return out;
+	char *out = NULL;
+	enum cmn_path_err e = cmn_path_norm(s, CMN_PATH_ABSOLUTE | (root_ok ? CMN_PATH_ROOT_OK : 0),
+					    &out);
+	*why = e && e != CMN_PATH_E_NOMEM ? cmn_path_strerror(e) : NULL;
+	return e ? NULL : out;
 }
 
 /* ------------------------------------------------------------------------
  * Sources
  */
-
-static bool valid_package(const char *s, size_t n)
-{
-	if (n < 2 || !(islower((unsigned char)s[0]) || isdigit((unsigned char)s[0])))
-		return false;
-	for (size_t i = 1; i < n; i++)
-		if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) &&
-		    !strchr("+.-", s[i]))
-			return false;
-	return true;
-}
 
 /* [EPOCH:]UPSTREAM[-REVISION]: what Debian allows, starting with a digit. */
 static bool valid_deb_version(const char *s, size_t n)
@@ -818,7 +718,7 @@ int rcp_source_parse(cvmf_ctx *ctx, const char *where, const char *dir, const ch
 	} else if (!strncmp(text, "deb:", 4)) {
 		s.kind = RCP_SRC_DEB;
 		const char *p = text + 4, *pend = p + strcspn(p, "=:"), *path;
-		if (!valid_package(p, (size_t)(pend - p)))
+		if (!cmn_deb_package_ok(p, (size_t)(pend - p)))
 			return cvmf_error(ctx, CVMF_E_FORMAT,
 					  "%s: '%.*s' is not a Debian package name ([a-z0-9][a-z0-9+.-]+) in '%s'",
 					  where, (int)(pend - p), p, text);
@@ -845,7 +745,7 @@ int rcp_source_parse(cvmf_ctx *ctx, const char *where, const char *dir, const ch
 		s.package = xstrndup(p, (size_t)(pend - p));
 		if (!s.package)
 			goto oom;
-		s.path = norm_path(path, false, &why);
+		s.path = recipe_path(path, false, &why);
 		if (!s.path) {
 			rcp_source_clear(&s);
 			if (!why)
@@ -902,47 +802,22 @@ static int bool_at(struct pstate *ps, const struct item *it, bool *out)
 
 static int memory_at(struct pstate *ps, const struct item *it, const char *s, uint64_t *out)
 {
-	if (!parse_size(s, out) || *out % CVMF_PAGE_SIZE || *out < 32 * MIB || *out > MEMORY_MAX)
+	if (cmn_parse_memory(s, out))
 		return perr(ps, it->line,
 			    "'%s' in '%s' is not a memory size such as 2G, 2048M or 512MiB (a multiple of 4 KiB, 32 MiB .. 64 TiB)",
 			    s, key_docs[it->key].key);
 	return 0;
 }
 
-/* Split a comma-separated list; items are trimmed and never empty. The
- * strings point into *buf, which the caller frees. */
-static int split_list(struct pstate *ps, const struct item *it, char **buf, char ***ret,
-		      size_t *ret_n)
+/* Split a comma-separated list (common/parse.h): items are trimmed and
+ * never empty. */
+static int split_list(struct pstate *ps, const struct item *it, struct cmn_list *ret)
 {
-	char *b = strdup(it->value);
-	size_t n = 1;
-	for (const char *p = it->value; *p; p++)
-		n += *p == ',';
-	char **v = calloc(n, sizeof(*v));
-	if (!b || !v) {
-		free(b);
-		free(v);
+	int r = cmn_split_list(it->value, ret, NULL);
+	if (r == -2)
 		return nomem(ps->ctx);
-	}
-	char *p = b;
-	for (size_t i = 0; i < n; i++) {
-		char *e = strchr(p, ',');
-		if (e)
-			*e = '\0';
-		while (*p == ' ' || *p == '\t')
-			p++;
-		p[rstrip_len(p, strlen(p))] = '\0';
-		if (!*p) {
-			free(b);
-			free(v);
-			return perr(ps, it->line, "'%s' has an empty item", key_docs[it->key].key);
-		}
-		v[i] = p;
-		p = e ? e + 1 : p + strlen(p);
-	}
-	*buf = b;
-	*ret = v;
-	*ret_n = n;
+	if (r)
+		return perr(ps, it->line, "'%s' has an empty item", key_docs[it->key].key);
 	return 0;
 }
 
@@ -990,11 +865,12 @@ static int check_vcpus(struct pstate *ps, const struct item *it, char **v, size_
 
 static int check_list(struct pstate *ps, const struct item *it)
 {
-	char *buf = NULL, **v = NULL;
-	size_t n = 0;
-	int r = split_list(ps, it, &buf, &v, &n);
+	struct cmn_list list = { 0 };
+	int r = split_list(ps, it, &list);
 	if (r)
 		return r;
+	char **v = list.v;
+	size_t n = list.n;
 	struct rcp_snp *snp = &ps->r->snp;
 	struct rcp_tdx *tdx = &ps->r->tdx;
 	if (n > LIST_MAX && it->key != K_SNP_VCPUS) {
@@ -1094,8 +970,7 @@ static int check_list(struct pstate *ps, const struct item *it)
 		break;
 	}
 out:
-	free(buf);
-	free(v);
+	cmn_list_free(&list);
 	return r;
 }
 
@@ -1175,7 +1050,7 @@ static int entry_options(struct pstate *ps, const struct item *it, struct rcp_en
 			break;
 		case O_DEST:
 			free(e->dest);
-			e->dest = norm_path(v, true, &why);
+			e->dest = recipe_path(v, true, &why);
 			if (!e->dest)
 				return why ? perr(ps, it->line, "dest '%s' %s", v, why) : nomem(ps->ctx);
 			break;
@@ -1188,7 +1063,7 @@ static int dest_at(struct pstate *ps, const struct item *it, const char *s, bool
 		   struct rcp_entry *e)
 {
 	const char *why;
-	e->dest = norm_path(s, root_ok, &why);
+	e->dest = recipe_path(s, root_ok, &why);
 	if (!e->dest)
 		return why ? perr(ps, it->line, "'%s': '%s' %s", key_docs[it->key].key, s, why)
 			   : nomem(ps->ctx);
@@ -1444,7 +1319,7 @@ static int check_item(struct pstate *ps, const struct item *it)
 		r->tdx.have_layout = true;
 		return 0;
 	case K_TDX_QEMU:
-		if (!parse_qemu_version(v, &r->tdx.qemu_version))
+		if (cmn_parse_qemu_version(v, &r->tdx.qemu_version))
 			return perr(ps, it->line, "'qemu-version' must be MAJOR.MINOR[.MICRO] (9.2, 10.0.1), not '%s'",
 				    v);
 		return 0;
