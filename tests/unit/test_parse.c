@@ -10,6 +10,7 @@
 
 #include "common/parse.h"
 #include "common/path.h"
+#include "builder/builder.h"
 #include "recipes/recipe.h"
 
 #define T_N(a) (sizeof(a) / sizeof((a)[0]))
@@ -154,6 +155,17 @@ static void test_package_name(void **state)
 	assert_false(cmn_deb_package_ok(longest, CMN_DEB_PACKAGE_MAX + 1));
 	/* A NUL inside the counted bytes is not a name. */
 	assert_false(cmn_deb_package_ok("ab\0c", 4));
+	/* The builder applies the same rule before apt-get sees the name: an
+	 * architecture qualifier is refused there too, with no cache or apt used. */
+	cvmf_ctx *ctx = cvmf_ctx_new();
+	struct bld_deb d;
+	static const char *const fetch_bad[] = { "busybox:amd64", "Busybox", "-o=x" };
+	for (size_t i = 0; i < T_N(fetch_bad); i++) {
+		assert_int_equal(bld_deb_fetch(ctx, "/nonexistent", fetch_bad[i], NULL, NULL, NULL,
+					       NULL, &d), CVMF_E_INVAL);
+		assert_non_null(strstr(cvmf_ctx_errmsg(ctx), "is not a Debian package name"));
+	}
+	cvmf_ctx_free(ctx);
 }
 
 /* ---- paths ---- */
