@@ -187,7 +187,9 @@ struct rcp_lock_entry {
 	bool have_deb_sha256;
 	uint8_t deb_sha256[32];
 	char *deb_file;         /* or NULL */
-	unsigned line;
+	unsigned line;          /* of the [ID] header */
+	/* of each key, 0 when absent (or set by rcp_lock_set) */
+	unsigned sha256_line, version_line, deb_sha256_line, deb_file_line;
 };
 struct rcp_lock {
 	char *path;
