@@ -2,7 +2,7 @@
 /*
  * RECIPE.lock: the digests and package versions `cvmforge build --lock`
  * resolved, one INI section per input, named by its identity. Read with the
- * INI layer of recipe.c (full section names, line numbers); written sorted
+ * INI layer of ini.c (full section names, line numbers); written sorted
  * by id through a temporary file in the same directory and a rename.
  */
 #include <errno.h>

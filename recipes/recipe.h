@@ -140,7 +140,7 @@ struct rcp_key_doc {
 };
 size_t rcp_key_docs(const struct rcp_key_doc **ret);
 
-/* ---- the INI layer shared by recipe.c and lock.c (recipes/recipe.c) ----
+/* ---- the INI layer shared by recipe.c and lock.c (recipes/ini.c) ----
  * libinih underneath, with an in-memory reader that numbers the lines and
  * refuses what inih would mangle: lines over RCP_MAX_LINE characters (inih
  * would split them), NUL bytes, control characters and invalid UTF-8.
