@@ -220,20 +220,67 @@ static int check_lock_deb(struct build *b, const struct input *in, const struct 
 	return 0;
 }
 
-/* The pinned package file already extracted into the content-addressed
- * cache (files/<sha256>), once the package itself has been fetched and
- * checked: used as is after its digest is checked. Saves decompressing the
- * .deb. */
-static bool from_files(struct build *b, const uint8_t *pin, struct input *in)
+/* Which file of the cache a package member was extracted to: a symbolic
+ * link CACHE/members/<.deb sha256>/<sha256 of the member path> pointing to
+ * ../../files/<the file's sha256>, made after each extraction (symlink(2)
+ * and rename(2) are atomic: no half-written record). It lets a later build
+ * use the extracted file without decompressing the package again, for that
+ * package and member only: the pin (recipe or lock) is then checked against
+ * those bytes, never used to choose them. */
+static bool member_record(struct build *b, const struct input *in, const char *member,
+			  char *dir, size_t dir_len, char *path, size_t path_len)
 {
-	char h[65];
-	if (!pin || b->o->lock)
+	struct cvmf_hasher *h = NULL;
+	uint8_t d[32];
+	char deb_hex[65], member_hex[65];
+	bool ok = !cvmf_hasher_new(b->ctx, CVMF_SHA256, &h) &&
+		  !cvmf_hasher_oneshot(h, member, strlen(member), d);
+	cvmf_hasher_free(h);
+	if (!ok)
 		return false;
-	cvmf_hex(pin, 32, h);
-	img_pathf(in->path, sizeof(in->path), "%s/files/%s", b->cache, h);
+	cvmf_hex(in->deb.sha256, 32, deb_hex);
+	cvmf_hex(d, 32, member_hex);
+	img_pathf(dir, dir_len, "%s/members/%s", b->cache, deb_hex);
+	img_pathf(path, path_len, "%s/%s", dir, member_hex);
+	return true;
+}
+
+/* The member's file from an earlier extraction, when its record exists and
+ * the file still has the digest it is named by. */
+static bool from_files(struct build *b, const char *member, struct input *in)
+{
+	char dir[4200], rec[4300], target[200];
+	if (b->o->lock || !member_record(b, in, member, dir, sizeof(dir), rec, sizeof(rec)))
+		return false;
+	ssize_t n = readlink(rec, target, sizeof(target) - 1);
+	if (n != 12 + 64 || memcmp(target, "../../files/", 12))
+		return false;
+	target[n] = '\0';
+	uint8_t want[32];
+	if (cvmf_unhex(target + 12, want, 32))
+		return false;
+	img_pathf(in->path, sizeof(in->path), "%s/files/%s", b->cache, target + 12);
 	struct stat st;
-	return !stat(in->path, &st) && S_ISREG(st.st_mode) &&
-	       !img_digest_file(b->ctx, in->path, &in->d) && !memcmp(in->d.sha256, pin, 32);
+	return !lstat(in->path, &st) && S_ISREG(st.st_mode) &&
+	       !img_digest_file(b->ctx, in->path, &in->d) && !memcmp(in->d.sha256, want, 32);
+}
+
+/* Record an extraction (best effort: without the record the next build
+ * extracts again). */
+static void note_extracted(struct build *b, const char *member, struct input *in,
+			   const uint8_t sha[32])
+{
+	char dir[4200], rec[4300], tmp[4400], target[100], hex[65];
+	if (!member_record(b, in, member, dir, sizeof(dir), rec, sizeof(rec)))
+		return;
+	cvmf_hex(sha, 32, hex);
+	img_pathf(target, sizeof(target), "../../files/%s", hex);
+	img_pathf(tmp, sizeof(tmp), "%s.tmp-%ld", rec, (long)getpid());
+	if (cvmf_mkdir_p(b->ctx, dir, 0755))
+		return;
+	unlink(tmp);
+	if (symlink(target, tmp) || rename(tmp, rec))
+		unlink(tmp);
 }
 
 /* The same package, fetched and checked for an earlier input of this
@@ -313,15 +360,14 @@ static int resolve(struct build *b, const char *role, const struct rcp_source *s
 		}
 		if ((rc = check_lock_deb(b, in, le)))
 			return rc;
-		const uint8_t *pin = src->have_sha256 ? src->sha256 :
-				     le && le->have_sha256 ? le->sha256 : NULL;
-		if (from_files(b, pin, in))
+		if (from_files(b, src->path, in))
 			goto pinned;
 		uint8_t sha[32];
 		rc = bld_deb_extract(b->ctx, b->cache, &in->deb, src->path, in->path,
 				     sizeof(in->path), sha);
 		if (rc)
 			return wrap(b->ctx, rc, "%s:%u: ", b->r->path, src->line);
+		note_extracted(b, src->path, in, sha);
 	}
 	if ((rc = img_digest_file(b->ctx, in->path, &in->d)))
 		return rc;

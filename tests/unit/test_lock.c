@@ -6,9 +6,9 @@
  * recipe's own, and package fields on an input that is not a package. Each
  * stops the build naming the lock's FILE:LINE, the field and both values.
  *
- * Offline: Debian 12's ovmf package from the package cache (as `make demo`
- * or a build of examples/hello leaves it) and the kernel of ../shared; the
- * tests skip, saying why, without them.
+ * Offline: Debian 12's ovmf package, copied from the package cache (as
+ * `make demo` or a build of examples/hello leaves it) into a private one,
+ * and the kernel of ../shared; the tests skip, saying why, without them.
  */
 #include "tests/unit/testlib.h"
 
@@ -19,7 +19,7 @@
 #define OVMF_VER "2022.11-6+deb12u2"
 
 struct fx {
-	char *dir, *recipe, *lock, *out, *kernel;
+	char *dir, *recipe, *lock, *out, *kernel, *cache;
 	char kernel_sha[65];
 };
 
@@ -46,6 +46,13 @@ static bool have_inputs(struct fx *f)
 		printf("# SKIP reason: needs ../shared/inputs/vmlinuz-6.1.0-50 and ovmf "
 		       OVMF_VER " in the package cache (%s; build examples/hello once)\n",
 		       cache ? cache : "no cache directory");
+	if (ok) {
+		/* A private cache holding only the ovmf package: what a build
+		 * adds to it stays in the test's directory. */
+		struct run r = t_sh("mkdir -p '%s/debs' && cp '%s' '%s/debs/'", f->cache, deb, f->cache);
+		t_assert_clean_exit(&r, 0);
+		t_run_free(&r);
+	}
 	free(deb);
 	free(cache);
 	return ok;
@@ -58,6 +65,7 @@ static int setup(void **state)
 	assert_true(asprintf(&f->recipe, "%s/t.recipe", f->dir) > 0);
 	assert_true(asprintf(&f->lock, "%s/t.recipe.lock", f->dir) > 0);
 	assert_true(asprintf(&f->out, "%s/out", f->dir) > 0);
+	assert_true(asprintf(&f->cache, "%s/cache", f->dir) > 0);
 	char *k = t_shared_file("inputs/vmlinuz-6.1.0-50");
 	if (k) {
 		f->kernel = realpath(k, NULL);
@@ -82,6 +90,7 @@ static int teardown(void **state)
 	free(f->lock);
 	free(f->out);
 	free(f->kernel);
+	free(f->cache);
 	free(f);
 	return 0;
 }
@@ -118,7 +127,8 @@ static void write_inputs(struct fx *f, const char *src, const char *version, con
 static struct run build(struct fx *f)
 {
 	t_rmrf(f->out);
-	return t_sh("'%s' build '%s' -o '%s' --quiet", t_bin(), f->recipe, f->out);
+	return t_sh("'%s' build '%s' -o '%s' --cache '%s' --quiet", t_bin(), f->recipe, f->out,
+		    f->cache);
 }
 
 static void expect_refused(struct fx *f, const char *const *want)
@@ -230,6 +240,40 @@ static void test_lock_file_inputs(void **state)
 	expect_refused(f, want2);
 }
 
+/* The lock's sha256 is checked against the package member, never used to
+ * pick a file: a cached file with the lock's (wrong) digest is not taken
+ * for the member. */
+static void test_lock_sha256_picks_nothing(void **state)
+{
+	struct fx *f = *state;
+	if (!have_inputs(f))
+		skip();
+	write_inputs(f, OVMF_SRC, NULL, NULL, NULL, NULL);
+	struct run r = build(f);   /* extracts OVMF.fd into the cache */
+	t_assert_clean_exit(&r, 0);
+	t_run_free(&r);
+	/* Another firmware-like file in the cache, named by its digest. */
+	static const char other[] = "not the ovmf package's OVMF.fd\n";
+	uint8_t d[32];
+	char hex[65], *files, *lock;
+	t_sha256(other, strlen(other), d);
+	cvmf_hex(d, 32, hex);
+	assert_true(asprintf(&files, "%s/files", f->cache) > 0);
+	free(t_write(files, hex, other, strlen(other)));
+	free(files);
+	write_inputs(f, OVMF_SRC, NULL, NULL, NULL, NULL);
+	size_t n;
+	lock = t_slurp(f->lock, &n);
+	char *at = strstr(lock, OVMF_SHA);
+	assert_non_null(at);
+	memcpy(at, hex, 64);
+	write_text(f->lock, lock);
+	free(lock);
+	const char *want[] = { "t.recipe.lock:3: " OVMF_SRC ": the lock pins sha256 ", hex,
+			       " but the bytes have " OVMF_SHA, NULL };
+	expect_refused(f, want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -238,6 +282,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lock_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_deb_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_file_inputs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lock_sha256_picks_nothing, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
