@@ -246,11 +246,12 @@ static bool member_record(struct build *b, const struct input *in, const char *m
 }
 
 /* The member's file from an earlier extraction, when its record exists and
- * the file still has the digest it is named by. */
+ * the file still has the digest it is named by (with or without --lock:
+ * the record does not come from the lock). */
 static bool from_files(struct build *b, const char *member, struct input *in)
 {
 	char dir[4200], rec[4300], target[200];
-	if (b->o->lock || !member_record(b, in, member, dir, sizeof(dir), rec, sizeof(rec)))
+	if (!member_record(b, in, member, dir, sizeof(dir), rec, sizeof(rec)))
 		return false;
 	ssize_t n = readlink(rec, target, sizeof(target) - 1);
 	if (n != 12 + 64 || memcmp(target, "../../files/", 12))
