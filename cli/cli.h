@@ -116,11 +116,10 @@ int write_file_atomic(const char *path, const void *buf, size_t len);
 /* ---- shared by the measure verbs (cli/measure_common.c) ---- */
 #define CLI_DEFAULT_MEMORY (2ull << 30)
 struct json_t;
-/* "2G", "2048M", "512MiB", "2147483648": bytes (binary suffixes). */
-int cli_parse_size(const char *s, uint64_t *ret);
-/* "9.2", "10.0.1": major * 100 + minor. */
+/* "9.2", "10.0.1": major * 100 + minor (cmn_parse_qemu_version). */
 int cli_parse_qemu_version(const char *s, unsigned *ret);
-/* --memory (NULL: the default): 0, or -1 after printing a usage error. */
+/* --memory (NULL: the default) by cmn_parse_memory, 32 MiB .. 64 TiB: 0,
+ * or -1 after printing a usage error. */
 int cli_parse_memory(const char *prog, const char *usage, const char *arg, uint64_t *ret);
 /* {"value": the -append string if UTF-8, else null, "hex": its bytes}. */
 struct json_t *cli_cmdline_obj(const char *append);
