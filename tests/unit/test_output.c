@@ -11,7 +11,8 @@
  *   - a regular file is replaced whole and no temporary is left beside it.
  * And the temporaries of build and verify (defects 4 and 13):
  *   - SIGTERM or SIGINT during `build` leaves no OUT/.NAME-VERSION.tmp-*, during
- *     `verify IMG.tar` no $TMPDIR/cvmforge-image-*; the process still dies of the signal;
+ *     `verify IMG.tar` no $TMPDIR/cvmforge-image-*, during `reproduce` no
+ *     $TMPDIR/cvmforge-reproduce-*; the process still dies of the signal;
  *   - a SIGKILLed run's leftover is swept by the next run, a live (locked) one is kept;
  *   - `build --lock` with an unwritable lock location fails and leaves nothing in OUT
  *     (and, with --force, the old image in place).
@@ -557,6 +558,12 @@ static void test_build_interrupted(void **state)
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	assert_int_equal(count_entries(f.tmpdir), 0);   /* its own and the leftover */
+	/* reproduce: its $TMPDIR/cvmforge-reproduce-* (with the rebuilt image) too. */
+	char *img = path_in(f.out, "t-1");
+	char *rp[] = { (char *)t_bin(), "reproduce", f.recipe, "--against", img, NULL };
+	interrupt(rp, f.tmpdir, f.tmpdir, "cvmforge-reproduce-", SIGTERM);
+	assert_int_equal(count_entries(f.tmpdir), 0);
+	free(img);
 	free(tar);
 	free(live);
 	free(leftover);
