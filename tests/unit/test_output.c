@@ -530,7 +530,7 @@ static void test_build_interrupted(void **state)
 	char *leftover = path_in(f.out, left);
 	assert_int_equal(count_entries(f.out), 1);
 	/* Another build's live temporary, locked by its owner: kept. */
-	char *live = path_in(f.out, ".t-1.tmp-Live00");
+	char *live = path_in(f.out, ".t-1.tmp-Live000000");
 	assert_int_equal(mkdir(live, 0700), 0);
 	free(t_write(live, "work", "in progress", 11));
 	int release;
