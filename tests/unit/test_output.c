@@ -225,12 +225,18 @@ static void test_symlink_output_keeps_the_link(void **state)
 static void test_dump_vmsa_symlink(void **state)
 {
 	(void)state;
-	char *fw = t_shared_file("inputs/OVMF.amdsev.fd");
-	char *kernel = fw ? t_shared_file("inputs/vmlinuz-6.1.0-50") : NULL;
-	if (!kernel) {
-		free(fw);
+	char *fw_rel = t_shared_file("inputs/OVMF.amdsev.fd");
+	char *kernel_rel = fw_rel ? t_shared_file("inputs/vmlinuz-6.1.0-50") : NULL;
+	if (!kernel_rel) {
+		free(fw_rel);
 		skip();
 	}
+	/* Absolute: the runs below are in other directories. */
+	char *fw = realpath(fw_rel, NULL), *kernel = realpath(kernel_rel, NULL);
+	assert_non_null(fw);
+	assert_non_null(kernel);
+	free(fw_rel);
+	free(kernel_rel);
 	char *dir = t_tmpdir();
 	char *ref = path_in(dir, "ref"), *work = path_in(dir, "work");
 	assert_int_equal(mkdir(ref, 0755), 0);
