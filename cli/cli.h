@@ -98,10 +98,9 @@ int cli_parse_size(const char *s, uint64_t *ret);
 int cli_parse_qemu_version(const char *s, unsigned *ret);
 /* --memory (NULL: the default): 0, or -1 after printing a usage error. */
 int cli_parse_memory(const char *prog, const char *usage, const char *arg, uint64_t *ret);
-/* {"value": the -append string if UTF-8, else null, "hex": its bytes}. */
+/* The -append string (NULL: "") as every verb renders it in JSON:
+ * {"value": the string if UTF-8, else null, "hex": its bytes} (cmn_json_text). */
 struct json_t *cli_cmdline_obj(const char *append);
-struct json_t *cli_hexj(const uint8_t *d, size_t n);
-struct json_t *cli_hex_str(uint64_t v);
 /* {path, size, sha256, sha384[, derived]} or null. */
 struct json_t *cli_file_obj(const char *path, const struct cvmf_file_digest *d);
 /* The expected events as JSON lines, and as a TCG2 binary log; whole or
