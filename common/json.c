@@ -50,6 +50,8 @@ json_t *cmn_json_digest(const struct cvmf_file_digest *d)
 
 json_t *cmn_json_text(const void *s, size_t len)
 {
+	if (!s)
+		s = "";
 	json_t *o = json_object(), *hex = cmn_json_hex(s, len);
 	/* json_stringn() refuses invalid UTF-8 but would keep a NUL byte. */
 	json_t *val = memchr(s, 0, len) ? NULL : json_stringn(s, len);
