@@ -40,6 +40,7 @@
 
 #include "builder/builder.h"
 #include "common/http.h"
+#include "common/write.h"
 
 extern char **environ;
 
@@ -468,43 +469,13 @@ out:
 
 /* ---- atomic files ---- */
 
-/* Write data to dir/name through a temporary file and rename(2). */
+/* Write data to dir/name through the one writer (common/write.h). */
 static int write_atomic(cvmf_ctx *ctx, const char *dir, const char *name, const void *data,
 			size_t len)
 {
-	char tmp[4096], path[4096];
-	int r = fmt(ctx, tmp, sizeof(tmp), "%s/.tmp-XXXXXX", dir);
-	if (!r)
-		r = fmt(ctx, path, sizeof(path), "%s/%s", dir, name);
-	if (r)
-		return r;
-	int fd = mkstemp(tmp);
-	if (fd < 0)
-		return cvmf_error(ctx, CVMF_E_IO, "cache: cannot create a file in '%s': %s", dir,
-				  strerror(errno));
-	const uint8_t *p = data;
-	while (len) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			r = cvmf_error(ctx, CVMF_E_IO, "cache: cannot write '%s': %s", tmp,
-				       strerror(errno));
-			break;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	if (!r && fchmod(fd, 0644) < 0)
-		r = cvmf_error(ctx, CVMF_E_IO, "cache: cannot chmod '%s': %s", tmp, strerror(errno));
-	if (close(fd) < 0 && !r)
-		r = cvmf_error(ctx, CVMF_E_IO, "cache: cannot write '%s': %s", tmp, strerror(errno));
-	if (!r && rename(tmp, path) < 0)
-		r = cvmf_error(ctx, CVMF_E_IO, "cache: cannot rename '%s' to '%s': %s", tmp, path,
-			       strerror(errno));
-	if (r)
-		unlink(tmp);
-	return r;
+	char path[4096];
+	int r = fmt(ctx, path, sizeof(path), "%s/%s", dir, name);
+	return r ? r : cmn_write_file(ctx, "cache file", path, data, len, 0);
 }
 
 /* Move a finished temporary file to its content address; an existing
@@ -889,7 +860,7 @@ int bld_deb_extract(cvmf_ctx *ctx, const char *cache_dir, const struct bld_deb *
 	char cache[4096], files[4096], tmp[4096], final[4096], hex[65];
 	struct sink s = { -1, NULL, NULL, 0 };
 	uint8_t digest[32];
-	int r;
+	int r, slot = -1;
 
 	if (!cache_dir) {
 		r = bld_cache_dir(ctx, cache, sizeof(cache));
@@ -911,6 +882,7 @@ int bld_deb_extract(cvmf_ctx *ctx, const char *cache_dir, const struct bld_deb *
 			       strerror(errno));
 		goto out;
 	}
+	slot = cmn_tmp_register(tmp, false);
 	r = deb_find(ctx, deb->path, deb_label(deb), "data.tar", member, &s);
 	if (r)
 		goto out;
@@ -944,6 +916,7 @@ out:
 		close(s.fd);
 	if (r && tmp[0] && s.h)
 		unlink(tmp);
+	cmn_tmp_unregister(slot);
 	cvmf_hasher_free(s.h);
 	return r;
 }

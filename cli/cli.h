@@ -85,8 +85,9 @@ int usage_error(const char *prog, const char *usage, const char *fmt, ...)
 /* Print "Error: ..." on stderr; returns EXIT_FAILURE_. */
 int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Write a whole file through a temporary beside it, then rename; prints
- * "Error: ..." and returns EXIT_FAILURE_ on failure (cli/output.c). */
+/* Write an output file with cmn_write_file (common/write.h): a regular file
+ * whole or not at all, a device or FIFO written through; prints "Error: ..."
+ * and returns EXIT_FAILURE_ on failure (cli/output.c). */
 int write_file_atomic(const char *path, const void *buf, size_t len);
 
 /* ---- shared by the measure verbs (cli/measure_common.c) ---- */

@@ -14,6 +14,7 @@
 
 #include "cli/cli.h"
 #include "common/json.h"
+#include "common/write.h"
 
 enum {
 	OPT_HELP = 1, OPT_VERSION, OPT_VERBOSE, OPT_MODE, OPT_VCPUS, OPT_VCPU_TYPE, OPT_VCPU_SIG,
@@ -598,24 +599,10 @@ static int dump_vmsas(cvmf_ctx *ctx, const struct cvmf_sev_inputs *in,
 	for (unsigned i = 0; i < l->vcpus; i++) {
 		if (cvmf_sev_vmsa(ctx, in, l, i, page))
 			return fail("%s", cvmf_ctx_errmsg(ctx));
-		char name[32], tmp[48];
+		char name[32];
 		snprintf(name, sizeof(name), "vmsa%u.bin", i);
-		snprintf(tmp, sizeof(tmp), ".%s.tmp%ld", name, (long)getpid());
-		int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (fd < 0)
-			return fail("cannot create '%s': %s", tmp, strerror(errno));
-		ssize_t n = write(fd, page, sizeof(page));
-		int e = errno;
-		if (close(fd) < 0 && n == (ssize_t)sizeof(page)) {
-			n = -1;
-			e = errno;
-		}
-		if (n != (ssize_t)sizeof(page) || rename(tmp, name) < 0) {
-			if (n == (ssize_t)sizeof(page))
-				e = errno;
-			unlink(tmp);
-			return fail("cannot write '%s': %s", name, strerror(e));
-		}
+		if (cmn_write_file(ctx, "VMSA", name, page, sizeof(page), 0))
+			return fail("%s", cvmf_ctx_errmsg(ctx));
 	}
 	return 0;
 }
