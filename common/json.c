@@ -12,6 +12,7 @@
 
 #include "common/internal.h"
 #include "common/json.h"
+#include "common/write.h"
 
 json_t *cmn_json_hex(const uint8_t *b, size_t n)
 {
@@ -166,46 +167,6 @@ int cmn_json_pretty(cvmf_ctx *ctx, const json_t *v, char **ret, size_t *ret_len)
 	return 0;
 }
 
-/* TODO(h-writer): replace with cmn_write_file() from common/write.h when that
- * branch lands: a temporary beside the path, renamed into place. */
-static int write_whole(cvmf_ctx *ctx, const char *what, const char *path, const void *buf,
-		       size_t len, unsigned flags)
-{
-	(void)flags;
-	char *tmp = NULL;
-	static unsigned serial;
-	if (asprintf(&tmp, "%s.tmp-%ld-%u", path, (long)getpid(),
-		     __atomic_fetch_add(&serial, 1, __ATOMIC_RELAXED)) < 0)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
-	int rc = 0, fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-	if (fd < 0) {
-		rc = cvmf_error(ctx, CVMF_E_IO, "cannot create %s '%s': %s", what, path,
-				strerror(errno));
-		goto out;
-	}
-	for (size_t off = 0; !rc && off < len;) {
-		ssize_t w = write(fd, (const char *)buf + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			rc = cvmf_error(ctx, CVMF_E_IO, "cannot write %s '%s': %s", what, path,
-					strerror(w < 0 ? errno : ENOSPC));
-		else
-			off += (size_t)w;
-	}
-	if (close(fd) && !rc)
-		rc = cvmf_error(ctx, CVMF_E_IO, "cannot write %s '%s': %s", what, path,
-				strerror(errno));
-	if (!rc && rename(tmp, path))
-		rc = cvmf_error(ctx, CVMF_E_IO, "cannot write %s '%s': %s", what, path,
-				strerror(errno));
-	if (rc)
-		unlink(tmp);
-out:
-	free(tmp);
-	return rc;
-}
-
 int cmn_json_write_file(cvmf_ctx *ctx, const char *what, const char *path,
 			const json_t *v, unsigned write_flags)
 {
@@ -213,7 +174,7 @@ int cmn_json_write_file(cvmf_ctx *ctx, const char *what, const char *path,
 	size_t n = 0;
 	int rc = cmn_json_pretty(ctx, v, &s, &n);
 	if (!rc)
-		rc = write_whole(ctx, what, path, s, n, write_flags);
+		rc = cmn_write_file(ctx, what, path, s, n, write_flags);
 	free(s);
 	return rc;
 }
