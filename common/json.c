@@ -49,6 +49,12 @@ json_t *cmn_json_digest(const struct cvmf_file_digest *d)
 	return o;
 }
 
+json_t *cmn_json_string_or_null(const char *s)
+{
+	json_t *v = s ? json_string(s) : NULL;   /* NULL when not UTF-8 */
+	return v ? v : json_null();
+}
+
 json_t *cmn_json_text(const void *s, size_t len)
 {
 	if (!s)

@@ -254,6 +254,11 @@ static void test_text(void **state)
 	assert_true(json_is_null(json_object_get(t, "value")));
 	assert_string_equal(json_string_value(json_object_get(t, "hex")), "610062");
 	json_decref(t);
+	json_t *p = cmn_json_string_or_null("caf\xc3\xa9");
+	assert_string_equal(json_string_value(p), "caf\xc3\xa9");
+	json_decref(p);
+	assert_true(json_is_null(cmn_json_string_or_null("a\xff")));
+	assert_true(json_is_null(cmn_json_string_or_null(NULL)));
 	t = cmn_json_text("", 0);
 	assert_string_equal(json_string_value(json_object_get(t, "value")), "");
 	json_decref(t);
