@@ -156,6 +156,15 @@ int cmn_http(cvmf_ctx *ctx, const struct cmn_http_req *req, long *ret_status,
 		}
 		hdrs = n;
 	}
+	if (post) {
+		/* No "Expect: 100-continue" round trip before a large body. */
+		struct curl_slist *n = curl_slist_append(hdrs, "Expect:");
+		if (!n) {
+			rc = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+			goto out;
+		}
+		hdrs = n;
+	}
 	x.c = curl_easy_init();
 	if (!x.c) {
 		rc = cvmf_error(ctx, CVMF_E_NOMEM, "libcurl: cannot create a handle");

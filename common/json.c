@@ -241,7 +241,7 @@ int cmn_json_get(cvmf_ctx *ctx, const char *what, const json_t *root, const char
 			char *end;
 			errno = 0;
 			unsigned long long i = strtoull(p + 1, &end, 10);
-			if (end == p + 1 || *end != ']' || errno || p[1] == '-' || p[1] == '+')
+			if (p[1] < '0' || p[1] > '9' || *end != ']' || errno)
 				return cvmf_error(ctx, CVMF_E_INVAL, "%s: bad JSON path '%s'", what,
 						  path);
 			p = end + 1;

@@ -90,6 +90,9 @@ static void test_get_paths(void **state)
 	assert_int_equal(cmn_json_get_u64(ctx, "d", doc, "n", 10, &u), CVMF_E_FORMAT);
 	assert_string_equal(CTX_MSG(ctx), "d: n: -1 is out of range (0 to 10)");
 	assert_int_equal(cmn_json_get(ctx, "d", doc, "a..b", -1, &v), CVMF_E_INVAL);
+	assert_int_equal(cmn_json_get(ctx, "d", doc, "a.b[ 1]", -1, &v), CVMF_E_INVAL);
+	assert_int_equal(cmn_json_get(ctx, "d", doc, "a.b[-1]", -1, &v), CVMF_E_INVAL);
+	assert_int_equal(cmn_json_get(ctx, "d", doc, "a.b[1", -1, &v), CVMF_E_INVAL);
 	json_decref(doc);
 	cvmf_ctx_free(ctx);
 }
