@@ -5,7 +5,7 @@
 set -eu
 
 BUILD="make gcc pkg-config libssl-dev libjansson-dev libarchive-dev libzstd-dev zlib1g-dev libelf-dev libinih-dev libcurl4-openssl-dev"
-CHECK="libcmocka-dev cpio zstd"
+CHECK="libcmocka-dev cpio zstd openssl"
 FUZZ="clang"
 BENCH="gcc cpio zstd findutils" # bench/benchrun.c is compiled by the benchmark itself
 DEMO="ovmf qemu-system-x86"
