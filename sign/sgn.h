@@ -21,6 +21,12 @@ struct cvmf_key {
 int sgn_pae(cvmf_ctx *ctx, const char *type, const void *body, size_t len, uint8_t **ret,
 	    size_t *ret_len);
 
+/* Both canonical statement payloads of an image (either pointer pair may be
+ * NULL), its files hashed once. */
+struct cvmf_sign_opts;
+int sgn_statements(cvmf_ctx *ctx, const char *image_dir, const struct cvmf_sign_opts *opts,
+		   char **ret_meas, size_t *ret_meas_len, char **ret_prov, size_t *ret_prov_len);
+
 struct sgn_sig {
 	char *keyid;        /* as written; may be "" */
 	uint8_t *sig;

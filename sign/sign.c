@@ -65,8 +65,8 @@ int cvmf_sign_image(cvmf_ctx *ctx, const char *image_dir, const cvmf_key *key,
 			return cvmf_error(ctx, CVMF_E_INVAL, "%s exists: the image is signed already "
 					  "(--force replaces the signatures)", path[i]);
 	}
-	if ((r = cvmf_statement_measurements(ctx, image_dir, &payload[0], &plen[0])) < 0 ||
-	    (r = cvmf_statement_provenance(ctx, image_dir, opts, &payload[1], &plen[1])) < 0)
+	if ((r = sgn_statements(ctx, image_dir, opts, &payload[0], &plen[0], &payload[1],
+				&plen[1])) < 0)
 		goto out;
 	for (int i = 0; i < 2; i++)
 		if ((r = envelope(ctx, key, payload[i], plen[i], &env[i], &elen[i])) < 0)

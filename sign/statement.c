@@ -219,21 +219,6 @@ static int statement(cvmf_ctx *ctx, json_t *subj, const char *predicate_type, js
 	return r;
 }
 
-int cvmf_statement_measurements(cvmf_ctx *ctx, const char *image_dir, char **ret,
-				size_t *ret_len)
-{
-	json_t *man = NULL, *meas = NULL, *subj = NULL;
-	int r = read_docs(ctx, image_dir, &man, &meas);
-	if (!r)
-		r = subjects(ctx, image_dir, man, meas, &subj);
-	if (!r)
-		r = statement(ctx, subj, CVMF_PREDICATE_MEASUREMENTS, meas, ret, ret_len);
-	json_decref(man);
-	json_decref(meas);
-	json_decref(subj);
-	return r;
-}
-
 /* ---- SLSA provenance v1 ---- */
 
 /* Percent-encode a purl component (RFC 3986 unreserved kept). */
@@ -378,15 +363,12 @@ static int recipe_params(cvmf_ctx *ctx, json_t *man, const char *recipe, json_t 
 	return 0;
 }
 
-int cvmf_statement_provenance(cvmf_ctx *ctx, const char *image_dir,
-			      const struct cvmf_sign_opts *opts, char **ret, size_t *ret_len)
+/* The SLSA provenance v1 predicate of an image from its manifest. */
+static int provenance(cvmf_ctx *ctx, json_t *man, const struct cvmf_sign_opts *opts,
+		      json_t **ret)
 {
-	json_t *man = NULL, *meas = NULL, *subj = NULL, *deps = NULL, *pred = NULL, *ext = NULL;
-	int r = read_docs(ctx, image_dir, &man, &meas);
-	if (!r)
-		r = subjects(ctx, image_dir, man, meas, &subj);
-	if (!r)
-		r = dependencies(ctx, man, &deps);
+	json_t *deps = NULL, *pred = NULL, *ext = NULL;
+	int r = dependencies(ctx, man, &deps);
 	if (r)
 		goto out;
 	ext = json_object();
@@ -421,15 +403,52 @@ int cvmf_statement_provenance(cvmf_ctx *ctx, const char *image_dir,
 		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory building the provenance");
 		goto out;
 	}
-	r = statement(ctx, subj, CVMF_PREDICATE_SLSA, pred, ret, ret_len);
+	*ret = pred;
+	r = 0;
 out:
+	json_decref(deps);
+	json_decref(ext);
+	return r;
+}
+
+int sgn_statements(cvmf_ctx *ctx, const char *image_dir, const struct cvmf_sign_opts *opts,
+		   char **ret_meas, size_t *ret_meas_len, char **ret_prov, size_t *ret_prov_len)
+{
+	json_t *man = NULL, *meas = NULL, *subj = NULL, *pred = NULL;
+	char *m = NULL;
+	size_t mlen = 0;
+	int r = read_docs(ctx, image_dir, &man, &meas);
+	if (!r)
+		r = subjects(ctx, image_dir, man, meas, &subj);
+	if (!r && ret_meas)
+		r = statement(ctx, subj, CVMF_PREDICATE_MEASUREMENTS, meas, &m, &mlen);
+	if (!r && ret_prov)
+		r = provenance(ctx, man, opts, &pred);
+	if (!r && ret_prov)
+		r = statement(ctx, subj, CVMF_PREDICATE_SLSA, pred, ret_prov, ret_prov_len);
+	if (!r && ret_meas) {
+		*ret_meas = m;
+		*ret_meas_len = mlen;
+		m = NULL;
+	}
+	free(m);
 	json_decref(man);
 	json_decref(meas);
 	json_decref(subj);
-	json_decref(deps);
-	json_decref(ext);
 	json_decref(pred);
 	return r;
+}
+
+int cvmf_statement_measurements(cvmf_ctx *ctx, const char *image_dir, char **ret,
+				size_t *ret_len)
+{
+	return sgn_statements(ctx, image_dir, NULL, ret, ret_len, NULL, NULL);
+}
+
+int cvmf_statement_provenance(cvmf_ctx *ctx, const char *image_dir,
+			      const struct cvmf_sign_opts *opts, char **ret, size_t *ret_len)
+{
+	return sgn_statements(ctx, image_dir, opts, NULL, NULL, ret, ret_len);
 }
 
 /* ---- parsing (verification side) ---- */
