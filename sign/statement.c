@@ -169,6 +169,12 @@ static int subjects(cvmf_ctx *ctx, const char *dir, json_t *man, json_t *meas, j
 		json_t *rec = json_object_get(outputs, name);
 		bool top_tar = !strchr(name, '/') && ends_with(name, ".tar");
 		img_pathf(path, sizeof(path), "%s/%s", dir, name);
+		struct stat st;
+		if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+			r = cvmf_error(ctx, CVMF_E_INVAL, "%s: %s is not a regular file (a link or "
+				       "special file); refusing to sign it", dir, name);
+			goto out;
+		}
 		if ((r = img_digest_file(ctx, path, &fd)) < 0)
 			goto out;
 		if (rec && (r = check_recorded(ctx, IMG_MANIFEST, name, rec, &fd)) < 0)

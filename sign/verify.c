@@ -176,8 +176,7 @@ int cvmf_verify_signatures(cvmf_ctx *ctx, const char *image, const cvmf_key *pub
 		img_pathf(path, sizeof(path), "%s/%s", dir, IMG_MEASUREMENTS);
 		char what[300], diff[1200];
 		snprintf(what, sizeof(what), "signed measurements (%s)", IMG_MEASUREMENTS);
-		if (cmn_json_read_file(ctx, "image measurements", path, CVMF_DSSE_MAX_ENVELOPE,
-				       &meas))
+		if (cmn_json_read_file(ctx, "image measurements", path, 64u << 20, &meas))
 			report(&v, what, false, "%s", cvmf_ctx_errmsg(ctx));
 		else if (sgn_json_diff(ms.predicate, meas, diff, sizeof(diff)))
 			report(&v, what, false, "the signed predicate and %s differ at %s "
