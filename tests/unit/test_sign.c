@@ -789,6 +789,10 @@ static void test_image_sign_verify(void **state)
 	r = t_sh("cd '%s' && head -c 100 m.bak > measurements.dsse.json", img);
 	t_run_free(&r);
 	expect_verify(img, pub, 3, "DIFFERS  signature measurements.dsse.json: measurements.dsse.json:1:");
+	/* a huge one: over the cap, refused before it is parsed */
+	r = t_sh("cd '%s' && head -c 5000000 /dev/zero | tr '\\0' ' ' > measurements.dsse.json", img);
+	t_run_free(&r);
+	expect_verify(img, pub, 3, "is 5000000 bytes, more than the 4194304 accepted");
 	r = t_sh("cd '%s' && rm measurements.dsse.json", img);
 	t_run_free(&r);
 	expect_verify(img, pub, 3, "signature measurements.dsse.json: missing");
