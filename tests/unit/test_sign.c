@@ -247,9 +247,13 @@ static void test_dsse_bad(void **state)
 	char *nc = strdup(payload);
 	assert_int_equal(nc[pl - 1], '='); /* the statement's length is not a multiple of 3 */
 	size_t last = nc[pl - 2] == '=' ? pl - 3 : pl - 2;
-	nc[last] = nc[last] == 'A' ? 'B' : (char)(nc[last] | 1);
+	/* flip the lowest bit of that character's value: an unused bit */
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char *at = strchr(b64, nc[last]);
+	assert_non_null(at);
+	nc[last] = b64[(at - b64) ^ 1];
 	e = replace(env, payload, nc);
-	expect_bad(f, f->ed, e, strlen(e), CVMF_E_FORMAT, "payload");
+	expect_bad(f, f->ed, e, strlen(e), CVMF_E_FORMAT, "(non-canonical)");
 	free(e);
 	free(nc);
 	char *nopad = strndup(payload, pl - 1);
