@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "builder/image.h"
+#include "common/file.h"
 
 void img_pathf(char *buf, size_t len, const char *fmt, ...)
 {
@@ -53,9 +54,9 @@ int img_read_json(cvmf_ctx *ctx, const char *path, json_t **ret)
 
 int img_copy(cvmf_ctx *ctx, const char *from, const char *to)
 {
-	int in = open(from, O_RDONLY | O_CLOEXEC);
+	int in = cmn_input_open(ctx, "input", from, CMN_MAX_STREAM, 0, NULL);
 	if (in < 0)
-		return cvmf_error(ctx, CVMF_E_IO, "%s: %s", from, strerror(errno));
+		return in;
 	int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (out < 0) {
 		int e = errno;
@@ -226,6 +227,12 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+bool img_is_signature(const char *name)
+{
+	size_t n = strlen(name), m = strlen(CVMF_SIGN_SUFFIX);
+	return n > m && !strchr(name, '/') && !strcmp(name + n - m, CVMF_SIGN_SUFFIX);
+}
+
 static int walk(cvmf_ctx *ctx, const char *dir, const char *rel, struct img_names *out)
 {
 	char path[4200];
@@ -246,12 +253,16 @@ static int walk(cvmf_ctx *ctx, const char *dir, const char *rel, struct img_name
 			rc = cvmf_error(ctx, CVMF_E_IO, "%s: %s", full, strerror(errno));
 		else if (S_ISDIR(st.st_mode))
 			rc = walk(ctx, dir, sub, out);
+		else if (!S_ISREG(st.st_mode))
+			/* As the tarball path does: a link could point out of the
+			 * image, a FIFO or device would never end. */
+			rc = cvmf_error(ctx, CVMF_E_FORMAT,
+					"'%s' in image '%s' is %s; an image holds only regular files and directories",
+					sub, dir, S_ISLNK(st.st_mode) ? "a symbolic link" : "a special file");
 		else if (!*rel && strlen(e->d_name) > 4 &&
 			 !strcmp(e->d_name + strlen(e->d_name) - 4, ".tar"))
 			continue;   /* the tarball is compared on its own */
-		else if (!*rel && strlen(e->d_name) > strlen(CVMF_SIGN_SUFFIX) &&
-			 !strcmp(e->d_name + strlen(e->d_name) - strlen(CVMF_SIGN_SUFFIX),
-				 CVMF_SIGN_SUFFIX))
+		else if (!*rel && img_is_signature(e->d_name))
 			continue;   /* signatures added by `cvmforge sign` (docs/sign.md) */
 		else if (names_add(out, sub))
 			rc = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");

@@ -411,8 +411,8 @@ static void test_cli(void **state)
 		{ "key show ed.pem --name 'a b'", 2, "argument --name: signed-note key name" },
 		{ "key generate --type rsa -o x.key", 2, "invalid choice: 'rsa'" },
 		{ "key generate --type ed25519", 2, "required: -o/--output" },
-		{ "key", 2, "a subcommand is required" },
-		{ "key frob", 2, "unknown subcommand 'frob'" },
+		{ "key", 2, "the following arguments are required: SUBCOMMAND" },
+		{ "key frob", 2, "invalid choice: 'frob'" },
 		{ "key generate --type ed25519 -o ed.pem", 1, "'ed.pem' exists" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
