@@ -18,6 +18,7 @@
 #include <openssl/err.h>
 #include <openssl/params.h>
 
+#include "file.h"
 #include "internal.h"
 #include "key.h"
 #include "write.h"
@@ -198,17 +199,14 @@ static int load(cvmf_ctx *ctx, const char *path, bool priv, struct cmn_key **ret
 	char label[300];
 	int r;
 
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Regular files only, never blocking on a FIFO, the cap before a byte is read. */
+	uint64_t size = 0;
+	int fd = cmn_input_open(ctx, what, path, CMN_KEY_MAX_FILE, 0, &size);
 	if (fd < 0)
-		return cvmf_error(ctx, CVMF_E_IO, "cannot open %s '%s': %s", what, path,
-				  strerror(errno));
+		return fd;
 	if (fstat(fd, &st) < 0) {
 		r = cvmf_error(ctx, CVMF_E_IO, "cannot stat %s '%s': %s", what, path,
 			       strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = cvmf_error(ctx, CVMF_E_IO, "%s '%s' is not a regular file", what, path);
 		goto out;
 	}
 	/* As ssh does: a private key others can read is not private. */
@@ -219,18 +217,13 @@ static int load(cvmf_ctx *ctx, const char *path, bool priv, struct cmn_key **ret
 			       (unsigned)(st.st_mode & 07777), path, path);
 		goto out;
 	}
-	if ((uint64_t)st.st_size > CMN_KEY_MAX_FILE) {
-		r = cvmf_error(ctx, CVMF_E_INVAL, "%s '%s' is %lld bytes, more than the %u accepted",
-			       what, path, (long long)st.st_size, CMN_KEY_MAX_FILE);
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size + 1);
+	buf = malloc((size_t)size + 1);
 	if (!buf) {
 		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory reading %s '%s'", what, path);
 		goto out;
 	}
-	while (len < (size_t)st.st_size) {
-		ssize_t got = read(fd, buf + len, (size_t)st.st_size - len);
+	while (len < (size_t)size) {
+		ssize_t got = read(fd, buf + len, (size_t)size - len);
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got < 0) {

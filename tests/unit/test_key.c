@@ -155,7 +155,7 @@ static void test_wrong_types(void **state)
 		      "openssl pkey -in ok.pem -aes256 -passout pass:secret -out enc.pem && "
 		      "printf 'not a key\\n' > junk.pem && : > empty.pem && "
 		      "head -c 70000 /dev/zero > huge.pem && "
-		      "head -c 100 ok.pem > cut.pem && mkdir dir.pem");
+		      "head -c 100 ok.pem > cut.pem && mkdir dir.pem && mkfifo fifo.pem");
 	expect_refused(f, "p256.pem", true, CVMF_E_UNSUPPORTED, "curve prime256v1");
 	expect_refused(f, "p521.pem", true, CVMF_E_UNSUPPORTED, "curve secp521r1");
 	expect_refused(f, "rsa.pem", true, CVMF_E_UNSUPPORTED, "RSA key");
@@ -170,7 +170,9 @@ static void test_wrong_types(void **state)
 	expect_refused(f, "cut.pem", true, CVMF_E_FORMAT, "not a PEM or DER");
 	expect_refused(f, "empty.pem", true, CVMF_E_FORMAT, "empty");
 	expect_refused(f, "huge.pem", false, CVMF_E_INVAL, "more than the 65536");
-	expect_refused(f, "dir.pem", false, CVMF_E_IO, "not a regular file");
+	expect_refused(f, "dir.pem", false, CVMF_E_IO, "only regular files are accepted");
+	/* a FIFO without a writer: refused at once, not waited on */
+	expect_refused(f, "fifo.pem", true, CVMF_E_IO, "only regular files are accepted");
 	expect_refused(f, "missing.pem", true, CVMF_E_IO, "No such file");
 }
 
