@@ -735,6 +735,14 @@ static void test_image_sign_verify(void **state)
 	free(env2);
 	free(prov2);
 
+	/* another build of the recipe, elsewhere, signed with the same key: the same bytes */
+	r = t_sh("cd '%s' && TZ=Asia/Kathmandu '%s' build t.recipe -o out2 --quiet && "
+		 "'%s' sign out2/t-1 --key rel.key >/dev/null && "
+		 "cmp out/t-1/measurements.dsse.json out2/t-1/measurements.dsse.json && "
+		 "cmp out/t-1/provenance.dsse.json out2/t-1/provenance.dsse.json", f->dir, t_bin(),
+		 t_bin());
+	t_assert_clean_exit(&r, 0);
+	t_run_free(&r);
 	expect_verify(img, pub, 0, "signed by the given key");
 	r = t_sh("'%s' reproduce '%s/t.recipe' --against '%s' --quiet", t_bin(), f->dir, img);
 	t_assert_clean_exit(&r, 0);
