@@ -535,6 +535,30 @@ static void test_id_block_vector(void **state)
 		t_sha384(s, 1028, d);
 		assert_memory_equal(d, k ? res->author_key_digest : res->id_key_digest, 48);
 	}
+	/* ... and with the openssl command line, from DER made of R and S */
+	for (int k = 0; k < 2; k++) {
+		const uint8_t *sig = a + (k ? 0x680 : 0x40);
+		ECDSA_SIG *es = ECDSA_SIG_new();
+		assert_int_equal(ECDSA_SIG_set0(es, BN_lebin2bn(sig, 72, NULL),
+						BN_lebin2bn(sig + 72, 72, NULL)), 1);
+		unsigned char *der = NULL;
+		int dlen = i2d_ECDSA_SIG(es, &der);
+		assert_true(dlen > 0);
+		free(t_write(f->dir, "idsig.der", der, (size_t)dlen));
+		OPENSSL_free(der);
+		ECDSA_SIG_free(es);
+		if (k)
+			free(t_write(f->dir, "idmsg.bin", a + 0x240, 1028));
+		else
+			free(t_write(f->dir, "idmsg.bin", res->id_block, 96));
+		struct run o = t_sh("cd '%s' && openssl pkey -in '%s' -pubout -out idpub.pem && "
+				    "openssl pkeyutl -verify -pubin -inkey idpub.pem -rawin -digest sha384 "
+				    "-in idmsg.bin -sigfile idsig.der", f->dir, k ? auk : idk);
+		if (o.status)
+			fail_msg("openssl does not verify the %s signature in ID auth: %s%s",
+				 k ? "author" : "ID block", o.out, o.err);
+		t_run_free(&o);
+	}
 	EVP_PKEY_free(ik);
 	EVP_PKEY_free(ak);
 
