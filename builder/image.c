@@ -347,6 +347,12 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+bool img_is_signature(const char *name)
+{
+	size_t n = strlen(name), m = strlen(CVMF_SIGN_SUFFIX);
+	return n > m && !strchr(name, '/') && !strcmp(name + n - m, CVMF_SIGN_SUFFIX);
+}
+
 static int walk(cvmf_ctx *ctx, const char *dir, const char *rel, struct img_names *out)
 {
 	char path[4200];
@@ -376,6 +382,8 @@ static int walk(cvmf_ctx *ctx, const char *dir, const char *rel, struct img_name
 		else if (!*rel && strlen(e->d_name) > 4 &&
 			 !strcmp(e->d_name + strlen(e->d_name) - 4, ".tar"))
 			continue;   /* the tarball is compared on its own */
+		else if (!*rel && img_is_signature(e->d_name))
+			continue;   /* signatures added by `cvmforge sign` (docs/sign.md) */
 		else if (names_add(out, sub))
 			rc = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
 	}
@@ -513,10 +521,25 @@ int img_write_launch(cvmf_ctx *ctx, const char *dir, const json_t *measurements)
 		sb_printf(&s, "CPU=${CPU:-%s}\n", json_string_value(json_array_get(cpus, 0)));
 		allowed(&s, "VCPUS", vcpus, "VCPUS");
 		allowed(&s, "CPU", cpus, "CPU");
+		/* ID_BLOCKS: the output of `cvmforge sign id-block --image`
+		 * (docs/sign.md); the block of this VCPUS and CPU is used. */
+		sb_printf(&s, "# ID_BLOCKS: a file written by `cvmforge sign id-block --image`; the ID\n"
+			      "# block of this VCPUS and CPU goes to the firmware (docs/sign.md).\n"
+			      "ID=\n"
+			      "if [ -n \"${ID_BLOCKS:-}\" ]; then\n"
+			      "  ID=$(awk -v want=\"vmm=QEMU vcpus=$VCPUS cpu-type=$CPU\" '\n"
+			      "    f && /^#/ { exit }\n"
+			      "    $1 == \"#\" && ($2 \" \" $3 \" \" $4) == want { f = 1; next }\n"
+			      "    f && /^id-block=/ { id = \",\" $0 }\n"
+			      "    f && /^author_key: / { id = id \",author-key-enabled=on\" }\n"
+			      "    END { print id }' \"$ID_BLOCKS\")\n"
+			      "  [ -n \"$ID\" ] || { echo \"$0: $ID_BLOCKS has no ID block for VCPUS=$VCPUS "
+			      "CPU=$CPU\" >&2; exit 2; }\n"
+			      "fi\n");
 		sb_printf(&s, "exec \"$QEMU\" -enable-kvm -cpu \"$CPU\" -smp \"$VCPUS\" -m %" JSON_INTEGER_FORMAT "M \\\n"
 			      "  -machine q35,confidential-guest-support=sev0,memory-backend=ram1 \\\n"
 			      "  -object memory-backend-memfd,id=ram1,size=%" JSON_INTEGER_FORMAT "M,share=true,prealloc=false \\\n"
-			      "  -object sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=1%s \\\n"
+			      "  -object sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=1%s\"$ID\" \\\n"
 			      "  -bios %s -kernel %s -initrd %s -append \"$(cat %s)\" \\\n"
 			      "  -nographic -no-reboot \"$@\"\n",
 			  json_integer_value(mem) >> 20, json_integer_value(mem) >> 20,

@@ -53,12 +53,15 @@ int img_digest_file(cvmf_ctx *ctx, const char *path, struct cvmf_file_digest *re
 int img_write_launch(cvmf_ctx *ctx, const char *dir, const json_t *measurements);
 
 /* The regular files under an image directory, relative, sorted bytewise,
- * without the tarball(s) at its top. */
+ * without the tarball(s) and the signatures (*.dsse.json) at its top. */
 struct img_names {
 	char **v;
 	size_t n, cap;
 };
 int img_files(cvmf_ctx *ctx, const char *dir, struct img_names *ret);
+/* A top-level name `cvmforge sign` writes (*.dsse.json, docs/sign.md): not one
+ * of the image's files, in its listing or its tarball. */
+bool img_is_signature(const char *name);
 void img_names_free(struct img_names *l);
 
 /* Remove a directory tree (no symlinks are followed). */

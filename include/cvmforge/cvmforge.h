@@ -638,3 +638,4 @@ int cvmf_reproduce(cvmf_ctx *ctx, const struct cvmf_build_opts *opts, const char
 #endif
 
 #endif /* CVMFORGE_H */
+#include "cvmforge/sign.h"
