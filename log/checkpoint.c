@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "common/encode.h"
 #include "log/tlog.h"
 
 void tlg_checkpoint_clear(struct tlg_checkpoint *c)
@@ -67,7 +68,7 @@ int tlg_checkpoint_parse(cvmf_ctx *ctx, const char *what, const char *text, size
 				  what, (int)(ll[1] > 24 ? 24 : ll[1]), line[1]);
 	char where[160];
 	snprintf(where, sizeof(where), "%s: line 3: root hash", what);
-	r = tlg_b64_decode(ctx, where, line[2], ll[2], &root, &root_len);
+	r = cmn_base64_decode(ctx, where, line[2], ll[2], &root, &root_len);
 	if (r)
 		return r;
 	if (root_len != TLG_HASH) {

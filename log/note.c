@@ -16,60 +16,10 @@
 
 #include <openssl/evp.h>
 
+#include "common/encode.h"
 #include "log/tlog.h"
 
 #define EM_DASH "\xe2\x80\x94"
-
-/* ---- strict base64 ---- */
-
-static bool b64_char(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	       c == '+' || c == '/';
-}
-
-char *tlg_b64_encode(const uint8_t *b, size_t n)
-{
-	char *s = malloc(4 * ((n + 2) / 3) + 1);
-	if (s)
-		EVP_EncodeBlock((unsigned char *)s, b, (int)n);
-	return s;
-}
-
-int tlg_b64_decode(cvmf_ctx *ctx, const char *what, const char *s, size_t len,
-		   uint8_t **ret, size_t *ret_len)
-{
-	if (len % 4 || len > (size_t)1 << 30)
-		return cvmf_error(ctx, CVMF_E_FORMAT,
-				  "%s: base64 of %zu characters (not a multiple of 4)", what, len);
-	size_t pad = 0;
-	while (pad < 2 && pad < len && s[len - 1 - pad] == '=')
-		pad++;
-	for (size_t i = 0; i < len - pad; i++)
-		if (!b64_char((unsigned char)s[i]))
-			return cvmf_error(ctx, CVMF_E_FORMAT,
-					  "%s: invalid base64 character at offset %zu", what, i);
-	uint8_t *out = malloc(len / 4 * 3 + 1);
-	if (!out)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "%s: out of memory", what);
-	int n = len ? EVP_DecodeBlock(out, (const unsigned char *)s, (int)len) : 0;
-	if (n < 0 || (size_t)n < pad) {
-		free(out);
-		return cvmf_error(ctx, CVMF_E_FORMAT, "%s: invalid base64", what);
-	}
-	n -= (int)pad;
-	/* Non-canonical trailing bits re-encode differently: refuse them. */
-	char *again = tlg_b64_encode(out, (size_t)n);
-	bool same = again && strlen(again) == len && !memcmp(again, s, len);
-	free(again);
-	if (!same) {
-		free(out);
-		return cvmf_error(ctx, CVMF_E_FORMAT, "%s: non-canonical base64", what);
-	}
-	*ret = out;
-	*ret_len = (size_t)n;
-	return 0;
-}
 
 /* ---- UTF-8 and key names ---- */
 
@@ -226,7 +176,7 @@ int tlg_note_parse(cvmf_ctx *ctx, const char *what, const void *buf, size_t len,
 		}
 		uint8_t *raw = NULL;
 		size_t raw_len = 0;
-		r = tlg_b64_decode(ctx, what, sp + 1, ll - (size_t)(sp + 1 - line), &raw, &raw_len);
+		r = cmn_base64_decode(ctx, what, sp + 1, ll - (size_t)(sp + 1 - line), &raw, &raw_len);
 		if (r)
 			goto out;
 		if (raw_len < 5) {
@@ -299,7 +249,7 @@ int tlg_vkey_parse(cvmf_ctx *ctx, const char *what, const char *vkey,
 					  "%s: the key ID must be 8 lowercase hex digits", what);
 		id = id << 4 | (uint32_t)x;
 	}
-	r = tlg_b64_decode(ctx, what, p2 + 1, strlen(p2 + 1), &raw, &raw_len);
+	r = cmn_base64_decode(ctx, what, p2 + 1, strlen(p2 + 1), &raw, &raw_len);
 	if (r)
 		goto out;
 	if (raw_len != 33 || (raw[0] != TLG_SIG_ED25519 && raw[0] != TLG_SIG_COSIG_V1)) {
@@ -347,7 +297,7 @@ int tlg_vkey_format(cvmf_ctx *ctx, const char *name, uint8_t type, EVP_PKEY *pke
 	    !EVP_PKEY_get_raw_public_key(pkey, raw + 1, &publen) || publen != 32)
 		return cvmf_error(ctx, CVMF_E_UNSUPPORTED, "the log key is not an Ed25519 key");
 	raw[0] = type;
-	char *b = tlg_b64_encode(raw, sizeof(raw));
+	char *b = cmn_base64_encode(raw, sizeof(raw));
 	char *s = NULL;
 	if (!b || asprintf(&s, "%s+%08x+%s", name, tlg_key_id(name, type, raw + 1, 32), b) < 0) {
 		free(b);
@@ -378,7 +328,7 @@ int tlg_skey_parse(cvmf_ctx *ctx, const char *what, const char *skey, char **ret
 	if (!p2 || p2 - p1 != 9 || !tlg_key_name_ok(nm, (size_t)(p1 - nm)))
 		return cvmf_error(ctx, CVMF_E_FORMAT,
 				  "%s: malformed signer key (PRIVATE+KEY+NAME+KEYID+BASE64)", what);
-	r = tlg_b64_decode(ctx, what, p2 + 1, len - (size_t)(p2 + 1 - skey), &raw, &raw_len);
+	r = cmn_base64_decode(ctx, what, p2 + 1, len - (size_t)(p2 + 1 - skey), &raw, &raw_len);
 	if (r)
 		goto out;
 	if (raw_len != 33 || raw[0] != TLG_SIG_ED25519) {
@@ -503,7 +453,7 @@ static int sig_line(cvmf_ctx *ctx, const char *name, uint32_t id, const uint8_t 
 	raw[2] = (uint8_t)(id >> 8);
 	raw[3] = (uint8_t)id;
 	memcpy(raw + 4, sig, sig_len);
-	char *b = tlg_b64_encode(raw, 4 + sig_len);
+	char *b = cmn_base64_encode(raw, 4 + sig_len);
 	char *s = NULL;
 	if (!b || asprintf(&s, EM_DASH " %s %s\n", name, b) < 0) {
 		free(b);

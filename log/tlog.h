@@ -65,11 +65,6 @@ enum {
 	TLG_SIG_COSIG_V1 = 0x04,        /* timestamped Ed25519 cosignature/v1 */
 };
 
-/* Strict standard base64 (padding required, canonical trailing bits). */
-int tlg_b64_decode(cvmf_ctx *ctx, const char *what, const char *s, size_t len,
-		   uint8_t **ret, size_t *ret_len);
-char *tlg_b64_encode(const uint8_t *b, size_t n);
-
 struct tlg_sig {
 	char *name;
 	uint32_t id;

@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "common/encode.h"
 #include "log/tlog.h"
 #include "tests/unit/testlib.h"
 
@@ -18,7 +19,7 @@
 static uint8_t *b64(const char *s, size_t *n)
 {
 	uint8_t *out = NULL;
-	if (tlg_b64_decode(NULL, "vector", s, strlen(s), &out, n))
+	if (cmn_base64_decode(NULL, "vector", s, strlen(s), &out, n))
 		return NULL;
 	return out;
 }
