@@ -189,6 +189,11 @@ out:
 	return r;
 }
 
+int tlg_put_file(cvmf_ctx *ctx, const char *path, const void *buf, size_t len, unsigned mode)
+{
+	return put_file(ctx, path, buf, len, (mode_t)mode, NULL);
+}
+
 /* Read a whole small file; *ret is NUL-terminated. -ENOENT-like: CVMF_E_IO. */
 static int get_file(cvmf_ctx *ctx, const char *what, const char *path, size_t max,
 		    uint8_t **ret, size_t *ret_len)
@@ -373,28 +378,50 @@ static int read_bundle(cvmf_ctx *ctx, const char *dir, uint64_t bindex, unsigned
 	return r;
 }
 
+int tlg_read_bundle(cvmf_ctx *ctx, const char *dir, uint64_t bindex, uint64_t size,
+		    uint8_t **ret_buf, const uint8_t **starts, size_t *lens, unsigned *ret_w)
+{
+	unsigned w = tlg_tile_width(TLG_LEVEL_ENTRIES, bindex, size);
+	uint8_t *b = NULL;
+	size_t len = 0;
+	char *path = NULL;
+	if (w == 0)
+		return cvmf_error(ctx, CVMF_E_INVAL, "log: bundle %llu is outside a tree of %llu",
+				  (unsigned long long)bindex, (unsigned long long)size);
+	int r = read_bundle(ctx, dir, bindex, w, &b, &len, &path);
+	if (r == CVMF_E_IO && w < TLG_TILE_WIDTH) {     /* partial gone: the full bundle */
+		r = read_bundle(ctx, dir, bindex, TLG_TILE_WIDTH, &b, &len, &path);
+		if (!r) {
+			const uint8_t *s2[256];
+			size_t l2[256];
+			r = bundle_entries(ctx, path, b, len, TLG_TILE_WIDTH, s2, l2);
+			if (!r)   /* only the first w entries are ours */
+				len = (size_t)(s2[w - 1] + l2[w - 1] - b);
+		}
+	}
+	if (!r)
+		r = bundle_entries(ctx, path, b, len, w, starts, lens);
+	if (!r) {
+		*ret_buf = b;
+		*ret_w = w;
+		b = NULL;
+	}
+	free(b);
+	free(path);
+	return r;
+}
+
 int tlg_read_entry(cvmf_ctx *ctx, const char *dir, uint64_t index, uint64_t size,
 		   uint8_t **ret, size_t *ret_len)
 {
 	if (index >= size)
 		return cvmf_error(ctx, CVMF_E_INVAL, "log: entry %llu is not below the size %llu",
 				  (unsigned long long)index, (unsigned long long)size);
-	uint64_t bi = index >> 8;
-	unsigned w = tlg_tile_width(TLG_LEVEL_ENTRIES, bi, size);
 	uint8_t *b = NULL;
-	size_t len = 0;
-	char *path = NULL;
 	const uint8_t *starts[256];
 	size_t lens[256];
-	int r = read_bundle(ctx, dir, bi, w, &b, &len, &path);
-	if (r == CVMF_E_IO && w < TLG_TILE_WIDTH) {     /* partial gone: the full bundle */
-		r = read_bundle(ctx, dir, bi, TLG_TILE_WIDTH, &b, &len, &path);
-		if (!r)
-			w = TLG_TILE_WIDTH;
-	}
-	if (r)
-		return r;
-	r = bundle_entries(ctx, path, b, len, w, starts, lens);
+	unsigned w = 0;
+	int r = tlg_read_bundle(ctx, dir, index >> 8, size, &b, starts, lens, &w);
 	if (!r) {
 		unsigned i = (unsigned)(index & 255);
 		uint8_t *e = malloc(lens[i] ? lens[i] : 1);
@@ -407,7 +434,6 @@ int tlg_read_entry(cvmf_ctx *ctx, const char *dir, uint64_t index, uint64_t size
 		}
 	}
 	free(b);
-	free(path);
 	return r;
 }
 
