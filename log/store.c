@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/file.h>
@@ -42,19 +43,41 @@
 
 /* ---- durable files ---- */
 
-/* Directories whose entries changed: fsync'd once before the commit point. */
+/* A batch's files: each is written to a temporary and its write-back started at
+ * once; at the end all are fsync'd in parallel (the device sees them together
+ * instead of one flush after another), renamed into place, and every directory
+ * whose entries changed is fsync'd, also in parallel. Only then is the tree
+ * state, the commit point, written. */
+struct pending {
+	char *tmp, *path;
+	int fd;
+	int err;                        /* errno of the fsync */
+};
+
 struct dirset {
-	char **v;
+	char **v;                       /* directories to sync */
 	size_t n;
+	struct pending *f;              /* files written, not yet synced and renamed */
+	size_t nf;
+	int *dir_err;
 };
 
 static void dirset_free(struct dirset *d)
 {
 	for (size_t i = 0; i < d->n; i++)
 		free(d->v[i]);
+	for (size_t i = 0; i < d->nf; i++) {
+		if (d->f[i].fd >= 0)
+			close(d->f[i].fd);
+		if (d->f[i].tmp)
+			unlink(d->f[i].tmp);
+		free(d->f[i].tmp);
+		free(d->f[i].path);
+	}
 	free(d->v);
-	d->v = NULL;
-	d->n = 0;
+	free(d->f);
+	free(d->dir_err);
+	memset(d, 0, sizeof(*d));
 }
 
 static int dirset_add(cvmf_ctx *ctx, struct dirset *d, const char *dir, size_t len)
@@ -72,29 +95,86 @@ static int dirset_add(cvmf_ctx *ctx, struct dirset *d, const char *dir, size_t l
 	return 0;
 }
 
-static int fsync_dir(cvmf_ctx *ctx, const char *dir)
+static int fsync_path(const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) != 0) {
-		int e = errno;
-		if (fd >= 0)
-			close(fd);
-		return cvmf_error(ctx, CVMF_E_IO, "log: cannot sync directory '%s': %s", dir,
-				  strerror(e));
-	}
+	if (fd < 0)
+		return errno;
+	int e = fsync(fd) ? errno : 0;
 	close(fd);
-	return 0;
+	return e;
+}
+
+/* fsync(2) of many files or directories on a few threads. */
+struct sync_job {
+	struct dirset *d;
+	bool dirs;
+	size_t next;
+	pthread_mutex_t mu;
+};
+
+static void *sync_worker(void *arg)
+{
+	struct sync_job *j = arg;
+	for (;;) {
+		pthread_mutex_lock(&j->mu);
+		size_t i = j->next++;
+		pthread_mutex_unlock(&j->mu);
+		if (i >= (j->dirs ? j->d->n : j->d->nf))
+			return NULL;
+		if (j->dirs)
+			j->d->dir_err[i] = fsync_path(j->d->v[i]);
+		else
+			j->d->f[i].err = fsync(j->d->f[i].fd) ? errno : 0;
+	}
+}
+
+static void sync_all(struct dirset *d, bool dirs)
+{
+	struct sync_job j = { d, dirs, 0, PTHREAD_MUTEX_INITIALIZER };
+	size_t n = dirs ? d->n : d->nf, nt = n < 8 ? n : 8, started = 0;
+	pthread_t t[8];
+	for (size_t i = 1; i < nt; i++)
+		if (pthread_create(&t[started], NULL, sync_worker, &j) == 0)
+			started++;
+	sync_worker(&j);    /* this thread works too; alone if no thread started */
+	for (size_t i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
 }
 
 static int dirset_sync(cvmf_ctx *ctx, struct dirset *d)
 {
-	for (size_t i = 0; i < d->n; i++) {
-		int r = fsync_dir(ctx, d->v[i]);
-		if (r)
-			return r;
+	int r = 0;
+	sync_all(d, false);
+	for (size_t i = 0; i < d->nf && !r; i++) {
+		struct pending *f = &d->f[i];
+		if (f->err || close(f->fd) != 0)
+			r = cvmf_error(ctx, CVMF_E_IO, "log: cannot sync '%s': %s", f->path,
+				       strerror(f->err ? f->err : errno));
+		f->fd = -1;
+		if (!r && rename(f->tmp, f->path) != 0)
+			r = cvmf_error(ctx, CVMF_E_IO, "log: cannot rename '%s' to '%s': %s", f->tmp,
+				       f->path, strerror(errno));
+		if (!r) {
+			free(f->tmp);
+			f->tmp = NULL;
+			const char *slash = strrchr(f->path, '/');
+			r = dirset_add(ctx, d, slash ? f->path : ".",
+				       slash ? (size_t)(slash - f->path) : 1);
+		}
+	}
+	if (!r && d->n) {
+		if (!(d->dir_err = calloc(d->n, sizeof(*d->dir_err))))
+			r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		else
+			sync_all(d, true);
+		for (size_t i = 0; !r && i < d->n; i++)
+			if (d->dir_err[i])
+				r = cvmf_error(ctx, CVMF_E_IO, "log: cannot sync directory '%s': %s",
+					       d->v[i], strerror(d->dir_err[i]));
 	}
 	dirset_free(d);
-	return 0;
+	return r;
 }
 
 /* Create path's parent directories (and remember every directory whose entries
@@ -124,32 +204,35 @@ static int make_parents(cvmf_ctx *ctx, const char *path, struct dirset *ds)
 	return r;
 }
 
-/* Write a whole file: a temporary beside it, fsync, rename over the name. The
- * directory is synced now (ds NULL) or added to ds for one sync later. */
+/* Write a whole file through a temporary beside it, renamed over the name once
+ * synced: now (ds NULL: file and directory fsync'd before returning), or with
+ * the rest of a batch at dirset_sync(ds). */
 static int put_file(cvmf_ctx *ctx, const char *path, const void *buf, size_t len, mode_t mode,
 		    struct dirset *ds)
 {
 	struct dirset local = { 0 };
-	char *tmp = NULL;
-	int fd = -1, r = 0;
+	struct dirset *d = ds ? ds : &local;
+	struct pending f = { NULL, NULL, -1, 0 };
+	int r = 0;
 	const char *slash = strrchr(path, '/');
 	size_t dl = slash ? (size_t)(slash - path) : 1;
-	if ((r = make_parents(ctx, path, ds ? ds : &local)))
+	if ((r = make_parents(ctx, path, d)))
 		goto out;
-	if (asprintf(&tmp, "%.*s/.tmp-%ld-%s", (int)dl, slash ? path : ".", (long)getpid(),
-		     slash ? slash + 1 : path) < 0) {
-		tmp = NULL;
+	if (asprintf(&f.tmp, "%.*s/.tmp-%ld-%s", (int)dl, slash ? path : ".", (long)getpid(),
+		     slash ? slash + 1 : path) < 0 || !(f.path = strdup(path))) {
+		if (!f.path)
+			f.tmp = NULL;
 		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
-	unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	if (fd < 0) {
-		r = cvmf_error(ctx, CVMF_E_IO, "log: cannot create '%s': %s", tmp, strerror(errno));
+	unlink(f.tmp);
+	f.fd = open(f.tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (f.fd < 0) {
+		r = cvmf_error(ctx, CVMF_E_IO, "log: cannot create '%s': %s", f.tmp, strerror(errno));
 		goto out;
 	}
 	for (size_t off = 0; off < len;) {
-		ssize_t w = write(fd, (const char *)buf + off, len - off);
+		ssize_t w = write(f.fd, (const char *)buf + off, len - off);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
@@ -159,32 +242,25 @@ static int put_file(cvmf_ctx *ctx, const char *path, const void *buf, size_t len
 		}
 		off += (size_t)w;
 	}
-	if (fsync(fd) != 0 || close(fd) != 0) {
-		fd = -1;
-		r = cvmf_error(ctx, CVMF_E_IO, "log: cannot sync '%s': %s", path, strerror(errno));
+	/* Start the write-back now; fsync later waits for less. */
+	sync_file_range(f.fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	struct pending *nf = realloc(d->f, (d->nf + 1) * sizeof(*nf));
+	if (!nf) {
+		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
-	fd = -1;
-	if (rename(tmp, path) != 0) {
-		r = cvmf_error(ctx, CVMF_E_IO, "log: cannot rename '%s' to '%s': %s", tmp, path,
-			       strerror(errno));
-		goto out;
-	}
-	free(tmp);
-	tmp = NULL;
-	if (ds)
-		r = dirset_add(ctx, ds, slash ? path : ".", dl);
-	else if (!(r = dirset_sync(ctx, &local))) {
-		char *d = strndup(slash ? path : ".", dl);
-		r = d ? fsync_dir(ctx, d) : cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
-		free(d);
-	}
+	d->f = nf;
+	d->f[d->nf++] = f;
+	f = (struct pending){ NULL, NULL, -1, 0 };
+	if (!ds)
+		r = dirset_sync(ctx, &local);
 out:
-	if (fd >= 0)
-		close(fd);
-	if (tmp)
-		unlink(tmp);
-	free(tmp);
+	if (f.fd >= 0)
+		close(f.fd);
+	if (f.tmp)
+		unlink(f.tmp);
+	free(f.tmp);
+	free(f.path);
 	dirset_free(&local);
 	return r;
 }
