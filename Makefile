@@ -120,6 +120,7 @@ bench: all
 	@SHARED=$(SHARED) sh bench/bench_tdx.sh $(B)/cvmforge
 	@sh bench/bench_initrd.sh $(B)/cvmforge
 	@sh bench/bench_build.sh $(B)/cvmforge
+	@sh bench/bench_sign.sh $(B)/cvmforge
 
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 $(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(HDRS)

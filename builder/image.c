@@ -249,6 +249,10 @@ static int walk(cvmf_ctx *ctx, const char *dir, const char *rel, struct img_name
 		else if (!*rel && strlen(e->d_name) > 4 &&
 			 !strcmp(e->d_name + strlen(e->d_name) - 4, ".tar"))
 			continue;   /* the tarball is compared on its own */
+		else if (!*rel && strlen(e->d_name) > strlen(CVMF_SIGN_SUFFIX) &&
+			 !strcmp(e->d_name + strlen(e->d_name) - strlen(CVMF_SIGN_SUFFIX),
+				 CVMF_SIGN_SUFFIX))
+			continue;   /* signatures added by `cvmforge sign` (docs/sign.md) */
 		else if (names_add(out, sub))
 			rc = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
 	}

@@ -50,7 +50,7 @@ json_t *img_hex(const uint8_t *b, size_t n);
 int img_write_launch(cvmf_ctx *ctx, const char *dir, const json_t *measurements);
 
 /* The regular files under an image directory, relative, sorted bytewise,
- * without the tarball(s) at its top. */
+ * without the tarball(s) and the signatures (*.dsse.json) at its top. */
 struct img_names {
 	char **v;
 	size_t n, cap;

@@ -36,6 +36,8 @@ int cmd_build(const char *prog, int argc, char **argv);     /* cli/cmd_build.c *
 int cmd_verify(const char *prog, int argc, char **argv);    /* cli/cmd_verify.c */
 int cmd_reproduce(const char *prog, int argc, char **argv); /* cli/cmd_reproduce.c */
 int cmd_initrd(const char *prog, int argc, char **argv);    /* cli/cmd_initrd.c */
+int cmd_key(const char *prog, int argc, char **argv);       /* cli/cmd_key.c */
+int cmd_sign(const char *prog, int argc, char **argv);      /* cli/cmd_sign.c */
 int cmd_log(const char *prog, int argc, char **argv);       /* cli/cmd_log.c */
 
 /* ---- progress on a terminal (cli/progress.c) ---- */

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 
 #include "internal.h"
 #include "key.h"
+#include "write.h"
 
 struct cmn_key {
 	EVP_PKEY *pkey;
@@ -354,6 +356,49 @@ int cmn_key_public_pem(cvmf_ctx *ctx, const struct cmn_key *k, char **ret, size_
 int cmn_key_public_der(cvmf_ctx *ctx, const struct cmn_key *k, uint8_t **ret, size_t *ret_len)
 {
 	return encode(ctx, k, EVP_PKEY_PUBLIC_KEY, "DER", "SubjectPublicKeyInfo", ret, ret_len);
+}
+
+int cmn_key_write(cvmf_ctx *ctx, const struct cmn_key *k, const char *path)
+{
+	uint8_t *priv = NULL, *pub = NULL;
+	size_t priv_len = 0, pub_len = 0;
+	char *pub_path = NULL;
+	struct stat st;
+	int r;
+
+	if (!k->priv)
+		return cvmf_error(ctx, CVMF_E_INVAL, "cannot write '%s': the key has no private part",
+				  path);
+	if (asprintf(&pub_path, "%s.pub", path) < 0)
+		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+	/* Neither file may exist: a key is never overwritten. */
+	for (const char *p = path; p; p = p == path ? pub_path : NULL)
+		if (lstat(p, &st) == 0) {
+			r = cvmf_error(ctx, CVMF_E_INVAL, "'%s' exists; a key is never overwritten",
+				       p);
+			goto out;
+		}
+	if ((r = encode(ctx, k, EVP_PKEY_KEYPAIR, "PEM", "PrivateKeyInfo", &priv, &priv_len)) < 0 ||
+	    (r = encode(ctx, k, EVP_PKEY_PUBLIC_KEY, "PEM", "SubjectPublicKeyInfo", &pub,
+			&pub_len)) < 0)
+		goto out;
+	if ((r = cmn_write_file(ctx, "private key", path, priv, priv_len,
+				CMN_W_EXCL | CMN_W_PRIVATE | CMN_W_DURABLE)) < 0)
+		goto out;
+	if ((r = cmn_write_file(ctx, "public key", pub_path, pub, pub_len,
+				CMN_W_EXCL | CMN_W_DURABLE)) < 0) {
+		/* Whole or nothing: the private key this call wrote goes too. */
+		unlink(path);
+		goto out;
+	}
+	r = 0;
+out:
+	if (priv)
+		OPENSSL_cleanse(priv, priv_len);
+	free(priv);
+	free(pub);
+	free(pub_path);
+	return r;
 }
 
 EVP_PKEY *cmn_key_pkey(const struct cmn_key *k)

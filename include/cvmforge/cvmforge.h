@@ -610,3 +610,4 @@ int cvmf_reproduce(cvmf_ctx *ctx, const struct cvmf_build_opts *opts, const char
 #include "cvmforge/log.h"
 
 #endif /* CVMFORGE_H */
+#include "cvmforge/sign.h"

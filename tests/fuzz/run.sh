@@ -296,6 +296,26 @@ seed_cpio()
 	echo "fuzz: seeded fuzz_cpio with initrds written by $bin"
 }
 
+# seed_dsse DIR: a small statement, an envelope around it (not signed by the
+# target's key: the structure is what is explored), and the envelopes of the
+# demo image when `make demo` has signed it.
+seed_dsse()
+{
+	stmt='{"_type":"https://in-toto.io/Statement/v1","predicate":{"a":1},'\
+'"predicateType":"https://cvmforge.dev/measurements/v1","subject":[{"digest":{"sha256":'\
+'"0000000000000000000000000000000000000000000000000000000000000000"},"name":"OVMF.fd"}]}'
+	printf '%s' "$stmt" >"$1/seed-statement"
+	printf '{"payload":"%s","payloadType":"application/vnd.in-toto+json","signatures":[{"keyid":"00","sig":"AAAA"}]}' \
+		"$(printf '%s' "$stmt" | base64 -w0)" >"$1/seed-envelope"
+	n=0
+	for f in build/demo/*/*.dsse.json; do
+		[ -f "$f" ] || continue
+		cp "$f" "$1/seed-demo-$(basename "$f")"
+		n=$((n + 1))
+	done
+	echo "fuzz: seeded fuzz_dsse with a statement, an envelope and $n demo envelopes"
+}
+
 # hexdump_ends FILE: all of FILE in hex, or its first 64 and last 256 bytes.
 hexdump_ends()
 {
@@ -337,6 +357,7 @@ for target in "$@"; do
 	fuzz_recipe) seed_recipe "$corpus" ;;
 	fuzz_modinfo) seed_modinfo "$corpus" ;;
 	fuzz_cpio) seed_cpio "$corpus" ;;
+	fuzz_dsse) seed_dsse "$corpus" ;;
 	esac
 
 	"$target" -max_total_time="$FUZZ_SECONDS" -max_len=1048576 \

@@ -297,6 +297,57 @@ static void test_generate(void **state)
 	cmn_key_free(NULL);
 }
 
+/* KEY and KEY.pub: 0600 whatever the umask, never overwritten, reloadable. */
+static void test_write(void **state)
+{
+	struct fx *f = *state;
+	struct cmn_key *k = NULL, *priv = NULL, *pub = NULL;
+	assert_int_equal(cmn_key_generate(f->ctx, CMN_KEY_ECDSA_P384, &k), 0);
+	char *p = path_in(f->dir, "w.key"), *pp = path_in(f->dir, "w.key.pub");
+	mode_t old = umask(0);
+	int r = cmn_key_write(f->ctx, k, p);
+	umask(old);
+	assert_int_equal(r, 0);
+	struct stat st;
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(stat(pp, &st), 0);
+	assert_int_equal(st.st_mode & 077, 066);  /* public: the umask's to choose */
+	size_t n;
+	char *pem = t_slurp(p, &n);
+	assert_non_null(strstr(pem, "-----BEGIN PRIVATE KEY-----")); /* PKCS#8 */
+	free(pem);
+	assert_int_equal(cmn_key_load_private(f->ctx, p, &priv), 0);
+	assert_int_equal(cmn_key_load_public(f->ctx, pp, &pub), 0);
+	uint8_t a[32], b[32], c[32];
+	assert_int_equal(cmn_key_fingerprint(f->ctx, k, a), 0);
+	assert_int_equal(cmn_key_fingerprint(f->ctx, priv, b), 0);
+	assert_int_equal(cmn_key_fingerprint(f->ctx, pub, c), 0);
+	assert_memory_equal(a, b, 32);
+	assert_memory_equal(a, c, 32);
+	/* never overwritten: not KEY, and not KEY.pub alone either */
+	assert_int_equal(cmn_key_write(f->ctx, k, p), CVMF_E_INVAL);
+	assert_non_null(strstr(cvmf_ctx_errmsg(f->ctx), "exists"));
+	char *q = path_in(f->dir, "q.key"), *qp = path_in(f->dir, "q.key.pub");
+	free(t_write(f->dir, "q.key.pub", "keep", 4));
+	assert_int_equal(cmn_key_write(f->ctx, k, q), CVMF_E_INVAL);
+	assert_non_null(strstr(cvmf_ctx_errmsg(f->ctx), "q.key.pub' exists"));
+	assert_int_equal(access(q, F_OK), -1);
+	char *keep = t_slurp(qp, NULL);
+	assert_string_equal(keep, "keep");
+	free(keep);
+	/* a public key cannot be written as a key pair */
+	assert_int_equal(cmn_key_write(f->ctx, pub, q), CVMF_E_INVAL);
+	assert_int_equal(access(q, F_OK), -1);
+	cmn_key_free(k);
+	cmn_key_free(priv);
+	cmn_key_free(pub);
+	free(p);
+	free(pp);
+	free(q);
+	free(qp);
+}
+
 /* tlog.md §2.3 worked example: seed 00..1f, name example.com/testlog. */
 static void test_note_vkey(void **state)
 {
@@ -344,6 +395,7 @@ int main(void)
 		cmocka_unit_test(test_interop_openssl),
 		cmocka_unit_test(test_fingerprint),
 		cmocka_unit_test(test_generate),
+		cmocka_unit_test(test_write),
 		cmocka_unit_test(test_note_vkey),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
