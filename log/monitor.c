@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "common/write.h"
 #include "log/tlog.h"
 
 static int read_cp(cvmf_ctx *ctx, const char *what, const char *path,
@@ -145,7 +146,7 @@ int cvmf_log_monitor(cvmf_ctx *ctx, const char *dir, const char *vkey, const cha
 				goto out;
 		}
 	}
-	if ((r = tlg_put_file(ctx, state_path, cur_note, cur_len, 0644)))
+	if ((r = cmn_write_file(ctx, "monitor state", state_path, cur_note, cur_len, CMN_W_DURABLE)))
 		goto out;
 done:
 	*ret = res;

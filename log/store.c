@@ -19,6 +19,9 @@
  * then one checkpoint is signed, kept in lastSigned and published. Files above
  * the committed size are leftovers of a crashed batch, never referenced by a
  * signed checkpoint, and are overwritten. The private key never lives in DIR.
+ * Single files (tree state, lastSigned, checkpoint, config) go through the common
+ * writer with CMN_W_DURABLE; a batch's tiles and bundles through put_file() below,
+ * which syncs them all at once, in parallel.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -31,10 +34,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/bio.h>
-#include <openssl/pem.h>
-
 #include "common/key.h"
+#include "common/write.h"
 #include "common/encode.h"
 #include "log/tlog.h"
 
@@ -263,11 +264,6 @@ out:
 	free(f.path);
 	dirset_free(&local);
 	return r;
-}
-
-int tlg_put_file(cvmf_ctx *ctx, const char *path, const void *buf, size_t len, unsigned mode)
-{
-	return put_file(ctx, path, buf, len, (mode_t)mode, NULL);
 }
 
 /* Read a whole small file; *ret is NUL-terminated. -ENOENT-like: CVMF_E_IO. */
@@ -776,47 +772,6 @@ out:
 	return r;
 }
 
-/* A new private key file: PKCS#8 PEM, 0600 from the first byte, never over an
- * existing file, and KEY.pub beside it. (common/key.h declares cmn_key_write for
- * this; its implementation has not landed on the signing branch yet.) */
-static int write_new_key(cvmf_ctx *ctx, const struct cmn_key *k, const char *path)
-{
-	BIO *m = BIO_new(BIO_s_mem());
-	char *pem = NULL, *pub = NULL, *pub_path = NULL;
-	size_t pub_len = 0;
-	long len = 0;
-	int fd = -1, r = 0;
-	if (!m || !PEM_write_bio_PKCS8PrivateKey(m, cmn_key_pkey(k), NULL, NULL, 0, NULL, NULL) ||
-	    (len = BIO_get_mem_data(m, &pem)) <= 0) {
-		r = cvmf_error(ctx, CVMF_E_CRYPTO, "log key '%s': cannot encode the key", path);
-		goto out;
-	}
-	if ((r = cmn_key_public_pem(ctx, k, &pub, &pub_len)))
-		goto out;
-	if (asprintf(&pub_path, "%s.pub", path) < 0) {
-		pub_path = NULL;
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
-		goto out;
-	}
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 || fchmod(fd, 0600) != 0 || write(fd, pem, (size_t)len) != len ||
-	    fsync(fd) != 0) {
-		r = cvmf_error(ctx, CVMF_E_IO, "log key '%s': cannot write it: %s", path,
-			       strerror(errno));
-		if (fd >= 0)
-			unlink(path);
-		goto out;
-	}
-	r = put_file(ctx, pub_path, pub, pub_len, 0644, NULL);
-out:
-	if (fd >= 0)
-		close(fd);
-	BIO_free(m);
-	free(pub);
-	free(pub_path);
-	return r;
-}
-
 /* Sign (size, root), keep it in lastSigned, publish it as DIR/checkpoint. */
 static int sign_and_publish(cvmf_ctx *ctx, struct tlg_log *l, struct cmn_key *k)
 {
@@ -827,11 +782,12 @@ static int sign_and_publish(cvmf_ctx *ctx, struct tlg_log *l, struct cmn_key *k)
 	if (!r)
 		r = state_path(ctx, l, "lastSigned", &p);
 	if (!r)
-		r = put_file(ctx, p, note, strlen(note), 0600, NULL);
+		r = cmn_write_file(ctx, "last signed checkpoint", p, note, strlen(note),
+				   CMN_W_DURABLE | CMN_W_PRIVATE);
 	if (!r && !(cp = path_join(l->dir, "checkpoint")))
 		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
 	if (!r)
-		r = put_file(ctx, cp, note, strlen(note), 0644, NULL);
+		r = cmn_write_file(ctx, "checkpoint", cp, note, strlen(note), CMN_W_DURABLE);
 	if (!r) {
 		l->signed_size = l->size;
 		memcpy(l->signed_root, l->root, TLG_HASH);
@@ -854,7 +810,8 @@ static int write_tree_state(cvmf_ctx *ctx, struct tlg_log *l, uint64_t size,
 	if (!r)
 		r = state_path(ctx, l, "treeState", &p);
 	if (!r)
-		r = put_file(ctx, p, text, strlen(text), 0600, NULL);
+		r = cmn_write_file(ctx, "log tree state", p, text, strlen(text),
+				   CMN_W_DURABLE | CMN_W_PRIVATE);
 	if (!r) {
 		l->size = size;
 		memcpy(l->root, root, TLG_HASH);
@@ -946,7 +903,7 @@ int cvmf_log_init(cvmf_ctx *ctx, const char *dir, const char *origin, const char
 	} else {
 		r = cmn_key_generate(ctx, CMN_KEY_ED25519, &k);
 		if (!r)
-			r = write_new_key(ctx, k, key_abs);
+			r = cmn_key_write(ctx, k, key_abs);
 	}
 	if (r)
 		goto out;
@@ -970,7 +927,8 @@ int cvmf_log_init(cvmf_ctx *ctx, const char *dir, const char *origin, const char
 	uint8_t empty[TLG_HASH];
 	tlg_empty_root(empty);
 	if ((r = state_path(ctx, l, "config", &p)) ||
-	    (r = put_file(ctx, p, conf, strlen(conf), 0600, NULL)))
+	    (r = cmn_write_file(ctx, "log config", p, conf, strlen(conf),
+				CMN_W_DURABLE | CMN_W_PRIVATE)))
 		goto out;
 	free(p);
 	p = NULL;
@@ -978,7 +936,8 @@ int cvmf_log_init(cvmf_ctx *ctx, const char *dir, const char *origin, const char
 		goto out;
 	/* The version last: a directory without it is not (yet) a log. */
 	if ((r = state_path(ctx, l, "version", &p)) ||
-	    (r = put_file(ctx, p, STATE_VERSION, strlen(STATE_VERSION), 0600, NULL)))
+	    (r = cmn_write_file(ctx, "log version", p, STATE_VERSION, strlen(STATE_VERSION),
+				CMN_W_DURABLE | CMN_W_PRIVATE)))
 		goto out;
 	*ret_vkey = vkey;
 	vkey = NULL;

@@ -159,9 +159,6 @@ struct tlg_tiles;
 int tlg_tiles_new(cvmf_ctx *ctx, const char *dir, uint64_t size, struct tlg_tiles **ret);
 void tlg_tiles_free(struct tlg_tiles *t);
 int tlg_tiles_node(void *user, unsigned level, uint64_t index, uint8_t out[TLG_HASH]);
-/* Write a whole file durably: temporary beside it, fsync, rename, fsync of the
- * directory (the log's own writer; parent directories are created). */
-int tlg_put_file(cvmf_ctx *ctx, const char *path, const void *buf, size_t len, unsigned mode);
 /* Bundle `bindex` of a tree of `size`: its bytes (*ret_buf, malloc'd), each entry's
  * start and length (arrays of 256), and its width. */
 int tlg_read_bundle(cvmf_ctx *ctx, const char *dir, uint64_t bindex, uint64_t size,
