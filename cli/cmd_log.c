@@ -106,7 +106,7 @@ static void print_help(const char *sub)
 }
 
 /* A verifier key given inline (it has '+') or in a file (its first line). */
-static char *vkey_arg(const char *v)
+char *cli_vkey_arg(const char *v)
 {
 	if (strchr(v, '+'))
 		return strdup(v);
@@ -409,7 +409,7 @@ int cmd_log(const char *prog, int argc, char **argv)
 	size_t len = 0, elen = 0;
 	if (!ctx)
 		return fail("out of memory");
-	if (vkey && !(vk = vkey_arg(vkey))) {
+	if (vkey && !(vk = cli_vkey_arg(vkey))) {
 		rc = EXIT_FAILURE_;
 		goto out;
 	}
@@ -439,7 +439,7 @@ int cmd_log(const char *prog, int argc, char **argv)
 		for (size_t i = 0; i < nw; i++)
 			wk[i] = NULL;
 		for (size_t i = 0; i < nw; i++)
-			if (!(wk[i] = vkey_arg(witnesses[i])))
+			if (!(wk[i] = cli_vkey_arg(witnesses[i])))
 				rc = EXIT_FAILURE_;
 		struct cvmf_log_verify_opts o = {
 			.vkey = vk, .witnesses = (const char *const *)wk, .n_witnesses = nw,
