@@ -238,6 +238,31 @@ static void describe(const uint8_t *e, size_t len)
 				break;
 			}
 		}
+		/* A measurement record (docs/sign.md): the attested values. */
+		json_t *pred = json_object_get(st, "predicate");
+		size_t k;
+		json_t *m;
+		json_array_foreach(json_object_get(json_object_get(pred, "snp"), "measurements"), k, m) {
+			if (k == 8) {
+				printf("    ... %zu SEV-SNP launch digests\n",
+				       json_array_size(json_object_get(json_object_get(pred, "snp"),
+								       "measurements")));
+				break;
+			}
+			printf("    snp launch-digest %s (%s, %lld vCPU, %s)\n",
+			       json_string_value(json_object_get(m, "launch-digest")) ?: "?",
+			       json_string_value(json_object_get(m, "vmm")) ?: "?",
+			       (long long)json_integer_value(json_object_get(m, "vcpus")),
+			       json_string_value(json_object_get(m, "cpu-type")) ?: "?");
+		}
+		json_array_foreach(json_object_get(json_object_get(pred, "tdx"), "measurements"), k, m) {
+			if (k == 4)
+				break;
+			printf("    tdx mrtd %s (memory %lld MiB, %s)\n",
+			       json_string_value(json_object_get(m, "mrtd")) ?: "?",
+			       (long long)(json_integer_value(json_object_get(m, "memory")) >> 20),
+			       json_string_value(json_object_get(m, "page-order")) ?: "?");
+		}
 		json_decref(st);
 	} else if (!j) {
 		size_t l = 0;

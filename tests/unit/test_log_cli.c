@@ -284,6 +284,14 @@ static void test_publish(void **state)
 	r = sh_ok("cd '%s' && '%s' verify out/t-1 --pubkey rel.key.pub --vkey vk", d, b);
 	assert_non_null(strstr(r.out, "ok       transparency log (out/t-1.tlog-proof)"));
 	t_run_free(&r);
+	/* The monitor decodes the record: envelope, predicate, attested values. */
+	r = sh_ok("cd '%s' && '%s' log monitor L --vkey vk --state mon", d, b);
+	assert_non_null(strstr(r.out, "entry 1: "));
+	assert_non_null(strstr(r.out, "DSSE envelope, application/vnd.in-toto+json, 1 signature(s)"));
+	assert_non_null(strstr(r.out, "statement: predicate https://cvmforge.dev/measurements/v1"));
+	assert_non_null(strstr(r.out, "snp launch-digest "));
+	assert_non_null(strstr(r.out, "tdx mrtd ") || !strstr(r.out, "tdx"));
+	t_run_free(&r);
 	/* The proof is a plain tlog-proof: log verify and tlogcheck take it. */
 	r = sh_ok("cd '%s' && '%s' log verify out/t-1.tlog-proof --vkey vk --entry out/t-1/measurements.dsse.json",
 		  d, b);
