@@ -205,24 +205,24 @@ static int make_parents(cvmf_ctx *ctx, const char *path, struct dirset *ds)
 	return r;
 }
 
-/* Write a whole file through a temporary beside it, renamed over the name once
- * synced: now (ds NULL: file and directory fsync'd before returning), or with
- * the rest of a batch at dirset_sync(ds). */
+/* Write a whole file through a temporary beside it; it is fsync'd and renamed
+ * over the name with the rest of the batch, at dirset_sync(ds). */
 static int put_file(cvmf_ctx *ctx, const char *path, const void *buf, size_t len, mode_t mode,
 		    struct dirset *ds)
 {
-	struct dirset local = { 0 };
-	struct dirset *d = ds ? ds : &local;
 	struct pending f = { NULL, NULL, -1, 0 };
 	int r = 0;
 	const char *slash = strrchr(path, '/');
 	size_t dl = slash ? (size_t)(slash - path) : 1;
-	if ((r = make_parents(ctx, path, d)))
+	if ((r = make_parents(ctx, path, ds)))
 		goto out;
 	if (asprintf(&f.tmp, "%.*s/.tmp-%ld-%s", (int)dl, slash ? path : ".", (long)getpid(),
-		     slash ? slash + 1 : path) < 0 || !(f.path = strdup(path))) {
-		if (!f.path)
-			f.tmp = NULL;
+		     slash ? slash + 1 : path) < 0) {
+		f.tmp = NULL;
+		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		goto out;
+	}
+	if (!(f.path = strdup(path))) {
 		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
@@ -243,18 +243,16 @@ static int put_file(cvmf_ctx *ctx, const char *path, const void *buf, size_t len
 		}
 		off += (size_t)w;
 	}
-	/* Start the write-back now; fsync later waits for less. */
+	/* Start the write-back now; the fsync later waits for less. */
 	sync_file_range(f.fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-	struct pending *nf = realloc(d->f, (d->nf + 1) * sizeof(*nf));
+	struct pending *nf = realloc(ds->f, (ds->nf + 1) * sizeof(*nf));
 	if (!nf) {
 		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
-	d->f = nf;
-	d->f[d->nf++] = f;
+	ds->f = nf;
+	ds->f[ds->nf++] = f;
 	f = (struct pending){ NULL, NULL, -1, 0 };
-	if (!ds)
-		r = dirset_sync(ctx, &local);
 out:
 	if (f.fd >= 0)
 		close(f.fd);
@@ -262,7 +260,6 @@ out:
 		unlink(f.tmp);
 	free(f.tmp);
 	free(f.path);
-	dirset_free(&local);
 	return r;
 }
 
@@ -536,13 +533,6 @@ void tlg_log_close(struct tlg_log *l)
 	free(l->key_path);
 	free(l->signed_note);
 	free(l);
-}
-
-void tlg_log_info(const struct tlg_log *l, struct tlg_log_info *ret)
-{
-	ret->origin = l->origin;
-	ret->size = l->signed_size;
-	memcpy(ret->root, l->signed_root, TLG_HASH);
 }
 
 static int state_path(cvmf_ctx *ctx, const struct tlg_log *l, const char *name, char **ret)

@@ -146,14 +146,8 @@ int tlg_tile_subtree(const uint8_t *hashes, unsigned start, unsigned r, uint8_t 
 
 /* ---- store.c: the log in a directory ---- */
 struct tlg_log;
-struct tlg_log_info {
-	const char *origin;
-	uint64_t size;                  /* committed and signed */
-	uint8_t root[TLG_HASH];
-};
 int tlg_log_open(cvmf_ctx *ctx, const char *dir, bool writer, struct tlg_log **ret);
 void tlg_log_close(struct tlg_log *l);
-void tlg_log_info(const struct tlg_log *l, struct tlg_log_info *ret);
 /* Node reader over the log's tiles for a tree of `size` (tlg_node_fn's user). */
 struct tlg_tiles;
 int tlg_tiles_new(cvmf_ctx *ctx, const char *dir, uint64_t size, struct tlg_tiles **ret);
