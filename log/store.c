@@ -855,6 +855,8 @@ int cvmf_log_init(cvmf_ctx *ctx, const char *dir, const char *origin, const char
 	char *def_key = NULL, *key_abs = NULL, *p = NULL, *conf = NULL, *vkey = NULL;
 	int r = 0;
 	struct stat st;
+	/* What this call created, removed again if it fails: no half-made log. */
+	bool made_dir = false, made_key = false, made_state = false;
 	if (!tlg_key_name_ok(origin, strlen(origin)) || strlen(origin) >= 256)
 		return cvmf_error(ctx, CVMF_E_INVAL,
 				  "log origin '%s': must be non-empty, shorter than 256 bytes, "
@@ -869,11 +871,16 @@ int cvmf_log_init(cvmf_ctx *ctx, const char *dir, const char *origin, const char
 				empty = false;
 		if (d)
 			closedir(d);
+		if (!S_ISDIR(st.st_mode))
+			return cvmf_error(ctx, CVMF_E_INVAL, "log directory '%s' is not a directory",
+					  dir);
 		if (!empty)
 			return cvmf_error(ctx, CVMF_E_INVAL,
 					  "log directory '%s' exists and is not empty", dir);
 	} else if ((r = cvmf_mkdir_p(ctx, dir, 0755))) {
 		return r;
+	} else {
+		made_dir = true;
 	}
 	if (!key_path) {
 		size_t dl = strlen(dir);
@@ -892,8 +899,8 @@ int cvmf_log_init(cvmf_ctx *ctx, const char *dir, const char *origin, const char
 		r = load_key(ctx, key_abs, origin, &k);
 	} else {
 		r = cmn_key_generate(ctx, CMN_KEY_ED25519, &k);
-		if (!r)
-			r = cmn_key_write(ctx, k, key_abs);
+		if (!r && !(r = cmn_key_write(ctx, k, key_abs)))
+			made_key = true;
 	}
 	if (r)
 		goto out;
@@ -914,6 +921,7 @@ int cvmf_log_init(cvmf_ctx *ctx, const char *dir, const char *origin, const char
 			       strerror(errno));
 		goto out;
 	}
+	made_state = true;
 	uint8_t empty[TLG_HASH];
 	tlg_empty_root(empty);
 	if ((r = state_path(ctx, l, "config", &p)) ||
@@ -932,6 +940,23 @@ int cvmf_log_init(cvmf_ctx *ctx, const char *dir, const char *origin, const char
 	*ret_vkey = vkey;
 	vkey = NULL;
 out:
+	if (r && made_key) {
+		char *pub = NULL;
+		unlink(key_abs);
+		if (asprintf(&pub, "%s.pub", key_abs) > 0) {
+			unlink(pub);
+			free(pub);
+		}
+	}
+	if (r && made_dir) {
+		cmn_rmtree(dir);
+	} else if (r && made_state) {
+		char *cp = path_join(dir, "checkpoint");
+		cmn_rmtree(l->state);
+		if (cp)
+			unlink(cp);
+		free(cp);
+	}
 	tlg_log_close(l);
 	cmn_key_free(k);
 	free(def_key);

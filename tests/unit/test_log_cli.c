@@ -89,6 +89,9 @@ static void test_roundtrip(void **state)
 		{ "log monitor log --vkey vk", "required: --state", 2 },
 		{ "log frob", "invalid choice", 2 },
 		{ "log init log --origin t.example/cli", "not empty", 1 },
+		{ "log init e4 --origin t.example/cli", "is not a directory", 1 },
+		{ "log init new --origin t.example/cli --key new/k", "inside the log directory", 1 },
+		{ "log add e4 e4", "not a cvmforge log", 1 },
 	};
 	/* p4x: the first inclusion hash changed; p4y: the log signature changed. */
 	r = sh_ok("cd '%s' && awk '{ if (NR == 4) { c = substr($0, 1, 1); "
@@ -107,8 +110,8 @@ static void test_roundtrip(void **state)
 				 r.err);
 		t_run_free(&r);
 	}
-	/* Nothing was appended by the refused add. */
-	r = sh_ok("cd '%s' && sed -n 2p log/checkpoint", d);
+	/* Nothing was appended by the refused add; the refused init left nothing. */
+	r = sh_ok("cd '%s' && test ! -e new && sed -n 2p log/checkpoint", d);
 	assert_string_equal(r.out, "10\n");
 	t_run_free(&r);
 	t_rmrf(d);
