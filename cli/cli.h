@@ -60,6 +60,7 @@ int cmd_build(const char *prog, int argc, char **argv);     /* cli/cmd_build.c *
 int cmd_verify(const char *prog, int argc, char **argv);    /* cli/cmd_verify.c */
 int cmd_reproduce(const char *prog, int argc, char **argv); /* cli/cmd_reproduce.c */
 int cmd_initrd(const char *prog, int argc, char **argv);    /* cli/cmd_initrd.c */
+int cmd_attest(const char *prog, int argc, char **argv);    /* cli/cmd_attest.c */
 
 /* ---- progress on a terminal (cli/progress.c) ---- */
 struct cli_progress {

@@ -26,6 +26,7 @@ static const struct verb verbs[] = {
 	  "show what a firmware image declares: GUID table, SEV and TDX metadata" },
 	{ "initrd", cmd_initrd, "initrd -o OUT [--tree DIR[:PREFIX]]...|diff A B", "build a deterministic initrd, or compare two" },
 	{ "eventlog", cmd_eventlog, "eventlog replay|show|diff ...", "replay, list and compare TPM and CCEL event logs" },
+	{ "attest", cmd_attest, "attest show|verify FILE ...", "parse and verify an SEV-SNP report or TDX quote" },
 	{ "help", cmd_help, "help [VERB]", "show this help, or a verb's" },
 	{ "version", cmd_version, "version", "print the version" },
 };

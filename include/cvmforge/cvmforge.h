@@ -637,4 +637,5 @@ int cvmf_reproduce(cvmf_ctx *ctx, const struct cvmf_build_opts *opts, const char
 }
 #endif
 
+#include "cvmforge/attest.h"
 #endif /* CVMFORGE_H */
