@@ -7,6 +7,11 @@
 
 #include "common/internal.h"
 
+static inline void att_sk_x509_free(STACK_OF(X509) *sk)
+{
+	sk_X509_pop_free(sk, X509_free);
+}
+
 /* ---- certificates (attest/certs.c) ---- */
 /* Append every certificate of a blob (PEM with one or more, or one DER) to
  * sk; errors name the blob. */
@@ -39,6 +44,19 @@ int att_amd_ext_get(cvmf_ctx *ctx, X509 *x, struct att_amd_ext *ret);
 void att_cert_desc(X509 *x, char *out, size_t n);
 void att_cert_cn(X509 *x, char *out, size_t n);
 
+/* Intel's SGX extension of a PCK certificate (OID 1.2.840.113741.1.13.1). */
+struct att_sgx_ext {
+	uint8_t fmspc[6], pce_id[2], cpusvn[16];
+	uint8_t comp_svn[16];
+	uint16_t pcesvn;
+	bool has_fmspc, has_pce_id, has_tcb;
+};
+int att_sgx_ext_parse(cvmf_ctx *ctx, const uint8_t *der, size_t len, struct att_sgx_ext *ret);
+/* The span of a top-level key's value in a JSON object, as served: the
+ * exact bytes a signature covers. */
+int att_json_slice(const char *buf, size_t len, const char *key, size_t *ret_off,
+		   size_t *ret_len);
+
 /* ---- pinned roots (attest/roots.c) ---- */
 struct att_root { enum cvmf_snp_product product; const char *pem; };
 extern const struct att_root att_amd_arks[];
@@ -60,7 +78,15 @@ bool att_check(struct att_run *r, const char *name, bool ok, const char *fmt, ..
  * when given, time r->now, no X509_STRICT). On failure, detail names the
  * certificate, the reason and, for time errors, its dates. */
 bool att_x509_verify(struct att_run *r, X509 *leaf, STACK_OF(X509) *roots,
-		     STACK_OF(X509) *untrusted, STACK_OF(X509_CRL) *crls, char *detail, size_t n);
+		     STACK_OF(X509) *untrusted, STACK_OF(X509_CRL) *crls, char *detail, size_t n,
+		     STACK_OF(X509) **ret_chain);   /* ret_chain: NULL, or the chain, leaf first */
+/* Load the given blobs (certs, trust roots, CRLs); errors name the blob. */
+int att_load_all(cvmf_ctx *ctx, const struct cvmf_blob *b, size_t n, STACK_OF(X509) *sk);
+int att_load_crls(cvmf_ctx *ctx, const struct cvmf_blob *b, size_t n, STACK_OF(X509_CRL) *sk);
+/* ECDSA verification of a raw r||s signature (big-endian halves of n bytes each). */
+int att_ecdsa_verify_raw(cvmf_ctx *ctx, EVP_PKEY *key, const EVP_MD *md, const uint8_t *msg,
+			 size_t len, const uint8_t *r, const uint8_t *s, size_t n, bool le,
+			 bool *ret_ok);
 int att_snp_verify(struct att_run *r, const struct cvmf_snp_report *rep,
 		   const struct cvmf_attest_opts *o);
 int att_tdx_verify(struct att_run *r, const struct cvmf_tdx_quote *q,
