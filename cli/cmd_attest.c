@@ -187,9 +187,13 @@ static json_t *tdx_json(const struct cvmf_tdx_quote *q)
 		}
 		json_object_set_new(cd, "pck_cert_type", json_integer(q->pck_cert_type));
 		json_object_set_new(cd, "pck_chain_size", json_integer(q->pck_chain_len));
-		if (q->pck_cert_type == 5)
+		if (q->pck_cert_type == 5) {
+			size_t n = q->pck_chain_len;
+			while (n && !q->pck_chain[n - 1])   /* the chain is NUL-terminated */
+				n--;
 			json_object_set_new(cd, "pck_chain_pem",
-					    json_stringn((const char *)q->pck_chain, q->pck_chain_len));
+					    json_stringn((const char *)q->pck_chain, n));
+		}
 	}
 	json_object_set_new(o, "certification_data", cd);
 	return o;
