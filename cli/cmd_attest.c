@@ -152,7 +152,7 @@ static json_t *tdx_json(const struct cvmf_tdx_quote *q)
 	json_object_set_new(o, "mrowner", cli_hexj(q->mrowner, 48));
 	json_object_set_new(o, "mrownerconfig", cli_hexj(q->mrownerconfig, 48));
 	for (int i = 0; i < 4; i++) {
-		char k[8];
+		char k[16];
 		snprintf(k, sizeof(k), "rtmr%d", i);
 		json_object_set_new(o, k, cli_hexj(q->rtmr[i], 48));
 	}
@@ -290,11 +290,70 @@ static int attest_show(const char *prog, int argc, char **argv)
 }
 
 
+
+static json_t *params_json(const struct cvmf_attest_params *p, bool snp)
+{
+	json_t *o = json_object();
+	if (snp) {
+		json_object_set_new(o, "vcpus", json_integer(p->vcpus));
+		json_object_set_new(o, "vcpu_type", p->cpu_type[0] ? json_string(p->cpu_type) :
+				    json_null());
+		json_object_set_new(o, "vmm", json_string(p->vmm));
+		json_object_set_new(o, "guest_features", cli_hex_str(p->guest_features));
+	} else {
+		json_object_set_new(o, "memory", json_integer((json_int_t)p->memory));
+		json_object_set_new(o, "page_order", json_string(p->page_order));
+	}
+	return o;
+}
+
+static void params_text(const struct cvmf_attest_params *p, bool snp, char *out, size_t n)
+{
+	if (snp)
+		snprintf(out, n, "%u vCPU%s%s%s, %s, guest features 0x%llx", p->vcpus,
+			 p->vcpus == 1 ? "" : "s", p->cpu_type[0] ? " of " : "", p->cpu_type,
+			 p->vmm, (unsigned long long)p->guest_features);
+	else
+		snprintf(out, n, "memory %lluM, %s", (unsigned long long)(p->memory >> 20),
+			 p->page_order);
+}
+
+/* The match lines: first when it failed, since the first line names the failure. */
+static void print_match(const struct cvmf_attestation *a, const struct cvmf_attest_match *m,
+			size_t n_expect)
+{
+	bool snp = a->kind == CVMF_ATT_SNP;
+	char pt[160], hex[97];
+	cvmf_hex(snp ? a->snp->measurement : a->tdx->mrtd, 48, hex);
+	if (m->matched) {
+		params_text(&m->params, snp, pt, sizeof(pt));
+		printf("matched: %s: %s\n", m->source, pt);
+		if (!snp)
+			for (int k = 0; k < 4; k++)
+				printf("  rtmr%d %s\n", k, m->rtmr_checked[k] ? "matched" :
+				       "unchecked (not predicted)");
+		return;
+	}
+	printf("FAILED match: the %s %s is none of the %zu value%s published in %zu "
+	       "--expect\n", snp ? "measurement" : "MRTD/RTMRs with MRTD", hex, m->n_published,
+	       m->n_published == 1 ? "" : "s", n_expect);
+	if (m->explained) {
+		params_text(&m->explanation, snp, pt, sizeof(pt));
+		printf("  explanation: this report is the image %s with %s (searched %zu "
+		       "combinations in %.0f ms)\n", m->explain_source, pt, m->n_searched,
+		       m->search_ms);
+	} else if (m->searched) {
+		printf("  explanation: none of %zu launch parameter combinations of the image "
+		       "reproduces it, so the firmware, kernel, initrd or cmdline differ\n",
+		       m->n_searched);
+	}
+}
+
 /* ---- verify ---- */
 
 static const char verify_usage[] =
 	"FILE [--certs FILE]... [--trust-root FILE]... [--at-time RFC3339] [--crl FILE]... "
-	"[--collateral DIR] [--policy FILE] [--json]";
+	"[--collateral DIR] [--policy FILE] [--expect PATH]... [--json]";
 
 #define MAX_INPUTS 16
 
@@ -438,6 +497,8 @@ static int attest_verify(const char *prog, int argc, char **argv)
 	bool have_policy = false;
 	struct verify_out vo = { 0 };
 	const char *policy_path = NULL;
+	const char *expect[MAX_INPUTS];
+	size_t n_expect = 0;
 	cvmf_ctx *ctx = NULL;
 	struct cvmf_attestation *a = NULL;
 	const char *v;
@@ -463,6 +524,10 @@ static int attest_verify(const char *prog, int argc, char **argv)
 			       "  --policy FILE      JSON: allow_debug, min_tcb, report_data,\n"
 			       "                     host_data, vmpl, min_guest_svn, chip_ids,\n"
 			       "                     allowed_tcb_status (docs/attest.md)\n"
+			       "  --expect PATH      an image directory (or its measurements.json)\n"
+			       "                     whose published values must contain the\n"
+			       "                     report's; if none does, the image's launch\n"
+			       "                     parameters are searched for the reported value\n"
 			       "  --json             one JSON object with every check and the fields\n\n"
 			       "Exit codes: 0 verified, 3 does not verify or fails the policy, 1 the\n"
 			       "report or material cannot be read, 2 usage error.\n",
@@ -482,9 +547,18 @@ static int attest_verify(const char *prog, int argc, char **argv)
 			break;
 		case OPT_COLL: o.collateral_dir = v; break;
 		case OPT_POLICY: policy_path = v; break;
-		case OPT_EXPECT: case OPT_PUBKEY: case OPT_VKEY:
-			rc = fail("--expect, --pubkey and --vkey are not implemented yet in this "
-				  "build: verify without them");
+		case OPT_EXPECT:
+			if (n_expect == MAX_INPUTS) {
+				rc = usage_error(prog, verify_usage, "argument --expect: at most %d",
+						 MAX_INPUTS);
+				break;
+			}
+			expect[n_expect++] = v;
+			break;
+		case OPT_PUBKEY: case OPT_VKEY:
+			rc = fail("--pubkey and --vkey (signed statements and tlog proofs) are not "
+				  "supported by this build yet: match against an image directory "
+				  "with --expect IMAGE");
 			break;
 		}
 	}
@@ -531,12 +605,45 @@ static int attest_verify(const char *prog, int argc, char **argv)
 		rc = fail("%s", cvmf_ctx_errmsg(ctx));
 		goto out;
 	}
-	rc = res.verified ? EXIT_OK_ : EXIT_MISMATCH;
+	struct cvmf_attest_match m = { 0 };
+	if (res.verified && n_expect &&
+	    cvmf_attest_match(ctx, a, expect, n_expect, true, &m)) {
+		rc = fail("%s", cvmf_ctx_errmsg(ctx));
+		goto out;
+	}
+	rc = res.verified && (!n_expect || m.matched) ? EXIT_OK_ : EXIT_MISMATCH;
 	const char *kind = a->kind == CVMF_ATT_SNP ? "SEV-SNP report" : "TDX quote";
 	if (vo.json) {
 		json_t *j = json_object();
 		json_object_set_new(j, "verified", json_boolean(res.verified));
-		json_object_set_new(j, "matched", json_false());
+		json_object_set_new(j, "matched", json_boolean(m.matched));
+		if (m.matched) {
+			json_t *mo = params_json(&m.params, a->kind == CVMF_ATT_SNP);
+			json_object_set_new(mo, "source", json_string(m.source));
+			if (a->kind == CVMF_ATT_TDX) {
+				json_t *rt = json_object();
+				for (int k = 0; k < 4; k++) {
+					char key[8] = "rtmr0";
+					key[4] = (char)('0' + k);
+					json_object_set_new(rt, key, json_string(m.rtmr_checked[k] ?
+							    "matched" : "unchecked"));
+				}
+				json_object_set_new(mo, "rtmrs", rt);
+			}
+			json_object_set_new(j, "match", mo);
+		}
+		if (m.explained) {
+			json_t *eo = params_json(&m.explanation, a->kind == CVMF_ATT_SNP);
+			json_object_set_new(eo, "source", json_string(m.explain_source));
+			json_object_set_new(j, "explanation", eo);
+		}
+		if (m.searched) {
+			json_t *so = json_object();
+			json_object_set_new(so, "combinations", json_integer((json_int_t)m.n_searched));
+			json_object_set_new(so, "ms", json_real(m.search_ms));
+			json_object_set_new(so, "explained", json_boolean(m.explained));
+			json_object_set_new(j, "search", so);
+		}
 		json_object_set_new(j, "failed_check", res.verified ? json_null() :
 				    json_string(res.failed_check));
 		json_object_set_new(j, "failed_detail", res.verified ? json_null() :
@@ -551,6 +658,8 @@ static int attest_verify(const char *prog, int argc, char **argv)
 		print_json(j);
 		json_decref(j);
 	} else {
+		if (res.verified && n_expect)
+			print_match(a, &m, n_expect);
 		if (res.verified)
 			printf("verified: %s: %s%s%s, %zu checks passed\n", p.positional[0], kind,
 			       a->kind == CVMF_ATT_SNP ? ", " : "",

@@ -217,6 +217,42 @@ int cvmf_attest_verify(cvmf_ctx *ctx, const struct cvmf_attestation *a,
 		       const struct cvmf_attest_opts *opts, cvmf_check_fn check, void *user,
 		       struct cvmf_attest_result *ret);
 
+/* ---- matching against published measurements ---- */
+struct cvmf_attest_params {
+	bool snp;                        /* SNP fields, else TDX fields */
+	char vmm[16];                    /* SNP: "QEMU", "ec2", "gce" */
+	char cpu_type[32];               /* SNP: QEMU -cpu model */
+	uint32_t vcpu_sig;
+	unsigned vcpus;
+	uint64_t guest_features;
+	uint64_t memory;                 /* TDX: bytes */
+	char page_order[16];             /* TDX: "single-pass", "two-pass" */
+};
+struct cvmf_attest_match {
+	bool matched;
+	char source[512];                /* the --expect that matched */
+	struct cvmf_attest_params params;
+	bool rtmr_checked[4];            /* TDX: false: not predicted, unchecked */
+	size_t n_published;              /* values compared */
+	/* the search, when nothing matched and an image's files are at hand */
+	bool searched, explained;
+	size_t n_searched;               /* combinations tried */
+	double search_ms;
+	struct cvmf_attest_params explanation;
+	char explain_source[512];
+};
+/* Match the report's measurement (SNP) or MRTD and RTMR0-3 (TDX) against
+ * the values published in each expect path: an image directory (its
+ * measurements.json) or a measurements.json file. When nothing matches and
+ * explain is set, search the parameter space of each image directory (SNP:
+ * vCPUs 1-512 x CPU types x VMMs x its guest features and the common ones;
+ * TDX: memory sizes x page orders) for the reported value. Signed
+ * statements (--pubkey) and tlog proofs (--vkey) are not matched yet:
+ * CVMF_E_UNSUPPORTED names them. */
+int cvmf_attest_match(cvmf_ctx *ctx, const struct cvmf_attestation *a,
+		      const char *const *expect, size_t n_expect, bool explain,
+		      struct cvmf_attest_match *ret);
+
 #pragma GCC visibility pop
 
 #ifdef __cplusplus

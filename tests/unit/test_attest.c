@@ -22,6 +22,7 @@
 
 #include "tests/unit/testlib.h"
 #include "attest/att.h"
+#include "builder/image.h"
 
 #define FIX "fixtures/attest-upstream/"
 
@@ -614,6 +615,7 @@ struct syn_spec {
 	struct syn_tcb cert_tcb;     /* the VCEK's SPLs */
 	bool bad_hwid;
 	time_t leaf_nb, leaf_na;
+	const uint8_t *measurement;  /* NULL: bytes 0..47 */
 };
 
 static const char *pname(enum cvmf_snp_product p)
@@ -699,7 +701,7 @@ static void syn_make(struct syn *s, const struct syn_spec *sp)
 	t_le32(r + 0x048, sp->vlek ? 1u << 2 : 0);
 	memset(r + 0x050, 0x5a, 64);                  /* report_data */
 	for (int i = 0; i < 48; i++)
-		r[0x090 + i] = (uint8_t)i;                /* measurement */
+		r[0x090 + i] = sp->measurement ? sp->measurement[i] : (uint8_t)i;
 	memset(r + 0x0c0, 0x11, 32);                  /* host_data */
 	uint8_t tcb[8];
 	tcb_encode(&sp->tcb, sp->product, tcb);
@@ -1151,6 +1153,149 @@ static void test_json_slice(void **state)
 	assert_int_equal(att_json_slice(d, 20, "tcbInfo", &off, &len), CVMF_E_FORMAT);
 }
 
+
+/* ---- matching and explaining, on synthetic reports of a real image ---- */
+
+static void snp_digest(const char *fw, enum cvmf_vmm vmm, unsigned vcpus, const char *cpu,
+		       uint64_t feat, uint8_t out[48])
+{
+	cvmf_ctx *ctx = cvmf_ctx_new();
+	struct cvmf_sev_spec spec = { .mode = CVMF_MODE_SNP, .ovmf_path = fw };
+	struct cvmf_sev_inputs *in = NULL;
+	if (cvmf_sev_load(ctx, &spec, &in))
+		fail_msg("%s", cvmf_ctx_errmsg(ctx));
+	const struct cvmf_cpu_type *t = cvmf_cpu_type_find(cpu);
+	assert_non_null(t);
+	struct cvmf_sev_launch l = { .vmm = vmm, .vcpus = vcpus, .guest_features = feat,
+				     .vcpu_sig = cvmf_cpu_sig(t->family, t->model, t->stepping) };
+	struct cvmf_digest d;
+	assert_int_equal(cvmf_sev_measure(ctx, in, &l, &d), 0);
+	memcpy(out, d.bytes, 48);
+	cvmf_sev_inputs_free(in);
+	cvmf_ctx_free(ctx);
+}
+
+static void test_match_explain(void **state)
+{
+	(void)state;
+	char *fw = t_shared_file("inputs/OVMF.fd");
+	if (!fw)
+		skip();
+	/* an image directory with its measurements.json, written by the builder's
+	 * own function from the image's files */
+	char *dir = t_tmpdir();
+	size_t n;
+	char *fwd = t_slurp(fw, &n);
+	free(t_write(dir, "OVMF.fd", fwd, n));
+	free(fwd);
+	free(t_write(dir, "cmdline.txt", "console=ttyS0", 13));
+	free(t_write(dir, "vmlinuz", "", 0));
+	free(t_write(dir, "initrd.img", "", 0));
+	json_t *plat = json_pack("{s:{s:b,s:[s],s:[i,i,i,i],s:[s],s:[s]}}", "snp",
+				 "kernel-hashes", 0, "vmm-types", "QEMU", "vcpus", 1, 2, 3, 4,
+				 "cpu-types", "EPYC-v4", "guest-features", "0x1");
+	cvmf_ctx *ctx = cvmf_ctx_new();
+	json_t *meas = NULL;
+	if (img_measure(ctx, dir, "test", plat, &meas))
+		fail_msg("%s", cvmf_ctx_errmsg(ctx));
+	char *mpath = NULL;
+	assert_true(asprintf(&mpath, "%s/measurements.json", dir) > 0);
+	assert_int_equal(json_dump_file(meas, mpath, JSON_INDENT(2)), 0);
+	json_decref(meas);
+	json_decref(plat);
+
+	/* matched: 3 vCPUs of EPYC-v4 */
+	uint8_t d[48];
+	snp_digest(fw, CVMF_VMM_QEMU, 3, "EPYC-v4", 1, d);
+	struct syn s;
+	struct syn_spec sp = { .product = CVMF_SNP_GENOA, .version = 3, .tcb = T1, .cert_tcb = T1,
+			       .measurement = d };
+	syn_make(&s, &sp);
+	struct cvmf_attestation *a = NULL;
+	assert_int_equal(cvmf_attestation_parse(ctx, s.report, sizeof(s.report), &a), 0);
+	struct cvmf_attest_match m;
+	const char *ex[1] = { dir };
+	assert_int_equal(cvmf_attest_match(ctx, a, ex, 1, true, &m), 0);
+	assert_true(m.matched);
+	assert_int_equal(m.params.vcpus, 3);
+	assert_string_equal(m.params.cpu_type, "EPYC-v4");
+	assert_string_equal(m.params.vmm, "QEMU");
+	assert_int_equal(m.params.guest_features, 1);
+	assert_int_equal(m.n_published, 4);
+	assert_false(m.searched);
+	/* the measurements.json file itself works too */
+	ex[0] = mpath;
+	assert_int_equal(cvmf_attest_match(ctx, a, ex, 1, true, &m), 0);
+	assert_true(m.matched);
+	cvmf_attestation_free(a);
+	syn_free(&s);
+
+	/* mismatched, explained: 7 vCPUs of EPYC-Genoa */
+	snp_digest(fw, CVMF_VMM_QEMU, 7, "EPYC-Genoa", 1, d);
+	syn_make(&s, &sp);
+	a = NULL;
+	assert_int_equal(cvmf_attestation_parse(ctx, s.report, sizeof(s.report), &a), 0);
+	ex[0] = dir;
+	assert_int_equal(cvmf_attest_match(ctx, a, ex, 1, true, &m), 0);
+	assert_false(m.matched);
+	assert_true(m.searched && m.explained);
+	assert_int_equal(m.explanation.vcpus, 7);
+	assert_string_equal(m.explanation.cpu_type, "EPYC-Genoa");
+	assert_string_equal(m.explanation.vmm, "QEMU");
+	printf("# explained after %zu combinations in %.1f ms\n", m.n_searched, m.search_ms);
+	/* the CLI says so on its first line, exit 3, and in the JSON */
+	char *rep = t_write(dir, "report.bin", s.report, sizeof(s.report));
+	char *leaf = t_write(dir, "vcek.pem", s.leaf_pem.d, s.leaf_pem.n);
+	char *ask = t_write(dir, "ask.der", s.ask_der.d, s.ask_der.n);
+	char *ark = t_write(dir, "ark.pem", s.ark_pem.d, s.ark_pem.n);
+	struct run r = t_sh("'%s' attest verify '%s' --certs '%s' --certs '%s' --trust-root '%s' "
+			    "--expect '%s'", t_bin(), rep, leaf, ask, ark, dir);
+	t_assert_clean_exit(&r, 3);
+	assert_true(!strncmp(r.out, "FAILED match: ", 14));
+	assert_non_null(strstr(r.out, "7 vCPUs of EPYC-Genoa, QEMU"));
+	t_run_free(&r);
+	r = t_sh("'%s' attest verify --json '%s' --certs '%s' --certs '%s' --trust-root '%s' "
+		 "--expect '%s'", t_bin(), rep, leaf, ask, ark, dir);
+	t_assert_clean_exit(&r, 3);
+	json_t *j = json_loads(r.out, 0, NULL);
+	assert_non_null(j);
+	assert_true(json_is_true(json_object_get(j, "verified")));
+	assert_true(json_is_false(json_object_get(j, "matched")));
+	json_t *e = json_object_get(j, "explanation");
+	assert_int_equal(json_integer_value(json_object_get(e, "vcpus")), 7);
+	assert_string_equal(json_string_value(json_object_get(e, "vcpu_type")), "EPYC-Genoa");
+	assert_string_equal(json_string_value(json_object_get(e, "vmm")), "QEMU");
+	assert_string_equal(json_string_value(json_object_get(e, "guest_features")), "0x1");
+	json_decref(j);
+	t_run_free(&r);
+	cvmf_attestation_free(a);
+	syn_free(&s);
+
+	/* unexplainable: a measurement no launch of this firmware gives */
+	memset(d, 0xee, sizeof(d));
+	syn_make(&s, &sp);
+	a = NULL;
+	assert_int_equal(cvmf_attestation_parse(ctx, s.report, sizeof(s.report), &a), 0);
+	assert_int_equal(cvmf_attest_match(ctx, a, ex, 1, true, &m), 0);
+	assert_false(m.matched);
+	assert_true(m.searched);
+	assert_false(m.explained);
+	assert_true(m.n_searched >= 512 * 3);
+	printf("# unexplained after %zu combinations in %.1f ms\n", m.n_searched, m.search_ms);
+	cvmf_attestation_free(a);
+	syn_free(&s);
+
+	/* an --expect that is not a measurements.json */
+	ex[0] = fw;
+	a = NULL;
+	assert_int_equal(cvmf_attestation_parse(ctx, s.report, sizeof(s.report), &a), 0);
+	assert_int_equal(cvmf_attest_match(ctx, a, ex, 1, false, &m), CVMF_E_UNSUPPORTED);
+	cvmf_attestation_free(a);
+	t_rmrf(dir);
+	free(dir); free(mpath); free(fw); free(rep); free(leaf); free(ask); free(ark);
+	cvmf_ctx_free(ctx);
+}
+
 /* ---- the command line ---- */
 
 static void test_cli(void **state)
@@ -1266,6 +1411,7 @@ int main(void)
 		cmocka_unit_test(test_syn_policy),
 		cmocka_unit_test(test_tdx_collateral),
 		cmocka_unit_test(test_json_slice),
+		cmocka_unit_test(test_match_explain),
 		cmocka_unit_test(test_cli),
 	};
 	return cmocka_run_group_tests_name("attest", tests, setup, teardown);
