@@ -1034,7 +1034,9 @@ static void test_tdx_collateral(void **state)
 	X509 *pck = PEM_read_bio_X509(bio, NULL, NULL, NULL);
 	BIO_free(bio);
 	assert_non_null(pck);
-	int ei = X509_get_ext_by_OBJ(pck, OBJ_txt2obj("1.2.840.113741.1.13.1", 1), -1);
+	ASN1_OBJECT *sgx_oid = OBJ_txt2obj("1.2.840.113741.1.13.1", 1);
+	int ei = X509_get_ext_by_OBJ(pck, sgx_oid, -1);
+	ASN1_OBJECT_free(sgx_oid);
 	assert_true(ei >= 0);
 	ASN1_OCTET_STRING *ed = X509_EXTENSION_get_data(X509_get_ext(pck, ei));
 	struct att_sgx_ext sgx;
