@@ -84,8 +84,27 @@ static int verify_one(struct att_run *r, X509 *leaf, STACK_OF(X509) *roots,
 		struct tm tm;
 		gmtime_r(&r->now, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-		if (err == X509_V_ERR_CERT_HAS_EXPIRED || err == X509_V_ERR_CERT_NOT_YET_VALID ||
-		    err == X509_V_ERR_CRL_HAS_EXPIRED || err == X509_V_ERR_CRL_NOT_YET_VALID)
+		X509_CRL *crl = NULL;   /* the CRL of the current certificate's issuer */
+		for (int i = 0; crls && i < sk_X509_CRL_num(crls) && !crl; i++)
+			if (!X509_NAME_cmp(X509_CRL_get_issuer(sk_X509_CRL_value(crls, i)),
+					   X509_get_issuer_name(cur ? cur : leaf)))
+				crl = sk_X509_CRL_value(crls, i);
+		if (crl && (err == X509_V_ERR_CRL_HAS_EXPIRED || err == X509_V_ERR_CRL_NOT_YET_VALID ||
+			    err == X509_V_ERR_CRL_SIGNATURE_FAILURE)) {
+			/* name the CRL: its issuer and its dates */
+			char iss[128] = "?", a[32] = "?", b[32] = "?";
+			X509_NAME_get_text_by_NID(X509_CRL_get_issuer(crl), NID_commonName, iss,
+						  sizeof(iss));
+			struct tm t1, t2;
+			if (X509_CRL_get0_lastUpdate(crl) &&
+			    ASN1_TIME_to_tm(X509_CRL_get0_lastUpdate(crl), &t1))
+				strftime(a, sizeof(a), "%Y-%m-%dT%H:%M:%SZ", &t1);
+			if (X509_CRL_get0_nextUpdate(crl) &&
+			    ASN1_TIME_to_tm(X509_CRL_get0_nextUpdate(crl), &t2))
+				strftime(b, sizeof(b), "%Y-%m-%dT%H:%M:%SZ", &t2);
+			snprintf(detail, n, "%s: %s: the CRL of '%s' (issued %s, next update %s), "
+				 "at %s", desc, X509_verify_cert_error_string(err), iss, a, b, when);
+		} else if (err == X509_V_ERR_CERT_HAS_EXPIRED || err == X509_V_ERR_CERT_NOT_YET_VALID)
 			snprintf(detail, n, "%s: %s at %s", desc, X509_verify_cert_error_string(err),
 				 when);
 		else

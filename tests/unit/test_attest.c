@@ -402,6 +402,8 @@ static void test_tdx_fixtures_verify(void **state)
 	assert_false(r.verified);
 	assert_string_equal(r.failed_check, "pck_chain");
 	assert_non_null(strstr(r.failed_detail, "CRL has expired"));
+	assert_non_null(strstr(r.failed_detail, "the CRL of 'Intel SGX PCK Platform CA'"));
+	assert_non_null(strstr(r.failed_detail, "next update 2023-07-08"));
 	oc.has_time = true;
 	oc.at_time = utc(2023, 6, 20);
 	assert_true(verify_buf(&q, &oc, NULL).verified);
