@@ -1158,6 +1158,127 @@ static void test_json_slice(void **state)
 }
 
 
+
+/* The real AMD chains of go-sev-guest (VCEK and VLEK, Milan, Genoa, Turin):
+ * each certificate's role and product, and each ASK or ASVK verifies to the
+ * ARK pinned for its product (and not to another product's). */
+static void test_real_amd_chains(void **state)
+{
+	(void)state;
+	static const struct { const char *file; enum cvmf_snp_product p; bool vlek; } b[] = {
+		{ "ask_ark_milan.pem", CVMF_SNP_MILAN, false },
+		{ "ask_ark_milan_vlek.pem", CVMF_SNP_MILAN, true },
+		{ "ask_ark_genoa.pem", CVMF_SNP_GENOA, false },
+		{ "ask_ark_genoa_vlek.pem", CVMF_SNP_GENOA, true },
+		{ "ask_ark_turin_vcek.pem", CVMF_SNP_TURIN, false },
+		{ "ask_ark_turin_vlek.pem", CVMF_SNP_TURIN, true },
+	};
+	cvmf_ctx *ctx = cvmf_ctx_new();
+	for (size_t i = 0; i < sizeof(b) / sizeof(b[0]); i++) {
+		char rel[128];
+		snprintf(rel, sizeof(rel), FIX "snp/trust/%s", b[i].file);
+		struct buf f;
+		if (!fixture(rel, &f))
+			skip();
+		STACK_OF(X509) *sk = sk_X509_new_null();
+		struct cvmf_blob bl = blob_of(&f, b[i].file);
+		assert_int_equal(att_certs_load(ctx, &bl, sk), 0);
+		assert_int_equal(sk_X509_num(sk), 2);
+		enum cvmf_snp_product p0, p1;
+		assert_int_equal(att_amd_role(sk_X509_value(sk, 0), &p0),
+				 b[i].vlek ? ATT_ROLE_ASVK : ATT_ROLE_ASK);
+		assert_int_equal(att_amd_role(sk_X509_value(sk, 1), &p1), ATT_ROLE_ARK);
+		assert_int_equal(p0, b[i].p);
+		assert_int_equal(p1, b[i].p);
+		for (size_t k = 0; k < att_amd_n_arks; k++) {
+			STACK_OF(X509) *roots = sk_X509_new_null();
+			struct cvmf_blob rb = { att_amd_arks[k].pem, strlen(att_amd_arks[k].pem), NULL };
+			assert_int_equal(att_certs_load(ctx, &rb, roots), 0);
+			struct cvmf_attest_result res = { .verified = true };
+			struct att_run r = { .ctx = ctx, .res = &res, .now = time(NULL) };
+			char detail[400];
+			bool ok = att_x509_verify(&r, sk_X509_value(sk, 0), roots, sk, NULL, detail,
+						  sizeof(detail), NULL);
+			if (ok != (att_amd_arks[k].product == b[i].p))
+				fail_msg("%s against the pinned %s ARK: %s", b[i].file,
+					 cvmf_snp_product_name(att_amd_arks[k].product), detail);
+			att_sk_x509_free(roots);
+		}
+		att_sk_x509_free(sk);
+		free(f.d);
+	}
+	/* the fixtures' VCEKs are VCEKs of their product ("Milan-B0" names Milan) */
+	struct buf v;
+	if (!fixture(FIX "snp/milan/vcek.pem", &v))
+		skip();
+	STACK_OF(X509) *sk = sk_X509_new_null();
+	struct cvmf_blob bl = blob_of(&v, "vcek.pem");
+	assert_int_equal(att_certs_load(ctx, &bl, sk), 0);
+	enum cvmf_snp_product p;
+	assert_int_equal(att_amd_role(sk_X509_value(sk, 0), &p), ATT_ROLE_VCEK);
+	assert_int_equal(p, CVMF_SNP_MILAN);
+	struct att_amd_ext e;
+	assert_int_equal(att_amd_ext_get(ctx, sk_X509_value(sk, 0), &e), 0);
+	assert_string_equal(e.product, "Milan-B0");
+	assert_true(e.has_spl[8] && e.spl[8] == 0xdb);
+	assert_int_equal(e.hwid_len, 64);
+	att_sk_x509_free(sk);
+	free(v.d);
+	/* extension values: malformed ones are errors naming the OID */
+	const uint8_t bad_int[] = { 0x02, 0x02, 0x01, 0x00 };   /* 256 */
+	assert_int_equal(att_amd_ext_value(ctx, "3.8", bad_int, sizeof(bad_int), &e), CVMF_E_FORMAT);
+	assert_non_null(strstr(cvmf_ctx_errmsg(ctx), "1.3.6.1.4.1.3704.1.3.8"));
+	assert_int_equal(att_amd_ext_value(ctx, "4", bad_int, sizeof(bad_int), &e), CVMF_E_FORMAT);
+	const uint8_t trail[] = { 0x02, 0x01, 0x05, 0x00 };
+	assert_int_equal(att_amd_ext_value(ctx, "3.1", trail, sizeof(trail), &e), CVMF_E_FORMAT);
+	cvmf_ctx_free(ctx);
+}
+
+/* TDX matching: MRTD and the predicted RTMRs; an RTMR that was not predicted
+ * is unchecked, never matched. */
+static void test_tdx_match(void **state)
+{
+	(void)state;
+	struct buf q;
+	if (!fixture(FIX "tdx/tdx_prod_quote_SPR_E4.dat", &q))
+		skip();
+	cvmf_ctx *ctx = cvmf_ctx_new();
+	struct cvmf_attestation *a = NULL;
+	assert_int_equal(cvmf_attestation_parse(ctx, q.d, q.n, &a), 0);
+	char mrtd[97], r1[97], r2[97];
+	cvmf_hex(a->tdx->mrtd, 48, mrtd);
+	cvmf_hex(a->tdx->rtmr[1], 48, r1);
+	cvmf_hex(a->tdx->rtmr[2], 48, r2);
+	char *dir = t_tmpdir();
+	char doc[2048];
+	snprintf(doc, sizeof(doc), "{\"format\": \"cvmforge-measurements/1\", \"tdx\": "
+		 "{\"measurements\": [{\"memory\": 1073741824, \"page-order\": \"two-pass\", "
+		 "\"mrtd\": \"%s\", \"rtmr0\": null, \"rtmr1\": \"%s\", \"rtmr2\": \"%s\", "
+		 "\"rtmr3\": \"%s\"}, {\"memory\": 2147483648, \"page-order\": \"single-pass\", "
+		 "\"mrtd\": \"%s\", \"rtmr0\": null, \"rtmr1\": \"%s\", \"rtmr2\": \"%s\", "
+		 "\"rtmr3\": null}]}}", mrtd, r1, r2, r2, mrtd, r1, r2);
+	char *path = t_write(dir, "measurements.json", doc, strlen(doc));
+	const char *ex[1] = { path };
+	struct cvmf_attest_match m;
+	assert_int_equal(cvmf_attest_match(ctx, a, ex, 1, false, &m), 0);
+	assert_true(m.matched);
+	assert_int_equal(m.n_published, 2);
+	assert_int_equal(m.params.memory, 2147483648ull);   /* the first has a wrong RTMR3 */
+	assert_string_equal(m.params.page_order, "single-pass");
+	assert_false(m.rtmr_checked[0]);
+	assert_true(m.rtmr_checked[1] && m.rtmr_checked[2]);
+	assert_false(m.rtmr_checked[3]);
+	/* a different MRTD matches nothing */
+	a->tdx->mrtd[0] ^= 1;
+	assert_int_equal(cvmf_attest_match(ctx, a, ex, 1, false, &m), 0);
+	assert_false(m.matched);
+	assert_false(m.searched);
+	cvmf_attestation_free(a);
+	t_rmrf(dir);
+	free(dir); free(path); free(q.d);
+	cvmf_ctx_free(ctx);
+}
+
 /* ---- matching and explaining, on synthetic reports of a real image ---- */
 
 static void snp_digest(const char *fw, enum cvmf_vmm vmm, unsigned vcpus, const char *cpu,
@@ -1415,6 +1536,8 @@ int main(void)
 		cmocka_unit_test(test_syn_policy),
 		cmocka_unit_test(test_tdx_collateral),
 		cmocka_unit_test(test_json_slice),
+		cmocka_unit_test(test_real_amd_chains),
+		cmocka_unit_test(test_tdx_match),
 		cmocka_unit_test(test_match_explain),
 		cmocka_unit_test(test_cli),
 	};
