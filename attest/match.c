@@ -253,10 +253,14 @@ static int tdx_search(cvmf_ctx *ctx, const char *dir, json_t *tdx,
 					16384, 24576, 32768, 49152, 65536 };
 	static const enum cvmf_tdx_page_order orders[] = { CVMF_TDX_SINGLE_PASS,
 							   CVMF_TDX_TWO_PASS };
+	/* Without ACPI tables there is no RTMR0, and the memory size shows
+	 * nowhere else: search the page orders only, and say the memory is
+	 * not determined (0). */
+	size_t n_mem = spec.acpi_tables_path ? sizeof(mib) / sizeof(mib[0]) : 1;
 	for (size_t o = 0; o < 2 && !rc && !res->explained; o++) {
 		spec.page_order = orders[o];
-		for (size_t i = 0; i < sizeof(mib) / sizeof(mib[0]) && !rc; i++) {
-			spec.memory = mib[i] << 20;
+		for (size_t i = 0; i < n_mem && !rc; i++) {
+			spec.memory = spec.acpi_tables_path ? mib[i] << 20 : 2048ull << 20;
 			struct cvmf_tdx_result *r = NULL;
 			if ((rc = cvmf_tdx_measure(ctx, &spec, &r)))
 				break;
@@ -267,7 +271,7 @@ static int tdx_search(cvmf_ctx *ctx, const char *dir, json_t *tdx,
 			cvmf_tdx_result_free(r);
 			if (ok) {
 				res->explained = true;
-				res->explanation.memory = spec.memory;
+				res->explanation.memory = spec.acpi_tables_path ? spec.memory : 0;
 				snprintf(res->explanation.page_order, sizeof(res->explanation.page_order),
 					 "%s", cvmf_tdx_page_order_name(spec.page_order));
 				snprintf(res->explain_source, sizeof(res->explain_source), "%.511s", dir);

@@ -308,7 +308,8 @@ static json_t *params_json(const struct cvmf_attest_params *p, bool snp)
 		json_object_set_new(o, "vmm", json_string(p->vmm));
 		json_object_set_new(o, "guest_features", cli_hex_str(p->guest_features));
 	} else {
-		json_object_set_new(o, "memory", json_integer((json_int_t)p->memory));
+		json_object_set_new(o, "memory", p->memory ? json_integer((json_int_t)p->memory) :
+				    json_null());
 		json_object_set_new(o, "page_order", json_string(p->page_order));
 	}
 	return o;
@@ -320,8 +321,11 @@ static void params_text(const struct cvmf_attest_params *p, bool snp, char *out,
 		snprintf(out, n, "%u vCPU%s%s%s, %s, guest features 0x%llx", p->vcpus,
 			 p->vcpus == 1 ? "" : "s", p->cpu_type[0] ? " of " : "", p->cpu_type,
 			 p->vmm, (unsigned long long)p->guest_features);
-	else
+	else if (p->memory)
 		snprintf(out, n, "memory %lluM, %s", (unsigned long long)(p->memory >> 20),
+			 p->page_order);
+	else
+		snprintf(out, n, "%s (memory not determined: RTMR0 is not predicted)",
 			 p->page_order);
 }
 

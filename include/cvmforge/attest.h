@@ -225,7 +225,8 @@ struct cvmf_attest_params {
 	uint32_t vcpu_sig;
 	unsigned vcpus;
 	uint64_t guest_features;
-	uint64_t memory;                 /* TDX: bytes */
+	uint64_t memory;                 /* TDX: bytes; 0 in an explanation: not
+	                                    determined (no RTMR0 predicted) */
 	char page_order[16];             /* TDX: "single-pass", "two-pass" */
 };
 struct cvmf_attest_match {

@@ -1279,6 +1279,69 @@ static void test_tdx_match(void **state)
 	cvmf_ctx_free(ctx);
 }
 
+
+/* The TDX search: a quote of the image with 3 GiB and two-pass page order,
+ * against an image that publishes 1 GiB single-pass. */
+static void test_tdx_explain(void **state)
+{
+	(void)state;
+	char *fw = t_shared_file("inputs/OVMF.trixie.fd");
+	char *kernel = fw ? t_shared_file("inputs/vmlinuz-6.1.0-50") : NULL;
+	char *initrd = kernel ? t_shared_file("inputs/initrd-tiny.cpio") : NULL;
+	char *acpi = initrd ? t_shared_file("fixtures/tdx-upstream/quex-acpi-tables-1cpu-1024M-1disk.bin") : NULL;
+	struct buf q;
+	if (!acpi || !fixture(FIX "tdx/tdx_prod_quote_SPR_E4.dat", &q))
+		skip();
+	char *dir = t_tmpdir();
+	const char *src[4] = { fw, kernel, initrd, acpi };
+	const char *dst[4] = { "OVMF.fd", "vmlinuz", "initrd.img", "acpi-tables.bin" };
+	for (int i = 0; i < 4; i++) {
+		size_t n;
+		char *d = t_slurp(src[i], &n);
+		free(t_write(dir, dst[i], d, n));
+		free(d);
+	}
+	free(t_write(dir, "cmdline.txt", "console=ttyS0", 13));
+	cvmf_ctx *ctx = cvmf_ctx_new();
+	char *path = NULL;
+	assert_true(asprintf(&path, "%s/acpi-tables.bin", dir) > 0);
+	struct cvmf_tdx_spec spec = { .ovmf_path = fw, .kernel_path = kernel, .initrd_path = initrd,
+				      .append = "console=ttyS0", .memory = 3ull << 30,
+				      .acpi_tables_path = path, .page_order = CVMF_TDX_TWO_PASS,
+				      .layout = CVMF_TDX_LAYOUT_2024_11 };
+	struct cvmf_tdx_result *r = NULL;
+	if (cvmf_tdx_measure(ctx, &spec, &r))
+		fail_msg("%s", cvmf_ctx_errmsg(ctx));
+	struct cvmf_attestation *a = NULL;
+	assert_int_equal(cvmf_attestation_parse(ctx, q.d, q.n, &a), 0);
+	memcpy(a->tdx->mrtd, r->mrtd, 48);
+	for (int k = 0; k < 4; k++)
+		if (r->have_rtmr[k])
+			memcpy(a->tdx->rtmr[k], r->rtmr[k], 48);
+	assert_true(r->have_rtmr[0]);
+	cvmf_tdx_result_free(r);
+	char doc[1024];
+	snprintf(doc, sizeof(doc), "{\"format\": \"cvmforge-measurements/1\", \"tdx\": "
+		 "{\"params\": {\"memory\": [1073741824], \"page-orders\": [\"single-pass\"], "
+		 "\"ovmf-event-layout\": \"%s\", \"kernel-header-patch\": false, "
+		 "\"stub-cc\": false, \"acpi-tables\": \"acpi-tables.bin\"}, \"measurements\": []}}",
+		 cvmf_tdx_layout_name(CVMF_TDX_LAYOUT_2024_11));
+	free(t_write(dir, "measurements.json", doc, strlen(doc)));
+	const char *ex[1] = { dir };
+	struct cvmf_attest_match m;
+	if (cvmf_attest_match(ctx, a, ex, 1, true, &m))
+		fail_msg("%s", cvmf_ctx_errmsg(ctx));
+	assert_false(m.matched);
+	assert_true(m.searched && m.explained);
+	assert_int_equal(m.explanation.memory, 3ull << 30);
+	assert_string_equal(m.explanation.page_order, "two-pass");
+	printf("# TDX explained after %zu measurements in %.0f ms\n", m.n_searched, m.search_ms);
+	cvmf_attestation_free(a);
+	t_rmrf(dir);
+	free(dir); free(path); free(fw); free(kernel); free(initrd); free(acpi); free(q.d);
+	cvmf_ctx_free(ctx);
+}
+
 /* ---- matching and explaining, on synthetic reports of a real image ---- */
 
 static void snp_digest(const char *fw, enum cvmf_vmm vmm, unsigned vcpus, const char *cpu,
@@ -1538,6 +1601,7 @@ int main(void)
 		cmocka_unit_test(test_json_slice),
 		cmocka_unit_test(test_real_amd_chains),
 		cmocka_unit_test(test_tdx_match),
+		cmocka_unit_test(test_tdx_explain),
 		cmocka_unit_test(test_match_explain),
 		cmocka_unit_test(test_cli),
 	};
