@@ -42,6 +42,13 @@ static void snp_policy(struct att_run *r, const struct cvmf_snp_report *rep,
 	static const struct cvmf_attest_policy dflt;
 	if (!p)
 		p = &dflt;
+	/* a key this platform has no field for is a failure, never ignored */
+	if (p->has_min_tee_tcb_svn || p->n_tcb_status) {
+		att_check(r, p->n_tcb_status ? "tcb_status" : "min_tcb", false, "the policy sets "
+			  "%s, which an SEV-SNP report does not have", p->n_tcb_status ?
+			  "allowed_tcb_status" : "min_tcb.tee_tcb_svn");
+		return;
+	}
 	bool debug = rep->policy & CVMF_SNP_POLICY_DEBUG;
 	if (!att_check(r, "debug", !debug || p->allow_debug, "%s",
 		       !debug ? "the guest policy does not allow debugging" :

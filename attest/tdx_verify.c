@@ -519,6 +519,16 @@ static void tdx_policy(struct att_run *r, const struct cvmf_tdx_quote *q,
 	static const struct cvmf_attest_policy dflt;
 	if (!p)
 		p = &dflt;
+	/* a key this platform has no field for is a failure, never ignored */
+	const char *snp_only = p->has_host_data ? "host_data" : p->has_vmpl ? "vmpl" :
+			       p->has_min_guest_svn ? "min_guest_svn" :
+			       p->n_chip_ids ? "chip_ids" : p->has_min_tcb ? "min_tcb" : NULL;
+	if (snp_only) {
+		att_check(r, snp_only, false, "the policy sets %s%s, which a TDX quote does not "
+			  "have", snp_only, p->has_min_tcb && !strcmp(snp_only, "min_tcb") ?
+			  " (an SNP component; TDX uses min_tcb.tee_tcb_svn)" : "");
+		return;
+	}
 	bool debug = q->td_attributes & CVMF_TD_ATTR_DEBUG;
 	if (!att_check(r, "debug", !debug || p->allow_debug, "%s",
 		       !debug ? "the TD does not have the DEBUG attribute" :

@@ -343,6 +343,9 @@ int cvmf_attest_verify(cvmf_ctx *ctx, const struct cvmf_attestation *a,
 		opts = &no_opts;
 	struct att_run r = { .ctx = ctx, .check = check, .user = user, .res = &res,
 			     .now = opts->has_time ? opts->at_time : time(NULL) };
+	if (a->kind == CVMF_ATT_SNP && opts->collateral_dir)
+		return cvmf_error(ctx, CVMF_E_INVAL, "collateral (%s) applies to TDX quotes, not "
+				  "to an SEV-SNP report", opts->collateral_dir);
 	int rc = a->kind == CVMF_ATT_SNP ? att_snp_verify(&r, a->snp, opts) :
 		 a->kind == CVMF_ATT_TDX ? att_tdx_verify(&r, a->tdx, opts) :
 		 cvmf_error(ctx, CVMF_E_INVAL, "attestation of unknown kind %d", (int)a->kind);

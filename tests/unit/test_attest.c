@@ -385,6 +385,23 @@ static void test_tdx_fixtures_verify(void **state)
 	assert_int_equal(cvmf_attest_policy_parse(NULL, "policy", pj, strlen(pj), &pol), 0);
 	struct cvmf_attest_opts o = { .policy = &pol };
 	assert_true(verify_buf(&dbg, &o, NULL).verified);
+	/* SNP-only keys are failures on a TDX quote, never ignored */
+	cvmf_attest_policy_clear(&pol);
+	pj = "{\"host_data\": \"0000000000000000000000000000000000000000000000000000000000000000\"}";
+	assert_int_equal(cvmf_attest_policy_parse(NULL, "policy", pj, strlen(pj), &pol), 0);
+	r = verify_buf(&q, &o, NULL);
+	assert_false(r.verified);
+	assert_string_equal(r.failed_check, "host_data");
+	cvmf_attest_policy_clear(&pol);
+	pj = "{\"min_tcb\": {\"tee_tcb_svn\": \"03000400000000000000000000000000\"}}";
+	assert_int_equal(cvmf_attest_policy_parse(NULL, "policy", pj, strlen(pj), &pol), 0);
+	assert_true(verify_buf(&q, &o, NULL).verified);
+	cvmf_attest_policy_clear(&pol);
+	pj = "{\"min_tcb\": {\"tee_tcb_svn\": \"03000500000000000000000000000000\"}}";
+	assert_int_equal(cvmf_attest_policy_parse(NULL, "policy", pj, strlen(pj), &pol), 0);
+	r = verify_buf(&q, &o, NULL);
+	assert_false(r.verified);
+	assert_string_equal(r.failed_check, "min_tcb");
 	/* allowed_tcb_status without collateral: the status is unknown and fails */
 	cvmf_attest_policy_clear(&pol);
 	pj = "{\"allowed_tcb_status\": [\"UpToDate\"]}";
@@ -966,6 +983,13 @@ static void test_syn_policy(void **state)
 	assert_false(r.verified);
 	assert_string_equal(r.failed_check, "report_data");
 
+	/* TDX-only keys are failures on an SNP report, never ignored */
+	r = with_policy(&s, "{\"allowed_tcb_status\": [\"UpToDate\"]}", NULL);
+	assert_false(r.verified);
+	assert_string_equal(r.failed_check, "tcb_status");
+	r = with_policy(&s, "{\"min_tcb\": {\"tee_tcb_svn\": \"00000000000000000000000000000000\"}}", NULL);
+	assert_false(r.verified);
+	assert_string_equal(r.failed_check, "min_tcb");
 	/* DEBUG in the guest policy: refused by default, accepted when allowed */
 	s.report[0x008 + 2] |= 0x08;   /* bit 19 */
 	sign_report(&s);
