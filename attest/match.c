@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "attest/att.h"
+#include "common/json.h"
 
 #define SEARCH_MAX_VCPUS 512
 
@@ -53,15 +54,16 @@ static int load_published(cvmf_ctx *ctx, const char *path, json_t **ret, char *d
 	} else {
 		snprintf(file, sizeof(file), "%s", path);
 	}
-	json_error_t je;
-	json_t *j = json_load_file(file, JSON_REJECT_DUPLICATES, &je);
-	if (!j) {
-		if (!S_ISDIR(st.st_mode) && je.line <= 1 && je.column <= 1)
+	json_t *j = NULL;
+	int rc = cmn_json_read_file(ctx, "measurements", file, 64u << 20, &j);
+	if (rc) {
+		char msg[400];
+		snprintf(msg, sizeof(msg), "%s", cvmf_ctx_errmsg(ctx));
+		if (!S_ISDIR(st.st_mode) && strstr(msg, "':1:1:"))
 			return cvmf_error(ctx, CVMF_E_UNSUPPORTED, "--expect '%s': not a "
 					  "measurements.json; signed statements (--pubkey) and tlog "
 					  "proofs (--vkey) are not matched by this build yet", path);
-		return cvmf_error(ctx, CVMF_E_FORMAT, "%s:%d:%d: %s", file, je.line, je.column,
-				  je.text);
+		return rc;
 	}
 	const char *fmt = json_string_value(json_object_get(j, "format"));
 	if (!fmt || strncmp(fmt, "cvmforge-measurements/", 22)) {

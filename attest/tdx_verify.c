@@ -19,6 +19,7 @@
 #include <openssl/x509v3.h>
 
 #include "attest/att.h"
+#include "common/json.h"
 
 /* ---- Intel's SGX extension ---- */
 
@@ -283,11 +284,8 @@ static int collateral_load(struct att_run *r, const char *dir, const char *name,
 	int rc = cvmf_read_file(r->ctx, "collateral", path, 1u << 22, (uint8_t **)&c->buf, &c->len);
 	if (rc)
 		return rc;
-	json_error_t je;
-	c->doc = json_loadb(c->buf, c->len, 0, &je);
-	if (!c->doc)
-		return cvmf_error(r->ctx, CVMF_E_FORMAT, "%s:%d:%d: %s", path, je.line, je.column,
-				  je.text);
+	if ((rc = cmn_json_parse(r->ctx, path, c->buf, c->len, &c->doc)))
+		return rc;
 	c->body = json_object_get(c->doc, key);
 	const char *sig_hex = json_string_value(json_object_get(c->doc, "signature"));
 	size_t off = 0, n = 0;

@@ -18,6 +18,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "attest/att.h"
+#include "common/json.h"
 
 bool att_check(struct att_run *r, const char *name, bool ok, const char *fmt, ...)
 {
@@ -195,13 +196,10 @@ int cvmf_attest_policy_parse(cvmf_ctx *ctx, const char *what, const void *buf, s
 {
 	struct cvmf_attest_policy p;
 	memset(&p, 0, sizeof(p));
-	json_error_t je;
-	int rc = 0;
-	json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
-	if (!root) {
-		rc = cvmf_error(ctx, CVMF_E_FORMAT, "%s:%d:%d: %s", what, je.line, je.column, je.text);
+	json_t *root = NULL;
+	int rc = cmn_json_parse(ctx, what, buf, len, &root);
+	if (rc)
 		goto out;
-	}
 	if (!json_is_object(root)) {
 		rc = cvmf_error(ctx, CVMF_E_FORMAT, "%s: a policy is a JSON object", what);
 		goto out;

@@ -12,26 +12,14 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "common/json.h"
 
 /* ---- the parsed fields, as JSON (show --json, and verify --json) ---- */
-
-/* Lowercase hex of any length (cli_hexj takes at most 64 bytes; SNP
- * signature halves have 72). */
-static json_t *hexj(const uint8_t *d, size_t n)
-{
-	char *h = malloc(2 * n + 1);
-	if (!h)
-		return json_null();
-	cvmf_hex(d, n, h);
-	json_t *s = json_string(h);
-	free(h);
-	return s;
-}
 
 static json_t *tcb_obj(const struct cvmf_snp_tcb *t, enum cvmf_snp_product p)
 {
 	json_t *o = json_object();
-	json_object_set_new(o, "raw", hexj(t->raw, 8));
+	json_object_set_new(o, "raw", cmn_json_hex(t->raw, 8));
 	json_object_set_new(o, "bootloader", json_integer(t->bootloader));
 	json_object_set_new(o, "tee", json_integer(t->tee));
 	json_object_set_new(o, "snp", json_integer(t->snp));
@@ -81,32 +69,32 @@ static json_t *snp_json(const struct cvmf_snp_report *r)
 	json_object_set_new(o, "version", json_integer(r->version));
 	json_object_set_new(o, "guest_svn", json_integer(r->guest_svn));
 	json_t *pol = json_object();
-	json_object_set_new(pol, "raw", cli_hex_str(r->policy));
+	json_object_set_new(pol, "raw", cmn_json_hex_u64(r->policy));
 	json_object_set_new(pol, "abi_major", json_integer((r->policy >> 8) & 0xff));
 	json_object_set_new(pol, "abi_minor", json_integer(r->policy & 0xff));
 	BITS_OBJ(pol, snp_policy_bits, r->policy);
 	json_object_set_new(o, "policy", pol);
-	json_object_set_new(o, "family_id", hexj(r->family_id, 16));
-	json_object_set_new(o, "image_id", hexj(r->image_id, 16));
+	json_object_set_new(o, "family_id", cmn_json_hex(r->family_id, 16));
+	json_object_set_new(o, "image_id", cmn_json_hex(r->image_id, 16));
 	json_object_set_new(o, "vmpl", json_integer(r->vmpl));
 	json_object_set_new(o, "signature_algo", json_integer(r->signature_algo));
 	json_t *pi = json_object();
-	json_object_set_new(pi, "raw", cli_hex_str(r->platform_info));
+	json_object_set_new(pi, "raw", cmn_json_hex_u64(r->platform_info));
 	BITS_OBJ(pi, platform_bits, r->platform_info);
 	json_object_set_new(o, "platform_info", pi);
 	json_t *si = json_object();
-	json_object_set_new(si, "raw", cli_hex_str(r->signer_info));
+	json_object_set_new(si, "raw", cmn_json_hex_u64(r->signer_info));
 	json_object_set_new(si, "author_key_en", json_boolean(r->author_key_en));
 	json_object_set_new(si, "mask_chip_key", json_boolean(r->mask_chip_key));
 	json_object_set_new(si, "signing_key", json_string(signer_name(r->signer)));
 	json_object_set_new(o, "signer_info", si);
-	json_object_set_new(o, "report_data", hexj(r->report_data, 64));
-	json_object_set_new(o, "measurement", hexj(r->measurement, 48));
-	json_object_set_new(o, "host_data", hexj(r->host_data, 32));
-	json_object_set_new(o, "id_key_digest", hexj(r->id_key_digest, 48));
-	json_object_set_new(o, "author_key_digest", hexj(r->author_key_digest, 48));
-	json_object_set_new(o, "report_id", hexj(r->report_id, 32));
-	json_object_set_new(o, "report_id_ma", hexj(r->report_id_ma, 32));
+	json_object_set_new(o, "report_data", cmn_json_hex(r->report_data, 64));
+	json_object_set_new(o, "measurement", cmn_json_hex(r->measurement, 48));
+	json_object_set_new(o, "host_data", cmn_json_hex(r->host_data, 32));
+	json_object_set_new(o, "id_key_digest", cmn_json_hex(r->id_key_digest, 48));
+	json_object_set_new(o, "author_key_digest", cmn_json_hex(r->author_key_digest, 48));
+	json_object_set_new(o, "report_id", cmn_json_hex(r->report_id, 32));
+	json_object_set_new(o, "report_id_ma", cmn_json_hex(r->report_id_ma, 32));
 	json_object_set_new(o, "product", json_string(cvmf_snp_product_name(r->product)));
 	json_object_set_new(o, "product_from", json_string(r->product_from_cpuid ? "cpuid" :
 		r->product ? "chip_id (a guess)" : "none"));
@@ -121,7 +109,7 @@ static json_t *snp_json(const struct cvmf_snp_report *r)
 		json_object_set_new(c, "stepping", json_integer(r->cpuid_step));
 		json_object_set_new(o, "cpuid", c);
 	}
-	json_object_set_new(o, "chip_id", hexj(r->chip_id, 64));
+	json_object_set_new(o, "chip_id", cmn_json_hex(r->chip_id, 64));
 	char b[32];
 	snprintf(b, sizeof(b), "%u.%u.%u", r->current_major, r->current_minor, r->current_build);
 	json_object_set_new(o, "current_version", json_string(b));
@@ -129,12 +117,12 @@ static json_t *snp_json(const struct cvmf_snp_report *r)
 		 r->committed_build);
 	json_object_set_new(o, "committed_version", json_string(b));
 	if (r->has_mitigations) {
-		json_object_set_new(o, "launch_mit_vector", cli_hex_str(r->launch_mit_vector));
-		json_object_set_new(o, "current_mit_vector", cli_hex_str(r->current_mit_vector));
+		json_object_set_new(o, "launch_mit_vector", cmn_json_hex_u64(r->launch_mit_vector));
+		json_object_set_new(o, "current_mit_vector", cmn_json_hex_u64(r->current_mit_vector));
 	}
 	json_t *sig = json_object();
-	json_object_set_new(sig, "r", hexj(r->sig_r, 72));
-	json_object_set_new(sig, "s", hexj(r->sig_s, 72));
+	json_object_set_new(sig, "r", cmn_json_hex(r->sig_r, 72));
+	json_object_set_new(sig, "s", cmn_json_hex(r->sig_s, 72));
 	json_object_set_new(o, "signature", sig);
 	return o;
 }
@@ -145,53 +133,53 @@ static json_t *tdx_json(const struct cvmf_tdx_quote *q)
 	json_object_set_new(o, "type", json_string("tdx"));
 	json_object_set_new(o, "version", json_integer(q->version));
 	json_object_set_new(o, "att_key_type", json_integer(q->att_key_type));
-	json_object_set_new(o, "tee_type", cli_hex_str(q->tee_type));
+	json_object_set_new(o, "tee_type", cmn_json_hex_u64(q->tee_type));
 	json_object_set_new(o, "qe_svn", json_integer(q->qe_svn));
 	json_object_set_new(o, "pce_svn", json_integer(q->pce_svn));
-	json_object_set_new(o, "qe_vendor_id", hexj(q->qe_vendor_id, 16));
-	json_object_set_new(o, "user_data", hexj(q->user_data, 20));
+	json_object_set_new(o, "qe_vendor_id", cmn_json_hex(q->qe_vendor_id, 16));
+	json_object_set_new(o, "user_data", cmn_json_hex(q->user_data, 20));
 	json_object_set_new(o, "body", json_string(q->body_type == 3 ? "TD 1.5" : "TD 1.0"));
-	json_object_set_new(o, "tee_tcb_svn", hexj(q->tee_tcb_svn, 16));
-	json_object_set_new(o, "mrseam", hexj(q->mrseam, 48));
-	json_object_set_new(o, "mrsignerseam", hexj(q->mrsignerseam, 48));
-	json_object_set_new(o, "seam_attributes", cli_hex_str(q->seam_attributes));
+	json_object_set_new(o, "tee_tcb_svn", cmn_json_hex(q->tee_tcb_svn, 16));
+	json_object_set_new(o, "mrseam", cmn_json_hex(q->mrseam, 48));
+	json_object_set_new(o, "mrsignerseam", cmn_json_hex(q->mrsignerseam, 48));
+	json_object_set_new(o, "seam_attributes", cmn_json_hex_u64(q->seam_attributes));
 	json_t *ta = json_object();
-	json_object_set_new(ta, "raw", cli_hex_str(q->td_attributes));
+	json_object_set_new(ta, "raw", cmn_json_hex_u64(q->td_attributes));
 	BITS_OBJ(ta, td_attr_bits, q->td_attributes);
 	json_object_set_new(o, "td_attributes", ta);
-	json_object_set_new(o, "xfam", cli_hex_str(q->xfam));
-	json_object_set_new(o, "mrtd", hexj(q->mrtd, 48));
-	json_object_set_new(o, "mrconfigid", hexj(q->mrconfigid, 48));
-	json_object_set_new(o, "mrowner", hexj(q->mrowner, 48));
-	json_object_set_new(o, "mrownerconfig", hexj(q->mrownerconfig, 48));
+	json_object_set_new(o, "xfam", cmn_json_hex_u64(q->xfam));
+	json_object_set_new(o, "mrtd", cmn_json_hex(q->mrtd, 48));
+	json_object_set_new(o, "mrconfigid", cmn_json_hex(q->mrconfigid, 48));
+	json_object_set_new(o, "mrowner", cmn_json_hex(q->mrowner, 48));
+	json_object_set_new(o, "mrownerconfig", cmn_json_hex(q->mrownerconfig, 48));
 	for (int i = 0; i < 4; i++) {
 		char k[16];
 		snprintf(k, sizeof(k), "rtmr%d", i);
-		json_object_set_new(o, k, hexj(q->rtmr[i], 48));
+		json_object_set_new(o, k, cmn_json_hex(q->rtmr[i], 48));
 	}
-	json_object_set_new(o, "report_data", hexj(q->report_data, 64));
+	json_object_set_new(o, "report_data", cmn_json_hex(q->report_data, 64));
 	if (q->body_type == 3) {
-		json_object_set_new(o, "tee_tcb_svn2", hexj(q->tee_tcb_svn2, 16));
-		json_object_set_new(o, "mrservicetd", hexj(q->mrservicetd, 48));
+		json_object_set_new(o, "tee_tcb_svn2", cmn_json_hex(q->tee_tcb_svn2, 16));
+		json_object_set_new(o, "mrservicetd", cmn_json_hex(q->mrservicetd, 48));
 	}
-	json_object_set_new(o, "signature", hexj(q->signature, 64));
-	json_object_set_new(o, "attestation_key", hexj(q->att_key, 64));
+	json_object_set_new(o, "signature", cmn_json_hex(q->signature, 64));
+	json_object_set_new(o, "attestation_key", cmn_json_hex(q->att_key, 64));
 	json_t *cd = json_object();
 	json_object_set_new(cd, "type", json_integer(q->cert_type));
 	json_object_set_new(cd, "size", json_integer(q->cert_size));
 	if (q->has_qe) {
 		json_t *qe = json_object();
-		json_object_set_new(qe, "cpusvn", hexj(q->qe_cpusvn, 16));
-		json_object_set_new(qe, "miscselect", cli_hex_str(q->qe_miscselect));
-		json_object_set_new(qe, "attributes", hexj(q->qe_attributes, 16));
-		json_object_set_new(qe, "mrenclave", hexj(q->qe_mrenclave, 32));
-		json_object_set_new(qe, "mrsigner", hexj(q->qe_mrsigner, 32));
+		json_object_set_new(qe, "cpusvn", cmn_json_hex(q->qe_cpusvn, 16));
+		json_object_set_new(qe, "miscselect", cmn_json_hex_u64(q->qe_miscselect));
+		json_object_set_new(qe, "attributes", cmn_json_hex(q->qe_attributes, 16));
+		json_object_set_new(qe, "mrenclave", cmn_json_hex(q->qe_mrenclave, 32));
+		json_object_set_new(qe, "mrsigner", cmn_json_hex(q->qe_mrsigner, 32));
 		json_object_set_new(qe, "isvprodid", json_integer(q->qe_isvprodid));
 		json_object_set_new(qe, "isvsvn", json_integer(q->qe_isvsvn));
-		json_object_set_new(qe, "report_data", hexj(q->qe_report_data, 64));
-		json_object_set_new(qe, "signature", hexj(q->qe_report_sig, 64));
+		json_object_set_new(qe, "report_data", cmn_json_hex(q->qe_report_data, 64));
+		json_object_set_new(qe, "signature", cmn_json_hex(q->qe_report_sig, 64));
 		json_object_set_new(cd, "qe_report", qe);
-		json_object_set_new(cd, "qe_auth_data", hexj(q->qe_auth_data, q->qe_auth_len));
+		json_object_set_new(cd, "qe_auth_data", cmn_json_hex(q->qe_auth_data, q->qe_auth_len));
 		json_object_set_new(cd, "pck_cert_type", json_integer(q->pck_cert_type));
 		json_object_set_new(cd, "pck_chain_size", json_integer(q->pck_chain_len));
 		if (q->pck_cert_type == 5) {
@@ -306,7 +294,7 @@ static json_t *params_json(const struct cvmf_attest_params *p, bool snp)
 		json_object_set_new(o, "vcpu_type", p->cpu_type[0] ? json_string(p->cpu_type) :
 				    json_null());
 		json_object_set_new(o, "vmm", json_string(p->vmm));
-		json_object_set_new(o, "guest_features", cli_hex_str(p->guest_features));
+		json_object_set_new(o, "guest_features", cmn_json_hex_u64(p->guest_features));
 	} else {
 		json_object_set_new(o, "memory", p->memory ? json_integer((json_int_t)p->memory) :
 				    json_null());

@@ -7,7 +7,7 @@ set -eu
 BUILD="make gcc pkg-config libssl-dev libjansson-dev libarchive-dev libzstd-dev zlib1g-dev libelf-dev libinih-dev libcurl4-openssl-dev"
 CHECK="libcmocka-dev cpio zstd"
 FUZZ="clang"
-BENCH="gcc cpio zstd findutils" # bench/benchrun.c is compiled by the benchmark itself
+BENCH="gcc cpio zstd findutils openssl" # bench/benchrun.c is compiled by the benchmark itself; openssl(1) is bench_startup.sh's baseline
 DEMO="ovmf qemu-system-x86"
 BOOT="qemu-system-x86 swtpm swtpm-tools ovmf busybox-static"   # tests/boot: the vTPM oracle
 
