@@ -42,10 +42,10 @@ ALL_CFLAGS = -std=c17 -D_GNU_SOURCE -I. -Iinclude $(WARN) $(CFLAGS) $(PKG_CFLAGS
 LDLIBS_ALL = $(PKG_LIBS) -pthread
 
 B := build
-LIB_SRCS := $(sort $(wildcard common/*.c measure/*.c builder/*.c recipes/*.c sign/*.c log/*.c))
+LIB_SRCS := $(sort $(wildcard common/*.c measure/*.c builder/*.c recipes/*.c sign/*.c log/*.c attest/*.c))
 CLI_SRCS := $(sort $(wildcard cli/*.c))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
-HDRS := $(wildcard include/cvmforge/*.h common/*.h measure/*.h builder/*.h recipes/*.h sign/*.h log/*.h cli/*.h tests/unit/*.h)
+HDRS := $(wildcard include/cvmforge/*.h common/*.h measure/*.h builder/*.h recipes/*.h sign/*.h log/*.h attest/*.h cli/*.h tests/unit/*.h)
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
 LIB_PIC_OBJS := $(LIB_SRCS:%.c=$(B)/pic/%.o)

@@ -64,6 +64,7 @@ int cmd_key(const char *prog, int argc, char **argv);       /* cli/cmd_key.c */
 int cmd_sign(const char *prog, int argc, char **argv);      /* cli/cmd_sign.c */
 int cmd_log(const char *prog, int argc, char **argv);       /* cli/cmd_log.c */
 int cmd_publish(const char *prog, int argc, char **argv);   /* cli/cmd_publish.c */
+int cmd_attest(const char *prog, int argc, char **argv);    /* cli/cmd_attest.c */
 
 /* ---- progress on a terminal (cli/progress.c) ---- */
 struct cli_progress {

@@ -354,6 +354,36 @@ seed_tlog()
 	echo "fuzz: seeded fuzz_tlog with $n notes, checkpoints and proofs"
 }
 
+# seed_attest DIR: the real SNP reports and TDX quotes (selector bytes 0 and
+# 1), each fixture certificate (192), the VCEK's hwID and SPL values (64+),
+# and the collateral JSON (160).
+seed_attest()
+{
+	dir=$1
+	fx=$SHARED/fixtures/attest-upstream
+	found=0
+	for f in "$fx"/snp/*/report.bin "$fx"/tdx/*.dat; do
+		[ -f "$f" ] || continue
+		b=$(basename "$(dirname "$f")")-$(basename "$f")
+		{ unhex 00; cat "$f"; } >"$dir/seed-$b"
+		{ unhex 01; cat "$f"; } >"$dir/seed-$b-snp"
+		found=$((found + 1))
+	done
+	for f in "$fx"/snp/*/*.pem "$fx"/tdx/trusted_root.pem; do
+		[ -f "$f" ] || continue
+		{ unhex c0; cat "$f"; } >"$dir/seed-cert-$(basename "$(dirname "$f")")-$(basename "$f")"
+	done
+	[ -f "$fx/tdx/sample_tcbInfo_response" ] &&
+		{ unhex a0; cat "$fx/tdx/sample_tcbInfo_response"; } >"$dir/seed-tcbinfo"
+	# byte 0 picks the arc: (byte % 10) indexes the list in fuzz_attest.c
+	unhex "41 020200db" >"$dir/seed-spl-ucode"        # 3.8 = 0xdb
+	unhex "42 020118" >"$dir/seed-spl-small"          # 3.9 = 0x18
+	unhex "46 020101" >"$dir/seed-version"            # 1 = 1
+	unhex "47 16084d696c616e2d4230" >"$dir/seed-name" # 2 = "Milan-B0"
+	unhex "43 4ffb5cb4fd594f3f" >"$dir/seed-hwid8"    # 4, Turin's 8 bytes
+	echo "fuzz: seeded fuzz_attest with $found reports and quotes from $SHARED and their certificates"
+}
+
 # hexdump_ends FILE: all of FILE in hex, or its first 64 and last 256 bytes.
 hexdump_ends()
 {
@@ -398,6 +428,7 @@ for target in "$@"; do
 	fuzz_json) seed_json "$corpus" ;;
 	fuzz_tlog) seed_tlog "$corpus" ;;
 	fuzz_dsse) seed_dsse "$corpus" ;;
+	fuzz_attest) seed_attest "$corpus" ;;
 	esac
 
 	"$target" -max_total_time="$FUZZ_SECONDS" -max_len=1048576 \
