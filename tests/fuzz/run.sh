@@ -296,6 +296,94 @@ seed_cpio()
 	echo "fuzz: seeded fuzz_cpio with initrds written by $bin"
 }
 
+# seed_json DIR: a JSON document, a canonical one, a manifest-like one (first
+# byte 0), and base64 of several lengths (first byte 1).
+seed_json()
+{
+	printf '\000{"b": [1, -2, {"x": null}], "a": "caf\303\251 \\u00e9", "r": 1.5}' >"$1/seed-json"
+	printf '\000{"a":["0a0b0c0d",null],"n":7}' >"$1/seed-json-shape"
+	printf '\000{"format": "cvmforge-manifest/1", "inputs": [{"role": "kernel", "line": 3}], "outputs": {}}' \
+		>"$1/seed-json-manifest"
+	printf '\001Zm9vYmFy' >"$1/seed-b64-6"
+	printf '\001Zm9vYg==' >"$1/seed-b64-4"
+	printf '\001Zm9vYmE=' >"$1/seed-b64-5"
+	echo "fuzz: seeded fuzz_json with 3 documents and 3 base64 strings"
+}
+
+# seed_dsse DIR: a small statement, an envelope around it (not signed by the
+# target's key: the structure is what is explored), and the envelopes of the
+# demo image when `make demo` has signed it.
+seed_dsse()
+{
+	stmt='{"_type":"https://in-toto.io/Statement/v1","predicate":{"a":1},'\
+'"predicateType":"https://cvmforge.dev/measurements/v1","subject":[{"digest":{"sha256":'\
+'"0000000000000000000000000000000000000000000000000000000000000000"},"name":"OVMF.fd"}]}'
+	printf '%s' "$stmt" >"$1/seed-statement"
+	printf '{"payload":"%s","payloadType":"application/vnd.in-toto+json","signatures":[{"keyid":"00","sig":"AAAA"}]}' \
+		"$(printf '%s' "$stmt" | base64 -w0)" >"$1/seed-envelope"
+	n=0
+	for f in build/demo/*/*.dsse.json; do
+		[ -f "$f" ] || continue
+		cp "$f" "$1/seed-demo-$(basename "$f")"
+		n=$((n + 1))
+	done
+	echo "fuzz: seeded fuzz_dsse with a statement, an envelope and $n demo envelopes"
+}
+
+# seed_tlog DIR: the notes and checkpoints of $SHARED's tlog fixtures, and a
+# tlog-proof of the golden log written by cvmforge itself.
+seed_tlog()
+{
+	n=0
+	for f in "$SHARED"/fixtures/tlog-upstream/notes/* "$SHARED"/fixtures/tlog-upstream/golden-log-1000/checkpoint*; do
+		[ -f "$f" ] || continue
+		cat "$f" >"$1/seed-$(basename "$f")"
+		n=$((n + 1))
+	done
+	bin=build/cvmforge
+	g=$SHARED/fixtures/tlog-upstream/golden-log-1000
+	if [ -x "$bin" ] && [ -d "$g" ]; then
+		t=$(mktemp -d)
+		cp -r "$g" "$t/log"
+		chmod -R u+w "$t/log"
+		mkdir -p "$t/log/.state"
+		# a proof needs only the checkpoint and the tiles
+		"$bin" log proof "$t/log" 777 -o "$1/seed-golden-777.tlog-proof" 2>/dev/null && n=$((n + 1))
+		rm -rf "$t"
+	fi
+	echo "fuzz: seeded fuzz_tlog with $n notes, checkpoints and proofs"
+}
+
+# seed_attest DIR: the real SNP reports and TDX quotes (selector bytes 0 and
+# 1), each fixture certificate (192), the VCEK's hwID and SPL values (64+),
+# and the collateral JSON (160).
+seed_attest()
+{
+	dir=$1
+	fx=$SHARED/fixtures/attest-upstream
+	found=0
+	for f in "$fx"/snp/*/report.bin "$fx"/tdx/*.dat; do
+		[ -f "$f" ] || continue
+		b=$(basename "$(dirname "$f")")-$(basename "$f")
+		{ unhex 00; cat "$f"; } >"$dir/seed-$b"
+		{ unhex 01; cat "$f"; } >"$dir/seed-$b-snp"
+		found=$((found + 1))
+	done
+	for f in "$fx"/snp/*/*.pem "$fx"/tdx/trusted_root.pem; do
+		[ -f "$f" ] || continue
+		{ unhex c0; cat "$f"; } >"$dir/seed-cert-$(basename "$(dirname "$f")")-$(basename "$f")"
+	done
+	[ -f "$fx/tdx/sample_tcbInfo_response" ] &&
+		{ unhex a0; cat "$fx/tdx/sample_tcbInfo_response"; } >"$dir/seed-tcbinfo"
+	# byte 0 picks the arc: (byte % 10) indexes the list in fuzz_attest.c
+	unhex "41 020200db" >"$dir/seed-spl-ucode"        # 3.8 = 0xdb
+	unhex "42 020118" >"$dir/seed-spl-small"          # 3.9 = 0x18
+	unhex "46 020101" >"$dir/seed-version"            # 1 = 1
+	unhex "47 16084d696c616e2d4230" >"$dir/seed-name" # 2 = "Milan-B0"
+	unhex "43 4ffb5cb4fd594f3f" >"$dir/seed-hwid8"    # 4, Turin's 8 bytes
+	echo "fuzz: seeded fuzz_attest with $found reports and quotes from $SHARED and their certificates"
+}
+
 # hexdump_ends FILE: all of FILE in hex, or its first 64 and last 256 bytes.
 hexdump_ends()
 {
@@ -337,6 +425,10 @@ for target in "$@"; do
 	fuzz_recipe) seed_recipe "$corpus" ;;
 	fuzz_modinfo) seed_modinfo "$corpus" ;;
 	fuzz_cpio) seed_cpio "$corpus" ;;
+	fuzz_json) seed_json "$corpus" ;;
+	fuzz_tlog) seed_tlog "$corpus" ;;
+	fuzz_dsse) seed_dsse "$corpus" ;;
+	fuzz_attest) seed_attest "$corpus" ;;
 	esac
 
 	"$target" -max_total_time="$FUZZ_SECONDS" -max_len=1048576 \
