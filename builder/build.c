@@ -27,6 +27,7 @@
 #include <openssl/crypto.h>
 
 #include "builder/image.h"
+#include "common/write.h"
 #include "recipes/recipe.h"
 
 struct input {
@@ -952,6 +953,8 @@ int cvmf_build(cvmf_ctx *ctx, const struct cvmf_build_opts *o, struct cvmf_build
 	struct build b = { .ctx = ctx, .o = o, .res = res };
 	bld_initrd_init(&b.initrd);
 	char *tmp = NULL;
+	struct cmn_out *lock_out = NULL;
+	bool moved_old = false, placed = false;
 	int rc = rcp_load(ctx, o->recipe_path, &b.r);
 	if (rc)
 		goto out;
@@ -982,20 +985,21 @@ int cvmf_build(cvmf_ctx *ctx, const struct cvmf_build_opts *o, struct cvmf_build
 
 	if ((rc = cvmf_mkdir_p(ctx, o->out_dir, 0755)))
 		goto out;
-	if (asprintf(&tmp, "%s/.%s.tmp-XXXXXX", o->out_dir, stem) < 0) {
-		tmp = NULL;
-		rc = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+	/* OUT/.STEM.tmp-xxxxxx, locked while we live and removed on SIGINT/SIGTERM;
+	 * the ones of killed runs (unlocked) go first. */
+	char prefix[620];
+	snprintf(prefix, sizeof(prefix), ".%s.tmp-", stem);
+	cmn_tmpdir_sweep(o->out_dir, prefix);
+	if ((rc = cmn_tmpdir_create(ctx, o->out_dir, prefix, &tmp)))
 		goto out;
-	}
-	if (!mkdtemp(tmp)) {
-		rc = cvmf_error(ctx, CVMF_E_IO, "%s: %s", o->out_dir, strerror(errno));
-		free(tmp);
-		tmp = NULL;
-		goto out;
-	}
-	char dir[4400];
+	char dir[4400], old[4400];
 	img_pathf(dir, sizeof(dir), "%s/%s", tmp, stem);
+	img_pathf(old, sizeof(old), "%s/old", tmp);
 	if ((rc = make_image(&b, tmp, dir, stem)))
+		goto out;
+	/* The lock is written before the image lands and renamed just after it:
+	 * a lock that cannot be written leaves nothing in OUT. */
+	if (o->lock && (rc = rcp_lock_stage(ctx, b.lock, &lock_out)))
 		goto out;
 
 	/* Into place: the old image (with --force) moves aside first. */
@@ -1005,22 +1009,30 @@ int cvmf_build(cvmf_ctx *ctx, const struct cvmf_build_opts *o, struct cvmf_build
 					res->image_dir);
 			goto out;
 		}
-		char old[4400];
-		img_pathf(old, sizeof(old), "%s/old", tmp);
 		if (rename(res->image_dir, old)) {
 			rc = cvmf_error(ctx, CVMF_E_IO, "%s: %s", res->image_dir, strerror(errno));
 			goto out;
 		}
+		moved_old = true;
 	}
 	if (rename(dir, res->image_dir)) {
 		rc = cvmf_error(ctx, CVMF_E_IO, "%s: %s", res->image_dir, strerror(errno));
 		goto out;
 	}
-	if (o->lock && (rc = rcp_lock_write(ctx, b.lock)))
-		goto out;
+	placed = true;
+	if (lock_out) {
+		rc = cmn_out_commit(lock_out);
+		lock_out = NULL;
+	}
 out:
+	cmn_out_abort(lock_out);
+	/* A failure after the image landed takes it back out, and the old one in. */
+	if (rc && placed)
+		rename(res->image_dir, dir);
+	if (rc && moved_old)
+		rename(old, res->image_dir);
 	if (tmp) {
-		img_rmtree(tmp);
+		cmn_tmpdir_remove(tmp);
 		free(tmp);
 	}
 	bld_initrd_free(&b.initrd);

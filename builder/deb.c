@@ -972,7 +972,7 @@ static int download(cvmf_ctx *ctx, const char *debs, const struct bld_deb_uri *u
 	char want_hex[65], got_hex[65];
 	uint8_t digest[32];
 	struct dl d = { .fd = -1, .package = package, .tmp = tmp };
-	int r;
+	int r, slot = -1;
 
 	if (strncmp(u->uri, "http://", 7) && strncmp(u->uri, "https://", 8) &&
 	    strncmp(u->uri, "file://", 7))
@@ -992,6 +992,7 @@ static int download(cvmf_ctx *ctx, const char *debs, const struct bld_deb_uri *u
 		tmp[0] = '\0';
 		goto out;
 	}
+	slot = cmn_tmp_register(tmp, false);   /* removed on SIGINT/SIGTERM */
 	const struct cmn_http_req req = {
 		.url = u->uri, .what = what, .protocols = "http,https,file",
 		.max_response = u->size, .connect_timeout_s = CONNECT_TIMEOUT,
@@ -1052,6 +1053,7 @@ out:
 		close(d.fd);
 	if (tmp[0] && r)
 		unlink(tmp);
+	cmn_tmp_unregister(slot);
 	cvmf_hasher_free(d.h);
 	return r;
 }

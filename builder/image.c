@@ -13,6 +13,7 @@
 
 #include "builder/image.h"
 #include "common/file.h"
+#include "common/write.h"
 
 void img_pathf(char *buf, size_t len, const char *fmt, ...)
 {
@@ -264,7 +265,9 @@ int img_rmtree(const char *path)
 		free(sub);
 	}
 	closedir(d);
-	return rmdir(path) ? -1 : rc;
+	rc = rmdir(path) ? -1 : rc;
+	cmn_tmp_release(path);   /* a cmn_tmpdir_create directory: its lock and slot */
+	return rc;
 }
 
 int img_open(cvmf_ctx *ctx, const char *image, char *ret_dir, size_t len, char **tmp)
@@ -277,17 +280,16 @@ int img_open(cvmf_ctx *ctx, const char *image, char *ret_dir, size_t len, char *
 		snprintf(ret_dir, len, "%s", image);
 		return 0;
 	}
+	/* $TMPDIR/cvmforge-image-xxxxxx, locked while we live and removed on
+	 * SIGINT/SIGTERM; the ones of killed runs (unlocked) go first. */
 	const char *base = getenv("TMPDIR");
-	char *t;
-	if (asprintf(&t, "%s/cvmforge-image-XXXXXX", base && *base ? base : "/tmp") < 0)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
-	if (!mkdtemp(t)) {
-		int e = errno;
-		free(t);
-		return cvmf_error(ctx, CVMF_E_IO, "cannot create a temporary directory: %s",
-				  strerror(e));
-	}
-	int rc = bld_tar_extract(ctx, image, t);
+	base = base && *base ? base : "/tmp";
+	char *t = NULL;
+	cmn_tmpdir_sweep(base, "cvmforge-image-");
+	int rc = cmn_tmpdir_create(ctx, base, "cvmforge-image-", &t);
+	if (rc)
+		return rc;
+	rc = bld_tar_extract(ctx, image, t);
 	if (rc) {
 		img_rmtree(t);
 		free(t);

@@ -16,6 +16,7 @@
 
 #include "builder/image.h"
 #include "common/file.h"
+#include "common/write.h"
 
 static bool is_text(const char *name)
 {
@@ -169,16 +170,15 @@ int cvmf_reproduce(cvmf_ctx *ctx, const struct cvmf_build_opts *opts, const char
 	struct stat st;
 	if (stat(against, &st))
 		return cvmf_error(ctx, CVMF_E_IO, "%s: %s", against, strerror(errno));
+	/* $TMPDIR/cvmforge-reproduce-xxxxxx: locked, removed on SIGINT/SIGTERM
+	 * (common/write.h); killed runs' leftovers are swept first. */
 	const char *base = getenv("TMPDIR");
-	char *tmp;
-	if (asprintf(&tmp, "%s/cvmforge-reproduce-XXXXXX", base && *base ? base : "/tmp") < 0)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
-	if (!mkdtemp(tmp)) {
-		int e = errno;
-		free(tmp);
-		return cvmf_error(ctx, CVMF_E_IO, "cannot create a temporary directory: %s",
-				  strerror(e));
-	}
+	base = base && *base ? base : "/tmp";
+	char *tmp = NULL;
+	cmn_tmpdir_sweep(base, "cvmforge-reproduce-");
+	int trc = cmn_tmpdir_create(ctx, base, "cvmforge-reproduce-", &tmp);
+	if (trc)
+		return trc;
 	struct cvmf_build_opts o = *opts;
 	o.out_dir = tmp;
 	o.force = false;

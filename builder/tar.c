@@ -27,6 +27,7 @@
 #include "builder/builder.h"
 #include "builder/image.h"
 #include "common/file.h"
+#include "common/write.h"
 
 #define TAR_BLOCK 10240
 #define TAR_CHUNK (64u * 1024u)
@@ -349,62 +350,31 @@ int bld_tar_write(cvmf_ctx *ctx, const char *dir, const char *prefix, uint64_t m
 		  const char *out_path)
 {
 	struct archive *a = NULL;
-	char *tmp = NULL;
+	struct cmn_out *o = NULL;
 	char pfx[1024];
-	int fd = -1;
 	int r = tar_args(ctx, dir, prefix, mtime, pfx, sizeof(pfx));
 	if (r)
 		return r;
-	if (asprintf(&tmp, "%s.tmp-XXXXXX", out_path) < 0) {
-		tmp = NULL;
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+	/* Through the one writer: a temporary beside out_path, fsynced and renamed. */
+	if ((r = cmn_out_open(ctx, "tarball", out_path, CMN_W_DURABLE, &o)))
 		goto out;
-	}
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		r = cvmf_error(ctx, CVMF_E_IO, "tar: cannot create a temporary file beside '%s': %s",
-			       out_path, strerror(errno));
-		free(tmp);
-		tmp = NULL;
-		goto out;
-	}
 	a = tar_writer();
 	if (!a) {
 		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
-	if (archive_write_open_fd(a, fd) != ARCHIVE_OK) {
+	if (archive_write_open_fd(a, cmn_out_fd(o)) != ARCHIVE_OK) {
 		r = tar_err(ctx, a, out_path, "(header)");
 		goto out;
 	}
 	if ((r = tar_emit(ctx, dir, pfx, mtime, NULL, a, out_path, NULL, NULL)))
 		goto out;
-	if (fchmod(fd, 0644) < 0 || fsync(fd) < 0) {
-		r = cvmf_error(ctx, CVMF_E_IO, "tar: cannot finish '%s': %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		r = cvmf_error(ctx, CVMF_E_IO, "tar: cannot write '%s': %s", tmp, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, out_path) < 0) {
-		r = cvmf_error(ctx, CVMF_E_IO, "tar: cannot rename '%s' to '%s': %s", tmp, out_path,
-			       strerror(errno));
-		goto out;
-	}
-	free(tmp);
-	tmp = NULL;
+	r = cmn_out_commit(o);
+	o = NULL;
 out:
 	if (a)
 		archive_write_free(a);
-	if (fd >= 0)
-		close(fd);
-	if (tmp) {
-		unlink(tmp);
-		free(tmp);
-	}
+	cmn_out_abort(o);
 	return r;
 }
 

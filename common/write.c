@@ -159,22 +159,28 @@ void cmn_tmp_remove_all(void)
 
 /* ---- random names ---- */
 
-static void random_suffix(char out[7])
+/* Locked temporary directories have 10 random characters: mkdtemp's 6 are what
+ * versions without the lock used, so a sweep never mistakes their live work
+ * for a leftover. */
+#define TMPDIR_SUFFIX 10
+
+/* n random letters and digits, NUL-terminated (out has n + 1 bytes, n <= 16). */
+static void random_suffix(char *out, size_t n)
 {
 	static const char set[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 	static atomic_uint counter;
-	unsigned char r[6];
-	if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
+	unsigned char r[16];
+	if (getrandom(r, n, GRND_NONBLOCK) != (ssize_t)n) {
 		struct timespec t;
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		uint64_t x = (uint64_t)t.tv_nsec ^ (uint64_t)getpid() << 20 ^
 			     (uint64_t)atomic_fetch_add(&counter, 1) << 40;
-		for (int i = 0; i < 6; i++, x >>= 8)
-			r[i] = (unsigned char)x;
+		for (size_t i = 0; i < n; i++, x = x >> 8 | x << 56)
+			r[i] = (unsigned char)(x ^ i * 0x9e);
 	}
-	for (int i = 0; i < 6; i++)
+	for (size_t i = 0; i < n; i++)
 		out[i] = set[r[i] % (sizeof(set) - 1)];
-	out[6] = 0;
+	out[n] = 0;
 }
 
 static bool is_suffix_char(char c)
@@ -328,7 +334,7 @@ static int open_tmp(struct cmn_out *o)
 	const mode_t mode = (o->flags & CMN_W_PRIVATE) ? 0600 : 0666;
 	for (int tries = 0; tries < 100; tries++) {
 		char sfx[7];
-		random_suffix(sfx);
+		random_suffix(sfx, 6);
 		free(o->tmp);
 		o->tmp = NULL;
 		if (asprintf(&o->tmp, "%s/.%s.tmp-%s", dir, short_name ? "cvmforge" : base,
@@ -553,8 +559,8 @@ int cmn_tmpdir_create(cvmf_ctx *ctx, const char *parent, const char *prefix, cha
 	char *staging = NULL, *final = NULL;
 	int lock_fd = -1, slot = -1, rc = 0;
 	for (int tries = 0; tries < 100 && !final; tries++) {
-		char sfx[7];
-		random_suffix(sfx);
+		char sfx[TMPDIR_SUFFIX + 1];
+		random_suffix(sfx, TMPDIR_SUFFIX);
 		free(staging);
 		if (asprintf(&staging, "%s/%s%s.new", parent, prefix, sfx) < 0) {
 			staging = NULL;
@@ -645,10 +651,10 @@ int cmn_tmpdir_sweep(const char *parent, const char *prefix)
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		const char *name = e->d_name;
-		if (strncmp(name, prefix, plen) || strlen(name) != plen + 6)
+		if (strncmp(name, prefix, plen) || strlen(name) != plen + TMPDIR_SUFFIX)
 			continue;
 		bool ok = true;
-		for (size_t i = plen; i < plen + 6; i++)
+		for (size_t i = plen; i < plen + TMPDIR_SUFFIX; i++)
 			ok = ok && is_suffix_char(name[i]);
 		if (!ok)
 			continue;
