@@ -101,7 +101,7 @@ int main(int argc, char **argv)
 	const char *base = strrchr(argv[0], '/');
 	base = base ? base + 1 : argv[0];
 	if (!strcmp(base, "sev-snp-measure"))
-		return measure_snp("sev-snp-measure", argc, argv);
+		return cmd_measure_snp("sev-snp-measure", argc, argv);
 
 	if (argc > 1 && !strcmp(argv[1], "--version"))
 		return cmd_version("cvmforge", 1, argv + 1);
