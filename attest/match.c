@@ -47,7 +47,7 @@ static int load_published(cvmf_ctx *ctx, const char *path, json_t **ret, char *d
 	char file[4200];
 	dir[0] = 0;
 	if (stat(path, &st))
-		return cvmf_error(ctx, CVMF_E_IO, "--expect '%s': no such file or directory", path);
+		return cmn_error(ctx, CVMF_E_IO, "--expect '%s': no such file or directory", path);
 	if (S_ISDIR(st.st_mode)) {
 		snprintf(file, sizeof(file), "%s/measurements.json", path);
 		snprintf(dir, n, "%s", path);
@@ -60,7 +60,7 @@ static int load_published(cvmf_ctx *ctx, const char *path, json_t **ret, char *d
 		char msg[400];
 		snprintf(msg, sizeof(msg), "%s", cvmf_ctx_errmsg(ctx));
 		if (!S_ISDIR(st.st_mode) && strstr(msg, "':1:1:"))
-			return cvmf_error(ctx, CVMF_E_UNSUPPORTED, "--expect '%s': not a "
+			return cmn_error(ctx, CVMF_E_UNSUPPORTED, "--expect '%s': not a "
 					  "measurements.json; signed statements (--pubkey) and tlog "
 					  "proofs (--vkey) are not matched by this build yet", path);
 		return rc;
@@ -68,7 +68,7 @@ static int load_published(cvmf_ctx *ctx, const char *path, json_t **ret, char *d
 	const char *fmt = json_string_value(json_object_get(j, "format"));
 	if (!fmt || strncmp(fmt, "cvmforge-measurements/", 22)) {
 		json_decref(j);
-		return cvmf_error(ctx, CVMF_E_UNSUPPORTED, "--expect '%s': not a cvmforge "
+		return cmn_error(ctx, CVMF_E_UNSUPPORTED, "--expect '%s': not a cvmforge "
 				  "measurements.json (format \"%s\"); signed statements and tlog "
 				  "proofs are not matched by this build yet", file, fmt ? fmt : "");
 	}
@@ -122,13 +122,13 @@ static int read_cmdline(cvmf_ctx *ctx, const char *dir, char **ret)
 	snprintf(path, sizeof(path), "%.4000s/cmdline.txt", dir);
 	uint8_t *b = NULL;
 	size_t n = 0;
-	int rc = cvmf_read_file(ctx, "cmdline", path, 65536, &b, &n);
+	int rc = cmn_read_file(ctx, "cmdline", path, 65536, &b, &n);
 	if (rc)
 		return rc;
 	char *s = malloc(n + 1);
 	if (!s) {
 		free(b);
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	}
 	memcpy(s, b, n);
 	s[n] = 0;
@@ -190,7 +190,7 @@ static int snp_search(cvmf_ctx *ctx, const char *dir, json_t *snp, const uint8_t
 		}
 	}
 	if (!vcpus) {
-		rc = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		rc = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	for (unsigned v = 0; v < SEARCH_MAX_VCPUS; v++)
@@ -237,7 +237,7 @@ static int tdx_search(cvmf_ctx *ctx, const char *dir, json_t *tdx,
 	const char *layout = json_string_value(json_object_get(p, "ovmf-event-layout"));
 	if (!layout || (rc = cvmf_tdx_layout_parse(ctx, layout, &spec.layout))) {
 		free(cmdline);
-		return rc ? rc : cvmf_error(ctx, CVMF_E_FORMAT, "%s/measurements.json: "
+		return rc ? rc : cmn_error(ctx, CVMF_E_FORMAT, "%s/measurements.json: "
 					    "tdx.params.ovmf-event-layout is missing", dir);
 	}
 	snprintf(fw, sizeof(fw), "%.4000s/OVMF.fd", dir);
@@ -295,7 +295,7 @@ int cvmf_attest_match(cvmf_ctx *ctx, const struct cvmf_attestation *a,
 	json_t *docs[16] = { 0 };
 	char dirs[16][4000];
 	if (n_expect > 16)
-		return cvmf_error(ctx, CVMF_E_INVAL, "at most 16 --expect paths");
+		return cmn_error(ctx, CVMF_E_INVAL, "at most 16 --expect paths");
 	for (size_t e = 0; e < n_expect && !rc; e++)
 		rc = load_published(ctx, expect[e], &docs[e], dirs[e], sizeof(dirs[e]));
 	for (size_t e = 0; e < n_expect && !rc && !res.matched; e++) {

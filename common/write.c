@@ -219,7 +219,7 @@ static void out_free(struct cmn_out *o)
 
 static int out_err(struct cmn_out *o, int err, const char *reason)
 {
-	return cvmf_error(o->ctx, err, "cannot write %s '%s': %s", o->what, o->path, reason);
+	return cmn_error(o->ctx, err, "cannot write %s '%s': %s", o->what, o->path, reason);
 }
 
 static bool under_proc(const char *dir)
@@ -375,7 +375,7 @@ int cmn_out_open(cvmf_ctx *ctx, const char *what, const char *path, unsigned fla
 	struct cmn_out *o = calloc(1, sizeof(*o));
 	int rc = 0;
 	if (!o)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory writing %s '%s'", what, path);
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory writing %s '%s'", what, path);
 	o->ctx = ctx;
 	o->fd = -1;
 	o->slot = -1;
@@ -383,7 +383,7 @@ int cmn_out_open(cvmf_ctx *ctx, const char *what, const char *path, unsigned fla
 	o->what = strdup(what);
 	o->path = strdup(path);
 	if (!o->what || !o->path) {
-		rc = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory writing %s '%s'", what, path);
+		rc = cmn_error(ctx, CVMF_E_NOMEM, "out of memory writing %s '%s'", what, path);
 		goto out;
 	}
 	struct stat st;
@@ -470,7 +470,7 @@ static int fsync_dir(struct cmn_out *o)
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int rc = 0;
 	if (fd < 0 || fsync(fd) < 0)
-		rc = cvmf_error(o->ctx, CVMF_E_IO, "cannot write %s '%s': syncing '%s': %s",
+		rc = cmn_error(o->ctx, CVMF_E_IO, "cannot write %s '%s': syncing '%s': %s",
 				o->what, o->path, dir, strerror(errno));
 	if (fd >= 0)
 		close(fd);
@@ -564,27 +564,27 @@ int cmn_tmpdir_create(cvmf_ctx *ctx, const char *parent, const char *prefix, cha
 		free(staging);
 		if (asprintf(&staging, "%s/%s%s.new", parent, prefix, sfx) < 0) {
 			staging = NULL;
-			rc = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+			rc = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 			goto out;
 		}
 		if (mkdir(staging, 0700) < 0) {
 			if (errno == EEXIST)
 				continue;
-			rc = cvmf_error(ctx, CVMF_E_IO, "cannot create a temporary directory in '%s': %s",
+			rc = cmn_error(ctx, CVMF_E_IO, "cannot create a temporary directory in '%s': %s",
 					parent, strerror(errno));
 			goto out;
 		}
 		/* Locked before it carries the name a sweeper looks for. */
 		lock_fd = open(staging, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (lock_fd < 0 || flock(lock_fd, LOCK_EX) < 0) {
-			rc = cvmf_error(ctx, CVMF_E_IO, "cannot lock '%s': %s", staging,
+			rc = cmn_error(ctx, CVMF_E_IO, "cannot lock '%s': %s", staging,
 					strerror(errno));
 			rmdir(staging);
 			goto out;
 		}
 		if (asprintf(&final, "%s/%s%s", parent, prefix, sfx) < 0) {
 			final = NULL;
-			rc = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+			rc = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 			rmdir(staging);
 			goto out;
 		}
@@ -605,13 +605,13 @@ int cmn_tmpdir_create(cvmf_ctx *ctx, const char *parent, const char *prefix, cha
 		free(final);
 		final = NULL;
 		if (e != EEXIST) {
-			rc = cvmf_error(ctx, CVMF_E_IO, "cannot create a temporary directory in '%s': %s",
+			rc = cmn_error(ctx, CVMF_E_IO, "cannot create a temporary directory in '%s': %s",
 					parent, strerror(e));
 			goto out;
 		}
 	}
 	if (!final) {
-		rc = cvmf_error(ctx, CVMF_E_IO, "cannot create a temporary directory in '%s': "
+		rc = cmn_error(ctx, CVMF_E_IO, "cannot create a temporary directory in '%s': "
 				"no free name", parent);
 		goto out;
 	}
