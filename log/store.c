@@ -691,7 +691,11 @@ int tlg_log_open(cvmf_ctx *ctx, const char *dir, bool writer, struct tlg_log **r
 			}
 		}
 	}
-	if ((r = read_tree_state(ctx, l)) || (r = read_last_signed(ctx, l)))
+	/* The last signed checkpoint first, then the tree state: a writer commits
+	 * the tree state before it signs, so a reader without the lock that reads
+	 * in this order never sees the state behind the checkpoint unless the
+	 * directory was rolled back. */
+	if ((r = read_last_signed(ctx, l)) || (r = read_tree_state(ctx, l)))
 		goto out;
 	if (l->size < l->signed_size) {
 		r = cmn_error(ctx, CVMF_E_FORMAT,
