@@ -569,6 +569,12 @@ struct cvmf_tdx_result {
 	uint32_t initrd_addr;           /* patched header: ramdisk_image, or 0 */
 	uint32_t cmdline_addr;          /* patched header: cmd_line_ptr, or 0 */
 	uint16_t kernel_protocol;       /* boot protocol of the setup header */
+	/* With a kernel: what the firmware's volumes say (cvmf_fw_scan()). When
+	 * fw_known and not fw_tdx_measure, the firmware has no TDX measurement
+	 * driver: it extends no RTMR and writes no CCEL, so have_rtmr[0..2] are
+	 * false and log is NULL (a value it would never produce is not given). */
+	bool fw_known;
+	bool fw_tdx_measure;
 };
 
 int cvmf_tdx_measure(cvmf_ctx *ctx, const struct cvmf_tdx_spec *spec,
