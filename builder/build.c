@@ -372,12 +372,6 @@ static int collect_initrd(struct build *b)
 	return rc;
 }
 
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-	return n >= m && !memcmp(s + n - m, suffix, m);
-}
-
 /* Every kernel module in the initrd must be built for this kernel. */
 static int check_modules(struct build *b, const char *kernel_path)
 {
@@ -393,12 +387,12 @@ static int check_modules(struct build *b, const char *kernel_path)
 	b->modules = json_array();
 	for (size_t i = 0; i < b->initrd.n; i++) {
 		const struct bld_entry *e = &b->initrd.v[i];
-		if (e->type != BLD_REG || !ends_with(e->path, ".ko"))
+		if (e->type != BLD_REG || !bld_module_kind(e->path))
 			continue;
 		if ((rc = cvmf_read_file(b->ctx, "module", e->source, 256u << 20, &buf, &len)))
 			return rc;
 		char vermagic[512];
-		rc = bld_module_vermagic(b->ctx, buf, len, vermagic, sizeof(vermagic));
+		rc = bld_module_vermagic_file(b->ctx, e->path, buf, len, vermagic, sizeof(vermagic));
 		free(buf);
 		if (rc)
 			return wrap(b->ctx, rc, "%s: /%s: ", e->origin, e->path);
