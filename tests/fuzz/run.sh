@@ -296,6 +296,32 @@ seed_cpio()
 	echo "fuzz: seeded fuzz_cpio with initrds written by $bin"
 }
 
+# seed_fv DIR: for fuzz_fv, from each firmware in $SHARED: its first 64 KiB
+# (volume and file headers, the start of the LZMA stream) and the first
+# 64 KiB of its decoded DXE stream (the target also uses each input as the
+# contents of an LZMA section), decoded with xz's .lzma reader.
+seed_fv()
+{
+	found=0
+	if [ -d "$SHARED" ]; then
+		for f in "$SHARED"/inputs/OVMF*.fd; do
+			[ -f "$f" ] || continue
+			base=$(basename "$f")
+			head -c 65536 "$f" >"$1/seed-$base-head64k"
+			# The LZMA GUID; the stream starts 20 bytes after it.
+			off=$(LC_ALL=C grep -obUaP '\x98\x58\x4e\xee\x14\x39\x59\x42\x9d\x6e\xdc\x7b' "$f" |
+				head -n 1 | cut -d: -f1)
+			if [ -n "$off" ] && command -v xz >/dev/null 2>&1; then
+				tail -c +$((off + 21)) "$f" | xz --format=lzma -dc 2>/dev/null |
+					head -c 65536 >"$1/seed-$base-dxe64k"
+			fi
+			found=$((found + 1))
+		done
+	fi
+	printf '_FVH' >"$1/seed-tiny"
+	echo "fuzz: seeded fuzz_fv from $found firmware images in $SHARED"
+}
+
 # hexdump_ends FILE: all of FILE in hex, or its first 64 and last 256 bytes.
 hexdump_ends()
 {
@@ -337,6 +363,7 @@ for target in "$@"; do
 	fuzz_recipe) seed_recipe "$corpus" ;;
 	fuzz_modinfo) seed_modinfo "$corpus" ;;
 	fuzz_cpio) seed_cpio "$corpus" ;;
+	fuzz_fv) seed_fv "$corpus" ;;
 	esac
 
 	"$target" -max_total_time="$FUZZ_SECONDS" -max_len=1048576 \
