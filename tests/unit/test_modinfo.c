@@ -438,6 +438,77 @@ static void test_compressed_real(void **state)
 	free(cache);
 }
 
+/* The builder ships compressed modules as they are, after checking them. */
+static void test_build_compressed(void **state)
+{
+	(void)state;
+	char *fw = t_shared_file("inputs/OVMF.fd"), *kernel = t_shared_file("inputs/vmlinuz-6.1.0-50");
+	if (!fw || !kernel || !have_tool("xz") || !have_tool("zstd") || !have_tool("cpio")) {
+		free(fw);
+		free(kernel);
+		skip();
+	}
+	char *dir = t_tmpdir();
+	static const char *const rels[] = { "6.1.0-50-amd64", "5.10.0-99-amd64" };
+	for (int i = 0; i < 2; i++) {
+		char mi[256], name[16];
+		size_t mlen = (size_t)snprintf(mi, sizeof(mi), "license=GPL%cvermagic=%s SMP preempt "
+					       "mod_unload modversions ", 0, rels[i]) + 1;
+		size_t n;
+		uint8_t *elf = mkelf(ELFCLASS64, ELFDATA2LSB, ".modinfo", mi, mlen, SHT_PROGBITS, &n);
+		snprintf(name, sizeof(name), "m%d.ko", i);
+		free(t_write(dir, name, elf, n));
+		free(elf);
+	}
+	struct run r = t_sh("cd '%s' && xz --check=crc32 --lzma2=dict=1MiB -c m0.ko > good.ko.xz && "
+			    "zstd -q -c m0.ko > good.ko.zst && zstd -q -c m1.ko > bad.ko.zst", dir);
+	t_assert_clean_exit(&r, 0);
+	t_run_free(&r);
+	char *recipe;
+	assert_true(asprintf(&recipe, "%s/m.recipe", dir) > 0);
+	for (int bad = 1; bad >= 0; bad--) {
+		FILE *f = fopen(recipe, "w");
+		assert_non_null(f);
+		fprintf(f, "[image]\nname = m\nversion = 1\nsource-date-epoch = 1700000000\n\n"
+			   "[firmware]\nsource = file:%s\n\n[kernel]\nsource = file:%s\n\n"
+			   "[initrd]\ncompression = none\n"
+			   "file = file:good.ko.xz:/lib/modules/a/good.ko.xz\n"
+			   "file = file:good.ko.zst:/lib/modules/a/good.ko.zst\n%s\n"
+			   "[cmdline]\nvalue = console=ttyS0\n\n[snp]\nkernel-hashes = no\nvcpus = 1\n",
+			fw, kernel, bad ? "file = file:bad.ko.zst:/lib/modules/b/bad.ko.zst\n" : "");
+		fclose(f);
+		r = t_sh("cd '%s' && rm -rf out m.recipe.lock && '%s' build --lock --quiet m.recipe -o out",
+			 dir, t_bin());
+		if (bad) {
+			t_assert_clean_exit(&r, 1);
+			assert_non_null(strstr(r.err, "/lib/modules/b/bad.ko.zst: module built for "
+						      "5.10.0-99-amd64, but the kernel is 6.1.0-50-amd64"));
+		} else {
+			t_assert_clean_exit(&r, 0);
+		}
+		t_run_free(&r);
+	}
+	/* The manifest names each with its vermagic; the initrd holds the files' own bytes. */
+	char *p;
+	assert_true(asprintf(&p, "%s/out/m-1/manifest.json", dir) > 0);
+	char *man = t_slurp(p, NULL);
+	assert_non_null(strstr(man, "\"path\": \"lib/modules/a/good.ko.xz\""));
+	assert_non_null(strstr(man, "\"path\": \"lib/modules/a/good.ko.zst\""));
+	assert_non_null(strstr(man, "\"vermagic\": \"6.1.0-50-amd64 SMP preempt"));
+	free(man);
+	free(p);
+	r = t_sh("cd '%s' && mkdir x && cd x && cpio -i -d --quiet < ../out/m-1/initrd.img && "
+		 "cmp lib/modules/a/good.ko.xz ../good.ko.xz && cmp lib/modules/a/good.ko.zst ../good.ko.zst",
+		 dir);
+	t_assert_clean_exit(&r, 0);
+	t_run_free(&r);
+	free(recipe);
+	t_rmrf(dir);
+	free(dir);
+	free(fw);
+	free(kernel);
+}
+
 /* ---- bzImage ---- */
 
 static uint8_t *bz_header(size_t len, uint16_t proto, uint16_t kver, const char *s)
@@ -558,6 +629,7 @@ int main(void)
 		cmocka_unit_test(test_compressed),
 		cmocka_unit_test(test_compressed_bound),
 		cmocka_unit_test(test_compressed_real),
+		cmocka_unit_test(test_build_compressed),
 		cmocka_unit_test(test_bzimage_synthetic),
 		cmocka_unit_test(test_bzimage_debian),
 	};
