@@ -45,7 +45,7 @@ B := build
 LIB_SRCS := $(sort $(wildcard common/*.c measure/*.c builder/*.c recipes/*.c sign/*.c log/*.c))
 CLI_SRCS := $(sort $(wildcard cli/*.c))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
-HDRS := $(wildcard include/cvmforge/*.h common/*.h measure/*.h builder/*.h recipes/*.h cli/*.h tests/unit/*.h)
+HDRS := $(wildcard include/cvmforge/*.h common/*.h measure/*.h builder/*.h recipes/*.h sign/*.h log/*.h cli/*.h tests/unit/*.h)
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
 LIB_PIC_OBJS := $(LIB_SRCS:%.c=$(B)/pic/%.o)
@@ -131,6 +131,7 @@ bench: all
 	@sh bench/bench_initrd.sh $(B)/cvmforge
 	@sh bench/bench_build.sh $(B)/cvmforge
 	@SHARED=$(SHARED) sh bench/bench_startup.sh $(B)/cvmforge
+	@sh bench/bench_sign.sh $(B)/cvmforge
 
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 # clang is installed once, before the targets, not by each (make fuzz -j2).

@@ -60,6 +60,10 @@ int cmd_build(const char *prog, int argc, char **argv);     /* cli/cmd_build.c *
 int cmd_verify(const char *prog, int argc, char **argv);    /* cli/cmd_verify.c */
 int cmd_reproduce(const char *prog, int argc, char **argv); /* cli/cmd_reproduce.c */
 int cmd_initrd(const char *prog, int argc, char **argv);    /* cli/cmd_initrd.c */
+int cmd_key(const char *prog, int argc, char **argv);       /* cli/cmd_key.c */
+int cmd_sign(const char *prog, int argc, char **argv);      /* cli/cmd_sign.c */
+int cmd_log(const char *prog, int argc, char **argv);       /* cli/cmd_log.c */
+int cmd_publish(const char *prog, int argc, char **argv);   /* cli/cmd_publish.c */
 
 /* ---- progress on a terminal (cli/progress.c) ---- */
 struct cli_progress {
@@ -79,6 +83,13 @@ struct cli_checks {
 	size_t ok, bad;
 };
 void cli_check_print(void *user, const char *what, bool ok, const char *detail);
+/* verify --vkey: IMAGE.tlog-proof as one check (cli/cmd_publish.c); -1 (after
+ * printing why) only when the verifier key cannot be read. */
+int cli_check_log(cvmf_ctx *ctx, const char *image, const char *vkey, struct cli_checks *c,
+		  size_t *bad);
+/* A note verifier key given inline (it has a '+') or as a file holding it on its
+ * first line (malloc'd; NULL after printing an error). cli/cmd_log.c */
+char *cli_vkey_arg(const char *v);
 
 /* ---- argparse-compatible option parsing (cli/args.c) ---- */
 struct opt {
@@ -109,23 +120,22 @@ int usage_error(const char *prog, const char *usage, const char *fmt, ...)
 /* Print "Error: ..." on stderr; returns EXIT_FAILURE_. */
 int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Write a whole file through a temporary beside it, then rename; prints
- * "Error: ..." and returns EXIT_FAILURE_ on failure (cli/output.c). */
+/* Write an output file with cmn_write_file (common/write.h): a regular file
+ * whole or not at all, a device or FIFO written through; prints "Error: ..."
+ * and returns EXIT_FAILURE_ on failure (cli/output.c). */
 int write_file_atomic(const char *path, const void *buf, size_t len);
 
 /* ---- shared by the measure verbs (cli/measure_common.c) ---- */
 #define CLI_DEFAULT_MEMORY (2ull << 30)
 struct json_t;
-/* "2G", "2048M", "512MiB", "2147483648": bytes (binary suffixes). */
-int cli_parse_size(const char *s, uint64_t *ret);
-/* "9.2", "10.0.1": major * 100 + minor. */
+/* "9.2", "10.0.1": major * 100 + minor (cmn_parse_qemu_version). */
 int cli_parse_qemu_version(const char *s, unsigned *ret);
-/* --memory (NULL: the default): 0, or -1 after printing a usage error. */
+/* --memory (NULL: the default) by cmn_parse_memory, 32 MiB .. 64 TiB: 0,
+ * or -1 after printing a usage error. */
 int cli_parse_memory(const char *prog, const char *usage, const char *arg, uint64_t *ret);
-/* {"value": the -append string if UTF-8, else null, "hex": its bytes}. */
+/* The -append string (NULL: "") as every verb renders it in JSON:
+ * {"value": the string if UTF-8, else null, "hex": its bytes} (cmn_json_text). */
 struct json_t *cli_cmdline_obj(const char *append);
-struct json_t *cli_hexj(const uint8_t *d, size_t n);
-struct json_t *cli_hex_str(uint64_t v);
 /* {path, size, sha256, sha384[, derived]} or null. */
 struct json_t *cli_file_obj(const char *path, const struct cvmf_file_digest *d);
 /* The expected events as JSON lines, and as a TCG2 binary log; whole or

@@ -16,7 +16,7 @@ static int cmd_version(const char *prog, int argc, char **argv);
 static const struct verb verbs[] = {
 	{ "build", cmd_build, "build RECIPE -o OUT [--lock] [--json]",
 	  "build a CVM image from a recipe, with its launch measurements" },
-	{ "verify", cmd_verify, "verify IMAGE [--json]",
+	{ "verify", cmd_verify, "verify IMAGE [--pubkey PUB] [--json]",
 	  "recompute an image's measurements from its own files" },
 	{ "reproduce", cmd_reproduce, "reproduce RECIPE --against IMAGE",
 	  "rebuild a recipe and compare it with an image, bit for bit" },
@@ -26,6 +26,10 @@ static const struct verb verbs[] = {
 	  "show what a firmware image declares: GUID table, SEV and TDX metadata" },
 	{ "initrd", cmd_initrd, "initrd -o OUT [--tree DIR[:PREFIX]]...|diff A B", "build a deterministic initrd, or compare two" },
 	{ "eventlog", cmd_eventlog, "eventlog replay|show|diff ...", "replay, list and compare TPM and CCEL event logs" },
+	{ "key", cmd_key, "key generate|show ...", "generate a signing key, or show a key's fingerprint" },
+	{ "sign", cmd_sign, "sign IMAGE --key KEY | sign id-block ...", "sign an image's measurements and provenance; SNP ID blocks" },
+	{ "publish", cmd_publish, "publish IMAGE --log DIR", "log a signed image's measurement statement; write IMAGE.tlog-proof" },
+	{ "log", cmd_log, "log init|add|proof|verify|monitor ...", "the embedded transparency log: tiles, checkpoints, offline proofs" },
 	{ "help", cmd_help, "help [VERB]", "show this help, or a verb's" },
 	{ "version", cmd_version, "version", "print the version" },
 };

@@ -9,79 +9,23 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "common/json.h"
+#include "common/parse.h"
 
-/* "2G", "2048M", "2147483648", "512MiB": bytes. */
-int cli_parse_size(const char *s, uint64_t *ret)
-{
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno)
-		return -1;
-	unsigned shift = 0;
-	if (*end) {
-		const char *u = "KMGT", *k = strchr(u, toupper((unsigned char)*end));
-		if (!k || !*end)
-			return -1;
-		shift = 10 * (unsigned)(k - u + 1);
-		end++;
-		if (!strcmp(end, "iB") || !strcmp(end, "B"))
-			end += strlen(end);
-		if (*end)
-			return -1;
-	}
-	if (shift && v > (~0ull >> shift))
-		return -1;
-	*ret = v << shift;
-	return 0;
-}
-
-/* "9.2", "10.0.1": major * 100 + minor. */
+/* "9.2", "10.0.1": major * 100 + minor, by the rule recipes use. */
 int cli_parse_qemu_version(const char *s, unsigned *ret)
 {
-	unsigned maj, min;
-	int n = 0;
-	if (sscanf(s, "%u.%u%n", &maj, &min, &n) != 2 || maj > 99 || min > 99)
-		return -1;
-	s += n;
-	if (*s == '.') {
-		s++;
-		if (!isdigit((unsigned char)*s))
-			return -1;
-		while (isdigit((unsigned char)*s))
-			s++;
-	}
-	if (*s)
-		return -1;
-	*ret = maj * 100 + min;
-	return 0;
-}
-
-json_t *cli_hexj(const uint8_t *d, size_t n)
-{
-	char buf[2 * 64 + 1];
-	cvmf_hex(d, n, buf);
-	return json_string(buf);
-}
-
-json_t *cli_hex_str(uint64_t v)
-{
-	char b[24];
-	snprintf(b, sizeof(b), "0x%llx", (unsigned long long)v);
-	return json_string(b);
+	return cmn_parse_qemu_version(s, ret);
 }
 
 json_t *cli_file_obj(const char *path, const struct cvmf_file_digest *d)
 {
 	if (!d->present)
 		return json_null();
-	json_t *o = json_object();
-	json_object_set_new(o, "path", path ? json_string(path) : json_null());
-	json_object_set_new(o, "size", json_integer((json_int_t)d->size));
-	json_object_set_new(o, "sha256", cli_hexj(d->sha256, 32));
-	json_object_set_new(o, "sha384", cli_hexj(d->sha384, 48));
+	json_t *o = cmn_json_digest(d);
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "path", cmn_json_string_or_null(path));
 	if (d->derived)
 		json_object_set_new(o, "derived", json_string("from acpi_tables"));
 	return o;
@@ -101,19 +45,19 @@ int cli_write_eventlog_json(const char *path, const struct cvmf_eventlog *log)
 		if (log->kind == CVMF_EVLOG_CCEL) {
 			json_object_set_new(o, "rtmr", json_integer((json_int_t)e->index - 1));
 			json_object_set_new(o, "mr_index", json_integer(e->index));
-			json_object_set_new(o, "digest", cli_hexj(e->digests[0].bytes, e->digests[0].len));
+			json_object_set_new(o, "digest", cmn_json_hex(e->digests[0].bytes, e->digests[0].len));
 		} else {
 			json_object_set_new(o, "pcr", json_integer(e->index));
 			json_t *d = json_object();
 			for (unsigned k = 0; k < e->n_digests; k++) {
 				const char *an = cvmf_tcg_alg_name(e->digests[k].alg);
 				json_object_set_new(d, an ? an : "unknown",
-						    cli_hexj(e->digests[k].bytes, e->digests[k].len));
+						    cmn_json_hex(e->digests[k].bytes, e->digests[k].len));
 			}
 			json_object_set_new(o, "digests", d);
 		}
 		const char *tn = cvmf_ev_type_name(e->type);
-		json_object_set_new(o, "type", tn ? json_string(tn) : cli_hex_str(e->type));
+		json_object_set_new(o, "type", tn ? json_string(tn) : cmn_json_hex_u64(e->type));
 		json_object_set_new(o, "what", e->what ? json_string(e->what) : json_null());
 		if (e->data_runtime) {
 			json_object_set_new(o, "data", json_null());
@@ -158,9 +102,9 @@ int cli_write_tcg_log(const char *path, const struct cvmf_eventlog *log)
 int cli_parse_memory(const char *prog, const char *usage, const char *arg, uint64_t *ret)
 {
 	uint64_t v = CLI_DEFAULT_MEMORY;
-	if (arg && (cli_parse_size(arg, &v) || !v || v % 4096)) {
+	if (arg && cmn_parse_memory(arg, &v)) {
 		usage_error(prog, usage,
-			    "argument --memory: '%s' is not a size in bytes, K, M, G or T (a non-zero multiple of 4 KiB)",
+			    "argument --memory: '%s' is not a memory size such as 2G, 2048M or 512MiB (" CMN_MEMORY_RULE ")",
 			    arg);
 		return -1;
 	}
@@ -171,13 +115,5 @@ int cli_parse_memory(const char *prog, const char *usage, const char *arg, uint6
 json_t *cli_cmdline_obj(const char *append)
 {
 	const char *c = append ? append : "";
-	json_t *cm = json_object(), *val = json_stringn(c, strlen(c));   /* NULL if not UTF-8 */
-	json_object_set_new(cm, "value", val ? val : json_null());
-	char *h = malloc(2 * strlen(c) + 1);
-	if (h) {
-		cvmf_hex((const uint8_t *)c, strlen(c), h);
-		json_object_set_new(cm, "hex", json_string(h));
-		free(h);
-	}
-	return cm;
+	return cmn_json_text(c, strlen(c));
 }

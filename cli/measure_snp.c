@@ -13,6 +13,9 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "common/json.h"
+#include "common/write.h"
+#include "common/parse.h"
 
 enum {
 	OPT_HELP = 1, OPT_VERSION, OPT_VERBOSE, OPT_MODE, OPT_VCPUS, OPT_VCPU_TYPE, OPT_VCPU_SIG,
@@ -137,19 +140,21 @@ static int parse_u64(struct args *a, const char *opt, const char *s, bool auto_b
 	return 0;
 }
 
-/* Split a comma list; each item handed to fn. */
+/* Split a comma list (common/parse.h: trimmed items, none empty); each
+ * item handed to fn. */
 static int each_item(struct args *a, const char *opt, const char *list,
 		     int (*fn)(struct args *, const char *))
 {
-	char *copy = strdup(list), *save = NULL;
-	int r = 0, n = 0;
-	if (!copy)
+	struct cmn_list l;
+	int r = cmn_split_list(list, &l, NULL);
+	if (r == -2)
 		return fail("out of memory");
-	for (char *tok = strtok_r(copy, ",", &save); tok && !r; tok = strtok_r(NULL, ",", &save), n++)
-		r = fn(a, tok);
-	if (!r && n == 0)
-		r = bad_list(a, opt, "empty list", list);
-	free(copy);
+	if (r)
+		return bad_list(a, opt, strspn(list, " \t,") == strlen(list) ? "empty list"
+							: "empty item in", list);
+	for (size_t i = 0; i < l.n && !r; i++)
+		r = fn(a, l.v[i]);
+	cmn_list_free(&l);
 	return r;
 }
 
@@ -161,6 +166,28 @@ static int each_item(struct args *a, const char *opt, const char *list,
 		(arr)[(n)++] = (v);                                          \
 	} while (0)
 
+static int vcpus_out_of_range(struct args *a, const char *item)
+{
+	return usage_error(a->prog, usage_line,
+			   "argument --vcpus: %s is out of range: a guest has 1 to %d vCPUs", item,
+			   CVMF_MAX_VCPUS);
+}
+
+/* One vCPU count of a --vcpus item: an int (Python's rules) within 1..CVMF_MAX_VCPUS. */
+static int vcpu_count(struct args *a, const char *item, const char *s, uint64_t *ret)
+{
+	long long neg;
+	unsigned long long v;
+	int r = parse_pyint(s, false, &neg, &v);
+	if (r == -1)
+		return usage_error(a->prog, usage_line, "argument --vcpus: invalid int value: '%s'",
+				   s);
+	if (r == -2 || neg || v < 1 || v > CVMF_MAX_VCPUS)
+		return vcpus_out_of_range(a, item);
+	*ret = v;
+	return 0;
+}
+
 static int add_vcpus(struct args *a, const char *item)
 {
 	char buf[64];
@@ -169,20 +196,13 @@ static int add_vcpus(struct args *a, const char *item)
 	uint64_t lo, hi;
 	if (dash)
 		*dash = '\0';
-	if (parse_u64(a, "vcpus", buf, false, "int", ~0ull, &lo))
+	if (vcpu_count(a, item, buf, &lo))
 		return EXIT_USAGE;
 	hi = lo;
-	if (dash && parse_u64(a, "vcpus", dash + 1, false, "int", ~0ull, &hi))
+	if (dash && vcpu_count(a, item, dash + 1, &hi))
 		return EXIT_USAGE;
 	if (hi < lo)
 		return bad_list(a, "vcpus", "range runs backwards:", item);
-	if (lo < 1 || hi > CVMF_MAX_VCPUS) {
-		char lim[96];
-		snprintf(lim, sizeof(lim), "%d", CVMF_MAX_VCPUS);
-		return usage_error(a->prog, usage_line,
-				   "argument --vcpus: %s is out of range: a guest has 1 to %s vCPUs",
-				   item, lim);
-	}
 	if (a->n_vcpus + (hi - lo + 1) > 16 * CVMF_MAX_VCPUS)
 		return bad_list(a, "vcpus", "too many values in", item);
 	if (dash)
@@ -418,19 +438,12 @@ static const char *verbose_name(enum cvmf_sev_mode m)
 	}
 }
 
-static json_t *hexj(const uint8_t *d, size_t n)
-{
-	char buf[2 * 176 + 1];
-	cvmf_hex(d, n, buf);
-	return json_string(buf);
-}
-
 static json_t *file_obj(const char *path, uint64_t size, const uint8_t sha[32], bool have_sha)
 {
 	json_t *o = json_object();
-	json_object_set_new(o, "path", json_string(path));
+	json_object_set_new(o, "path", cmn_json_string_or_null(path));
 	json_object_set_new(o, "size", json_integer((json_int_t)size));
-	json_object_set_new(o, "sha256", have_sha ? hexj(sha, 32) : json_null());
+	json_object_set_new(o, "sha256", have_sha ? cmn_json_hex(sha, 32) : json_null());
 	return o;
 }
 
@@ -445,7 +458,7 @@ static char *static_json(const struct args *a, const struct cvmf_sev_inputs *in)
 	json_object_set_new(o, "ovmf", file_obj(a->spec.ovmf_path, info.ovmf_size,
 						info.ovmf_sha256, info.have_fw_sha256));
 	if (info.have_ovmf_hash) {
-		json_object_set_new(o, "snp_ovmf_hash", hexj(info.ovmf_hash, 48));
+		json_object_set_new(o, "snp_ovmf_hash", cmn_json_hex(info.ovmf_hash, 48));
 		json_object_set_new(o, "snp_ovmf_hash_source",
 				    json_string(a->spec.have_ovmf_hash ? "--snp-ovmf-hash" : "firmware"));
 	}
@@ -458,12 +471,11 @@ static char *static_json(const struct args *a, const struct cvmf_sev_inputs *in)
 		if (!a->spec.initrd_path)
 			json_object_set_new(ini, "path", json_null());
 		json_object_set_new(o, "initrd", ini);
-		json_t *c = json_object();
-		const char *ap = a->spec.append ? a->spec.append : "";
-		json_object_set_new(c, "value", json_stringn_nocheck(ap, strlen(ap)));
-		json_object_set_new(c, "sha256", hexj(info.cmdline_sha256, 32));
+		/* The same {"value", "hex"} as tdx and tpm, and its digest. */
+		json_t *c = cli_cmdline_obj(a->spec.append);
+		json_object_set_new(c, "sha256", cmn_json_hex(info.cmdline_sha256, 32));
 		json_object_set_new(o, "cmdline", c);
-		json_object_set_new(o, "sev_hashes_table", hexj(info.hashes_table, 176));
+		json_object_set_new(o, "sev_hashes_table", cmn_json_hex(info.hashes_table, 176));
 	} else {
 		json_object_set_new(o, "kernel", json_null());
 	}
@@ -605,24 +617,10 @@ static int dump_vmsas(cvmf_ctx *ctx, const struct cvmf_sev_inputs *in,
 	for (unsigned i = 0; i < l->vcpus; i++) {
 		if (cvmf_sev_vmsa(ctx, in, l, i, page))
 			return fail("%s", cvmf_ctx_errmsg(ctx));
-		char name[32], tmp[48];
+		char name[32];
 		snprintf(name, sizeof(name), "vmsa%u.bin", i);
-		snprintf(tmp, sizeof(tmp), ".%s.tmp%ld", name, (long)getpid());
-		int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (fd < 0)
-			return fail("cannot create '%s': %s", tmp, strerror(errno));
-		ssize_t n = write(fd, page, sizeof(page));
-		int e = errno;
-		if (close(fd) < 0 && n == (ssize_t)sizeof(page)) {
-			n = -1;
-			e = errno;
-		}
-		if (n != (ssize_t)sizeof(page) || rename(tmp, name) < 0) {
-			if (n == (ssize_t)sizeof(page))
-				e = errno;
-			unlink(tmp);
-			return fail("cannot write '%s': %s", name, strerror(e));
-		}
+		if (cmn_write_file(ctx, "VMSA", name, page, sizeof(page), 0))
+			return fail("%s", cvmf_ctx_errmsg(ctx));
 	}
 	return 0;
 }
@@ -706,6 +704,13 @@ int measure_snp(const char *prog, int argc, char **argv)
 		r = fail("%s", cvmf_ctx_errmsg(ctx));
 		goto out;
 	}
+	/* Accepted for sev-snp-measure's vectors only (measure/snp.c): say so,
+	 * except under that tool's name, whose output is the reference's. */
+	struct cvmf_sev_input_info ki;
+	cvmf_sev_input_info(in, &ki);
+	if (ki.have_kernel && ki.kernel_size == 0 && strcmp(prog, "sev-snp-measure"))
+		fprintf(stderr, "%s: warning: kernel '%s' is empty: QEMU refuses to boot it; "
+			"measured as sev-snp-measure does\n", prog, a.spec.kernel_path);
 	struct cvmf_sev_matrix m = {
 		.vmms = a.vmms, .n_vmms = a.n_vmms,
 		.vcpu_sigs = a.sigs, .n_vcpu_sigs = a.n_sigs,

@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # `make demo`: build the hello image from Debian 12's own packages, show its
-# measurements, verify and reproduce it, and boot it. Then measure the
-# reference firmware and kernels of ../shared, when present.
+# measurements, verify and reproduce it, sign it and verify the signatures,
+# publish it to a transparency log and verify the proof offline, and boot it. Then measure the reference firmware and kernels of ../shared, when
+# present.
 set -eu
 cvmforge=${1:-build/cvmforge}
 shared=${SHARED:-../shared}
@@ -20,6 +21,27 @@ say "ls -l $image $image/launch"
 ls -l "$image" "$image/launch"
 run "$cvmforge" verify --quiet "$image"
 run "$cvmforge" reproduce --quiet examples/hello/hello.recipe --against "$image/hello-1.0.tar"
+echo
+echo "Sign the image with a release key, and verify it as an auditor would (docs/sign.md)."
+key=$out/release.key
+rm -f "$key" "$key.pub" "$out/id.key" "$out/id.key.pub"   # the demo's own keys, made afresh
+run "$cvmforge" key generate --type ed25519 -o "$key"
+run "$cvmforge" sign "$image" --key "$key" --recipe examples/hello/hello.recipe
+run "$cvmforge" verify --quiet "$image" --pubkey "$key.pub"
+echo
+echo "Publish the signed statement to an embedded transparency log, and check the proof"
+echo "offline (docs/log.md)."
+log=$out/log
+rm -rf "$log" "$log.key" "$log.key.pub" "$image.tlog-proof" "$out/log-monitor.state"   # made afresh
+say "$cvmforge log init $log --origin demo.cvmforge.example/log"
+vkey=$("$cvmforge" log init "$log" --origin demo.cvmforge.example/log)
+echo "$vkey"
+run "$cvmforge" publish "$image" --log "$log"
+run "$cvmforge" verify --quiet "$image" --pubkey "$key.pub" --vkey "$vkey"
+run "$cvmforge" log monitor "$log" --vkey "$vkey" --state "$out/log-monitor.state"
+run "$cvmforge" key generate --type ecdsa-p384 -o "$out/id.key"
+say "$cvmforge sign id-block --image $image --id-key $out/id.key | cut -c1-110"
+"$cvmforge" sign id-block --image "$image" --id-key "$out/id.key" | cut -c1-110
 if command -v qemu-system-x86_64 >/dev/null 2>&1; then
 	say "sh $image/launch/qemu.sh      # QEMU (TCG), the image's own files"
 	timeout 180 sh "$image/launch/qemu.sh" 2>&1 |

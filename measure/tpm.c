@@ -24,7 +24,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "common/internal.h"
+#include "common/file.h"
 #include "measure/measure.h"
 
 #define MAX_VARS (16u << 20)
@@ -202,13 +202,32 @@ int cvmf_tpm_measure(cvmf_ctx *ctx, const struct cvmf_tpm_spec *spec, struct cvm
 	uint64_t initrd_size = 0;
 	struct cvmf_hasher *h[2] = { NULL, NULL };
 	uint8_t initrd256[32], initrd384[48];
+	res->below_4g = cvmf_qemu_below_4g(spec->memory, spec->q35);
+	struct cvmf_qemu_linux q = {
+		.below_4g = res->below_4g,
+		.acpi_data_size = spec->acpi_data_size,
+		.cmdline = spec->append ? spec->append : "",
+		.has_initrd = spec->initrd_path != NULL,
+	};
 	if (spec->initrd_path) {
+		/* The size and the kernel's header first: an initrd QEMU would
+		 * refuse is not hashed for nothing. */
+		int fd = cmn_input_open(ctx, "initrd", spec->initrd_path, CMN_MAX_INITRD, 0,
+					&q.initrd_size);
+		if (fd < 0) {
+			r = fd;
+			goto out;
+		}
+		close(fd);
+		if ((r = cvmf_kernel_check(ctx, spec->kernel_path, &q, true, NULL)))
+			goto out;
 		uint8_t *outs[2] = { initrd256, initrd384 };
 		r = cvmf_hasher_new(ctx, CVMF_SHA256, &h[0]);
 		if (!r)
 			r = cvmf_hasher_new(ctx, CVMF_SHA384, &h[1]);
 		if (!r)
-			r = cvmf_hash_file(ctx, "initrd", spec->initrd_path, h, 2, outs, &initrd_size);
+			r = cmn_hash_input(ctx, "initrd", spec->initrd_path, CMN_MAX_INITRD, 0, h, 2,
+					   outs, &initrd_size);
 		cvmf_hasher_free(h[0]);
 		cvmf_hasher_free(h[1]);
 		if (r)
@@ -218,14 +237,7 @@ int cvmf_tpm_measure(cvmf_ctx *ctx, const struct cvmf_tpm_spec *spec, struct cvm
 		memcpy(res->initrd.sha256, initrd256, 32);
 		memcpy(res->initrd.sha384, initrd384, 48);
 	}
-	res->below_4g = cvmf_qemu_below_4g(spec->memory, spec->q35);
-	struct cvmf_qemu_linux q = {
-		.below_4g = res->below_4g,
-		.acpi_data_size = spec->acpi_data_size,
-		.cmdline = spec->append ? spec->append : "",
-		.has_initrd = spec->initrd_path != NULL,
-		.initrd_size = initrd_size,
-	};
+	q.initrd_size = initrd_size;
 	struct cvmf_kernel_image k;
 	r = cvmf_kernel_measure(ctx, spec->kernel_path, &q, spec->kernel_header_patch, true, &k);
 	if (r)

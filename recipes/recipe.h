@@ -140,7 +140,7 @@ struct rcp_key_doc {
 };
 size_t rcp_key_docs(const struct rcp_key_doc **ret);
 
-/* ---- the INI layer shared by recipe.c and lock.c (recipes/recipe.c) ----
+/* ---- the INI layer shared by recipe.c and lock.c (recipes/ini.c) ----
  * libinih underneath, with an in-memory reader that numbers the lines and
  * refuses what inih would mangle: lines over RCP_MAX_LINE characters (inih
  * would split them), NUL bytes, control characters and invalid UTF-8.
@@ -187,7 +187,9 @@ struct rcp_lock_entry {
 	bool have_deb_sha256;
 	uint8_t deb_sha256[32];
 	char *deb_file;         /* or NULL */
-	unsigned line;
+	unsigned line;          /* of the [ID] header */
+	/* of each key, 0 when absent (or set by rcp_lock_set) */
+	unsigned sha256_line, version_line, deb_sha256_line, deb_file_line;
 };
 struct rcp_lock {
 	char *path;
@@ -204,6 +206,10 @@ const struct rcp_lock_entry *rcp_lock_find(const struct rcp_lock *l, const char 
 int rcp_lock_set(cvmf_ctx *ctx, struct rcp_lock *l, const struct rcp_lock_entry *e);
 /* Write it sorted by id, through a temporary file and rename. */
 int rcp_lock_write(cvmf_ctx *ctx, const struct rcp_lock *l);
+/* The same, stopped before the rename: the caller commits or aborts the output
+ * (cmn_out_commit / cmn_out_abort, common/write.h). */
+struct cmn_out;
+int rcp_lock_stage(cvmf_ctx *ctx, const struct rcp_lock *l, struct cmn_out **ret);
 /* The same as rcp_lock_load from memory; `path` is kept and used in messages. */
 int rcp_lock_parse(cvmf_ctx *ctx, const char *path, const char *text, size_t len,
 		   struct rcp_lock **ret);

@@ -703,4 +703,7 @@ int cvmf_reproduce(cvmf_ctx *ctx, const struct cvmf_build_opts *opts, const char
 }
 #endif
 
+#include "cvmforge/log.h"
+
 #endif /* CVMFORGE_H */
+#include "cvmforge/sign.h"

@@ -322,6 +322,64 @@ seed_fv()
 	echo "fuzz: seeded fuzz_fv from $found firmware images in $SHARED"
 }
 
+# seed_json DIR: a JSON document, a canonical one, a manifest-like one (first
+# byte 0), and base64 of several lengths (first byte 1).
+seed_json()
+{
+	printf '\000{"b": [1, -2, {"x": null}], "a": "caf\303\251 \\u00e9", "r": 1.5}' >"$1/seed-json"
+	printf '\000{"a":["0a0b0c0d",null],"n":7}' >"$1/seed-json-shape"
+	printf '\000{"format": "cvmforge-manifest/1", "inputs": [{"role": "kernel", "line": 3}], "outputs": {}}' \
+		>"$1/seed-json-manifest"
+	printf '\001Zm9vYmFy' >"$1/seed-b64-6"
+	printf '\001Zm9vYg==' >"$1/seed-b64-4"
+	printf '\001Zm9vYmE=' >"$1/seed-b64-5"
+	echo "fuzz: seeded fuzz_json with 3 documents and 3 base64 strings"
+}
+
+# seed_dsse DIR: a small statement, an envelope around it (not signed by the
+# target's key: the structure is what is explored), and the envelopes of the
+# demo image when `make demo` has signed it.
+seed_dsse()
+{
+	stmt='{"_type":"https://in-toto.io/Statement/v1","predicate":{"a":1},'\
+'"predicateType":"https://cvmforge.dev/measurements/v1","subject":[{"digest":{"sha256":'\
+'"0000000000000000000000000000000000000000000000000000000000000000"},"name":"OVMF.fd"}]}'
+	printf '%s' "$stmt" >"$1/seed-statement"
+	printf '{"payload":"%s","payloadType":"application/vnd.in-toto+json","signatures":[{"keyid":"00","sig":"AAAA"}]}' \
+		"$(printf '%s' "$stmt" | base64 -w0)" >"$1/seed-envelope"
+	n=0
+	for f in build/demo/*/*.dsse.json; do
+		[ -f "$f" ] || continue
+		cp "$f" "$1/seed-demo-$(basename "$f")"
+		n=$((n + 1))
+	done
+	echo "fuzz: seeded fuzz_dsse with a statement, an envelope and $n demo envelopes"
+}
+
+# seed_tlog DIR: the notes and checkpoints of $SHARED's tlog fixtures, and a
+# tlog-proof of the golden log written by cvmforge itself.
+seed_tlog()
+{
+	n=0
+	for f in "$SHARED"/fixtures/tlog-upstream/notes/* "$SHARED"/fixtures/tlog-upstream/golden-log-1000/checkpoint*; do
+		[ -f "$f" ] || continue
+		cat "$f" >"$1/seed-$(basename "$f")"
+		n=$((n + 1))
+	done
+	bin=build/cvmforge
+	g=$SHARED/fixtures/tlog-upstream/golden-log-1000
+	if [ -x "$bin" ] && [ -d "$g" ]; then
+		t=$(mktemp -d)
+		cp -r "$g" "$t/log"
+		chmod -R u+w "$t/log"
+		mkdir -p "$t/log/.state"
+		# a proof needs only the checkpoint and the tiles
+		"$bin" log proof "$t/log" 777 -o "$1/seed-golden-777.tlog-proof" 2>/dev/null && n=$((n + 1))
+		rm -rf "$t"
+	fi
+	echo "fuzz: seeded fuzz_tlog with $n notes, checkpoints and proofs"
+}
+
 # hexdump_ends FILE: all of FILE in hex, or its first 64 and last 256 bytes.
 hexdump_ends()
 {
@@ -364,6 +422,9 @@ for target in "$@"; do
 	fuzz_modinfo) seed_modinfo "$corpus" ;;
 	fuzz_cpio) seed_cpio "$corpus" ;;
 	fuzz_fv) seed_fv "$corpus" ;;
+	fuzz_json) seed_json "$corpus" ;;
+	fuzz_tlog) seed_tlog "$corpus" ;;
+	fuzz_dsse) seed_dsse "$corpus" ;;
 	esac
 
 	"$target" -max_total_time="$FUZZ_SECONDS" -max_len=1048576 \

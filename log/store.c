@@ -1,0 +1,1265 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The log in a plain directory (tlog.md §6): the static tree any web server
+ * can serve, and a private state directory.
+ *
+ *   DIR/checkpoint                      the signed checkpoint, replaced atomically
+ *   DIR/tile/<L>/<N>[.p/<W>]            hash tiles, immutable once committed
+ *   DIR/tile/entries/<N>[.p/<W>]        entry bundles, immutable once committed
+ *   DIR/.state/version                  "cvmforge-tlog 1"
+ *   DIR/.state/config                   "origin NAME" and "key /abs/path" lines
+ *   DIR/.state/treeState                "SIZE\nBASE64ROOT\n": the commit point
+ *   DIR/.state/lastSigned               the last checkpoint signed
+ *   DIR/.state/lock                     flock(2): one writer at a time
+ *
+ * An append (one batch): entries are sequenced after the committed size, the
+ * bundles and tiles they touch are written (temp file, fsync, rename, fsync of
+ * the directory), the root is recomputed from the tiles on disk and checked to
+ * extend the last signed checkpoint, the tree state is written (commit point),
+ * then one checkpoint is signed, kept in lastSigned and published. Files above
+ * the committed size are leftovers of a crashed batch, never referenced by a
+ * signed checkpoint, and are overwritten. The private key never lives in DIR.
+ * Single files (tree state, lastSigned, checkpoint, config) go through the common
+ * writer with CMN_W_DURABLE; a batch's tiles and bundles through put_file() below,
+ * which syncs them all at once, in parallel.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/key.h"
+#include "common/write.h"
+#include "common/encode.h"
+#include "log/tlog.h"
+
+#define STATE_VERSION "cvmforge-tlog 1\n"
+#define LEVELS 8                        /* 8 levels of 8 bits cover 2^64 leaves */
+
+/* ---- durable files ---- */
+
+/* A batch's files: each is written to a temporary and its write-back started at
+ * once; at the end all are fsync'd in parallel (the device sees them together
+ * instead of one flush after another), renamed into place, and every directory
+ * whose entries changed is fsync'd, also in parallel. Only then is the tree
+ * state, the commit point, written. */
+struct pending {
+	char *tmp, *path;
+	int fd;
+	int err;                        /* errno of the fsync */
+};
+
+struct dirset {
+	char **v;                       /* directories to sync */
+	size_t n;
+	struct pending *f;              /* files written, not yet synced and renamed */
+	size_t nf;
+	int *dir_err;
+};
+
+static void dirset_free(struct dirset *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		free(d->v[i]);
+	for (size_t i = 0; i < d->nf; i++) {
+		if (d->f[i].fd >= 0)
+			close(d->f[i].fd);
+		if (d->f[i].tmp)
+			unlink(d->f[i].tmp);
+		free(d->f[i].tmp);
+		free(d->f[i].path);
+	}
+	free(d->v);
+	free(d->f);
+	free(d->dir_err);
+	memset(d, 0, sizeof(*d));
+}
+
+static int dirset_add(cvmf_ctx *ctx, struct dirset *d, const char *dir, size_t len)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (strlen(d->v[i]) == len && !memcmp(d->v[i], dir, len))
+			return 0;
+	char **nv = realloc(d->v, (d->n + 1) * sizeof(*nv));
+	if (!nv)
+		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+	d->v = nv;
+	if (!(d->v[d->n] = strndup(dir, len)))
+		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+	d->n++;
+	return 0;
+}
+
+static int fsync_path(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	int e = fsync(fd) ? errno : 0;
+	close(fd);
+	return e;
+}
+
+/* fsync(2) of many files or directories on a few threads. */
+struct sync_job {
+	struct dirset *d;
+	bool dirs;
+	size_t next;
+	pthread_mutex_t mu;
+};
+
+static void *sync_worker(void *arg)
+{
+	struct sync_job *j = arg;
+	for (;;) {
+		pthread_mutex_lock(&j->mu);
+		size_t i = j->next++;
+		pthread_mutex_unlock(&j->mu);
+		if (i >= (j->dirs ? j->d->n : j->d->nf))
+			return NULL;
+		if (j->dirs)
+			j->d->dir_err[i] = fsync_path(j->d->v[i]);
+		else
+			j->d->f[i].err = fsync(j->d->f[i].fd) ? errno : 0;
+	}
+}
+
+static void sync_all(struct dirset *d, bool dirs)
+{
+	struct sync_job j = { d, dirs, 0, PTHREAD_MUTEX_INITIALIZER };
+	size_t n = dirs ? d->n : d->nf, nt = n < 8 ? n : 8, started = 0;
+	pthread_t t[8];
+	for (size_t i = 1; i < nt; i++)
+		if (pthread_create(&t[started], NULL, sync_worker, &j) == 0)
+			started++;
+	sync_worker(&j);    /* this thread works too; alone if no thread started */
+	for (size_t i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+}
+
+static int dirset_sync(cvmf_ctx *ctx, struct dirset *d)
+{
+	int r = 0;
+	sync_all(d, false);
+	for (size_t i = 0; i < d->nf && !r; i++) {
+		struct pending *f = &d->f[i];
+		if (f->err || close(f->fd) != 0)
+			r = cvmf_error(ctx, CVMF_E_IO, "log: cannot sync '%s': %s", f->path,
+				       strerror(f->err ? f->err : errno));
+		f->fd = -1;
+		if (!r && rename(f->tmp, f->path) != 0)
+			r = cvmf_error(ctx, CVMF_E_IO, "log: cannot rename '%s' to '%s': %s", f->tmp,
+				       f->path, strerror(errno));
+		if (!r) {
+			free(f->tmp);
+			f->tmp = NULL;
+			const char *slash = strrchr(f->path, '/');
+			r = dirset_add(ctx, d, slash ? f->path : ".",
+				       slash ? (size_t)(slash - f->path) : 1);
+		}
+	}
+	if (!r && d->n) {
+		if (!(d->dir_err = calloc(d->n, sizeof(*d->dir_err))))
+			r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		else
+			sync_all(d, true);
+		for (size_t i = 0; !r && i < d->n; i++)
+			if (d->dir_err[i])
+				r = cvmf_error(ctx, CVMF_E_IO, "log: cannot sync directory '%s': %s",
+					       d->v[i], strerror(d->dir_err[i]));
+	}
+	dirset_free(d);
+	return r;
+}
+
+/* Create path's parent directories (and remember every directory whose entries
+ * change, so that they are synced too). */
+static int make_parents(cvmf_ctx *ctx, const char *path, struct dirset *ds)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return 0;
+	struct stat st;
+	char *parent = strndup(path, (size_t)(slash - path));
+	if (!parent)
+		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+	int r = 0;
+	if (stat(parent, &st) != 0) {
+		r = make_parents(ctx, parent, ds);
+		if (!r && mkdir(parent, 0755) != 0 && errno != EEXIST)
+			r = cvmf_error(ctx, CVMF_E_IO, "log: cannot create directory '%s': %s",
+				       parent, strerror(errno));
+		const char *ps = strrchr(parent, '/');
+		if (!r && ps)
+			r = dirset_add(ctx, ds, parent, (size_t)(ps - parent));
+	} else if (!S_ISDIR(st.st_mode)) {
+		r = cvmf_error(ctx, CVMF_E_IO, "log: '%s' is in the way (not a directory)", parent);
+	}
+	free(parent);
+	return r;
+}
+
+/* Write a whole file through a temporary beside it; it is fsync'd and renamed
+ * over the name with the rest of the batch, at dirset_sync(ds). */
+static int put_file(cvmf_ctx *ctx, const char *path, const void *buf, size_t len, mode_t mode,
+		    struct dirset *ds)
+{
+	struct pending f = { NULL, NULL, -1, 0 };
+	int r = 0;
+	const char *slash = strrchr(path, '/');
+	size_t dl = slash ? (size_t)(slash - path) : 1;
+	if ((r = make_parents(ctx, path, ds)))
+		goto out;
+	if (asprintf(&f.tmp, "%.*s/.tmp-%ld-%s", (int)dl, slash ? path : ".", (long)getpid(),
+		     slash ? slash + 1 : path) < 0) {
+		f.tmp = NULL;
+		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		goto out;
+	}
+	if (!(f.path = strdup(path))) {
+		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		goto out;
+	}
+	unlink(f.tmp);
+	f.fd = open(f.tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (f.fd < 0) {
+		r = cvmf_error(ctx, CVMF_E_IO, "log: cannot create '%s': %s", f.tmp, strerror(errno));
+		goto out;
+	}
+	for (size_t off = 0; off < len;) {
+		ssize_t w = write(f.fd, (const char *)buf + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			r = cvmf_error(ctx, CVMF_E_IO, "log: cannot write '%s': %s", path,
+				       w < 0 ? strerror(errno) : "short write");
+			goto out;
+		}
+		off += (size_t)w;
+	}
+	/* Start the write-back now; the fsync later waits for less. */
+	sync_file_range(f.fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	struct pending *nf = realloc(ds->f, (ds->nf + 1) * sizeof(*nf));
+	if (!nf) {
+		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		goto out;
+	}
+	ds->f = nf;
+	ds->f[ds->nf++] = f;
+	f = (struct pending){ NULL, NULL, -1, 0 };
+out:
+	if (f.fd >= 0)
+		close(f.fd);
+	if (f.tmp)
+		unlink(f.tmp);
+	free(f.tmp);
+	free(f.path);
+	return r;
+}
+
+/* Read a whole small file; *ret is NUL-terminated. -ENOENT-like: CVMF_E_IO. */
+static int get_file(cvmf_ctx *ctx, const char *what, const char *path, size_t max,
+		    uint8_t **ret, size_t *ret_len)
+{
+	uint8_t *b = NULL;
+	size_t len = 0;
+	int r = cvmf_read_file(ctx, what, path, max, &b, &len);
+	if (r)
+		return r;
+	uint8_t *nb = realloc(b, len + 1);
+	if (!nb) {
+		free(b);
+		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+	}
+	nb[len] = 0;
+	*ret = nb;
+	*ret_len = len;
+	return 0;
+}
+
+static char *path_join(const char *dir, const char *rel)
+{
+	char *p = NULL;
+	return asprintf(&p, "%s/%s", dir, rel) < 0 ? NULL : p;
+}
+
+/* ---- tiles on disk: the node reader ---- */
+
+#define TILE_CACHE 16
+struct tlg_tiles {
+	char *dir;
+	uint64_t size;
+	cvmf_ctx *ctx;
+	unsigned next;
+	struct {
+		bool used;
+		int level;
+		uint64_t index;
+		unsigned width;
+		uint8_t *data;          /* width * 32 bytes */
+	} c[TILE_CACHE];
+};
+
+int tlg_tiles_new(cvmf_ctx *ctx, const char *dir, uint64_t size, struct tlg_tiles **ret)
+{
+	struct tlg_tiles *t = calloc(1, sizeof(*t));
+	if (!t || !(t->dir = strdup(dir))) {
+		free(t);
+		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+	}
+	t->size = size;
+	t->ctx = ctx;
+	*ret = t;
+	return 0;
+}
+
+void tlg_tiles_free(struct tlg_tiles *t)
+{
+	if (!t)
+		return;
+	for (int i = 0; i < TILE_CACHE; i++)
+		free(t->c[i].data);
+	free(t->dir);
+	free(t);
+}
+
+/* Tile (level, index) of the tree, width from its size; the partial file, or the
+ * full tile truncated when the partial one is gone. */
+static int tile_get(struct tlg_tiles *t, int level, uint64_t index, const uint8_t **ret,
+		    unsigned *ret_width)
+{
+	unsigned w = tlg_tile_width(level, index, t->size);
+	if (w == 0)
+		return cvmf_error(t->ctx, CVMF_E_INVAL, "log: tile %d/%llu is outside a tree of %llu",
+				  level, (unsigned long long)index, (unsigned long long)t->size);
+	for (int i = 0; i < TILE_CACHE; i++)
+		if (t->c[i].used && t->c[i].level == level && t->c[i].index == index &&
+		    t->c[i].width == w) {
+			*ret = t->c[i].data;
+			*ret_width = w;
+			return 0;
+		}
+	char rel[128], *path = NULL;
+	uint8_t *data = NULL;
+	size_t len = 0;
+	int r = 0;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		unsigned pw = attempt ? TLG_TILE_WIDTH : w;
+		tlg_tile_path(rel, sizeof(rel), level, index, pw);
+		free(path);
+		if (!(path = path_join(t->dir, rel))) {
+			r = cvmf_error(t->ctx, CVMF_E_NOMEM, "out of memory");
+			goto out;
+		}
+		if (access(path, F_OK) == 0 || attempt)
+			break;
+	}
+	r = cvmf_read_file(t->ctx, "hash tile", path, TLG_TILE_WIDTH * TLG_HASH, &data, &len);
+	if (r)
+		goto out;
+	if (len < (size_t)w * TLG_HASH || len % TLG_HASH) {
+		r = cvmf_error(t->ctx, CVMF_E_FORMAT,
+			       "hash tile '%s': %zu bytes, a tile of width %u has %u", path, len, w,
+			       w * TLG_HASH);
+		goto out;
+	}
+	unsigned slot = t->next++ % TILE_CACHE;
+	free(t->c[slot].data);
+	t->c[slot].used = true;
+	t->c[slot].level = level;
+	t->c[slot].index = index;
+	t->c[slot].width = w;
+	t->c[slot].data = data;
+	data = NULL;
+	*ret = t->c[slot].data;
+	*ret_width = w;
+out:
+	free(data);
+	free(path);
+	return r;
+}
+
+int tlg_tiles_node(void *user, unsigned level, uint64_t index, uint8_t out[TLG_HASH])
+{
+	struct tlg_tiles *t = user;
+	unsigned L = level / 8, r = level % 8;
+	if (L >= LEVELS || index > (UINT64_MAX >> level))
+		return CVMF_E_INVAL;
+	uint64_t first = index << r;            /* the first hash at level L */
+	const uint8_t *data = NULL;
+	unsigned w = 0;
+	int e = tile_get(t, (int)L, first >> 8, &data, &w);
+	if (e)
+		return e;
+	unsigned start = (unsigned)(first & 255);
+	if (start + (1u << r) > w)
+		return cvmf_error(t->ctx, CVMF_E_INVAL, "log: node %u/%llu is outside the tree",
+				  level, (unsigned long long)index);
+	return tlg_tile_subtree(data, start, r, out) ? CVMF_E_CRYPTO : 0;
+}
+
+/* Entry `i` of a bundle's bytes (NULL if the bundle is shorter). */
+static int bundle_entries(cvmf_ctx *ctx, const char *what, const uint8_t *b, size_t len,
+			  unsigned want, const uint8_t **starts, size_t *lens)
+{
+	size_t p = 0;
+	for (unsigned i = 0; i < want; i++) {
+		if (len - p < 2)
+			return cvmf_error(ctx, CVMF_E_FORMAT, "%s: offset %zu: entry %u is missing",
+					  what, p, i);
+		size_t n = (size_t)b[p] << 8 | b[p + 1];
+		if (len - p - 2 < n)
+			return cvmf_error(ctx, CVMF_E_FORMAT,
+					  "%s: offset %zu: entry %u of %zu bytes is cut short", what, p,
+					  i, n);
+		if (starts) {
+			starts[i] = b + p + 2;
+			lens[i] = n;
+		}
+		p += 2 + n;
+	}
+	if (p != len)
+		return cvmf_error(ctx, CVMF_E_FORMAT, "%s: %zu bytes after entry %u", what, len - p,
+				  want);
+	return 0;
+}
+
+static int read_bundle(cvmf_ctx *ctx, const char *dir, uint64_t bindex, unsigned w,
+		       uint8_t **ret, size_t *ret_len, char **ret_path)
+{
+	char rel[128];
+	tlg_tile_path(rel, sizeof(rel), TLG_LEVEL_ENTRIES, bindex, w);
+	char *path = path_join(dir, rel);
+	if (!path)
+		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+	int r = cvmf_read_file(ctx, "entry bundle", path, (size_t)w * (TLG_MAX_ENTRY + 2) + 1,
+			       ret, ret_len);
+	if (r == 0 && ret_path)
+		*ret_path = path;
+	else
+		free(path);
+	return r;
+}
+
+int tlg_read_bundle(cvmf_ctx *ctx, const char *dir, uint64_t bindex, uint64_t size,
+		    uint8_t **ret_buf, const uint8_t **starts, size_t *lens, unsigned *ret_w)
+{
+	unsigned w = tlg_tile_width(TLG_LEVEL_ENTRIES, bindex, size);
+	uint8_t *b = NULL;
+	size_t len = 0;
+	char *path = NULL;
+	if (w == 0)
+		return cvmf_error(ctx, CVMF_E_INVAL, "log: bundle %llu is outside a tree of %llu",
+				  (unsigned long long)bindex, (unsigned long long)size);
+	int r = read_bundle(ctx, dir, bindex, w, &b, &len, &path);
+	if (r == CVMF_E_IO && w < TLG_TILE_WIDTH) {     /* partial gone: the full bundle */
+		r = read_bundle(ctx, dir, bindex, TLG_TILE_WIDTH, &b, &len, &path);
+		if (!r) {
+			const uint8_t *s2[256];
+			size_t l2[256];
+			r = bundle_entries(ctx, path, b, len, TLG_TILE_WIDTH, s2, l2);
+			if (!r)   /* only the first w entries are ours */
+				len = (size_t)(s2[w - 1] + l2[w - 1] - b);
+		}
+	}
+	if (!r)
+		r = bundle_entries(ctx, path, b, len, w, starts, lens);
+	if (!r) {
+		*ret_buf = b;
+		*ret_w = w;
+		b = NULL;
+	}
+	free(b);
+	free(path);
+	return r;
+}
+
+int tlg_read_entry(cvmf_ctx *ctx, const char *dir, uint64_t index, uint64_t size,
+		   uint8_t **ret, size_t *ret_len)
+{
+	if (index >= size)
+		return cvmf_error(ctx, CVMF_E_INVAL, "log: entry %llu is not below the size %llu",
+				  (unsigned long long)index, (unsigned long long)size);
+	uint8_t *b = NULL;
+	const uint8_t *starts[256];
+	size_t lens[256];
+	unsigned w = 0;
+	int r = tlg_read_bundle(ctx, dir, index >> 8, size, &b, starts, lens, &w);
+	if (!r) {
+		unsigned i = (unsigned)(index & 255);
+		uint8_t *e = malloc(lens[i] ? lens[i] : 1);
+		if (!e) {
+			r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		} else {
+			memcpy(e, starts[i], lens[i]);
+			*ret = e;
+			*ret_len = lens[i];
+		}
+	}
+	free(b);
+	return r;
+}
+
+/* ---- the log ---- */
+
+struct tlg_log {
+	char *dir;
+	char *state;                    /* DIR/.state */
+	char *origin;
+	char *key_path;
+	int lock_fd;
+	uint64_t size;                  /* treeState */
+	uint8_t root[TLG_HASH];
+	uint64_t signed_size;           /* lastSigned */
+	uint8_t signed_root[TLG_HASH];
+	char *signed_note;
+};
+
+void tlg_log_close(struct tlg_log *l)
+{
+	if (!l)
+		return;
+	if (l->lock_fd >= 0)
+		close(l->lock_fd);      /* releases the flock */
+	free(l->dir);
+	free(l->state);
+	free(l->origin);
+	free(l->key_path);
+	free(l->signed_note);
+	free(l);
+}
+
+static int state_path(cvmf_ctx *ctx, const struct tlg_log *l, const char *name, char **ret)
+{
+	if (!(*ret = path_join(l->state, name)))
+		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+	return 0;
+}
+
+static int read_tree_state(cvmf_ctx *ctx, struct tlg_log *l)
+{
+	char *p = NULL;
+	uint8_t *b = NULL;
+	size_t len = 0;
+	int r = state_path(ctx, l, "treeState", &p);
+	if (!r)
+		r = get_file(ctx, "log tree state", p, 256, &b, &len);
+	if (r)
+		goto out;
+	/* Same three lines as a checkpoint text, origin first. */
+	struct tlg_checkpoint c = { 0 };
+	r = tlg_checkpoint_parse(ctx, p, (const char *)b, len, &c);
+	if (r)
+		goto out;
+	if (strcmp(c.origin, l->origin) || c.n_ext) {
+		tlg_checkpoint_clear(&c);
+		r = cvmf_error(ctx, CVMF_E_FORMAT, "%s: the origin is not the log's ('%s')", p,
+			       l->origin);
+		goto out;
+	}
+	l->size = c.size;
+	memcpy(l->root, c.root, TLG_HASH);
+	tlg_checkpoint_clear(&c);
+out:
+	free(b);
+	free(p);
+	return r;
+}
+
+static int read_last_signed(cvmf_ctx *ctx, struct tlg_log *l)
+{
+	char *p = NULL;
+	uint8_t *b = NULL;
+	size_t len = 0;
+	struct tlg_note *n = NULL;
+	struct tlg_checkpoint c = { 0 };
+	int r = state_path(ctx, l, "lastSigned", &p);
+	if (!r)
+		r = get_file(ctx, "last signed checkpoint", p, TLG_MAX_NOTE, &b, &len);
+	if (!r)
+		r = tlg_note_parse(ctx, p, b, len, &n);
+	if (!r)
+		r = tlg_checkpoint_parse(ctx, p, n->text, n->text_len, &c);
+	if (r)
+		goto out;
+	if (strcmp(c.origin, l->origin)) {
+		r = cvmf_error(ctx, CVMF_E_FORMAT, "%s: origin '%s' is not the log's ('%s')", p,
+			       c.origin, l->origin);
+		goto out;
+	}
+	l->signed_size = c.size;
+	memcpy(l->signed_root, c.root, TLG_HASH);
+	l->signed_note = (char *)b;
+	b = NULL;
+out:
+	tlg_checkpoint_clear(&c);
+	tlg_note_free(n);
+	free(b);
+	free(p);
+	return r;
+}
+
+static int read_config(cvmf_ctx *ctx, struct tlg_log *l)
+{
+	char *p = NULL;
+	uint8_t *b = NULL;
+	size_t len = 0;
+	int r = state_path(ctx, l, "version", &p);
+	if (!r)
+		r = get_file(ctx, "log version", p, 64, &b, &len);
+	if (r) {
+		r = cvmf_error(ctx, CVMF_E_FORMAT, "'%s' is not a cvmforge log (no %s)", l->dir, p);
+		goto out;
+	}
+	if (strcmp((char *)b, STATE_VERSION)) {
+		r = cvmf_error(ctx, CVMF_E_UNSUPPORTED, "%s: unknown log format '%.40s'", p,
+			       (char *)b);
+		goto out;
+	}
+	free(b);
+	free(p);
+	b = NULL;
+	p = NULL;
+	r = state_path(ctx, l, "config", &p);
+	if (!r)
+		r = get_file(ctx, "log config", p, 8192, &b, &len);
+	if (r)
+		goto out;
+	size_t line = 0;
+	for (char *s = (char *)b, *nl; *s; s = nl + 1) {
+		line++;
+		if (!(nl = strchr(s, '\n'))) {
+			r = cvmf_error(ctx, CVMF_E_FORMAT, "%s:%zu: no newline", p, line);
+			goto out;
+		}
+		*nl = '\0';
+		char **dst = !strncmp(s, "origin ", 7) ? &l->origin
+			     : !strncmp(s, "key ", 4)  ? &l->key_path
+						       : NULL;
+		if (!dst || *dst) {
+			r = cvmf_error(ctx, CVMF_E_FORMAT, "%s:%zu: unknown or repeated line '%.40s'",
+				       p, line, s);
+			goto out;
+		}
+		if (!(*dst = strdup(strchr(s, ' ') + 1))) {
+			r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+			goto out;
+		}
+	}
+	if (!l->origin || !l->key_path)
+		r = cvmf_error(ctx, CVMF_E_FORMAT, "%s: the origin or the key is missing", p);
+out:
+	free(b);
+	free(p);
+	return r;
+}
+
+int tlg_log_open(cvmf_ctx *ctx, const char *dir, bool writer, struct tlg_log **ret)
+{
+	struct tlg_log *l = calloc(1, sizeof(*l));
+	char *lock = NULL;
+	int r = 0;
+	if (!l)
+		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+	l->lock_fd = -1;
+	if (!(l->dir = strdup(dir)) || !(l->state = path_join(dir, ".state"))) {
+		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((r = read_config(ctx, l)))
+		goto out;
+	if (writer) {
+		if ((r = state_path(ctx, l, "lock", &lock)))
+			goto out;
+		l->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (l->lock_fd < 0) {
+			r = cvmf_error(ctx, CVMF_E_IO, "log: cannot open the lock '%s': %s", lock,
+				       strerror(errno));
+			goto out;
+		}
+		while (flock(l->lock_fd, LOCK_EX) != 0) {
+			if (errno != EINTR) {
+				r = cvmf_error(ctx, CVMF_E_IO, "log: cannot lock '%s': %s", lock,
+					       strerror(errno));
+				goto out;
+			}
+		}
+	}
+	if ((r = read_tree_state(ctx, l)) || (r = read_last_signed(ctx, l)))
+		goto out;
+	if (l->size < l->signed_size) {
+		r = cvmf_error(ctx, CVMF_E_FORMAT,
+			       "log '%s': the tree state (size %llu) is behind the last signed "
+			       "checkpoint (size %llu): restored from an old backup? Refusing to "
+			       "continue, it would fork the log",
+			       dir, (unsigned long long)l->size, (unsigned long long)l->signed_size);
+		goto out;
+	}
+	*ret = l;
+	l = NULL;
+out:
+	free(lock);
+	tlg_log_close(l);
+	return r;
+}
+
+/* ---- keys ---- */
+
+/* An Ed25519 log key: PEM/DER through common/key.c, or an x/mod signer key. */
+static int load_key(cvmf_ctx *ctx, const char *path, const char *origin, struct cmn_key **ret)
+{
+	uint8_t *b = NULL;
+	size_t len = 0;
+	struct cmn_key *k = NULL;
+	char *name = NULL;
+	EVP_PKEY *pk = NULL;
+	int r = get_file(ctx, "log key", path, CMN_KEY_MAX_FILE, &b, &len);
+	if (r)
+		return r;
+	if (len > 12 && !memcmp(b, "PRIVATE+KEY+", 12)) {
+		struct stat st;
+		if (stat(path, &st) == 0 && (st.st_mode & 077)) {
+			r = cvmf_error(ctx, CVMF_E_INVAL,
+				       "log key '%s': mode %04o lets others read it; chmod 600 it",
+				       path, (unsigned)(st.st_mode & 07777));
+			goto out;
+		}
+		if ((r = tlg_skey_parse(ctx, path, (char *)b, &name, &pk)))
+			goto out;
+		if (strcmp(name, origin)) {
+			r = cvmf_error(ctx, CVMF_E_INVAL,
+				       "log key '%s' is named '%s', the log's origin is '%s'", path,
+				       name, origin);
+			goto out;
+		}
+		r = cmn_key_from_pkey(ctx, path, pk, &k);
+	} else {
+		r = cmn_key_load_private(ctx, path, &k);
+	}
+	if (r)
+		goto out;
+	if (cmn_key_type(k) != CMN_KEY_ED25519) {
+		r = cvmf_error(ctx, CVMF_E_UNSUPPORTED,
+			       "log key '%s' is not an Ed25519 key (checkpoints are signed with "
+			       "Ed25519, note type 0x01)",
+			       path);
+		goto out;
+	}
+	*ret = k;
+	k = NULL;
+out:
+	OPENSSL_cleanse(b, len);
+	free(b);
+	free(name);
+	EVP_PKEY_free(pk);
+	cmn_key_free(k);
+	return r;
+}
+
+/* Sign (size, root), keep it in lastSigned, publish it as DIR/checkpoint. */
+static int sign_and_publish(cvmf_ctx *ctx, struct tlg_log *l, struct cmn_key *k)
+{
+	char *text = NULL, *note = NULL, *p = NULL, *cp = NULL;
+	int r = tlg_checkpoint_text(ctx, l->origin, l->size, l->root, &text);
+	if (!r)
+		r = tlg_note_sign(ctx, text, strlen(text), l->origin, cmn_key_pkey(k), &note);
+	if (!r)
+		r = state_path(ctx, l, "lastSigned", &p);
+	if (!r)
+		r = cmn_write_file(ctx, "last signed checkpoint", p, note, strlen(note),
+				   CMN_W_DURABLE | CMN_W_PRIVATE);
+	if (!r && !(cp = path_join(l->dir, "checkpoint")))
+		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+	if (!r)
+		r = cmn_write_file(ctx, "checkpoint", cp, note, strlen(note), CMN_W_DURABLE);
+	if (!r) {
+		l->signed_size = l->size;
+		memcpy(l->signed_root, l->root, TLG_HASH);
+		free(l->signed_note);
+		l->signed_note = note;
+		note = NULL;
+	}
+	free(text);
+	free(note);
+	free(p);
+	free(cp);
+	return r;
+}
+
+static int write_tree_state(cvmf_ctx *ctx, struct tlg_log *l, uint64_t size,
+			    const uint8_t root[TLG_HASH])
+{
+	char *text = NULL, *p = NULL;
+	int r = tlg_checkpoint_text(ctx, l->origin, size, root, &text);
+	if (!r)
+		r = state_path(ctx, l, "treeState", &p);
+	if (!r)
+		r = cmn_write_file(ctx, "log tree state", p, text, strlen(text),
+				   CMN_W_DURABLE | CMN_W_PRIVATE);
+	if (!r) {
+		l->size = size;
+		memcpy(l->root, root, TLG_HASH);
+	}
+	free(text);
+	free(p);
+	return r;
+}
+
+/* The key must not be served: refuse a key path inside DIR. */
+static int key_outside(cvmf_ctx *ctx, const char *dir, const char *key_abs)
+{
+	char rd[PATH_MAX];
+	if (!realpath(dir, rd))
+		return cvmf_error(ctx, CVMF_E_IO, "log: '%s': %s", dir, strerror(errno));
+	size_t n = strlen(rd);
+	if (!strncmp(key_abs, rd, n) && (key_abs[n] == '/' || rd[n - 1] == '/'))
+		return cvmf_error(ctx, CVMF_E_INVAL,
+				  "log key '%s' is inside the log directory '%s', which is served "
+				  "to everyone; keep it outside",
+				  key_abs, dir);
+	return 0;
+}
+
+/* realpath() of a file that may not exist yet (its directory must). */
+static int abs_path(cvmf_ctx *ctx, const char *path, char **ret)
+{
+	char buf[PATH_MAX];
+	if (realpath(path, buf))
+		return (*ret = strdup(buf)) ? 0 : cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+	char *d = strdup(path);
+	if (!d)
+		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+	char *slash = strrchr(d, '/');
+	const char *base = slash ? slash + 1 : path;
+	const char *parent = slash ? (slash == d ? "/" : (*slash = '\0', d)) : ".";
+	int r = 0;
+	if (!realpath(parent, buf))
+		r = cvmf_error(ctx, CVMF_E_IO, "'%s': %s", parent, strerror(errno));
+	else if (asprintf(ret, "%s/%s", strcmp(buf, "/") ? buf : "", base) < 0)
+		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+	free(d);
+	return r;
+}
+
+int cvmf_log_init(cvmf_ctx *ctx, const char *dir, const char *origin, const char *key_path,
+		  char **ret_vkey)
+{
+	struct tlg_log *l = NULL;
+	struct cmn_key *k = NULL;
+	char *def_key = NULL, *key_abs = NULL, *p = NULL, *conf = NULL, *vkey = NULL;
+	int r = 0;
+	struct stat st;
+	/* What this call created, removed again if it fails: no half-made log. */
+	bool made_dir = false, made_key = false, made_state = false;
+	if (!tlg_key_name_ok(origin, strlen(origin)) || strlen(origin) >= 256)
+		return cvmf_error(ctx, CVMF_E_INVAL,
+				  "log origin '%s': must be non-empty, shorter than 256 bytes, "
+				  "without spaces or '+' (e.g. example.com/log)",
+				  origin);
+	if (stat(dir, &st) == 0) {
+		DIR *d = S_ISDIR(st.st_mode) ? opendir(dir) : NULL;
+		struct dirent *e;
+		bool empty = d != NULL;
+		while (d && (e = readdir(d)))
+			if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+				empty = false;
+		if (d)
+			closedir(d);
+		if (!S_ISDIR(st.st_mode))
+			return cvmf_error(ctx, CVMF_E_INVAL, "log directory '%s' is not a directory",
+					  dir);
+		if (!empty)
+			return cvmf_error(ctx, CVMF_E_INVAL,
+					  "log directory '%s' exists and is not empty", dir);
+	} else if ((r = cvmf_mkdir_p(ctx, dir, 0755))) {
+		return r;
+	} else {
+		made_dir = true;
+	}
+	if (!key_path) {
+		size_t dl = strlen(dir);
+		while (dl > 1 && dir[dl - 1] == '/')
+			dl--;
+		if (asprintf(&def_key, "%.*s.key", (int)dl, dir) < 0) {
+			def_key = NULL;
+			r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+			goto out;
+		}
+		key_path = def_key;
+	}
+	if ((r = abs_path(ctx, key_path, &key_abs)) || (r = key_outside(ctx, dir, key_abs)))
+		goto out;
+	if (access(key_abs, F_OK) == 0) {
+		r = load_key(ctx, key_abs, origin, &k);
+	} else {
+		r = cmn_key_generate(ctx, CMN_KEY_ED25519, &k);
+		if (!r && !(r = cmn_key_write(ctx, k, key_abs)))
+			made_key = true;
+	}
+	if (r)
+		goto out;
+	if ((r = tlg_vkey_format(ctx, origin, TLG_SIG_ED25519, cmn_key_pkey(k), &vkey)))
+		goto out;
+	if (!(l = calloc(1, sizeof(*l)))) {
+		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		goto out;
+	}
+	l->lock_fd = -1;
+	if (!(l->dir = strdup(dir)) || !(l->state = path_join(dir, ".state")) ||
+	    !(l->origin = strdup(origin)) || asprintf(&conf, "origin %s\nkey %s\n", origin, key_abs) < 0) {
+		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		goto out;
+	}
+	if (mkdir(l->state, 0700) != 0) {
+		r = cvmf_error(ctx, CVMF_E_IO, "log: cannot create '%s': %s", l->state,
+			       strerror(errno));
+		goto out;
+	}
+	made_state = true;
+	uint8_t empty[TLG_HASH];
+	tlg_empty_root(empty);
+	if ((r = state_path(ctx, l, "config", &p)) ||
+	    (r = cmn_write_file(ctx, "log config", p, conf, strlen(conf),
+				CMN_W_DURABLE | CMN_W_PRIVATE)))
+		goto out;
+	free(p);
+	p = NULL;
+	if ((r = write_tree_state(ctx, l, 0, empty)) || (r = sign_and_publish(ctx, l, k)))
+		goto out;
+	/* The version last: a directory without it is not (yet) a log. */
+	if ((r = state_path(ctx, l, "version", &p)) ||
+	    (r = cmn_write_file(ctx, "log version", p, STATE_VERSION, strlen(STATE_VERSION),
+				CMN_W_DURABLE | CMN_W_PRIVATE)))
+		goto out;
+	*ret_vkey = vkey;
+	vkey = NULL;
+out:
+	if (r && made_key) {
+		char *pub = NULL;
+		unlink(key_abs);
+		if (asprintf(&pub, "%s.pub", key_abs) > 0) {
+			unlink(pub);
+			free(pub);
+		}
+	}
+	if (r && made_dir) {
+		cmn_rmtree(dir);
+	} else if (r && made_state) {
+		char *cp = path_join(dir, "checkpoint");
+		cmn_rmtree(l->state);
+		if (cp)
+			unlink(cp);
+		free(cp);
+	}
+	tlg_log_close(l);
+	cmn_key_free(k);
+	free(def_key);
+	free(key_abs);
+	free(p);
+	free(conf);
+	free(vkey);
+	return r;
+}
+
+/* ---- append ---- */
+
+struct level {
+	uint8_t h[TLG_TILE_WIDTH][TLG_HASH];
+	unsigned w;
+	bool dirty;
+};
+
+struct batch {
+	cvmf_ctx *ctx;
+	const char *dir;
+	struct level lv[LEVELS];
+	uint64_t cnt[LEVELS];           /* hashes at each level */
+	uint8_t *bun;                   /* the open entry bundle */
+	size_t bun_len;
+	unsigned bun_n;
+	bool bun_dirty;
+	uint64_t size;
+	struct dirset ds;
+};
+
+static int write_tile(struct batch *b, int level, uint64_t index, unsigned w, const void *data,
+		      size_t len)
+{
+	char rel[128], *p;
+	tlg_tile_path(rel, sizeof(rel), level, index, w);
+	if (!(p = path_join(b->dir, rel)))
+		return cvmf_error(b->ctx, CVMF_E_NOMEM, "out of memory");
+	int r = put_file(b->ctx, p, data, len, 0644, &b->ds);
+	free(p);
+	return r;
+}
+
+static int push_hash(struct batch *b, unsigned L, const uint8_t h[TLG_HASH])
+{
+	if (L >= LEVELS)
+		return cvmf_error(b->ctx, CVMF_E_INVAL, "log: the tree is full");
+	struct level *v = &b->lv[L];
+	memcpy(v->h[v->w++], h, TLG_HASH);
+	b->cnt[L]++;
+	v->dirty = true;
+	if (v->w < TLG_TILE_WIDTH)
+		return 0;
+	uint8_t root[TLG_HASH];
+	int r = write_tile(b, (int)L, (b->cnt[L] - 1) >> 8, TLG_TILE_WIDTH, v->h, sizeof(v->h));
+	if (r)
+		return r;
+	if (tlg_tile_subtree(&v->h[0][0], 0, 8, root))
+		return cvmf_error(b->ctx, CVMF_E_CRYPTO, "SHA-256 failed");
+	v->w = 0;
+	v->dirty = false;
+	return push_hash(b, L + 1, root);
+}
+
+static int push_entry(struct batch *b, const uint8_t *e, size_t len)
+{
+	uint8_t h[TLG_HASH];
+	if (tlg_leaf_hash(e, len, h))
+		return cvmf_error(b->ctx, CVMF_E_CRYPTO, "SHA-256 failed");
+	b->bun[b->bun_len++] = (uint8_t)(len >> 8);
+	b->bun[b->bun_len++] = (uint8_t)len;
+	memcpy(b->bun + b->bun_len, e, len);
+	b->bun_len += len;
+	b->bun_n++;
+	b->bun_dirty = true;
+	b->size++;
+	if (b->bun_n == TLG_TILE_WIDTH) {
+		int r = write_tile(b, TLG_LEVEL_ENTRIES, (b->size - 1) >> 8, TLG_TILE_WIDTH, b->bun,
+				   b->bun_len);
+		if (r)
+			return r;
+		b->bun_len = 0;
+		b->bun_n = 0;
+		b->bun_dirty = false;
+	}
+	return push_hash(b, 0, h);
+}
+
+/* Load the right edge of a tree of `size`: each level's partial tile, the
+ * partial bundle. */
+static int load_edge(struct batch *b, uint64_t size)
+{
+	b->size = size;
+	for (unsigned L = 0; L < LEVELS; L++) {
+		uint64_t h = size >> (8 * L);
+		b->cnt[L] = h;
+		unsigned w = (unsigned)(h & 255);
+		b->lv[L].w = w;
+		if (!w)
+			continue;
+		char rel[128], *p;
+		uint8_t *data = NULL;
+		size_t len = 0;
+		tlg_tile_path(rel, sizeof(rel), (int)L, h >> 8, w);
+		if (!(p = path_join(b->dir, rel)))
+			return cvmf_error(b->ctx, CVMF_E_NOMEM, "out of memory");
+		int r = cvmf_read_file(b->ctx, "hash tile", p, TLG_TILE_WIDTH * TLG_HASH, &data, &len);
+		if (!r && len != (size_t)w * TLG_HASH)
+			r = cvmf_error(b->ctx, CVMF_E_FORMAT, "hash tile '%s': %zu bytes, not %u", p,
+				       len, w * TLG_HASH);
+		if (!r)
+			memcpy(b->lv[L].h, data, len);
+		free(data);
+		free(p);
+		if (r)
+			return r;
+	}
+	unsigned w = (unsigned)(size & 255);
+	b->bun_n = w;
+	b->bun_len = 0;
+	if (w) {
+		uint8_t *data = NULL;
+		size_t len = 0;
+		char *p = NULL;
+		int r = read_bundle(b->ctx, b->dir, size >> 8, w, &data, &len, &p);
+		if (!r)
+			r = bundle_entries(b->ctx, p, data, len, w, NULL, NULL);
+		if (!r) {
+			memcpy(b->bun, data, len);
+			b->bun_len = len;
+		}
+		free(data);
+		free(p);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static int finish_edge(struct batch *b)
+{
+	for (unsigned L = 0; L < LEVELS; L++) {
+		struct level *v = &b->lv[L];
+		if (v->dirty && v->w) {
+			int r = write_tile(b, (int)L, b->cnt[L] >> 8, v->w, v->h,
+					   (size_t)v->w * TLG_HASH);
+			if (r)
+				return r;
+		}
+		v->dirty = false;
+	}
+	if (b->bun_dirty && b->bun_n) {
+		int r = write_tile(b, TLG_LEVEL_ENTRIES, b->size >> 8, b->bun_n, b->bun, b->bun_len);
+		if (r)
+			return r;
+	}
+	b->bun_dirty = false;
+	return 0;
+}
+
+/* Recompute (size, root) from the tiles on disk and check that the tree extends
+ * the last signed checkpoint and the committed tree state. */
+static int check_tree(cvmf_ctx *ctx, struct tlg_log *l, uint64_t size, uint8_t root[TLG_HASH])
+{
+	struct tlg_tiles *t = NULL;
+	uint8_t h[TLG_HASH];
+	int r = tlg_tiles_new(ctx, l->dir, size, &t);
+	if (!r)
+		r = tlg_root(ctx, size, tlg_tiles_node, t, root);
+	if (!r && l->signed_size) {
+		r = tlg_range_hash(ctx, tlg_tiles_node, t, 0, l->signed_size, h);
+		if (!r && memcmp(h, l->signed_root, TLG_HASH))
+			r = cvmf_error(ctx, CVMF_E_CRYPTO,
+				       "log '%s': the tiles do not hash to the last signed checkpoint "
+				       "(size %llu); refusing to sign an inconsistent checkpoint",
+				       l->dir, (unsigned long long)l->signed_size);
+	}
+	if (!r && l->size) {
+		r = tlg_range_hash(ctx, tlg_tiles_node, t, 0, l->size, h);
+		if (!r && memcmp(h, l->root, TLG_HASH))
+			r = cvmf_error(ctx, CVMF_E_CRYPTO,
+				       "log '%s': the tiles do not hash to the committed tree state "
+				       "(size %llu)",
+				       l->dir, (unsigned long long)l->size);
+	}
+	tlg_tiles_free(t);
+	return r;
+}
+
+int cvmf_log_add(cvmf_ctx *ctx, const char *dir, const uint8_t *const *entries,
+		 const size_t *lens, size_t n, uint64_t *ret_first)
+{
+	struct tlg_log *l = NULL;
+	struct cmn_key *k = NULL;
+	struct batch *b = NULL;
+	int r = 0;
+	for (size_t i = 0; i < n; i++)
+		if (lens[i] > TLG_MAX_ENTRY)
+			return cvmf_error(ctx, CVMF_E_INVAL,
+					  "log entry %zu of the batch: %zu bytes, an entry may have at "
+					  "most %u (64 KiB)",
+					  i, lens[i], TLG_MAX_ENTRY);
+	if ((r = tlg_log_open(ctx, dir, true, &l)) || (r = load_key(ctx, l->key_path, l->origin, &k)))
+		goto out;
+	if (n > INT64_MAX - l->size) {
+		r = cvmf_error(ctx, CVMF_E_INVAL, "log '%s' is full", dir);
+		goto out;
+	}
+	b = calloc(1, sizeof(*b));
+	if (!b || !(b->bun = malloc(TLG_TILE_WIDTH * (TLG_MAX_ENTRY + 2)))) {
+		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		goto out;
+	}
+	b->ctx = ctx;
+	b->dir = l->dir;
+	uint64_t first = l->size;
+	if ((r = load_edge(b, l->size)))
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		if ((r = push_entry(b, entries[i], lens[i])))
+			goto out;
+	if ((r = finish_edge(b)) || (r = dirset_sync(ctx, &b->ds)))
+		goto out;
+	uint8_t root[TLG_HASH];
+	if ((r = check_tree(ctx, l, b->size, root)))
+		goto out;
+	/* The commit point, then the one signature of this batch. */
+	if ((l->size != b->size || memcmp(l->root, root, TLG_HASH)) &&
+	    (r = write_tree_state(ctx, l, b->size, root)))
+		goto out;
+	if (l->signed_size != l->size || memcmp(l->signed_root, l->root, TLG_HASH))
+		r = sign_and_publish(ctx, l, k);
+	if (!r)
+		*ret_first = first;
+out:
+	if (b) {
+		dirset_free(&b->ds);
+		free(b->bun);
+		free(b);
+	}
+	cmn_key_free(k);
+	tlg_log_close(l);
+	return r;
+}
+
+int cvmf_log_add_files(cvmf_ctx *ctx, const char *dir, const char *const *paths, size_t n,
+		       uint64_t *ret_first)
+{
+	uint8_t **bufs = calloc(n ? n : 1, sizeof(*bufs));
+	size_t *lens = calloc(n ? n : 1, sizeof(*lens));
+	int r = 0;
+	if (!bufs || !lens) {
+		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+		if (stat(paths[i], &st) == 0 && S_ISREG(st.st_mode) && st.st_size > TLG_MAX_ENTRY) {
+			r = cvmf_error(ctx, CVMF_E_INVAL,
+				       "log entry '%s': %lld bytes, an entry may have at most %u (64 KiB)",
+				       paths[i], (long long)st.st_size, TLG_MAX_ENTRY);
+			goto out;
+		}
+		if ((r = cvmf_read_file(ctx, "log entry", paths[i], TLG_MAX_ENTRY, &bufs[i], &lens[i])))
+			goto out;
+	}
+	r = cvmf_log_add(ctx, dir, (const uint8_t *const *)bufs, lens, n, ret_first);
+out:
+	for (size_t i = 0; bufs && i < n; i++)
+		free(bufs[i]);
+	free(bufs);
+	free(lens);
+	return r;
+}
+
+int cvmf_log_state(cvmf_ctx *ctx, const char *dir, struct cvmf_log_state *ret)
+{
+	struct tlg_log *l = NULL;
+	struct tlg_note *n = NULL;
+	struct tlg_checkpoint c = { 0 };
+	uint8_t *b = NULL;
+	size_t len = 0;
+	char *p = path_join(dir, "checkpoint");
+	/* The published checkpoint (lastSigned may be one batch ahead of it). */
+	int r = p ? tlg_log_open(ctx, dir, false, &l) : cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+	if (!r)
+		r = get_file(ctx, "checkpoint", p, TLG_MAX_NOTE, &b, &len);
+	if (!r)
+		r = tlg_note_parse(ctx, p, b, len, &n);
+	if (!r)
+		r = tlg_checkpoint_parse(ctx, p, n->text, n->text_len, &c);
+	if (!r && strcmp(c.origin, l->origin))
+		r = cvmf_error(ctx, CVMF_E_FORMAT, "%s: origin '%s' is not the log's ('%s')", p,
+			       c.origin, l->origin);
+	if (!r) {
+		snprintf(ret->origin, sizeof(ret->origin), "%s", l->origin);
+		ret->size = c.size;
+		memcpy(ret->root, c.root, TLG_HASH);
+	}
+	tlg_checkpoint_clear(&c);
+	tlg_note_free(n);
+	tlg_log_close(l);
+	free(b);
+	free(p);
+	return r;
+}
