@@ -275,9 +275,12 @@ int bld_module_vermagic(cvmf_ctx *ctx, const uint8_t *buf, size_t len, char *ret
 		r = elf_vermagic(ctx, out, used, ret, retlen);
 		if (r) {
 			char msg[sizeof(ctx->msg)];
-			snprintf(msg, sizeof(msg), "%s", ctx->msg);
-			r = cvmf_error(ctx, r, "%s-compressed (%zu bytes decoded): %s", kind_name(k),
-				       used, msg);
+			const char *m = ctx->msg;
+			if (!strncmp(m, "module: ", 8))
+				m += 8;
+			snprintf(msg, sizeof(msg), "%s", m);
+			r = cvmf_error(ctx, r, "module: %s-compressed, %zu bytes decoded: %s",
+				       kind_name(k), used, msg);
 		}
 	}
 	free(out);

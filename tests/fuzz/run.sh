@@ -276,9 +276,16 @@ seed_modinfo()
 '"license=GPL\\0vermagic=6.1.0-50-amd64 SMP preempt mod_unload ";\n' >"$1/.m.c"
 	cc -c -o "$1/seed-module.o" "$1/.m.c" 2>/dev/null || true
 	rm -f "$1/.m.c"
+	# The module compressed as the kernel's modules_install does it.
+	if [ -f "$1/seed-module.o" ]; then
+		command -v xz >/dev/null 2>&1 &&
+			xz --check=crc32 --lzma2=dict=1MiB -c "$1/seed-module.o" >"$1/seed-module.ko.xz"
+		command -v zstd >/dev/null 2>&1 && zstd -q -c "$1/seed-module.o" >"$1/seed-module.ko.zst"
+		gzip -n -c "$1/seed-module.o" >"$1/seed-module.ko.gz"
+	fi
 	[ -f "$SHARED/inputs/vmlinuz-6.1.0-50" ] &&
 		head -c 32768 "$SHARED/inputs/vmlinuz-6.1.0-50" >"$1/seed-bzimage-head"
-	echo "fuzz: seeded fuzz_modinfo with a cc-built module and a kernel header"
+	echo "fuzz: seeded fuzz_modinfo with a cc-built module (plain, xz, zstd, gzip) and a kernel header"
 }
 
 # seed_cpio DIR: two small deterministic initrds built by cvmforge itself.

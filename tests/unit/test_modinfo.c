@@ -347,7 +347,7 @@ static void test_compressed(void **state)
 		size_t jn;
 		uint8_t *j = compress_with(dir, "junk", compressors[1].cmd, "junk.zst", &jn);
 		assert_int_equal(bld_module_vermagic(ctx, j, jn, out, sizeof(out)), CVMF_E_FORMAT);
-		assert_non_null(strstr(cvmf_ctx_errmsg(ctx), "zstd-compressed (17 bytes decoded): module: not an ELF"));
+		assert_non_null(strstr(cvmf_ctx_errmsg(ctx), "module: zstd-compressed, 17 bytes decoded: not an ELF"));
 		free(j);
 	}
 	for (size_t i = 0; i < 3; i++)
