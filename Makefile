@@ -20,7 +20,7 @@ FUZZ_SECONDS ?= 60
 # The library: OpenSSL (hashes), and for the builder libarchive (cpio, tar,
 # .deb), libzstd and zlib (initrd compression), libelf (modules), inih
 # (recipes), jansson (manifests) and libcurl (package downloads).
-LIB_PKGS := openssl libarchive libzstd zlib libelf inih jansson libcurl
+LIB_PKGS := openssl libarchive libzstd zlib liblzma libelf inih jansson libcurl
 # Loaded on first use with dlopen (common/lazy*.c), not linked, so that verbs
 # which do not download or unpack do not load their ~38 shared objects: only
 # their headers come from pkg-config. A library added here needs a

@@ -58,6 +58,9 @@ struct build {
 	bool have_ires;
 	char release[256];
 	json_t *modules;            /* [{path, vermagic}] */
+	struct cvmf_fw_info *fw;    /* what the firmware's volumes say (check_firmware) */
+	unsigned ovmf_release;      /* the recipe's release, else the image's; 0 if unknown */
+	char ovmf_release_source[200];
 };
 
 static double now(void)
@@ -508,12 +511,6 @@ static int collect_initrd(struct build *b)
 	return rc;
 }
 
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-	return n >= m && !memcmp(s + n - m, suffix, m);
-}
-
 /* Every kernel module in the initrd must be built for this kernel. */
 static int check_modules(struct build *b, const char *kernel_path)
 {
@@ -529,12 +526,12 @@ static int check_modules(struct build *b, const char *kernel_path)
 	b->modules = json_array();
 	for (size_t i = 0; i < b->initrd.n; i++) {
 		const struct bld_entry *e = &b->initrd.v[i];
-		if (e->type != BLD_REG || !ends_with(e->path, ".ko"))
+		if (e->type != BLD_REG || !bld_module_kind(e->path))
 			continue;
 		if ((rc = cmn_read_file(b->ctx, "module", e->source, 256u << 20, &buf, &len)))
 			return rc;
 		char vermagic[512];
-		rc = bld_module_vermagic(b->ctx, buf, len, vermagic, sizeof(vermagic));
+		rc = bld_module_vermagic_file(b->ctx, e->path, buf, len, vermagic, sizeof(vermagic));
 		free(buf);
 		if (rc)
 			return wrap(b->ctx, rc, "%s: /%s: ", e->origin, e->path);
@@ -549,6 +546,36 @@ static int check_modules(struct build *b, const char *kernel_path)
 		json_object_set_new(m, "vermagic", json_string(vermagic));
 		json_array_append_new(b->modules, m);
 	}
+	return 0;
+}
+
+/* The firmware is read, not trusted: a [firmware] release the image
+ * contradicts is an error naming both; without one, the image's is used. */
+static int check_firmware(struct build *b)
+{
+	const struct rcp_recipe *r = b->r;
+	int rc = cvmf_fw_read(b->ctx, b->in[0].path, &b->fw);
+	if (rc)
+		return wrap(b->ctx, rc, "%s:%u: firmware: ", r->path, r->firmware.line);
+	const struct cvmf_fw_info *fw = b->fw;
+	if (r->ovmf_release) {
+		if (cvmf_fw_check_release(b->ctx, fw, r->ovmf_release))
+			return wrap(b->ctx, CVMF_E_INVAL,
+				    "%s:%u: [firmware] release %u.%02u contradicts the firmware %s: ",
+				    r->path, r->firmware.line, r->ovmf_release / 100,
+				    r->ovmf_release % 100, r->firmware.text);
+		b->ovmf_release = r->ovmf_release;
+		snprintf(b->ovmf_release_source, sizeof(b->ovmf_release_source),
+			 "recipe: [firmware] release %u.%02u", r->ovmf_release / 100,
+			 r->ovmf_release % 100);
+	} else if (fw->release) {
+		b->ovmf_release = fw->release;
+		snprintf(b->ovmf_release_source, sizeof(b->ovmf_release_source),
+			 "firmware: version string '%s' in %s", fw->versions[0], fw->version_module[0]);
+	}
+	if (r->tdx.enabled && fw->known && !(fw->features & CVMF_FW_TDX_MEASURE))
+		warn(b, "tdx: the firmware has no TDX measurement driver (TdTcg2Dxe): it extends no "
+		     "RTMR, so rtmr0..rtmr2 are null");
 	return 0;
 }
 
@@ -653,20 +680,21 @@ static int platform_params(struct build *b, json_t **ret)
 		/* The event layout: the recipe's, else the firmware release's. */
 		enum cvmf_tdx_layout layout;
 		const char *layout_source;
-		char src[256];
+		const bool fw_measures = !b->fw->known || (b->fw->features & CVMF_FW_TDX_MEASURE);
 		if (r->tdx.have_layout) {
 			layout = r->tdx.layout;
 			layout_source = "recipe: [tdx] ovmf-event-layout";
-		} else if (r->ovmf_release) {
-			if (cvmf_tdx_layout_for_release(b->ctx, r->ovmf_release, &layout)) {
+		} else if (!fw_measures) {
+			layout = CVMF_TDX_LAYOUT_2024_11;
+			layout_source = "unused: the firmware has no TDX measurement driver";
+		} else if (b->ovmf_release) {
+			if (cvmf_tdx_layout_for_release(b->ctx, b->ovmf_release, &layout)) {
 				json_decref(p);
 				json_decref(t);
 				return wrap(b->ctx, CVMF_E_UNSUPPORTED, "%s:%u: [tdx]: ", r->path,
 					    r->tdx.line);
 			}
-			snprintf(src, sizeof(src), "recipe: [firmware] release %u.%02u",
-				 r->ovmf_release / 100, r->ovmf_release % 100);
-			layout_source = src;
+			layout_source = b->ovmf_release_source;
 		} else {
 			json_decref(p);
 			json_decref(t);
@@ -684,16 +712,23 @@ static int platform_params(struct build *b, json_t **ret)
 			patch = r->tdx.kernel_patch;
 			snprintf(psrc, sizeof(psrc), "recipe: [tdx] kernel-header-patch");
 		} else {
-			if (cvmf_qemu_kernel_patched(b->ctx, r->tdx.qemu_version, r->ovmf_release,
-						     &layout, true, &patch)) {
+			int pr = cvmf_qemu_kernel_patched(b->ctx, r->tdx.qemu_version, b->ovmf_release,
+							  &layout, true, &patch);
+			if (pr && fw_measures) {
 				json_decref(p);
 				json_decref(t);
 				return wrap(b->ctx, CVMF_E_FORMAT,
 					    "%s:%u: [tdx] (set kernel-header-patch): ", r->path,
 					    r->tdx.line);
 			}
-			snprintf(psrc, sizeof(psrc), "rule: QEMU %u.%u, OVMF %s", r->tdx.qemu_version / 100,
-				 r->tdx.qemu_version % 100, r->ovmf_release ? "release" : "layout");
+			if (pr) {   /* nothing measures the kernel into an RTMR: either will do */
+				patch = true;
+				snprintf(psrc, sizeof(psrc), "unused: the firmware has no TDX measurement driver");
+			} else {
+				snprintf(psrc, sizeof(psrc), "rule: QEMU %u.%u, OVMF %s",
+					 r->tdx.qemu_version / 100, r->tdx.qemu_version % 100,
+					 b->ovmf_release ? "release" : "layout");
+			}
 		}
 		char q[16];
 		snprintf(q, sizeof(q), "%u.%u", r->tdx.qemu_version / 100, r->tdx.qemu_version % 100);
@@ -979,7 +1014,7 @@ int cvmf_build(cvmf_ctx *ctx, const struct cvmf_build_opts *o, struct cvmf_build
 	if ((rc = resolve_inputs(&b)))
 		goto out;
 	res->n_inputs = b.n_in;
-	if ((rc = check_modules(&b, b.in[1].path)))
+	if ((rc = check_firmware(&b)) || (rc = check_modules(&b, b.in[1].path)))
 		goto out;
 	res->t_inputs = now() - t0;
 
@@ -1037,6 +1072,7 @@ out:
 	}
 	bld_initrd_free(&b.initrd);
 	json_decref(b.modules);
+	cvmf_fw_info_free(b.fw);
 	free(b.in);
 	rcp_lock_free(b.lock);
 	rcp_free(b.r);

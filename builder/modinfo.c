@@ -5,12 +5,22 @@
  * does not start with the kernel's release, so both are read from the
  * files themselves rather than trusted from the recipe. Both inputs are
  * untrusted; every offset is checked before use (tests/fuzz/fuzz_modinfo.c).
+ *
+ * Modules may be compressed as the kernel's module loader and kmod accept
+ * them: .ko.xz (liblzma), .ko.zst (libzstd), .ko.gz (zlib). They are
+ * decoded here, in memory and at most MAX_MODULE bytes, only to read the
+ * vermagic; the image ships the file's own bytes.
  */
+#include <limits.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <gelf.h>
 #include <libelf.h>
+#include <lzma.h>
+#include <zlib.h>
+#include <zstd.h>
 
 #include "builder/builder.h"
 
@@ -74,6 +84,224 @@ int bld_bzimage_release(cvmf_ctx *ctx, const uint8_t *buf, size_t len, char *ret
 	return 0;
 }
 
+/* The largest decoded module accepted: Debian's largest (amdgpu) is ~20 MiB. */
+#define MAX_MODULE (256u << 20)
+
+static const uint8_t MAGIC_XZ[] = { 0xfd, '7', 'z', 'X', 'Z', 0 };
+static const uint8_t MAGIC_ZSTD[] = { 0x28, 0xb5, 0x2f, 0xfd };
+static const uint8_t MAGIC_GZIP[] = { 0x1f, 0x8b };
+
+static const struct {
+	const char *suffix;
+	enum bld_module_kind kind;
+	const char *name;
+} module_kinds[] = {
+	{ ".ko", BLD_MODULE_ELF, "an ELF object" },
+	{ ".ko.xz", BLD_MODULE_XZ, "xz" },
+	{ ".ko.zst", BLD_MODULE_ZSTD, "zstd" },
+	{ ".ko.gz", BLD_MODULE_GZIP, "gzip" },
+};
+
+enum bld_module_kind bld_module_kind(const char *path)
+{
+	size_t n = strlen(path);
+	for (size_t i = 0; i < CMN_ARRAY_SIZE(module_kinds); i++) {
+		size_t m = strlen(module_kinds[i].suffix);
+		if (n > m && !memcmp(path + n - m, module_kinds[i].suffix, m))
+			return module_kinds[i].kind;
+	}
+	return BLD_MODULE_NONE;
+}
+
+static enum bld_module_kind sniff(const uint8_t *buf, size_t len)
+{
+	if (len >= sizeof(MAGIC_XZ) && !memcmp(buf, MAGIC_XZ, sizeof(MAGIC_XZ)))
+		return BLD_MODULE_XZ;
+	if (len >= sizeof(MAGIC_ZSTD) && !memcmp(buf, MAGIC_ZSTD, sizeof(MAGIC_ZSTD)))
+		return BLD_MODULE_ZSTD;
+	if (len >= sizeof(MAGIC_GZIP) && !memcmp(buf, MAGIC_GZIP, sizeof(MAGIC_GZIP)))
+		return BLD_MODULE_GZIP;
+	return BLD_MODULE_ELF;
+}
+
+static const char *kind_name(enum bld_module_kind k)
+{
+	for (size_t i = 0; i < CMN_ARRAY_SIZE(module_kinds); i++)
+		if (module_kinds[i].kind == k)
+			return module_kinds[i].name;
+	return "?";
+}
+
+/* Grow out to hold at least `need` more bytes, up to MAX_MODULE. */
+static int grow(cvmf_ctx *ctx, const char *what, uint8_t **out, size_t *cap, size_t used)
+{
+	if (used >= MAX_MODULE)
+		return cmn_error(ctx, CVMF_E_FORMAT,
+				  "module: %s-compressed: decodes to more than %u bytes (the most accepted)",
+				  what, MAX_MODULE);
+	size_t ncap = *cap ? *cap * 2 : 1u << 20;
+	if (ncap > MAX_MODULE)
+		ncap = MAX_MODULE;
+	uint8_t *n = realloc(*out, ncap);
+	if (!n)
+		return cmn_error(ctx, CVMF_E_NOMEM, "module: out of memory (%zu bytes)", ncap);
+	*out = n;
+	*cap = ncap;
+	return 0;
+}
+
+static int unxz(cvmf_ctx *ctx, const uint8_t *in, size_t len, uint8_t **out, size_t *cap,
+		size_t *used)
+{
+	lzma_stream s = LZMA_STREAM_INIT;
+	lzma_ret lr = lzma_stream_decoder(&s, 256u << 20, 0);
+	if (lr != LZMA_OK)
+		return cmn_error(ctx, lr == LZMA_MEM_ERROR ? CVMF_E_NOMEM : CVMF_E_UNSUPPORTED,
+				  "module: xz: cannot start a decoder (%d)", (int)lr);
+	s.next_in = in;
+	s.avail_in = len;
+	int r = 0;
+	while (!r) {
+		if (*used == *cap && (r = grow(ctx, "xz", out, cap, *used)))
+			break;
+		s.next_out = *out + *used;
+		s.avail_out = *cap - *used;
+		lr = lzma_code(&s, LZMA_FINISH);
+		*used = *cap - s.avail_out;
+		if (lr == LZMA_STREAM_END)
+			break;
+		if (lr != LZMA_OK && !(lr == LZMA_BUF_ERROR && s.avail_out == 0))
+			r = cmn_error(ctx, lr == LZMA_MEM_ERROR ? CVMF_E_NOMEM : CVMF_E_FORMAT,
+				       "module: xz-compressed data does not decode: %s",
+				       lr == LZMA_DATA_ERROR ? "corrupt data" :
+				       lr == LZMA_FORMAT_ERROR ? "not the xz format" :
+				       lr == LZMA_BUF_ERROR ? "the data is cut off" :
+				       lr == LZMA_MEMLIMIT_ERROR ? "its dictionary is too large" :
+				       lr == LZMA_OPTIONS_ERROR ? "unsupported options" :
+				       "liblzma error");
+	}
+	lzma_end(&s);
+	if (!r && s.avail_in)
+		r = cmn_error(ctx, CVMF_E_FORMAT,
+			       "module: xz-compressed: %zu bytes follow the end of the stream",
+			       (size_t)s.avail_in);
+	return r;
+}
+
+static int unzstd(cvmf_ctx *ctx, const uint8_t *in, size_t len, uint8_t **out, size_t *cap,
+		  size_t *used)
+{
+	ZSTD_DStream *d = ZSTD_createDStream();
+	if (!d)
+		return cmn_error(ctx, CVMF_E_NOMEM, "module: out of memory (zstd)");
+	/* A window no larger than the decoded size we accept. */
+	ZSTD_DCtx_setParameter(d, ZSTD_d_windowLogMax, 28);
+	ZSTD_inBuffer ib = { in, len, 0 };
+	int r = 0;
+	size_t ret = 1;
+	while (!r && ret != 0) {
+		if (*used == *cap && (r = grow(ctx, "zstd", out, cap, *used)))
+			break;
+		ZSTD_outBuffer ob = { *out, *cap, *used };
+		ret = ZSTD_decompressStream(d, &ob, &ib);
+		*used = ob.pos;
+		if (ZSTD_isError(ret))
+			r = cmn_error(ctx, CVMF_E_FORMAT,
+				       "module: zstd-compressed data does not decode: %s",
+				       ZSTD_getErrorName(ret));
+		else if (ret && ib.pos == ib.size && ob.pos < ob.size)
+			r = cmn_error(ctx, CVMF_E_FORMAT,
+				       "module: zstd-compressed data is cut off");
+	}
+	ZSTD_freeDStream(d);
+	if (!r && ib.pos != ib.size)
+		r = cmn_error(ctx, CVMF_E_FORMAT,
+			       "module: zstd-compressed: %zu bytes follow the end of the frame",
+			       ib.size - ib.pos);
+	return r;
+}
+
+static int ungzip(cvmf_ctx *ctx, const uint8_t *in, size_t len, uint8_t **out, size_t *cap,
+		  size_t *used)
+{
+	z_stream z = { 0 };
+	if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
+		return cmn_error(ctx, CVMF_E_NOMEM, "module: out of memory (zlib)");
+	int r = 0, zr = Z_OK;
+	size_t done_in = 0;
+	while (!r && zr != Z_STREAM_END) {
+		if (*used == *cap && (r = grow(ctx, "gzip", out, cap, *used)))
+			break;
+		size_t in_chunk = len - done_in > UINT_MAX ? UINT_MAX : len - done_in;
+		size_t out_chunk = *cap - *used > UINT_MAX ? UINT_MAX : *cap - *used;
+		z.next_in = (Bytef *)(in + done_in);
+		z.avail_in = (uInt)in_chunk;
+		z.next_out = *out + *used;
+		z.avail_out = (uInt)out_chunk;
+		zr = inflate(&z, Z_NO_FLUSH);
+		done_in += in_chunk - z.avail_in;
+		*used += out_chunk - z.avail_out;
+		if (zr == Z_BUF_ERROR && z.avail_out == 0)
+			zr = Z_OK;
+		else if (zr != Z_OK && zr != Z_STREAM_END)
+			r = cmn_error(ctx, zr == Z_MEM_ERROR ? CVMF_E_NOMEM : CVMF_E_FORMAT,
+				       "module: gzip-compressed data does not decode: %s",
+				       zr == Z_BUF_ERROR ? "the data is cut off" :
+				       z.msg ? z.msg : "zlib error");
+	}
+	inflateEnd(&z);
+	if (!r && done_in != len)
+		r = cmn_error(ctx, CVMF_E_FORMAT,
+			       "module: gzip-compressed: %zu bytes follow the end of the stream",
+			       len - done_in);
+	return r;
+}
+
+static int elf_vermagic(cvmf_ctx *ctx, const uint8_t *buf, size_t len, char *ret,
+			size_t retlen);
+
+int bld_module_vermagic(cvmf_ctx *ctx, const uint8_t *buf, size_t len, char *ret,
+			size_t retlen)
+{
+	enum bld_module_kind k = sniff(buf, len);
+	if (k == BLD_MODULE_ELF)
+		return elf_vermagic(ctx, buf, len, ret, retlen);
+	uint8_t *out = NULL;
+	size_t cap = 0, used = 0;
+	int r = k == BLD_MODULE_XZ ? unxz(ctx, buf, len, &out, &cap, &used) :
+		k == BLD_MODULE_ZSTD ? unzstd(ctx, buf, len, &out, &cap, &used) :
+		ungzip(ctx, buf, len, &out, &cap, &used);
+	if (!r) {
+		r = elf_vermagic(ctx, out, used, ret, retlen);
+		if (r) {
+			char msg[sizeof(ctx->msg)];
+			const char *m = ctx->msg;
+			if (!strncmp(m, "module: ", 8))
+				m += 8;
+			snprintf(msg, sizeof(msg), "%s", m);
+			r = cmn_error(ctx, r, "module: %s-compressed, %zu bytes decoded: %s",
+				       kind_name(k), used, msg);
+		}
+	}
+	free(out);
+	return r;
+}
+
+int bld_module_vermagic_file(cvmf_ctx *ctx, const char *path, const uint8_t *buf, size_t len,
+			     char *ret, size_t retlen)
+{
+	enum bld_module_kind want = bld_module_kind(path), got = sniff(buf, len);
+	if (want == BLD_MODULE_NONE)
+		return cmn_error(ctx, CVMF_E_INVAL,
+				  "module: the name does not end in .ko, .ko.xz, .ko.zst or .ko.gz");
+	if (want != got)
+		return cmn_error(ctx, CVMF_E_FORMAT,
+				  "module: the name says %s but the file is %s%s",
+				  kind_name(want), got == BLD_MODULE_ELF ? "not compressed" : kind_name(got),
+				  got == BLD_MODULE_ELF ? "" : "-compressed");
+	return bld_module_vermagic(ctx, buf, len, ret, retlen);
+}
+
 static pthread_once_t g_elf_once = PTHREAD_ONCE_INIT;
 static unsigned g_elf_version = EV_NONE;
 
@@ -101,11 +329,9 @@ static const char *modinfo_find(const char *d, size_t n, const char *key, size_t
 	return NULL;
 }
 
-int bld_module_vermagic(cvmf_ctx *ctx, const uint8_t *buf, size_t len, char *ret,
+static int elf_vermagic(cvmf_ctx *ctx, const uint8_t *buf, size_t len, char *ret,
 			size_t retlen)
 {
-	static const uint8_t xz[] = { 0xfd, '7', 'z', 'X', 'Z', 0 };
-	static const uint8_t zst[] = { 0x28, 0xb5, 0x2f, 0xfd };
 	Elf *e = NULL;
 	char *copy = NULL;
 	int r = 0;
@@ -114,12 +340,6 @@ int bld_module_vermagic(cvmf_ctx *ctx, const uint8_t *buf, size_t len, char *ret
 	if (g_elf_version == EV_NONE)
 		return cmn_error(ctx, CVMF_E_UNSUPPORTED, "module: libelf is out of date: %s",
 				  elf_errmsg(-1));
-	if (len >= 6 && !memcmp(buf, xz, 6))
-		return cmn_error(ctx, CVMF_E_FORMAT,
-				  "module: xz-compressed (.ko.xz); the ELF object is needed");
-	if (len >= 4 && !memcmp(buf, zst, 4))
-		return cmn_error(ctx, CVMF_E_FORMAT,
-				  "module: zstd-compressed (.ko.zst); the ELF object is needed");
 	if (len < EI_NIDENT || memcmp(buf, ELFMAG, SELFMAG))
 		return cmn_error(ctx, CVMF_E_FORMAT, "module: not an ELF file (no \\177ELF magic)");
 

@@ -383,6 +383,14 @@ static int job_firmware(struct job *j)
 		r = msr_tdx_mrtd(ctx, j->fw, j->fw_len, o, spec->page_order, res->mrtd);
 	if (r || !spec->kernel_path)
 		return r;
+	/* Which drivers the firmware carries: without a TDX measurement
+	 * driver nothing extends RTMR0..2 the way the model predicts. */
+	struct cvmf_fw_info *fi = NULL;
+	if ((r = cvmf_fw_scan(ctx, j->fw, j->fw_len, &fi)))
+		return r;
+	res->fw_known = fi->known;
+	res->fw_tdx_measure = fi->features & CVMF_FW_TDX_MEASURE;
+	cvmf_fw_info_free(fi);
 	/* RTMR inputs: QEMU refuses the section types it does not know. */
 	const struct cvmf_tdvf_section *cfv = NULL;
 	for (size_t i = 0; i < o->n_tdvf_sections; i++) {
@@ -738,7 +746,10 @@ int cvmf_tdx_measure(cvmf_ctx *ctx, const struct cvmf_tdx_spec *spec, struct cvm
 		res->initrd.size = i384.size;
 		memcpy(res->initrd.sha384, initrd384, 48);
 	}
-	if (!r && spec->kernel_path) {
+	if (!r && spec->kernel_path && res->fw_known && !res->fw_tdx_measure) {
+		/* RTMR3 is the OS's: zero at launch whatever the firmware. */
+		res->have_rtmr[3] = true;
+	} else if (!r && spec->kernel_path) {
 		r = build_log(ctx, spec, res, &fw, spec->acpi_tables_path ? &acpi : NULL, initrd384);
 		uint8_t regs[4][64];
 		if (!r)

@@ -119,6 +119,66 @@ const char *cvmf_tdvf_section_name(uint32_t type);
 void cvmf_guid_format(const uint8_t guid[16], char *out);
 
 /* ------------------------------------------------------------------------
+ * What an OVMF image carries inside its firmware volumes (measure/fv.c):
+ * every FFS file (driver) of every volume, the LZMA-compressed volumes
+ * decoded (liblzma), the measurement drivers found and the version string
+ * the build embedded. docs/inspect.md describes the model.
+ */
+
+/* Measurement support, as a set of flags. */
+enum cvmf_fw_feature {
+	CVMF_FW_TCG2 = 1u << 0,        /* Tcg2Dxe: TPM 2.0 (vTPM PCRs) */
+	CVMF_FW_TDX_MEASURE = 1u << 1, /* TdTcg2Dxe: EFI_CC_MEASUREMENT_PROTOCOL, RTMRs and CCEL */
+	CVMF_FW_SEV_HASHES = 1u << 2,  /* QemuKernelLoaderFsDxe with BlobVerifierLibSevHashes */
+};
+
+struct cvmf_fw_file {
+	uint8_t guid[16];              /* the FFS file name: the INF's FILE_GUID (EFI byte order) */
+	uint8_t type;                  /* EFI_FV_FILETYPE_* */
+	unsigned depth;                /* 0: in a volume of the image; 1+: in a decoded volume */
+	char name[48];                 /* its user-interface section (ASCII view), "" if none */
+};
+
+#define CVMF_FW_MAX_VERSIONS 4
+struct cvmf_fw_info {
+	bool known;                    /* a DXE core was found: the driver list is complete */
+	char error[200];               /* why the volumes could not be read, "" if they could */
+	size_t n_volumes;              /* FFS volumes walked, decoded ones included */
+	size_t n_decoded;              /* compressed sections decoded */
+	size_t decoded_bytes;          /* their total decoded size */
+	size_t n_undecoded;            /* sections left encoded (unknown GUID, Tiano compression) */
+	size_t n_files;                /* in walk order */
+	struct cvmf_fw_file *files;
+	unsigned features;             /* enum cvmf_fw_feature, meaningful when known */
+	/* Firmware version strings (PcdFirmwareVersionString, UTF-16 "YYYY.MM..."
+	 * in the drivers that use it): distinct values, in walk order. */
+	size_t n_versions;
+	char versions[CVMF_FW_MAX_VERSIONS][64];
+	char version_module[CVMF_FW_MAX_VERSIONS][48];  /* the driver each was first found in */
+	unsigned release;              /* YYYYMM from the one version string, 0 if none or several */
+	/* Bounds from drivers that edk2 added or dropped in a known release (0 = none). */
+	unsigned release_min, release_max;
+	char release_min_module[48], release_max_module[48];
+};
+
+/* Walk the firmware volumes of an image in memory. Malformed volumes do not
+ * fail the call: they leave known false and the reason in error. Only an
+ * allocation failure is an error. Results are cached per image (SHA-256),
+ * so that measuring the same firmware again does not decode it again. */
+int cvmf_fw_scan(cvmf_ctx *ctx, const uint8_t *buf, size_t len, struct cvmf_fw_info **ret);
+/* Read a firmware file (at most 64 MiB) and scan it. Messages name the file. */
+int cvmf_fw_read(cvmf_ctx *ctx, const char *path, struct cvmf_fw_info **ret);
+void cvmf_fw_info_free(struct cvmf_fw_info *fi);
+/* Whether an edk2 release (YYYYMM) someone claims for the image agrees with
+ * it: 0, or CVMF_E_INVAL with a message naming the image's evidence (its
+ * version string, or the driver that bounds the release). */
+int cvmf_fw_check_release(cvmf_ctx *ctx, const struct cvmf_fw_info *fi, unsigned release);
+/* "DRIVER", "PEIM", "APPLICATION"...; "0xNN" for others (buf >= 8 bytes). */
+const char *cvmf_fw_file_type_name(uint8_t type, char *buf);
+/* The name cvmforge knows a file GUID by (TdTcg2Dxe...), or NULL. */
+const char *cvmf_fw_known_file(const uint8_t guid[16]);
+
+/* ------------------------------------------------------------------------
  * AMD SEV / SEV-ES / SEV-SNP launch digests.
  */
 
@@ -469,6 +529,12 @@ struct cvmf_tdx_result {
 	uint32_t initrd_addr;           /* patched header: ramdisk_image, or 0 */
 	uint32_t cmdline_addr;          /* patched header: cmd_line_ptr, or 0 */
 	uint16_t kernel_protocol;       /* boot protocol of the setup header */
+	/* With a kernel: what the firmware's volumes say (cvmf_fw_scan()). When
+	 * fw_known and not fw_tdx_measure, the firmware has no TDX measurement
+	 * driver: it extends no RTMR and writes no CCEL, so have_rtmr[0..2] are
+	 * false and log is NULL (a value it would never produce is not given). */
+	bool fw_known;
+	bool fw_tdx_measure;
 };
 
 int cvmf_tdx_measure(cvmf_ctx *ctx, const struct cvmf_tdx_spec *spec,

@@ -276,9 +276,16 @@ seed_modinfo()
 '"license=GPL\\0vermagic=6.1.0-50-amd64 SMP preempt mod_unload ";\n' >"$1/.m.c"
 	cc -c -o "$1/seed-module.o" "$1/.m.c" 2>/dev/null || true
 	rm -f "$1/.m.c"
+	# The module compressed as the kernel's modules_install does it.
+	if [ -f "$1/seed-module.o" ]; then
+		command -v xz >/dev/null 2>&1 &&
+			xz --check=crc32 --lzma2=dict=1MiB -c "$1/seed-module.o" >"$1/seed-module.ko.xz"
+		command -v zstd >/dev/null 2>&1 && zstd -q -c "$1/seed-module.o" >"$1/seed-module.ko.zst"
+		gzip -n -c "$1/seed-module.o" >"$1/seed-module.ko.gz"
+	fi
 	[ -f "$SHARED/inputs/vmlinuz-6.1.0-50" ] &&
 		head -c 32768 "$SHARED/inputs/vmlinuz-6.1.0-50" >"$1/seed-bzimage-head"
-	echo "fuzz: seeded fuzz_modinfo with a cc-built module and a kernel header"
+	echo "fuzz: seeded fuzz_modinfo with a cc-built module (plain, xz, zstd, gzip) and a kernel header"
 }
 
 # seed_cpio DIR: two small deterministic initrds built by cvmforge itself.
@@ -294,6 +301,32 @@ seed_cpio()
 		cp "$t/b" "$1/seed-cpio-zstd"
 	rm -rf "$t"
 	echo "fuzz: seeded fuzz_cpio with initrds written by $bin"
+}
+
+# seed_fv DIR: for fuzz_fv, from each firmware in $SHARED: its first 64 KiB
+# (volume and file headers, the start of the LZMA stream) and the first
+# 64 KiB of its decoded DXE stream (the target also uses each input as the
+# contents of an LZMA section), decoded with xz's .lzma reader.
+seed_fv()
+{
+	found=0
+	if [ -d "$SHARED" ]; then
+		for f in "$SHARED"/inputs/OVMF*.fd; do
+			[ -f "$f" ] || continue
+			base=$(basename "$f")
+			head -c 65536 "$f" >"$1/seed-$base-head64k"
+			# The LZMA GUID; the stream starts 20 bytes after it.
+			off=$(LC_ALL=C grep -obUaP '\x98\x58\x4e\xee\x14\x39\x59\x42\x9d\x6e\xdc\x7b' "$f" |
+				head -n 1 | cut -d: -f1)
+			if [ -n "$off" ] && command -v xz >/dev/null 2>&1; then
+				tail -c +$((off + 21)) "$f" | xz --format=lzma -dc 2>/dev/null |
+					head -c 65536 >"$1/seed-$base-dxe64k"
+			fi
+			found=$((found + 1))
+		done
+	fi
+	printf '_FVH' >"$1/seed-tiny"
+	echo "fuzz: seeded fuzz_fv from $found firmware images in $SHARED"
 }
 
 # seed_json DIR: a JSON document, a canonical one, a manifest-like one (first
@@ -425,6 +458,7 @@ for target in "$@"; do
 	fuzz_recipe) seed_recipe "$corpus" ;;
 	fuzz_modinfo) seed_modinfo "$corpus" ;;
 	fuzz_cpio) seed_cpio "$corpus" ;;
+	fuzz_fv) seed_fv "$corpus" ;;
 	fuzz_json) seed_json "$corpus" ;;
 	fuzz_tlog) seed_tlog "$corpus" ;;
 	fuzz_dsse) seed_dsse "$corpus" ;;
