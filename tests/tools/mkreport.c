@@ -245,6 +245,7 @@ static bool mkr_make(const char *dir, const struct mkr_spec *sp)
 	return ok;
 }
 
+#ifndef MKREPORT_NO_MAIN
 static bool mkr_unhex(const char *s, uint8_t *out, size_t n)
 {
 	if (strlen(s) != 2 * n)
@@ -259,7 +260,6 @@ static bool mkr_unhex(const char *s, uint8_t *out, size_t n)
 	return true;
 }
 
-#ifndef MKREPORT_NO_MAIN
 int main(int argc, char **argv)
 {
 	struct mkr_spec sp = { .product = "Genoa", .bl = 3, .tee = 0, .snp = 8, .ucode = 115 };
