@@ -210,7 +210,9 @@ static int open_source(struct mrun *m, const char *path, struct source *s)
 	if (S_ISDIR(st.st_mode)) {
 		/* with keys, the image's signed forms; without, measurements.json */
 		snprintf(s->dir, sizeof(s->dir), "%s", path);
-		snprintf(file, sizeof(file), "%.4000s%s", path, m->o->vkey ? ".tlog-proof" :
+		for (size_t n = strlen(s->dir); n > 1 && s->dir[n - 1] == '/'; n--)
+			s->dir[n - 1] = 0;   /* "out/hello-1.0/": its proof is out/hello-1.0.tlog-proof */
+		snprintf(file, sizeof(file), "%.3980s%s", s->dir, m->o->vkey ? ".tlog-proof" :
 			 m->o->pubkey ? "/" CVMF_SIGN_MEASUREMENTS_FILE : "/measurements.json");
 	} else {
 		snprintf(file, sizeof(file), "%s", path);

@@ -238,6 +238,9 @@ static void test_proof_matched(void **state)
 	assert_true(proof_ok && sig_ok);
 	json_decref(j);
 	t_run_free(&r);
+	/* "IMAGE/" is IMAGE: its proof is IMAGE.tlog-proof, not IMAGE/.tlog-proof */
+	r = attest(f->r2, "--expect '%s/' --vkey '%s' --pubkey '%s'", f->img, f->vkey, f->pub);
+	expect_first_line(&r, 0, "matched: ");
 }
 
 /* A payload changed after signing; a proof whose entry was changed. */
