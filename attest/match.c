@@ -243,7 +243,12 @@ static int open_source(struct mrun *m, const char *path, struct source *s)
 	if (!cmn_json_parse(ctx, file, (const char *)buf, len, &j) && json_is_object(j) &&
 	    json_object_get(j, "payloadType")) {
 		json_decref(j);
-		rc = open_statement(m, file, buf, len, s);
+		if (m->o->vkey)   /* a log key: every value must be proven in the log */
+			mcheck(m, "tlog_proof", false, "%s is a signed statement without its "
+			       "tlog-proof: with --vkey every --expect must be a proof (or an image "
+			       "directory with IMAGE.tlog-proof beside it)", file);
+		else
+			rc = open_statement(m, file, buf, len, s);
 		goto out;
 	}
 	if (!j || !is_measurements(j)) {
@@ -255,8 +260,9 @@ static int open_source(struct mrun *m, const char *path, struct source *s)
 	}
 	if (keyed) {
 		json_decref(j);
-		mcheck(m, "statement_signature", false, "%s is an unsigned measurements.json: with "
-		       "--pubkey or --vkey every --expect must be signed", file);
+		mcheck(m, m->o->vkey ? "tlog_proof" : "statement_signature", false, "%s is an "
+		       "unsigned measurements.json: with --pubkey or --vkey every --expect must be "
+		       "signed", file);
 		goto out;
 	}
 	if (!S_ISDIR(st.st_mode))

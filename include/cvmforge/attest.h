@@ -270,7 +270,8 @@ int cvmf_attest_match(cvmf_ctx *ctx, const struct cvmf_attestation *a,
  *   - a measurements.json (refused when pubkey or vkey is given: every value
  *     must then be signed);
  *   - a signed measurement statement (a DSSE envelope, `cvmforge sign`),
- *     verified under pubkey by sign/;
+ *     verified under pubkey by sign/ (refused when vkey is given: every value
+ *     must then be proven in the log);
  *   - a c2sp.org/tlog-proof (`cvmforge publish`), verified offline under vkey
  *     by log/, whose entry is a signed statement verified under pubkey.
  * Fail closed: a statement without pubkey, a proof without vkey, a signature

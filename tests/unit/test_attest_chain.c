@@ -8,11 +8,14 @@
  * --expect` against the signed statement and against the tlog-proof:
  * matched; a tampered statement or proof; a wrong vkey or release key; fail
  * closed without the keys; a report with another vCPU count explained; a
- * signed image whose files were changed is not searched.
+ * signed image whose files were changed is not searched; a TDX quote matched
+ * through a statement and a proof made here.
  */
 #include <jansson.h>
 
 #include "testlib.h"
+
+#include "common/json.h"
 
 #define MKREPORT_NO_MAIN
 #include "tests/tools/mkreport.c"
@@ -324,6 +327,11 @@ static void test_fail_closed(void **state)
 	expect_first_line(&r, 3, "FAILED statement_signature: ");
 	r = attest(f->r2, "--expect '%s/measurements.json' --pubkey '%s'", f->img, f->pub);
 	expect_first_line(&r, 3, "FAILED statement_signature: ");
+	/* with a log key, a statement alone is not enough: it must be proven */
+	r = attest(f->r2, "--expect '%s' --vkey '%s' --pubkey '%s'", f->stmt, f->vkey, f->pub);
+	expect_first_line(&r, 3, "FAILED tlog_proof: ");
+	r = attest(f->r2, "--expect '%s/measurements.json' --vkey '%s'", f->img, f->vkey);
+	expect_first_line(&r, 3, "FAILED tlog_proof: ");
 	/* a failed source fails even when another one matches */
 	r = attest(f->r2, "--expect '%s' --expect '%s' --pubkey '%s'", f->img, f->proof, f->pub);
 	expect_first_line(&r, 3, "FAILED tlog_proof: ");
@@ -398,6 +406,92 @@ static void test_changed_files_and_bare_proof(void **state)
 	t_run_free(&r);
 }
 
+/* TDX, through the library: the production quote's MRTD and RTMRs in a
+ * statement signed here, logged in a log made here; matched through the
+ * statement and through the proof, with RTMR0 (not predicted) unchecked;
+ * a statement listing another MRTD matches nothing. */
+static void test_tdx_signed(void **state)
+{
+	(void)state;
+	char *qp = t_shared_file("fixtures/attest-upstream/tdx/tdx_prod_quote_SPR_E4.dat");
+	if (!qp)
+		skip();
+	cvmf_ctx *ctx = cvmf_ctx_new();
+	struct cvmf_attestation *a = NULL;
+	assert_int_equal(cvmf_attestation_read(ctx, qp, &a), 0);
+	char h[4][97];
+	cvmf_hex(a->tdx->mrtd, 48, h[0]);
+	for (int k = 1; k < 4; k++)
+		cvmf_hex(a->tdx->rtmr[k], 48, h[k]);
+	json_t *pred = json_pack("{s:s,s:{s:[{s:I,s:s,s:s,s:n,s:s,s:s,s:s}]}}",
+				 "format", "cvmforge-measurements/1", "tdx", "measurements",
+				 "memory", (json_int_t)2147483648, "page-order", "single-pass", "mrtd", h[0],
+				 "rtmr0", "rtmr1", h[1], "rtmr2", h[2], "rtmr3", h[3]);
+	uint8_t d[32] = { 1 };
+	char dh[65];
+	cvmf_hex(d, 32, dh);
+	json_t *st = json_pack("{s:s,s:[{s:s,s:{s:s}}],s:s,s:o}", "_type", CVMF_STATEMENT_TYPE,
+			       "subject", "name", "measurements.json", "digest", "sha256", dh,
+			       "predicateType", CVMF_PREDICATE_MEASUREMENTS, "predicate", pred);
+	assert_non_null(st);
+	char *payload = NULL, *env = NULL;
+	size_t plen = 0, elen = 0;
+	assert_int_equal(cmn_json_canonical(ctx, st, &payload, &plen), 0);
+	cvmf_key *key = NULL;
+	assert_int_equal(cvmf_key_generate(ctx, CVMF_KEY_ED25519, &key), 0);
+	assert_int_equal(cvmf_dsse_sign(ctx, key, CVMF_DSSE_PAYLOAD_TYPE, payload, plen, &env,
+					&elen), 0);
+	char *dir = t_tmpdir(), *logdir = path_in(dir, "log"), *vkey = NULL;
+	char *sp = t_write(dir, "tdx.dsse.json", env, elen);
+	assert_int_equal(cvmf_log_init(ctx, logdir, "tdx.example/log", NULL, &vkey), 0);
+	const uint8_t *ents[1] = { (const uint8_t *)env };
+	uint64_t first = 0;
+	assert_int_equal(cvmf_log_add(ctx, logdir, ents, &elen, 1, &first), 0);
+	char *proof = NULL;
+	size_t prlen = 0;
+	assert_int_equal(cvmf_log_proof(ctx, logdir, first, &proof, &prlen), 0);
+	char *pp = t_write(dir, "tdx.tlog-proof", proof, prlen);
+
+	struct cvmf_attest_match_opts o = { .pubkey = key };
+	struct cvmf_attest_match m;
+	const char *ex[1] = { sp };
+	if (cvmf_attest_match_ex(ctx, a, ex, 1, &o, &m))
+		fail_msg("%s", cvmf_ctx_errmsg(ctx));
+	assert_string_equal(m.failed_check, "");
+	assert_true(m.matched);
+	assert_int_equal(m.params.memory, 2147483648ull);
+	assert_string_equal(m.params.page_order, "single-pass");
+	assert_false(m.rtmr_checked[0]);
+	assert_true(m.rtmr_checked[1] && m.rtmr_checked[2] && m.rtmr_checked[3]);
+	ex[0] = pp;
+	o.vkey = vkey;
+	assert_int_equal(cvmf_attest_match_ex(ctx, a, ex, 1, &o, &m), 0);
+	assert_true(m.matched);
+	assert_string_equal(m.source, pp);
+	/* the proof, the wrong release key: the statement check fails */
+	cvmf_key *other = NULL;
+	assert_int_equal(cvmf_key_generate(ctx, CVMF_KEY_ED25519, &other), 0);
+	o.pubkey = other;
+	assert_int_equal(cvmf_attest_match_ex(ctx, a, ex, 1, &o, &m), 0);
+	assert_false(m.matched);
+	assert_string_equal(m.failed_check, "statement_signature");
+	/* another MRTD: the signed values do not contain it */
+	o.pubkey = key;
+	a->tdx->mrtd[5] ^= 1;
+	assert_int_equal(cvmf_attest_match_ex(ctx, a, ex, 1, &o, &m), 0);
+	assert_false(m.matched);
+	assert_string_equal(m.failed_check, "");
+	assert_int_equal(m.n_published, 1);
+	cvmf_key_free(key);
+	cvmf_key_free(other);
+	cvmf_attestation_free(a);
+	json_decref(st);
+	t_rmrf(dir);
+	free(dir); free(logdir); free(vkey); free(sp); free(pp); free(proof); free(payload);
+	free(env); free(qp);
+	cvmf_ctx_free(ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -408,6 +502,7 @@ int main(void)
 		cmocka_unit_test(test_fail_closed),
 		cmocka_unit_test(test_explained),
 		cmocka_unit_test(test_changed_files_and_bare_proof),
+		cmocka_unit_test(test_tdx_signed),
 	};
 	return cmocka_run_group_tests_name("attest_chain", tests, setup, teardown);
 }
