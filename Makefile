@@ -103,7 +103,7 @@ $(B)/tests/mkinitrd: tests/boot/mkinitrd.c | deps
 $(B)/tests/mkreport: tests/tools/mkreport.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(shell $(PKG_CONFIG) --libs openssl 2>/dev/null)
-$(B)/tests/test_attest_chain $(B)/asan/tests/test_attest_chain: tests/tools/mkreport.c
+$(B)/tests/test_attest_chain $(SAN)/tests/test_attest_chain: tests/tools/mkreport.c
 
 # ---- sanitizer build ----
 $(SAN)/obj/%.o: %.c $(HDRS) | deps
