@@ -35,16 +35,16 @@ int att_certs_load(cvmf_ctx *ctx, const struct cvmf_blob *b, STACK_OF(X509) *sk)
 	const char *name = blob_name(b, "certificate");
 	int rc = 0, n = 0;
 	if (b->len > INT32_MAX)
-		return cvmf_error(ctx, CVMF_E_FORMAT, "%s: too large for a certificate", name);
+		return cmn_error(ctx, CVMF_E_FORMAT, "%s: too large for a certificate", name);
 	if (is_pem(b)) {
 		BIO *bio = BIO_new_mem_buf(b->data, (int)b->len);
 		if (!bio)
-			return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+			return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		X509 *x;
 		while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL))) {
 			if (!sk_X509_push(sk, x)) {
 				X509_free(x);
-				rc = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+				rc = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 				break;
 			}
 			n++;
@@ -53,7 +53,7 @@ int att_certs_load(cvmf_ctx *ctx, const struct cvmf_blob *b, STACK_OF(X509) *sk)
 		ERR_clear_error();
 		BIO_free(bio);
 		if (!rc && (!n || (e && ERR_GET_REASON(e) != PEM_R_NO_START_LINE)))
-			rc = cvmf_error(ctx, CVMF_E_FORMAT, "%s: %s", name,
+			rc = cmn_error(ctx, CVMF_E_FORMAT, "%s: %s", name,
 					n ? "a PEM certificate after the first cannot be read" :
 					    "no PEM certificate can be read");
 		return rc;
@@ -63,11 +63,11 @@ int att_certs_load(cvmf_ctx *ctx, const struct cvmf_blob *b, STACK_OF(X509) *sk)
 	ERR_clear_error();
 	if (!x || p != (const unsigned char *)b->data + b->len) {
 		X509_free(x);
-		return cvmf_error(ctx, CVMF_E_FORMAT, "%s: neither PEM nor one DER certificate", name);
+		return cmn_error(ctx, CVMF_E_FORMAT, "%s: neither PEM nor one DER certificate", name);
 	}
 	if (!sk_X509_push(sk, x)) {
 		X509_free(x);
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	}
 	return 0;
 }
@@ -77,16 +77,16 @@ int att_crls_load(cvmf_ctx *ctx, const struct cvmf_blob *b, STACK_OF(X509_CRL) *
 	const char *name = blob_name(b, "CRL");
 	int rc = 0, n = 0;
 	if (b->len > INT32_MAX)
-		return cvmf_error(ctx, CVMF_E_FORMAT, "%s: too large for a CRL", name);
+		return cmn_error(ctx, CVMF_E_FORMAT, "%s: too large for a CRL", name);
 	if (is_pem(b)) {
 		BIO *bio = BIO_new_mem_buf(b->data, (int)b->len);
 		if (!bio)
-			return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+			return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		X509_CRL *c;
 		while ((c = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL))) {
 			if (!sk_X509_CRL_push(sk, c)) {
 				X509_CRL_free(c);
-				rc = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+				rc = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 				break;
 			}
 			n++;
@@ -94,7 +94,7 @@ int att_crls_load(cvmf_ctx *ctx, const struct cvmf_blob *b, STACK_OF(X509_CRL) *
 		ERR_clear_error();
 		BIO_free(bio);
 		if (!rc && !n)
-			rc = cvmf_error(ctx, CVMF_E_FORMAT, "%s: no PEM CRL can be read", name);
+			rc = cmn_error(ctx, CVMF_E_FORMAT, "%s: no PEM CRL can be read", name);
 		return rc;
 	}
 	const unsigned char *p = b->data;
@@ -102,11 +102,11 @@ int att_crls_load(cvmf_ctx *ctx, const struct cvmf_blob *b, STACK_OF(X509_CRL) *
 	ERR_clear_error();
 	if (!c || p != (const unsigned char *)b->data + b->len) {
 		X509_CRL_free(c);
-		return cvmf_error(ctx, CVMF_E_FORMAT, "%s: neither PEM nor one DER CRL", name);
+		return cmn_error(ctx, CVMF_E_FORMAT, "%s: neither PEM nor one DER CRL", name);
 	}
 	if (!sk_X509_CRL_push(sk, c)) {
 		X509_CRL_free(c);
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	}
 	return 0;
 }
@@ -216,10 +216,10 @@ int att_amd_ext_value(cvmf_ctx *ctx, const char *arc, const uint8_t *der, size_t
 	const unsigned char *p = der;
 	int rc = 0;
 	if (len > INT32_MAX)
-		return cvmf_error(ctx, CVMF_E_FORMAT, "AMD extension %s%s: too large", AMD_ARC, arc);
+		return cmn_error(ctx, CVMF_E_FORMAT, "AMD extension %s%s: too large", AMD_ARC, arc);
 	if (!strcmp(arc, "4")) {   /* hwID: the raw bytes */
 		if (len != 64 && len != 8)
-			return cvmf_error(ctx, CVMF_E_FORMAT, "AMD extension %s4 (hwID): %zu "
+			return cmn_error(ctx, CVMF_E_FORMAT, "AMD extension %s4 (hwID): %zu "
 					  "bytes, not 64 (or 8 on Turin)", AMD_ARC, len);
 		memcpy(e->hwid, der, len);
 		e->hwid_len = len;
@@ -229,7 +229,7 @@ int att_amd_ext_value(cvmf_ctx *ctx, const char *arc, const uint8_t *der, size_t
 	if (!strcmp(arc, "2") || !strcmp(arc, "5")) {   /* product name, CSP id */
 		ASN1_IA5STRING *s = d2i_ASN1_IA5STRING(NULL, &p, (long)len);
 		if (!s || p != der + len) {
-			rc = cvmf_error(ctx, CVMF_E_FORMAT, "AMD extension %s%s: not one IA5String",
+			rc = cmn_error(ctx, CVMF_E_FORMAT, "AMD extension %s%s: not one IA5String",
 					AMD_ARC, arc);
 		} else if (arc[0] == '2') {
 			int n = ASN1_STRING_length(s);
@@ -258,7 +258,7 @@ int att_amd_ext_value(cvmf_ctx *ctx, const char *arc, const uint8_t *der, size_t
 	ASN1_INTEGER *ai = d2i_ASN1_INTEGER(NULL, &p, (long)len);
 	int64_t v = 0;
 	if (!ai || p != der + len || !ASN1_INTEGER_get_int64(&v, ai) || v < 0 || v > 255)
-		rc = cvmf_error(ctx, CVMF_E_FORMAT, "AMD extension %s%s: not one INTEGER 0..255",
+		rc = cmn_error(ctx, CVMF_E_FORMAT, "AMD extension %s%s: not one INTEGER 0..255",
 				AMD_ARC, arc);
 	ASN1_INTEGER_free(ai);
 	ERR_clear_error();

@@ -161,7 +161,7 @@ static int open_proof(struct mrun *m, const char *path, const uint8_t *buf, size
 	if (!memmem(buf, len, "\nextra ", 7) && s->dir[0]) {
 		char ep[4200];
 		snprintf(ep, sizeof(ep), "%.4000s/%s", s->dir, CVMF_SIGN_MEASUREMENTS_FILE);
-		if (!cvmf_read_file(m->ctx, "signed statement", ep, CVMF_LOG_MAX_ENTRY, &env,
+		if (!cmn_read_file(m->ctx, "signed statement", ep, CVMF_LOG_MAX_ENTRY, &env,
 				    &env_len)) {
 			lo.entry = env;
 			lo.entry_len = env_len;
@@ -206,7 +206,7 @@ static int open_source(struct mrun *m, const char *path, struct source *s)
 	struct stat st;
 	memset(s, 0, sizeof(*s));
 	if (stat(path, &st))
-		return cvmf_error(ctx, CVMF_E_IO, "--expect '%s': no such file or directory", path);
+		return cmn_error(ctx, CVMF_E_IO, "--expect '%s': no such file or directory", path);
 	if (S_ISDIR(st.st_mode)) {
 		/* with keys, the image's signed forms; without, measurements.json */
 		snprintf(s->dir, sizeof(s->dir), "%s", path);
@@ -220,7 +220,7 @@ static int open_source(struct mrun *m, const char *path, struct source *s)
 		size_t n = strlen(path);
 		char *copy = strdup(path);
 		if (!copy)
-			return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+			return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		if (n > 11 && !strcmp(path + n - 11, ".tlog-proof")) {
 			copy[n - 11] = 0;
 			if (is_dir(copy))
@@ -228,12 +228,12 @@ static int open_source(struct mrun *m, const char *path, struct source *s)
 		} else if (!strcmp(basename(copy), CVMF_SIGN_MEASUREMENTS_FILE)) {
 			free(copy);
 			if (!(copy = strdup(path)))
-				return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+				return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 			snprintf(s->dir, sizeof(s->dir), "%s", dirname(copy));
 		}
 		free(copy);
 	}
-	if ((rc = cvmf_read_file(ctx, "--expect", file, MAX_PUBLISHED, &buf, &len)))
+	if ((rc = cmn_read_file(ctx, "--expect", file, MAX_PUBLISHED, &buf, &len)))
 		return rc;
 	if (len >= sizeof(PROOF_MAGIC) - 1 && !memcmp(buf, PROOF_MAGIC, sizeof(PROOF_MAGIC) - 1)) {
 		rc = open_proof(m, file, buf, len, s);
@@ -253,7 +253,7 @@ static int open_source(struct mrun *m, const char *path, struct source *s)
 	}
 	if (!j || !is_measurements(j)) {
 		json_decref(j);
-		rc = cvmf_error(ctx, CVMF_E_UNSUPPORTED, "--expect '%s': neither an image "
+		rc = cmn_error(ctx, CVMF_E_UNSUPPORTED, "--expect '%s': neither an image "
 				"directory, a cvmforge measurements.json, a signed measurement "
 				"statement (DSSE) nor a tlog-proof", path);
 		goto out;
@@ -301,7 +301,7 @@ static bool search_inputs_ok(cvmf_ctx *ctx, const struct source *s, char *why, s
 			snprintf(why, n, "%.250s is not a subject of the signed statement", path);
 			return false;
 		}
-		if (cvmf_sha256_file(ctx, "image file", path, d, NULL) || memcmp(d, sub->sha256, 32)) {
+		if (cmn_sha256_file(ctx, "image file", path, d, NULL) || memcmp(d, sub->sha256, 32)) {
 			snprintf(why, n, "%.250s does not have the sha256 the statement signs", path);
 			return false;
 		}
@@ -393,13 +393,13 @@ static int read_cmdline(cvmf_ctx *ctx, const char *dir, char **ret)
 	snprintf(path, sizeof(path), "%.4000s/cmdline.txt", dir);
 	uint8_t *b = NULL;
 	size_t n = 0;
-	int rc = cvmf_read_file(ctx, "cmdline", path, 65536, &b, &n);
+	int rc = cmn_read_file(ctx, "cmdline", path, 65536, &b, &n);
 	if (rc)
 		return rc;
 	char *s = malloc(n + 1);
 	if (!s) {
 		free(b);
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	}
 	memcpy(s, b, n);
 	s[n] = 0;
@@ -461,7 +461,7 @@ static int snp_search(cvmf_ctx *ctx, const char *dir, json_t *snp, const uint8_t
 		}
 	}
 	if (!vcpus) {
-		rc = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		rc = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	for (unsigned v = 0; v < SEARCH_MAX_VCPUS; v++)
@@ -508,7 +508,7 @@ static int tdx_search(cvmf_ctx *ctx, const char *dir, json_t *tdx,
 	const char *layout = json_string_value(json_object_get(p, "ovmf-event-layout"));
 	if (!layout || (rc = cvmf_tdx_layout_parse(ctx, layout, &spec.layout))) {
 		free(cmdline);
-		return rc ? rc : cvmf_error(ctx, CVMF_E_FORMAT, "%s/measurements.json: "
+		return rc ? rc : cmn_error(ctx, CVMF_E_FORMAT, "%s/measurements.json: "
 					    "tdx.params.ovmf-event-layout is missing", dir);
 	}
 	snprintf(fw, sizeof(fw), "%.4000s/OVMF.fd", dir);
@@ -568,7 +568,7 @@ int cvmf_attest_match_ex(cvmf_ctx *ctx, const struct cvmf_attestation *a,
 	int rc = 0;
 	struct source *src = NULL;
 	if (n_expect > 16)
-		return cvmf_error(ctx, CVMF_E_INVAL, "at most 16 --expect paths");
+		return cmn_error(ctx, CVMF_E_INVAL, "at most 16 --expect paths");
 	if (o->vkey) {   /* a malformed key is a usage problem, not a failed proof */
 		struct tlg_verifier *v = NULL;
 		if ((rc = tlg_vkey_parse(ctx, "--vkey", o->vkey, &v)))
@@ -576,7 +576,7 @@ int cvmf_attest_match_ex(cvmf_ctx *ctx, const struct cvmf_attestation *a,
 		tlg_verifier_free(v);
 	}
 	if (!(src = calloc(n_expect ? n_expect : 1, sizeof(*src))))
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	/* Every source is opened, and its signatures checked, before any value
 	 * is believed: the first failure stops everything. */
 	for (size_t e = 0; e < n_expect && !rc && !res.failed_check[0]; e++)

@@ -63,35 +63,35 @@ int cvmf_snp_report_parse(cvmf_ctx *ctx, const uint8_t *buf, size_t len,
 			  struct cvmf_snp_report *ret)
 {
 	if (len != CVMF_SNP_REPORT_SIZE)
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "SNP report: %zu bytes, an attestation report has %u", len,
 				  CVMF_SNP_REPORT_SIZE);
 	struct cvmf_snp_report *r = calloc(1, sizeof(*r));
 	if (!r)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	int rc = 0;
 	memcpy(r->raw, buf, len);
-	r->version = cvmf_le32(buf + 0x000);
+	r->version = cmn_le32(buf + 0x000);
 	if (r->version < 2 || r->version > 5) {
-		rc = cvmf_error(ctx, CVMF_E_UNSUPPORTED,
+		rc = cmn_error(ctx, CVMF_E_UNSUPPORTED,
 				"SNP report: version %u at offset 0x000 (versions 2 to 5 are known)",
 				r->version);
 		goto out;
 	}
-	r->guest_svn = cvmf_le32(buf + 0x004);
-	r->policy = cvmf_le64(buf + 0x008);
+	r->guest_svn = cmn_le32(buf + 0x004);
+	r->policy = cmn_le64(buf + 0x008);
 	memcpy(r->family_id, buf + 0x010, 16);
 	memcpy(r->image_id, buf + 0x020, 16);
-	r->vmpl = cvmf_le32(buf + 0x030);
-	r->signature_algo = cvmf_le32(buf + 0x034);
-	r->platform_info = cvmf_le64(buf + 0x040);
-	r->signer_info = cvmf_le32(buf + 0x048);
+	r->vmpl = cmn_le32(buf + 0x030);
+	r->signature_algo = cmn_le32(buf + 0x034);
+	r->platform_info = cmn_le64(buf + 0x040);
+	r->signer_info = cmn_le32(buf + 0x048);
 	r->author_key_en = r->signer_info & 1;
 	r->mask_chip_key = r->signer_info >> 1 & 1;
 	unsigned signer = r->signer_info >> 2 & 7;
 	if (signer != CVMF_SNP_SIGNER_VCEK && signer != CVMF_SNP_SIGNER_VLEK &&
 	    signer != CVMF_SNP_SIGNER_NONE) {
-		rc = cvmf_error(ctx, CVMF_E_FORMAT,
+		rc = cmn_error(ctx, CVMF_E_FORMAT,
 				"SNP report: signing key %u in signer_info 0x%x at offset 0x048 "
 				"(0 VCEK, 1 VLEK, 7 none)", signer, r->signer_info);
 		goto out;
@@ -128,8 +128,8 @@ int cvmf_snp_report_parse(cvmf_ctx *ctx, const uint8_t *buf, size_t len,
 	r->committed_major = buf[0x1ee];
 	if (r->version >= 5) {
 		r->has_mitigations = true;
-		r->launch_mit_vector = cvmf_le64(buf + 0x1f8);
-		r->current_mit_vector = cvmf_le64(buf + 0x200);
+		r->launch_mit_vector = cmn_le64(buf + 0x1f8);
+		r->current_mit_vector = cmn_le64(buf + 0x200);
 	}
 	memcpy(r->sig_r, buf + 0x2a0, 72);
 	memcpy(r->sig_s, buf + 0x2e8, 72);

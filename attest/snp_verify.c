@@ -117,7 +117,7 @@ int att_snp_verify(struct att_run *r, const struct cvmf_snp_report *rep,
 	STACK_OF(X509) *certs = sk_X509_new_null(), *roots = sk_X509_new_null(), *chain = NULL;
 	STACK_OF(X509_CRL) *crls = sk_X509_CRL_new_null();
 	if (!certs || !roots || !crls) {
-		rc = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		rc = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	if ((rc = att_load_all(ctx, o->certs, o->n_certs, certs)) ||

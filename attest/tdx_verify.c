@@ -31,10 +31,10 @@ static int sgx_seq(cvmf_ctx *ctx, const uint8_t *der, size_t len, int depth,
 	const unsigned char *p = der;
 	int rc = 0;
 	if (len > INT32_MAX || depth > 2)
-		return cvmf_error(ctx, CVMF_E_FORMAT, "PCK SGX extension: malformed");
+		return cmn_error(ctx, CVMF_E_FORMAT, "PCK SGX extension: malformed");
 	ASN1_SEQUENCE_ANY *seq = d2i_ASN1_SEQUENCE_ANY(NULL, &p, (long)len);
 	if (!seq || p != der + len) {
-		rc = cvmf_error(ctx, CVMF_E_FORMAT, "PCK SGX extension: not a DER SEQUENCE");
+		rc = cmn_error(ctx, CVMF_E_FORMAT, "PCK SGX extension: not a DER SEQUENCE");
 		goto out;
 	}
 	for (int i = 0; i < sk_ASN1_TYPE_num(seq); i++) {
@@ -47,7 +47,7 @@ static int sgx_seq(cvmf_ctx *ctx, const uint8_t *der, size_t len, int depth,
 		if (!pair || sk_ASN1_TYPE_num(pair) != 2 ||
 		    sk_ASN1_TYPE_value(pair, 0)->type != V_ASN1_OBJECT) {
 			sk_ASN1_TYPE_pop_free(pair, ASN1_TYPE_free);
-			rc = cvmf_error(ctx, CVMF_E_FORMAT, "PCK SGX extension: an entry is not "
+			rc = cmn_error(ctx, CVMF_E_FORMAT, "PCK SGX extension: an entry is not "
 					"(OID, value)");
 			goto out;
 		}
@@ -113,7 +113,7 @@ static int pck_sgx_ext(cvmf_ctx *ctx, X509 *x, struct att_sgx_ext *ret)
 		return att_sgx_ext_parse(ctx, ASN1_STRING_get0_data(d),
 					 (size_t)ASN1_STRING_length(d), ret);
 	}
-	return cvmf_error(ctx, CVMF_E_FORMAT, "the PCK certificate has no SGX extension (%s)",
+	return cmn_error(ctx, CVMF_E_FORMAT, "the PCK certificate has no SGX extension (%s)",
 			  SGX_ARC);
 }
 
@@ -281,7 +281,7 @@ static int collateral_load(struct att_run *r, const char *dir, const char *name,
 {
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	int rc = cvmf_read_file(r->ctx, "collateral", path, 1u << 22, (uint8_t **)&c->buf, &c->len);
+	int rc = cmn_read_file(r->ctx, "collateral", path, 1u << 22, (uint8_t **)&c->buf, &c->len);
 	if (rc)
 		return rc;
 	if ((rc = cmn_json_parse(r->ctx, path, c->buf, c->len, &c->doc)))
@@ -292,7 +292,7 @@ static int collateral_load(struct att_run *r, const char *dir, const char *name,
 	uint8_t sig[64];
 	if (!json_is_object(c->body) || !sig_hex || strlen(sig_hex) != 128 ||
 	    cvmf_unhex(sig_hex, sig, 64) || att_json_slice(c->buf, c->len, key, &off, &n))
-		return cvmf_error(r->ctx, CVMF_E_FORMAT, "%s: not {\"%s\": {...}, \"signature\": "
+		return cmn_error(r->ctx, CVMF_E_FORMAT, "%s: not {\"%s\": {...}, \"signature\": "
 				  "128 hex digits}", path, key);
 	bool ok = false;
 	rc = att_ecdsa_verify_raw(r->ctx, X509_get0_pubkey(signer), EVP_sha256(),
@@ -307,7 +307,7 @@ static int collateral_load(struct att_run *r, const char *dir, const char *name,
 	const char *is = json_string_value(json_object_get(c->body, "issueDate"));
 	const char *ns = json_string_value(json_object_get(c->body, "nextUpdate"));
 	if (!parse_time(is, &issue) || !parse_time(ns, &next))
-		return cvmf_error(r->ctx, CVMF_E_FORMAT, "%s: issueDate or nextUpdate is not "
+		return cmn_error(r->ctx, CVMF_E_FORMAT, "%s: issueDate or nextUpdate is not "
 				  "an RFC 3339 UTC time", path);
 	char when[32];
 	struct tm tm;
@@ -422,7 +422,7 @@ static int qe_identity(struct att_run *r, const struct cvmf_tdx_quote *q, json_t
 	    strlen(s3) != 8 || strlen(s4) != 32 || strlen(s5) != 32 || cvmf_unhex(s1, mrsigner, 32) ||
 	    cvmf_unhex(s2, misc, 4) || cvmf_unhex(s3, miscmask, 4) || cvmf_unhex(s4, attr, 16) ||
 	    cvmf_unhex(s5, attrmask, 16) || !json_is_integer(prod))
-		return cvmf_error(r->ctx, CVMF_E_FORMAT, "QE identity: mrsigner, miscselect(Mask), "
+		return cmn_error(r->ctx, CVMF_E_FORMAT, "QE identity: mrsigner, miscselect(Mask), "
 				  "attributes(Mask) or isvprodid missing or malformed");
 	/* miscselect is shown big-endian in the JSON, stored little-endian */
 	uint32_t m = (uint32_t)misc[0] << 24 | misc[1] << 16 | misc[2] << 8 | misc[3];
@@ -463,11 +463,11 @@ static int collateral(struct att_run *r, const struct cvmf_tdx_quote *q, X509 *p
 	size_t pem_len = 0;
 	char path[4096];
 	if (!chain) {
-		rc = cvmf_error(r->ctx, CVMF_E_NOMEM, "out of memory");
+		rc = cmn_error(r->ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	snprintf(path, sizeof(path), "%s/tcb_signing_chain.pem", dir);
-	if ((rc = cvmf_read_file(r->ctx, "TCB signing chain", path, 1u << 20, &pem, &pem_len)))
+	if ((rc = cmn_read_file(r->ctx, "TCB signing chain", path, 1u << 20, &pem, &pem_len)))
 		goto out;
 	struct cvmf_blob b = { pem, pem_len, path };
 	if ((rc = att_certs_load(r->ctx, &b, chain)))
@@ -482,7 +482,7 @@ static int collateral(struct att_run *r, const struct cvmf_tdx_quote *q, X509 *p
 	if ((rc = pck_sgx_ext(r->ctx, pck, &sgx)))
 		goto out;
 	if (!sgx.has_fmspc || !sgx.has_tcb) {
-		rc = cvmf_error(r->ctx, CVMF_E_FORMAT, "the PCK certificate's SGX extension lacks "
+		rc = cmn_error(r->ctx, CVMF_E_FORMAT, "the PCK certificate's SGX extension lacks "
 				"the FMSPC or the TCB");
 		goto out;
 	}
@@ -576,7 +576,7 @@ int att_tdx_verify(struct att_run *r, const struct cvmf_tdx_quote *q,
 	STACK_OF(X509_CRL) *crls = sk_X509_CRL_new_null();
 	EVP_PKEY *att = NULL;
 	if (!pcks || !roots || !crls) {
-		rc = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		rc = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	if ((rc = att_load_crls(ctx, o->crls, o->n_crls, crls)))
@@ -644,7 +644,7 @@ int att_tdx_verify(struct att_run *r, const struct cvmf_tdx_quote *q,
 		      EVP_DigestFinal_ex(mc, h, &hl) == 1;
 	EVP_MD_CTX_free(mc);
 	if (!hashed) {
-		rc = cvmf_error(ctx, CVMF_E_CRYPTO, "SHA-256 failed");
+		rc = cmn_error(ctx, CVMF_E_CRYPTO, "SHA-256 failed");
 		goto out;
 	}
 	if (!att_check(r, "qe_binding", !memcmp(h, q->qe_report_data, 32), "the QE report's "

@@ -114,7 +114,7 @@ static int verify_one(struct att_run *r, X509 *leaf, STACK_OF(X509) *roots,
 	}
 out:
 	if (rc < 0)
-		cvmf_error(r->ctx, CVMF_E_CRYPTO, "certificate verification could not run");
+		cmn_error(r->ctx, CVMF_E_CRYPTO, "certificate verification could not run");
 	ERR_clear_error();
 	X509_STORE_CTX_free(sc);
 	X509_STORE_free(st);
@@ -175,7 +175,7 @@ static int hex_key(cvmf_ctx *ctx, const char *what, const char *key, json_t *v, 
 {
 	const char *s = json_string_value(v);
 	if (!s || strlen(s) != 2 * n || cvmf_unhex(s, out, n))
-		return cvmf_error(ctx, CVMF_E_FORMAT, "%s: \"%s\" must be %zu bytes of hex (%zu "
+		return cmn_error(ctx, CVMF_E_FORMAT, "%s: \"%s\" must be %zu bytes of hex (%zu "
 				  "digits)", what, key, n, 2 * n);
 	return 0;
 }
@@ -185,7 +185,7 @@ static int uint_key(cvmf_ctx *ctx, const char *what, const char *key, json_t *v,
 {
 	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
 	    (uint64_t)json_integer_value(v) > max)
-		return cvmf_error(ctx, CVMF_E_FORMAT, "%s: \"%s\" must be an integer 0..%llu",
+		return cmn_error(ctx, CVMF_E_FORMAT, "%s: \"%s\" must be an integer 0..%llu",
 				  what, key, (unsigned long long)max);
 	*out = (uint64_t)json_integer_value(v);
 	return 0;
@@ -201,7 +201,7 @@ int cvmf_attest_policy_parse(cvmf_ctx *ctx, const char *what, const void *buf, s
 	if (rc)
 		goto out;
 	if (!json_is_object(root)) {
-		rc = cvmf_error(ctx, CVMF_E_FORMAT, "%s: a policy is a JSON object", what);
+		rc = cmn_error(ctx, CVMF_E_FORMAT, "%s: a policy is a JSON object", what);
 		goto out;
 	}
 	const char *k;
@@ -210,7 +210,7 @@ int cvmf_attest_policy_parse(cvmf_ctx *ctx, const char *what, const void *buf, s
 		uint64_t u;
 		if (!strcmp(k, "allow_debug")) {
 			if (!json_is_boolean(v)) {
-				rc = cvmf_error(ctx, CVMF_E_FORMAT, "%s: \"allow_debug\" must be "
+				rc = cmn_error(ctx, CVMF_E_FORMAT, "%s: \"allow_debug\" must be "
 						"true or false", what);
 				goto out;
 			}
@@ -235,7 +235,7 @@ int cvmf_attest_policy_parse(cvmf_ctx *ctx, const char *what, const void *buf, s
 			p.has_min_guest_svn = true;
 		} else if (!strcmp(k, "min_tcb")) {
 			if (!json_is_object(v)) {
-				rc = cvmf_error(ctx, CVMF_E_FORMAT, "%s: \"min_tcb\" must be an "
+				rc = cmn_error(ctx, CVMF_E_FORMAT, "%s: \"min_tcb\" must be an "
 						"object", what);
 				goto out;
 			}
@@ -256,7 +256,7 @@ int cvmf_attest_policy_parse(cvmf_ctx *ctx, const char *what, const void *buf, s
 					       !strcmp(ck, "microcode") ? &p.min_tcb.microcode :
 					       !strcmp(ck, "fmc") ? &p.min_tcb.fmc : NULL;
 				if (!dst) {
-					rc = cvmf_error(ctx, CVMF_E_FORMAT, "%s: unknown key \"%s\" "
+					rc = cmn_error(ctx, CVMF_E_FORMAT, "%s: unknown key \"%s\" "
 							"(bootloader, tee, snp, microcode, fmc, "
 							"tee_tcb_svn)", what, key);
 					goto out;
@@ -269,12 +269,12 @@ int cvmf_attest_policy_parse(cvmf_ctx *ctx, const char *what, const void *buf, s
 		} else if (!strcmp(k, "chip_ids")) {
 			size_t n = json_array_size(v);
 			if (!json_is_array(v) || !n) {
-				rc = cvmf_error(ctx, CVMF_E_FORMAT, "%s: \"chip_ids\" must be a "
+				rc = cmn_error(ctx, CVMF_E_FORMAT, "%s: \"chip_ids\" must be a "
 						"non-empty array of hex strings", what);
 				goto out;
 			}
 			if (!(p.chip_ids = calloc(n, 64))) {
-				rc = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+				rc = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 				goto out;
 			}
 			for (size_t i = 0; i < n; i++) {
@@ -282,7 +282,7 @@ int cvmf_attest_policy_parse(cvmf_ctx *ctx, const char *what, const void *buf, s
 				size_t sl = s ? strlen(s) : 0;
 				/* 64 bytes, or the 8-byte hwID of Turin */
 				if (!s || (sl != 128 && sl != 16) || cvmf_unhex(s, p.chip_ids[i], sl / 2)) {
-					rc = cvmf_error(ctx, CVMF_E_FORMAT, "%s: chip_ids[%zu] must be "
+					rc = cmn_error(ctx, CVMF_E_FORMAT, "%s: chip_ids[%zu] must be "
 							"64 (or 8) bytes of hex", what, i);
 					goto out;
 				}
@@ -291,29 +291,29 @@ int cvmf_attest_policy_parse(cvmf_ctx *ctx, const char *what, const void *buf, s
 		} else if (!strcmp(k, "allowed_tcb_status")) {
 			size_t n = json_array_size(v);
 			if (!json_is_array(v) || !n) {
-				rc = cvmf_error(ctx, CVMF_E_FORMAT, "%s: \"allowed_tcb_status\" must "
+				rc = cmn_error(ctx, CVMF_E_FORMAT, "%s: \"allowed_tcb_status\" must "
 						"be a non-empty array of strings", what);
 				goto out;
 			}
 			if (!(p.tcb_status = calloc(n, sizeof(char *)))) {
-				rc = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+				rc = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 				goto out;
 			}
 			for (size_t i = 0; i < n; i++) {
 				const char *s = json_string_value(json_array_get(v, i));
 				if (!s) {
-					rc = cvmf_error(ctx, CVMF_E_FORMAT, "%s: allowed_tcb_status[%zu]"
+					rc = cmn_error(ctx, CVMF_E_FORMAT, "%s: allowed_tcb_status[%zu]"
 							" must be a string", what, i);
 					goto out;
 				}
 				if (!(p.tcb_status[i] = strdup(s))) {
-					rc = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+					rc = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 					goto out;
 				}
 				p.n_tcb_status = i + 1;
 			}
 		} else {
-			rc = cvmf_error(ctx, CVMF_E_FORMAT, "%s: unknown key \"%s\" (allow_debug, "
+			rc = cmn_error(ctx, CVMF_E_FORMAT, "%s: unknown key \"%s\" (allow_debug, "
 					"min_tcb, report_data, host_data, vmpl, min_guest_svn, "
 					"chip_ids, allowed_tcb_status)", what, k);
 			goto out;
@@ -342,11 +342,11 @@ int cvmf_attest_verify(cvmf_ctx *ctx, const struct cvmf_attestation *a,
 	struct att_run r = { .ctx = ctx, .check = check, .user = user, .res = &res,
 			     .now = opts->has_time ? opts->at_time : time(NULL) };
 	if (a->kind == CVMF_ATT_SNP && opts->collateral_dir)
-		return cvmf_error(ctx, CVMF_E_INVAL, "collateral (%s) applies to TDX quotes, not "
+		return cmn_error(ctx, CVMF_E_INVAL, "collateral (%s) applies to TDX quotes, not "
 				  "to an SEV-SNP report", opts->collateral_dir);
 	int rc = a->kind == CVMF_ATT_SNP ? att_snp_verify(&r, a->snp, opts) :
 		 a->kind == CVMF_ATT_TDX ? att_tdx_verify(&r, a->tdx, opts) :
-		 cvmf_error(ctx, CVMF_E_INVAL, "attestation of unknown kind %d", (int)a->kind);
+		 cmn_error(ctx, CVMF_E_INVAL, "attestation of unknown kind %d", (int)a->kind);
 	if (rc)
 		return rc;
 	*ret = res;
@@ -384,21 +384,21 @@ int att_ecdsa_verify_raw(cvmf_ctx *ctx, EVP_PKEY *key, const EVP_MD *md, const u
 	unsigned char *der = NULL;
 	EVP_MD_CTX *mc = EVP_MD_CTX_new();
 	if (!sig || !br || !bs || !mc) {
-		rc = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		rc = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	if (!ECDSA_SIG_set0(sig, br, bs)) {
-		rc = cvmf_error(ctx, CVMF_E_CRYPTO, "ECDSA_SIG_set0 failed");
+		rc = cmn_error(ctx, CVMF_E_CRYPTO, "ECDSA_SIG_set0 failed");
 		goto out;
 	}
 	br = bs = NULL;
 	int dlen = i2d_ECDSA_SIG(sig, &der);
 	if (dlen <= 0) {
-		rc = cvmf_error(ctx, CVMF_E_CRYPTO, "i2d_ECDSA_SIG failed");
+		rc = cmn_error(ctx, CVMF_E_CRYPTO, "i2d_ECDSA_SIG failed");
 		goto out;
 	}
 	if (EVP_DigestVerifyInit(mc, NULL, md, NULL, key) != 1) {
-		rc = cvmf_error(ctx, CVMF_E_CRYPTO, "EVP_DigestVerifyInit failed");
+		rc = cmn_error(ctx, CVMF_E_CRYPTO, "EVP_DigestVerifyInit failed");
 		goto out;
 	}
 	/* 1 verified, 0 a bad signature, < 0 a malformed one: only 1 is ok */

@@ -27,6 +27,7 @@
 #include <openssl/crypto.h>
 
 #include "builder/image.h"
+#include "common/write.h"
 #include "recipes/recipe.h"
 
 struct input {
@@ -94,7 +95,7 @@ static int wrap(cvmf_ctx *ctx, int rc, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
-	return cvmf_error(ctx, rc, "%s%s", prefix, msg);
+	return cmn_error(ctx, rc, "%s%s", prefix, msg);
 }
 
 static struct input *new_input(struct build *b, const char *role, unsigned line)
@@ -119,7 +120,7 @@ static struct input *new_input(struct build *b, const char *role, unsigned line)
 static int lock_mismatch(struct build *b, const struct input *in, const struct rcp_lock_entry *le,
 			 unsigned line, const char *field, const char *pinned, const char *used)
 {
-	return cvmf_error(b->ctx, CVMF_E_FORMAT,
+	return cmn_error(b->ctx, CVMF_E_FORMAT,
 			  "%s:%u: %s: the lock pins %s %s but %s (if the change is intended, run "
 			  "`cvmforge build --lock`)",
 			  b->lock->path, line ? line : le->line, in->id, field, pinned, used);
@@ -139,7 +140,7 @@ static int check_pin(struct build *b, struct input *in, const uint8_t *recipe_pi
 		unsigned line = le->version ? le->version_line : le->have_deb_sha256
 			      ? le->deb_sha256_line : le->deb_file_line;
 		if (field)
-			return cvmf_error(b->ctx, CVMF_E_FORMAT,
+			return cmn_error(b->ctx, CVMF_E_FORMAT,
 					  "%s:%u: %s: the lock pins a package's %s, but this input is not a package "
 					  "(if the change is intended, run `cvmforge build --lock`)",
 					  b->lock->path, line ? line : le->line, in->id, field);
@@ -147,7 +148,7 @@ static int check_pin(struct build *b, struct input *in, const uint8_t *recipe_pi
 	if (recipe_pin) {
 		if (memcmp(recipe_pin, in->d.sha256, 32)) {
 			cvmf_hex(recipe_pin, 32, want);
-			return cvmf_error(b->ctx, CVMF_E_FORMAT,
+			return cmn_error(b->ctx, CVMF_E_FORMAT,
 					  "%s:%u: %s: the recipe pins sha256 %s but the bytes have %s",
 					  b->r->path, in->line, in->id, want, got);
 		}
@@ -155,14 +156,14 @@ static int check_pin(struct build *b, struct input *in, const uint8_t *recipe_pi
 	if (le && le->have_sha256 && !b->o->lock) {
 		if (memcmp(le->sha256, in->d.sha256, 32)) {
 			cvmf_hex(le->sha256, 32, want);
-			return cvmf_error(b->ctx, CVMF_E_FORMAT,
+			return cmn_error(b->ctx, CVMF_E_FORMAT,
 					  "%s:%u: %s: the lock pins sha256 %s but the bytes have %s "
 					  "(if the change is intended, run `cvmforge build --lock`)",
 					  b->lock->path, le->sha256_line ? le->sha256_line : le->line,
 					  in->id, want, got);
 		}
 	} else if (!recipe_pin && !b->o->lock) {
-		return cvmf_error(b->ctx, CVMF_E_FORMAT,
+		return cmn_error(b->ctx, CVMF_E_FORMAT,
 				  "%s:%u: %s is not pinned: add sha256 = %s to the recipe, or run "
 				  "`cvmforge build --lock` to record it in %s",
 				  b->r->path, in->line, in->id, got, b->lock->path);
@@ -230,12 +231,12 @@ static int check_lock_deb(struct build *b, const struct input *in, const struct 
 static bool member_record(struct build *b, const struct input *in, const char *member,
 			  char *dir, size_t dir_len, char *path, size_t path_len)
 {
-	struct cvmf_hasher *h = NULL;
+	struct cmn_hasher *h = NULL;
 	uint8_t d[32];
 	char deb_hex[65], member_hex[65];
-	bool ok = !cvmf_hasher_new(b->ctx, CVMF_SHA256, &h) &&
-		  !cvmf_hasher_oneshot(h, member, strlen(member), d);
-	cvmf_hasher_free(h);
+	bool ok = !cmn_hasher_new(b->ctx, CMN_SHA256, &h) &&
+		  !cmn_hasher_oneshot(h, member, strlen(member), d);
+	cmn_hasher_free(h);
 	if (!ok)
 		return false;
 	cvmf_hex(in->deb.sha256, 32, deb_hex);
@@ -277,7 +278,7 @@ static void note_extracted(struct build *b, const char *member, struct input *in
 	cvmf_hex(sha, 32, hex);
 	img_pathf(target, sizeof(target), "../../files/%s", hex);
 	img_pathf(tmp, sizeof(tmp), "%s.tmp-%ld", rec, (long)getpid());
-	if (cvmf_mkdir_p(b->ctx, dir, 0755))
+	if (cmn_mkdir_p(b->ctx, dir, 0755))
 		return;
 	unlink(tmp);
 	if (symlink(target, tmp) || rename(tmp, rec))
@@ -306,17 +307,17 @@ static int resolve(struct build *b, const char *role, const struct rcp_source *s
 {
 	struct input *in = new_input(b, role, src->line);
 	if (!in)
-		return cvmf_error(b->ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(b->ctx, CVMF_E_NOMEM, "out of memory");
 	in->src = src;
 	img_pathf(in->id, sizeof(in->id), "%s", src->text);
 	int rc;
 	if (src->kind == RCP_SRC_FILE) {
 		struct stat st;
 		if (stat(src->path, &st))
-			return cvmf_error(b->ctx, CVMF_E_IO, "%s:%u: %s: %s", b->r->path, src->line,
+			return cmn_error(b->ctx, CVMF_E_IO, "%s:%u: %s: %s", b->r->path, src->line,
 					  src->text, strerror(errno));
 		if (!S_ISREG(st.st_mode))
-			return cvmf_error(b->ctx, CVMF_E_FORMAT, "%s:%u: %s is not a regular file",
+			return cmn_error(b->ctx, CVMF_E_FORMAT, "%s:%u: %s is not a regular file",
 					  b->r->path, src->line, src->text);
 		img_pathf(in->path, sizeof(in->path), "%s", src->path);
 	} else {
@@ -387,8 +388,8 @@ static const char *const type_names[] = { "file", "dir", "symlink", "char", "blo
  * "TYPE MODE UID GID PATH\0" then the content's sha256 or the symlink target. */
 static int tree_digest(struct build *b, const struct bld_initrd *t, struct input *in)
 {
-	struct cvmf_hasher *h;
-	int rc = cvmf_hasher_new(b->ctx, CVMF_SHA256, &h);
+	struct cmn_hasher *h;
+	int rc = cmn_hasher_new(b->ctx, CMN_SHA256, &h);
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < t->n && !rc; i++) {
@@ -396,22 +397,22 @@ static int tree_digest(struct build *b, const struct bld_initrd *t, struct input
 		char head[4400];
 		int n = snprintf(head, sizeof(head), "%s %04o %u %u %s", type_names[e->type], e->mode,
 				 e->uid, e->gid, e->path);
-		rc = cvmf_hasher_update(h, head, (size_t)n + 1);
+		rc = cmn_hasher_update(h, head, (size_t)n + 1);
 		if (e->type == BLD_REG && !rc) {
 			uint8_t sha[32];
 			uint64_t size;
-			if (!(rc = cvmf_sha256_file(b->ctx, "tree file", e->source, sha, &size))) {
-				rc = cvmf_hasher_update(h, sha, 32);
+			if (!(rc = cmn_sha256_file(b->ctx, "tree file", e->source, sha, &size))) {
+				rc = cmn_hasher_update(h, sha, 32);
 				in->d.size += size;
 				in->tree_files++;
 			}
 		} else if (e->type == BLD_SYMLINK && !rc) {
-			rc = cvmf_hasher_update(h, e->target, strlen(e->target) + 1);
+			rc = cmn_hasher_update(h, e->target, strlen(e->target) + 1);
 		}
 	}
 	if (!rc)
-		rc = cvmf_hasher_final(h, in->d.sha256);
-	cvmf_hasher_free(h);
+		rc = cmn_hasher_final(h, in->d.sha256);
+	cmn_hasher_free(h);
 	in->d.present = true;
 	return rc;
 }
@@ -420,7 +421,7 @@ static int add_tree(struct build *b, const struct rcp_entry *re)
 {
 	struct input *in = new_input(b, "initrd-tree", re->line);
 	if (!in)
-		return cvmf_error(b->ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(b->ctx, CVMF_E_NOMEM, "out of memory");
 	/* The id names the tree as the recipe does. */
 	const char *dirtext = re->src.text;
 	if (!strncmp(dirtext, "file:", 5))
@@ -435,7 +436,7 @@ static int add_tree(struct build *b, const struct rcp_entry *re)
 	 * not put the host's /etc in the initrd. */
 	struct stat rst;
 	if (lstat(re->src.path, &rst) == 0 && S_ISLNK(rst.st_mode))
-		return cvmf_error(b->ctx, CVMF_E_INVAL,
+		return cmn_error(b->ctx, CVMF_E_INVAL,
 				  "%s: '%s' is a symbolic link; a tree's root is not followed "
 				  "(name the directory itself)", origin, re->src.path);
 	struct bld_initrd t;
@@ -518,7 +519,7 @@ static int check_modules(struct build *b, const char *kernel_path)
 {
 	uint8_t *buf;
 	size_t len;
-	int rc = cvmf_read_file(b->ctx, "kernel", kernel_path, 512u << 20, &buf, &len);
+	int rc = cmn_read_file(b->ctx, "kernel", kernel_path, 512u << 20, &buf, &len);
 	if (rc)
 		return rc;
 	rc = bld_bzimage_release(b->ctx, buf, len, b->release, sizeof(b->release));
@@ -530,7 +531,7 @@ static int check_modules(struct build *b, const char *kernel_path)
 		const struct bld_entry *e = &b->initrd.v[i];
 		if (e->type != BLD_REG || !ends_with(e->path, ".ko"))
 			continue;
-		if ((rc = cvmf_read_file(b->ctx, "module", e->source, 256u << 20, &buf, &len)))
+		if ((rc = cmn_read_file(b->ctx, "module", e->source, 256u << 20, &buf, &len)))
 			return rc;
 		char vermagic[512];
 		rc = bld_module_vermagic(b->ctx, buf, len, vermagic, sizeof(vermagic));
@@ -539,7 +540,7 @@ static int check_modules(struct build *b, const char *kernel_path)
 			return wrap(b->ctx, rc, "%s: /%s: ", e->origin, e->path);
 		size_t w = strcspn(vermagic, " ");
 		if (w != strlen(b->release) || memcmp(vermagic, b->release, w))
-			return cvmf_error(b->ctx, CVMF_E_FORMAT,
+			return cmn_error(b->ctx, CVMF_E_FORMAT,
 					  "%s: /%s: module built for %.*s, but the kernel is %s "
 					  "(vermagic \"%s\")", e->origin, e->path, (int)w, vermagic,
 					  b->release, vermagic);
@@ -566,7 +567,7 @@ static int write_initrd(struct build *b, const char *dir)
 	}
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0)
-		return cvmf_error(b->ctx, CVMF_E_IO, "%s: %s", path, strerror(errno));
+		return cmn_error(b->ctx, CVMF_E_IO, "%s: %s", path, strerror(errno));
 	unsigned workers = b->o->workers;
 	if (!workers) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -583,7 +584,7 @@ static int write_initrd(struct build *b, const char *dir)
 	};
 	int rc = bld_initrd_write(b->ctx, &b->initrd, &o, fd, &b->ires);
 	if (close(fd) && !rc)
-		rc = cvmf_error(b->ctx, CVMF_E_IO, "%s: %s", path, strerror(errno));
+		rc = cmn_error(b->ctx, CVMF_E_IO, "%s: %s", path, strerror(errno));
 	b->have_ires = !rc;
 	return rc;
 }
@@ -594,12 +595,12 @@ static int write_cmdline(struct build *b, const char *dir)
 	img_pathf(path, sizeof(path), "%s/%s", dir, IMG_CMDLINE);
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0)
-		return cvmf_error(b->ctx, CVMF_E_IO, "%s: %s", path, strerror(errno));
+		return cmn_error(b->ctx, CVMF_E_IO, "%s: %s", path, strerror(errno));
 	size_t n = strlen(b->r->cmdline);
 	ssize_t w = write(fd, b->r->cmdline, n);
 	int e = errno;
 	if (close(fd) || w != (ssize_t)n)
-		return cvmf_error(b->ctx, CVMF_E_IO, "%s: %s", path, strerror(e));
+		return cmn_error(b->ctx, CVMF_E_IO, "%s: %s", path, strerror(e));
 	return 0;
 }
 
@@ -669,7 +670,7 @@ static int platform_params(struct build *b, json_t **ret)
 		} else {
 			json_decref(p);
 			json_decref(t);
-			return cvmf_error(b->ctx, CVMF_E_FORMAT,
+			return cmn_error(b->ctx, CVMF_E_FORMAT,
 					  "%s:%u: [tdx] needs the OVMF event layout: set release in "
 					  "[firmware] (e.g. 2022.11) or ovmf-event-layout in [tdx]",
 					  r->path, r->tdx.line);
@@ -830,15 +831,15 @@ static int fix_modes(cvmf_ctx *ctx, const char *path)
 {
 	struct stat st;
 	if (lstat(path, &st))
-		return cvmf_error(ctx, CVMF_E_IO, "%s: %s", path, strerror(errno));
+		return cmn_error(ctx, CVMF_E_IO, "%s: %s", path, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
 		return chmod(path, (st.st_mode & S_IXUSR) ? 0755 : 0644) ?
-			cvmf_error(ctx, CVMF_E_IO, "%s: %s", path, strerror(errno)) : 0;
+			cmn_error(ctx, CVMF_E_IO, "%s: %s", path, strerror(errno)) : 0;
 	if (chmod(path, 0755))
-		return cvmf_error(ctx, CVMF_E_IO, "%s: %s", path, strerror(errno));
+		return cmn_error(ctx, CVMF_E_IO, "%s: %s", path, strerror(errno));
 	DIR *d = opendir(path);
 	if (!d)
-		return cvmf_error(ctx, CVMF_E_IO, "%s: %s", path, strerror(errno));
+		return cmn_error(ctx, CVMF_E_IO, "%s: %s", path, strerror(errno));
 	struct dirent *e;
 	int rc = 0;
 	while (!rc && (e = readdir(d))) {
@@ -860,7 +861,7 @@ static int resolve_inputs(struct build *b)
 	/* x86 Linux keeps at most COMMAND_LINE_SIZE - 1 = 2047 bytes and drops the rest
 	 * silently, while the measured cmdline would still hold all of it. */
 	if (strlen(r->cmdline) > 2047)
-		return cvmf_error(b->ctx, CVMF_E_FORMAT, "%s: [cmdline] value is %zu bytes; the "
+		return cmn_error(b->ctx, CVMF_E_FORMAT, "%s: [cmdline] value is %zu bytes; the "
 				  "x86 kernel keeps at most 2047", r->path, strlen(r->cmdline));
 	if ((rc = resolve(b, "firmware", &r->firmware, &in)) ||
 	    (rc = resolve(b, "kernel", &r->kernel, &in)))
@@ -882,7 +883,7 @@ static int make_image(struct build *b, const char *tmp, const char *dir, const c
 	int rc;
 	double t0 = now();
 	if (mkdir(dir, 0755))
-		return cvmf_error(b->ctx, CVMF_E_IO, "%s: %s", dir, strerror(errno));
+		return cmn_error(b->ctx, CVMF_E_IO, "%s: %s", dir, strerror(errno));
 	char path[4200];
 	const struct input *fw = &b->in[0], *kernel = &b->in[1];
 	img_pathf(path, sizeof(path), "%s/%s", dir, IMG_FIRMWARE);
@@ -936,9 +937,9 @@ static int make_image(struct build *b, const char *tmp, const char *dir, const c
 		rc = bld_tar_write(b->ctx, dir, stem, r->source_date_epoch, tar);
 	img_pathf(tar_final, sizeof(tar_final), "%s/%s.tar", dir, stem);
 	if (!rc && rename(tar, tar_final))
-		rc = cvmf_error(b->ctx, CVMF_E_IO, "%s: %s", tar_final, strerror(errno));
+		rc = cmn_error(b->ctx, CVMF_E_IO, "%s: %s", tar_final, strerror(errno));
 	if (!rc && chmod(tar_final, 0644))
-		rc = cvmf_error(b->ctx, CVMF_E_IO, "%s: %s", tar_final, strerror(errno));
+		rc = cmn_error(b->ctx, CVMF_E_IO, "%s: %s", tar_final, strerror(errno));
 	res->t_write += now() - t0;
 	return rc;
 }
@@ -948,10 +949,12 @@ int cvmf_build(cvmf_ctx *ctx, const struct cvmf_build_opts *o, struct cvmf_build
 	double t_start = now();
 	memset(res, 0, sizeof(*res));
 	if (!o->recipe_path || !o->out_dir)
-		return cvmf_error(ctx, CVMF_E_INVAL, "a recipe and an output directory are required");
+		return cmn_error(ctx, CVMF_E_INVAL, "a recipe and an output directory are required");
 	struct build b = { .ctx = ctx, .o = o, .res = res };
 	bld_initrd_init(&b.initrd);
 	char *tmp = NULL;
+	struct cmn_out *lock_out = NULL;
+	bool moved_old = false, placed = false;
 	int rc = rcp_load(ctx, o->recipe_path, &b.r);
 	if (rc)
 		goto out;
@@ -967,7 +970,7 @@ int cvmf_build(cvmf_ctx *ctx, const struct cvmf_build_opts *o, struct cvmf_build
 	img_pathf(res->tar_path, sizeof(res->tar_path), "%s/%s.tar", res->image_dir, stem);
 	struct stat st;
 	if (!o->force && !lstat(res->image_dir, &st)) {
-		rc = cvmf_error(ctx, CVMF_E_INVAL, "%s already exists (use --force to replace it)",
+		rc = cmn_error(ctx, CVMF_E_INVAL, "%s already exists (use --force to replace it)",
 				res->image_dir);
 		goto out;
 	}
@@ -980,47 +983,56 @@ int cvmf_build(cvmf_ctx *ctx, const struct cvmf_build_opts *o, struct cvmf_build
 		goto out;
 	res->t_inputs = now() - t0;
 
-	if ((rc = cvmf_mkdir_p(ctx, o->out_dir, 0755)))
+	if ((rc = cmn_mkdir_p(ctx, o->out_dir, 0755)))
 		goto out;
-	if (asprintf(&tmp, "%s/.%s.tmp-XXXXXX", o->out_dir, stem) < 0) {
-		tmp = NULL;
-		rc = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+	/* OUT/.STEM.tmp-xxxxxx, locked while we live and removed on SIGINT/SIGTERM;
+	 * the ones of killed runs (unlocked) go first. */
+	char prefix[620];
+	snprintf(prefix, sizeof(prefix), ".%s.tmp-", stem);
+	cmn_tmpdir_sweep(o->out_dir, prefix);
+	if ((rc = cmn_tmpdir_create(ctx, o->out_dir, prefix, &tmp)))
 		goto out;
-	}
-	if (!mkdtemp(tmp)) {
-		rc = cvmf_error(ctx, CVMF_E_IO, "%s: %s", o->out_dir, strerror(errno));
-		free(tmp);
-		tmp = NULL;
-		goto out;
-	}
-	char dir[4400];
+	char dir[4400], old[4400];
 	img_pathf(dir, sizeof(dir), "%s/%s", tmp, stem);
+	img_pathf(old, sizeof(old), "%s/old", tmp);
 	if ((rc = make_image(&b, tmp, dir, stem)))
+		goto out;
+	/* The lock is written before the image lands and renamed just after it:
+	 * a lock that cannot be written leaves nothing in OUT. */
+	if (o->lock && (rc = rcp_lock_stage(ctx, b.lock, &lock_out)))
 		goto out;
 
 	/* Into place: the old image (with --force) moves aside first. */
 	if (!lstat(res->image_dir, &st)) {
 		if (!o->force) {
-			rc = cvmf_error(ctx, CVMF_E_INVAL, "%s appeared during the build",
+			rc = cmn_error(ctx, CVMF_E_INVAL, "%s appeared during the build",
 					res->image_dir);
 			goto out;
 		}
-		char old[4400];
-		img_pathf(old, sizeof(old), "%s/old", tmp);
 		if (rename(res->image_dir, old)) {
-			rc = cvmf_error(ctx, CVMF_E_IO, "%s: %s", res->image_dir, strerror(errno));
+			rc = cmn_error(ctx, CVMF_E_IO, "%s: %s", res->image_dir, strerror(errno));
 			goto out;
 		}
+		moved_old = true;
 	}
 	if (rename(dir, res->image_dir)) {
-		rc = cvmf_error(ctx, CVMF_E_IO, "%s: %s", res->image_dir, strerror(errno));
+		rc = cmn_error(ctx, CVMF_E_IO, "%s: %s", res->image_dir, strerror(errno));
 		goto out;
 	}
-	if (o->lock && (rc = rcp_lock_write(ctx, b.lock)))
-		goto out;
+	placed = true;
+	if (lock_out) {
+		rc = cmn_out_commit(lock_out);
+		lock_out = NULL;
+	}
 out:
+	cmn_out_abort(lock_out);
+	/* A failure after the image landed takes it back out, and the old one in. */
+	if (rc && placed)
+		rename(res->image_dir, dir);
+	if (rc && moved_old)
+		rename(old, res->image_dir);
 	if (tmp) {
-		img_rmtree(tmp);
+		cmn_tmpdir_remove(tmp);
 		free(tmp);
 	}
 	bld_initrd_free(&b.initrd);
@@ -1041,7 +1053,7 @@ static void fill_keys(void)
 {
 	const struct rcp_key_doc *d;
 	size_t n = rcp_key_docs(&d);
-	for (size_t i = 0; i < n && i < CVMF_ARRAY_SIZE(pub_keys); i++)
+	for (size_t i = 0; i < n && i < CMN_ARRAY_SIZE(pub_keys); i++)
 		pub_keys[n_pub_keys++] = (struct cvmf_recipe_key){ d[i].section, d[i].key,
 								   d[i].value, d[i].help };
 }

@@ -27,46 +27,46 @@ int bld_bzimage_release(cvmf_ctx *ctx, const uint8_t *buf, size_t len, char *ret
 			size_t retlen)
 {
 	if (len < SETUP_KVER_OFF + 2)
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "bzImage: %zu bytes is too short for an x86 setup header", len);
 	if (memcmp(buf + SETUP_HDR_MAGIC_OFF, "HdrS", 4))
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "bzImage: no 'HdrS' setup header magic at 0x202 (not an x86 bzImage)");
-	uint16_t proto = cvmf_le16(buf + SETUP_VERSION_OFF);
+	uint16_t proto = cmn_le16(buf + SETUP_VERSION_OFF);
 	if (proto < 0x0200)
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "bzImage: boot protocol %u.%02u has no kernel_version field (2.00 or later needed)",
 				  proto >> 8, proto & 0xff);
-	uint16_t kver = cvmf_le16(buf + SETUP_KVER_OFF);
+	uint16_t kver = cmn_le16(buf + SETUP_KVER_OFF);
 	if (kver == 0)
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "bzImage: the setup header has no kernel version string (kernel_version is 0)");
 	size_t off = (size_t)kver + SETUP_KVER_BASE;
 	size_t end = len < SETUP_MAX ? len : SETUP_MAX;
 	if (off >= end)
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "bzImage: the kernel version string at 0x%zx lies beyond %s (0x%zx)",
 				  off, len < SETUP_MAX ? "the end of the file" : "the first 32 KiB",
 				  end);
 	const uint8_t *s = buf + off;
 	const uint8_t *nul = memchr(s, 0, end - off);
 	if (!nul)
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "bzImage: the kernel version string at 0x%zx is not NUL-terminated within %s",
 				  off, len < SETUP_MAX ? "the file" : "the first 32 KiB");
 	size_t n = 0;
 	while (s + n < nul && s[n] != ' ')
 		n++;
 	if (n == 0)
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "bzImage: the kernel version string at 0x%zx is empty", off);
 	for (size_t i = 0; i < n; i++)
 		if (s[i] < 0x21 || s[i] > 0x7e)
-			return cvmf_error(ctx, CVMF_E_FORMAT,
+			return cmn_error(ctx, CVMF_E_FORMAT,
 					  "bzImage: the kernel release at 0x%zx has a non-printable byte 0x%02x",
 					  off, s[i]);
 	if (n >= retlen)
-		return cvmf_error(ctx, CVMF_E_INVAL,
+		return cmn_error(ctx, CVMF_E_INVAL,
 				  "bzImage: the kernel release (%zu bytes) does not fit in %zu bytes",
 				  n, retlen);
 	memcpy(ret, s, n);
@@ -112,36 +112,36 @@ int bld_module_vermagic(cvmf_ctx *ctx, const uint8_t *buf, size_t len, char *ret
 
 	pthread_once(&g_elf_once, elf_init);
 	if (g_elf_version == EV_NONE)
-		return cvmf_error(ctx, CVMF_E_UNSUPPORTED, "module: libelf is out of date: %s",
+		return cmn_error(ctx, CVMF_E_UNSUPPORTED, "module: libelf is out of date: %s",
 				  elf_errmsg(-1));
 	if (len >= 6 && !memcmp(buf, xz, 6))
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "module: xz-compressed (.ko.xz); the ELF object is needed");
 	if (len >= 4 && !memcmp(buf, zst, 4))
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "module: zstd-compressed (.ko.zst); the ELF object is needed");
 	if (len < EI_NIDENT || memcmp(buf, ELFMAG, SELFMAG))
-		return cvmf_error(ctx, CVMF_E_FORMAT, "module: not an ELF file (no \\177ELF magic)");
+		return cmn_error(ctx, CVMF_E_FORMAT, "module: not an ELF file (no \\177ELF magic)");
 
 	/* libelf takes a mutable image (it may convert it in place): give it a copy. */
 	copy = malloc(len);
 	if (!copy)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "module: out of memory (%zu bytes)", len);
+		return cmn_error(ctx, CVMF_E_NOMEM, "module: out of memory (%zu bytes)", len);
 	memcpy(copy, buf, len);
 	e = elf_memory(copy, len);
 	if (!e || elf_kind(e) != ELF_K_ELF) {
-		r = cvmf_error(ctx, CVMF_E_FORMAT, "module: not a readable ELF object: %s",
+		r = cmn_error(ctx, CVMF_E_FORMAT, "module: not a readable ELF object: %s",
 			       elf_errmsg(-1));
 		goto out;
 	}
 	int cls = gelf_getclass(e);
 	if (cls != ELFCLASS32 && cls != ELFCLASS64) {
-		r = cvmf_error(ctx, CVMF_E_FORMAT, "module: unknown ELF class %d", cls);
+		r = cmn_error(ctx, CVMF_E_FORMAT, "module: unknown ELF class %d", cls);
 		goto out;
 	}
 	size_t shstrndx;
 	if (elf_getshdrstrndx(e, &shstrndx)) {
-		r = cvmf_error(ctx, CVMF_E_FORMAT,
+		r = cmn_error(ctx, CVMF_E_FORMAT,
 			       "module: no section header string table: %s", elf_errmsg(-1));
 		goto out;
 	}
@@ -159,15 +159,15 @@ int bld_module_vermagic(cvmf_ctx *ctx, const uint8_t *buf, size_t len, char *ret
 		}
 	}
 	if (!found) {
-		r = cvmf_error(ctx, CVMF_E_FORMAT, "module: no .modinfo section");
+		r = cmn_error(ctx, CVMF_E_FORMAT, "module: no .modinfo section");
 		goto out;
 	}
 	if (sh.sh_type == SHT_NOBITS) {
-		r = cvmf_error(ctx, CVMF_E_FORMAT, "module: the .modinfo section has no data (SHT_NOBITS)");
+		r = cmn_error(ctx, CVMF_E_FORMAT, "module: the .modinfo section has no data (SHT_NOBITS)");
 		goto out;
 	}
 	if (sh.sh_offset > len || sh.sh_size > len - sh.sh_offset) {
-		r = cvmf_error(ctx, CVMF_E_FORMAT,
+		r = cmn_error(ctx, CVMF_E_FORMAT,
 			       "module: the .modinfo section (offset %llu, %llu bytes) lies outside the %zu-byte file",
 			       (unsigned long long)sh.sh_offset, (unsigned long long)sh.sh_size, len);
 		goto out;
@@ -175,7 +175,7 @@ int bld_module_vermagic(cvmf_ctx *ctx, const uint8_t *buf, size_t len, char *ret
 	/* Raw bytes: .modinfo is a byte array whatever the ELF's byte order. */
 	Elf_Data *d = elf_rawdata(scn, NULL);
 	if (!d || (sh.sh_size && !d->d_buf)) {
-		r = cvmf_error(ctx, CVMF_E_FORMAT, "module: cannot read the .modinfo section: %s",
+		r = cmn_error(ctx, CVMF_E_FORMAT, "module: cannot read the .modinfo section: %s",
 			       elf_errmsg(-1));
 		goto out;
 	}
@@ -183,15 +183,15 @@ int bld_module_vermagic(cvmf_ctx *ctx, const uint8_t *buf, size_t len, char *ret
 	size_t vlen = 0;
 	const char *v = dlen ? modinfo_find(d->d_buf, dlen, "vermagic", &vlen) : NULL;
 	if (!v) {
-		r = cvmf_error(ctx, CVMF_E_FORMAT, "module: .modinfo has no vermagic= entry");
+		r = cmn_error(ctx, CVMF_E_FORMAT, "module: .modinfo has no vermagic= entry");
 		goto out;
 	}
 	if (vlen == 0) {
-		r = cvmf_error(ctx, CVMF_E_FORMAT, "module: the vermagic in .modinfo is empty");
+		r = cmn_error(ctx, CVMF_E_FORMAT, "module: the vermagic in .modinfo is empty");
 		goto out;
 	}
 	if (vlen >= retlen) {
-		r = cvmf_error(ctx, CVMF_E_INVAL,
+		r = cmn_error(ctx, CVMF_E_INVAL,
 			       "module: the vermagic (%zu bytes) does not fit in %zu bytes", vlen, retlen);
 		goto out;
 	}

@@ -13,7 +13,9 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "cvmforge/cvmforge.h"
+#include "cvmforge/core.h"
+#include "cvmforge/measure.h"
+#include "cvmforge/build.h"
 #include "cvmforge/sign.h"
 
 #ifdef __cplusplus

@@ -56,7 +56,7 @@ static void run_release(cvmf_ctx *ctx, const uint8_t *data, size_t size, size_t 
 		CHECK(out[i] > 0x20 && out[i] < 0x7f);
 	/* It is what the header points at, followed by a space or the NUL. */
 	CHECK(size >= 0x210);
-	size_t off = 0x200 + (size_t)cvmf_le16(data + 0x20e);
+	size_t off = 0x200 + (size_t)cmn_le16(data + 0x20e);
 	CHECK(off + n < size && off + n < 0x8000);
 	CHECK(!memcmp(data + off, out, n));
 	CHECK(data[off + n] == ' ' || data[off + n] == 0);

@@ -315,7 +315,7 @@ static void print_plain(const struct args *a, const struct cvmf_tdx_result *r)
 		fprintf(stderr, "note: rtmr0 not computed: it measures QEMU's ACPI tables; give --acpi-tables\n");
 }
 
-int measure_tdx(const char *prog, int argc, char **argv)
+int cmd_measure_tdx(const char *prog, int argc, char **argv)
 {
 	struct args a = { 0 };
 	int rc = parse_args(prog, argc, argv, &a);
