@@ -625,8 +625,10 @@ int cvmf_attest_match_ex(cvmf_ctx *ctx, const struct cvmf_attestation *a,
 				}
 			}
 		}
-		if (res.matched)
+		if (res.matched) {
 			snprintf(res.source, sizeof(res.source), "%s", expect[e]);
+			res.source_signed = src[e].st.root != NULL;
+		}
 	}
 	if (!res.matched && o->explain) {
 		struct timespec t0, t1;

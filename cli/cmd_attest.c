@@ -330,7 +330,7 @@ static void print_match(const struct cvmf_attestation *a, const struct cvmf_atte
 	}
 	if (m->matched) {
 		params_text(&m->params, snp, pt, sizeof(pt));
-		printf("matched: %s: %s\n", m->source, pt);
+		printf("matched: %s%s: %s\n", m->source, m->source_signed ? "" : " (unsigned)", pt);
 		if (!snp)
 			for (int k = 0; k < 4; k++)
 				printf("  rtmr%d %s\n", k, m->rtmr_checked[k] ? "matched" :
@@ -664,6 +664,7 @@ static int attest_verify(const char *prog, int argc, char **argv)
 		if (m.matched) {
 			json_t *mo = params_json(&m.params, a->kind == CVMF_ATT_SNP);
 			json_object_set_new(mo, "source", json_string(m.source));
+			json_object_set_new(mo, "signed", json_boolean(m.source_signed));
 			if (a->kind == CVMF_ATT_TDX) {
 				json_t *rt = json_object();
 				for (int k = 0; k < 4; k++) {

@@ -235,6 +235,7 @@ struct cvmf_attest_params {
 struct cvmf_attest_match {
 	bool matched;
 	char source[512];                /* the --expect that matched */
+	bool source_signed;              /* its values were under a verified signature */
 	struct cvmf_attest_params params;
 	bool rtmr_checked[4];            /* TDX: false: not predicted, unchecked */
 	size_t n_published;              /* values compared */

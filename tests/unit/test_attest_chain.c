@@ -190,6 +190,7 @@ static void test_statement_matched(void **state)
 	struct cvmf_attest_match m;
 	assert_int_equal(cvmf_attest_match_ex(ctx, a, ex, 1, &o, &m), 0);
 	assert_true(m.matched);
+	assert_true(m.source_signed);
 	assert_string_equal(m.failed_check, "");
 	assert_int_equal(m.params.vcpus, 2);
 	assert_string_equal(m.params.cpu_type, "EPYC-v4");
@@ -227,6 +228,7 @@ static void test_proof_matched(void **state)
 	assert_true(json_is_true(json_object_get(j, "matched")));
 	assert_true(json_is_null(json_object_get(j, "failed_check")));
 	json_t *mo = json_object_get(j, "match");
+	assert_true(json_is_true(json_object_get(mo, "signed")));
 	assert_int_equal(json_integer_value(json_object_get(mo, "vcpus")), 2);
 	assert_string_equal(json_string_value(json_object_get(mo, "vcpu_type")), "EPYC-v4");
 	bool proof_ok = false, sig_ok = false;
@@ -349,8 +351,9 @@ static void test_fail_closed(void **state)
 	r = attest(f->r2, "--pubkey '%s'", f->pub);
 	t_assert_clean_exit(&r, 2);
 	t_run_free(&r);
-	/* the unsigned image directory, no keys: as before */
+	/* the unsigned image directory, no keys: as before, and said to be unsigned */
 	r = attest(f->r2, "--expect '%s'", f->img);
+	assert_non_null(strstr(r.out, " (unsigned): 2 vCPUs of EPYC-v4"));
 	expect_first_line(&r, 0, "matched: ");
 }
 
