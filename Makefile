@@ -98,6 +98,13 @@ $(B)/tests/mkinitrd: tests/boot/mkinitrd.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $<
 
+# The synthetic SEV-SNP report and test chain maker of `make demo` (there is no
+# SNP hardware here): OpenSSL only. test_attest_chain includes its source.
+$(B)/tests/mkreport: tests/tools/mkreport.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(shell $(PKG_CONFIG) --libs openssl 2>/dev/null)
+$(B)/tests/test_attest_chain $(SAN)/tests/test_attest_chain: tests/tools/mkreport.c
+
 # ---- sanitizer build ----
 $(SAN)/obj/%.o: %.c $(HDRS) | deps
 	@mkdir -p $(dir $@)
@@ -120,9 +127,9 @@ check: all $(UNIT_BINS) $(B)/tests/mkinitrd $(SAN)/cvmforge $(SAN)/sev-snp-measu
 	@CVMFORGE_BIN=$(abspath $(B)/cvmforge) SAN_BIN=$(abspath $(SAN)/cvmforge) \
 	 MKINITRD=$(abspath $(B)/tests/mkinitrd) SHARED=$(SHARED) sh tests/run.sh $(UNIT_BINS) -- $(SAN_UNIT_BINS)
 
-demo: all
+demo: all $(B)/tests/mkreport
 	@sh scripts/deps.sh demo
-	@SHARED=$(SHARED) sh examples/demo.sh $(B)/cvmforge
+	@SHARED=$(SHARED) MKREPORT=$(B)/tests/mkreport sh examples/demo.sh $(B)/cvmforge
 
 bench: all
 	@sh scripts/deps.sh bench
@@ -132,6 +139,7 @@ bench: all
 	@sh bench/bench_build.sh $(B)/cvmforge
 	@SHARED=$(SHARED) sh bench/bench_startup.sh $(B)/cvmforge
 	@sh bench/bench_sign.sh $(B)/cvmforge
+	@SHARED=$(SHARED) sh bench/bench_attest.sh $(B)/cvmforge
 
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 # clang is installed once, before the targets, not by each (make fuzz -j2).

@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Matching a report against published measurements (an image's
- * measurements.json), and explaining a mismatch: the measurement matrix run
+ * measurements.json, or the same values signed: a measurement statement
+ * checked by sign/, a tlog-proof checked by log/ whose entry is that
+ * statement), and explaining a mismatch: the measurement matrix run
  * backwards over the launch parameters (SNP: vCPUs x CPU types x VMMs x
  * guest features; TDX: memory sizes x page orders), naming the parameters
  * that reproduce the reported value.
  */
+#include <libgen.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +20,8 @@
 
 #include "attest/att.h"
 #include "common/json.h"
+#include "log/tlog.h"
+#include "sign/sgn.h"
 
 #define SEARCH_MAX_VCPUS 512
 
@@ -40,40 +46,305 @@ static void copy_str(char *dst, size_t n, json_t *v)
 	snprintf(dst, n, "%s", s ? s : "");
 }
 
-/* The measurements.json of an expect path, and its image directory (or ""). */
-static int load_published(cvmf_ctx *ctx, const char *path, json_t **ret, char *dir, size_t n)
+/* ---- the published values: opening one --expect ---- */
+
+#define PROOF_MAGIC "c2sp.org/tlog-proof@v1\n"
+#define MAX_PUBLISHED (64u << 20)
+
+struct source {
+	json_t *doc;                /* a cvmforge-measurements document */
+	char dir[4000];             /* the image directory the search may read, or "" */
+	struct sgn_statement st;    /* a signed source: its subjects (st.root set) */
+};
+
+static void source_clear(struct source *s)
+{
+	json_decref(s->doc);
+	sgn_statement_clear(&s->st);
+	memset(s, 0, sizeof(*s));
+}
+
+struct mrun {
+	cvmf_ctx *ctx;
+	const struct cvmf_attest_match_opts *o;
+	struct cvmf_attest_match *res;
+};
+
+/* Report a check of the expectation itself; a failure stops the matching
+ * (the first is the one named). Returns ok. */
+static bool mcheck(struct mrun *m, const char *name, bool ok, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static bool mcheck(struct mrun *m, const char *name, bool ok, const char *fmt, ...)
+{
+	char d[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(d, sizeof(d), fmt, ap);
+	va_end(ap);
+	if (m->o->check)
+		m->o->check(m->o->user, name, ok, d);
+	if (!ok && !m->res->failed_check[0]) {
+		snprintf(m->res->failed_check, sizeof(m->res->failed_check), "%s", name);
+		snprintf(m->res->failed_detail, sizeof(m->res->failed_detail), "%s", d);
+	}
+	return ok;
+}
+
+/* The document must be a cvmforge measurements document. */
+static bool is_measurements(json_t *j)
+{
+	const char *fmt = json_string_value(json_object_get(j, "format"));
+	return fmt && !strncmp(fmt, "cvmforge-measurements/", 22);
+}
+
+/* A signed measurement statement (DSSE), checked by sign/ under the pubkey. */
+static int open_statement(struct mrun *m, const char *what, const uint8_t *env, size_t len,
+			  struct source *s)
+{
+	static const char name[] = "statement_signature";
+	uint8_t *payload = NULL, fp[32];
+	size_t plen = 0;
+	char hex[65];
+	if (!m->o->pubkey) {
+		mcheck(m, name, false, "%s is a signed measurement statement, and no --pubkey was "
+		       "given to check its signature", what);
+		return 0;
+	}
+	int rc = cvmf_dsse_verify(m->ctx, what, m->o->pubkey, CVMF_DSSE_PAYLOAD_TYPE, env, len,
+				  &payload, &plen);
+	if (!rc)
+		rc = sgn_statement_parse(m->ctx, what, payload, plen, &s->st);
+	free(payload);
+	if (rc) {
+		if (rc == CVMF_E_NOMEM)
+			return rc;
+		mcheck(m, name, false, "%s", cvmf_ctx_errmsg(m->ctx));
+		return 0;
+	}
+	if (strcmp(s->st.predicate_type, CVMF_PREDICATE_MEASUREMENTS)) {
+		mcheck(m, name, false, "%s: predicateType is \"%.100s\", expected \"%s\"", what,
+		       s->st.predicate_type, CVMF_PREDICATE_MEASUREMENTS);
+		return 0;
+	}
+	if (!is_measurements(s->st.predicate)) {
+		mcheck(m, name, false, "%s: the signed predicate is not a cvmforge measurements "
+		       "document", what);
+		return 0;
+	}
+	if ((rc = cvmf_key_fingerprint(m->ctx, m->o->pubkey, fp)))
+		return rc;
+	cvmf_hex(fp, 32, hex);
+	s->doc = json_incref(s->st.predicate);
+	mcheck(m, name, true, "%s: a measurement statement of %zu files, signed by key %.16s...",
+	       what, s->st.n_subjects, hex);
+	return 0;
+}
+
+/* A tlog-proof, checked offline by log/ under the vkey; its entry is a
+ * signed statement. */
+static int open_proof(struct mrun *m, const char *path, const uint8_t *buf, size_t len,
+		      struct source *s)
+{
+	static const char name[] = "tlog_proof";
+	if (!m->o->vkey) {
+		mcheck(m, name, false, "%s is a tlog-proof, and no --vkey was given to check it",
+		       path);
+		return 0;
+	}
+	struct cvmf_log_verify_opts lo = { .vkey = m->o->vkey };
+	struct cvmf_log_verified v = { 0 };
+	uint8_t *env = NULL;
+	size_t env_len = 0;
+	int rc = 0;
+	/* A proof without its entry (no extra line): the envelope beside it,
+	 * as publish leaves it, is the entry. */
+	if (!memmem(buf, len, "\nextra ", 7) && s->dir[0]) {
+		char ep[4200];
+		snprintf(ep, sizeof(ep), "%.4000s/%s", s->dir, CVMF_SIGN_MEASUREMENTS_FILE);
+		if (!cmn_read_file(m->ctx, "signed statement", ep, CVMF_LOG_MAX_ENTRY, &env,
+				    &env_len)) {
+			lo.entry = env;
+			lo.entry_len = env_len;
+		}
+	}
+	rc = cvmf_log_verify_proof(m->ctx, buf, len, &lo, &v);
+	free(env);
+	if (rc) {
+		if (rc == CVMF_E_NOMEM)
+			return rc;
+		mcheck(m, name, false, "%s: %s", path, cvmf_ctx_errmsg(m->ctx));
+		return 0;
+	}
+	mcheck(m, name, true, "%s: entry %llu of %s (tree size %llu): the checkpoint is signed "
+	       "by the log key and includes the entry", path, (unsigned long long)v.index,
+	       v.origin, (unsigned long long)v.size);
+	char what[300];
+	snprintf(what, sizeof(what), "entry %llu of %.200s", (unsigned long long)v.index,
+		 v.origin);
+	rc = open_statement(m, what, v.entry, v.entry_len, s);
+	cvmf_log_verified_clear(&v);
+	return rc;
+}
+
+static bool is_dir(const char *path)
 {
 	struct stat st;
+	return !stat(path, &st) && S_ISDIR(st.st_mode);
+}
+
+/* Open one --expect: an image directory, a measurements.json, a signed
+ * statement or a tlog-proof. A failed check leaves s->doc NULL (and the
+ * failure in m->res); an error is returned only when it cannot be read. */
+static int open_source(struct mrun *m, const char *path, struct source *s)
+{
+	cvmf_ctx *ctx = m->ctx;
+	bool keyed = m->o->pubkey || m->o->vkey;
 	char file[4200];
-	dir[0] = 0;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int rc = 0;
+	struct stat st;
+	memset(s, 0, sizeof(*s));
 	if (stat(path, &st))
 		return cmn_error(ctx, CVMF_E_IO, "--expect '%s': no such file or directory", path);
 	if (S_ISDIR(st.st_mode)) {
-		snprintf(file, sizeof(file), "%s/measurements.json", path);
-		snprintf(dir, n, "%s", path);
+		/* with keys, the image's signed forms; without, measurements.json */
+		snprintf(s->dir, sizeof(s->dir), "%s", path);
+		for (size_t n = strlen(s->dir); n > 1 && s->dir[n - 1] == '/'; n--)
+			s->dir[n - 1] = 0;   /* "out/hello-1.0/": its proof is out/hello-1.0.tlog-proof */
+		snprintf(file, sizeof(file), "%.3980s%s", s->dir, m->o->vkey ? ".tlog-proof" :
+			 m->o->pubkey ? "/" CVMF_SIGN_MEASUREMENTS_FILE : "/measurements.json");
 	} else {
 		snprintf(file, sizeof(file), "%s", path);
+		/* the image beside a proof, or around a statement, for the search */
+		size_t n = strlen(path);
+		char *copy = strdup(path);
+		if (!copy)
+			return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
+		if (n > 11 && !strcmp(path + n - 11, ".tlog-proof")) {
+			copy[n - 11] = 0;
+			if (is_dir(copy))
+				snprintf(s->dir, sizeof(s->dir), "%s", copy);
+		} else if (!strcmp(basename(copy), CVMF_SIGN_MEASUREMENTS_FILE)) {
+			free(copy);
+			if (!(copy = strdup(path)))
+				return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
+			snprintf(s->dir, sizeof(s->dir), "%s", dirname(copy));
+		}
+		free(copy);
+	}
+	if ((rc = cmn_read_file(ctx, "--expect", file, MAX_PUBLISHED, &buf, &len)))
+		return rc;
+	if (len >= sizeof(PROOF_MAGIC) - 1 && !memcmp(buf, PROOF_MAGIC, sizeof(PROOF_MAGIC) - 1)) {
+		rc = open_proof(m, file, buf, len, s);
+		goto out;
 	}
 	json_t *j = NULL;
-	int rc = cmn_json_read_file(ctx, "measurements", file, 64u << 20, &j);
-	if (rc) {
-		char msg[400];
-		snprintf(msg, sizeof(msg), "%s", cvmf_ctx_errmsg(ctx));
-		if (!S_ISDIR(st.st_mode) && strstr(msg, "':1:1:"))
-			return cmn_error(ctx, CVMF_E_UNSUPPORTED, "--expect '%s': not a "
-					  "measurements.json; signed statements (--pubkey) and tlog "
-					  "proofs (--vkey) are not matched by this build yet", path);
-		return rc;
-	}
-	const char *fmt = json_string_value(json_object_get(j, "format"));
-	if (!fmt || strncmp(fmt, "cvmforge-measurements/", 22)) {
+	if (!cmn_json_parse(ctx, file, (const char *)buf, len, &j) && json_is_object(j) &&
+	    json_object_get(j, "payloadType")) {
 		json_decref(j);
-		return cmn_error(ctx, CVMF_E_UNSUPPORTED, "--expect '%s': not a cvmforge "
-				  "measurements.json (format \"%s\"); signed statements and tlog "
-				  "proofs are not matched by this build yet", file, fmt ? fmt : "");
+		if (m->o->vkey)   /* a log key: every value must be proven in the log */
+			mcheck(m, "tlog_proof", false, "%s is a signed statement without its "
+			       "tlog-proof: with --vkey every --expect must be a proof (or an image "
+			       "directory with IMAGE.tlog-proof beside it)", file);
+		else
+			rc = open_statement(m, file, buf, len, s);
+		goto out;
 	}
-	*ret = j;
-	return 0;
+	if (!j || !is_measurements(j)) {
+		json_decref(j);
+		rc = cmn_error(ctx, CVMF_E_UNSUPPORTED, "--expect '%s': neither an image "
+				"directory, a cvmforge measurements.json, a signed measurement "
+				"statement (DSSE) nor a tlog-proof", path);
+		goto out;
+	}
+	if (keyed) {
+		json_decref(j);
+		mcheck(m, m->o->vkey ? "tlog_proof" : "statement_signature", false, "%s is an "
+		       "unsigned measurements.json: with --pubkey or --vkey every --expect must be "
+		       "signed", file);
+		goto out;
+	}
+	if (!S_ISDIR(st.st_mode))
+		s->dir[0] = 0;   /* a bare measurements.json: no files to search */
+	s->doc = j;
+out:
+	free(buf);
+	return rc;
+}
+
+/* Before a search reads an image's files: they are there and, for a signed
+ * source, have the digests the statement signs. */
+static bool search_inputs_ok(cvmf_ctx *ctx, const struct source *s, char *why, size_t n)
+{
+	static const char *const files[] = { "OVMF.fd", "vmlinuz", "initrd.img", "cmdline.txt",
+					     "acpi-tables.bin" };
+	char path[4200];
+	struct stat st;
+	snprintf(path, sizeof(path), "%.4000s/OVMF.fd", s->dir);
+	if (stat(path, &st)) {
+		snprintf(why, n, "%.250s has no OVMF.fd to search with", s->dir);
+		return false;
+	}
+	if (!s->st.root)
+		return true;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%.4000s/%s", s->dir, files[i]);
+		if (stat(path, &st))
+			continue;
+		const struct sgn_subject *sub = NULL;
+		for (size_t k = 0; k < s->st.n_subjects && !sub; k++)
+			if (!strcmp(s->st.subjects[k].name, files[i]))
+				sub = &s->st.subjects[k];
+		uint8_t d[32];
+		if (!sub) {
+			snprintf(why, n, "%.250s is not a subject of the signed statement", path);
+			return false;
+		}
+		if (cmn_sha256_file(ctx, "image file", path, d, NULL) || memcmp(d, sub->sha256, 32)) {
+			snprintf(why, n, "%.250s does not have the sha256 the statement signs", path);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Append v to a ", "-separated list unless it is there already. */
+static void list_add(char *dst, size_t cap, const char *v)
+{
+	if (!v || !*v)
+		return;
+	for (const char *p = dst; (p = strstr(p, v)); p++) {
+		size_t l = strlen(v);
+		if ((p == dst || p[-1] == ' ') && (p[l] == ',' || !p[l]))
+			return;
+	}
+	size_t l = strlen(dst);
+	if (l + strlen(v) + 3 < cap)
+		snprintf(dst + l, cap - l, "%s%s", l ? ", " : "", v);
+}
+
+/* "1-4 vCPUs of EPYC-v4, EPYC-Milan; QEMU": what an SNP source lists. */
+static void snp_summary(json_t *list, char *out, size_t n)
+{
+	unsigned lo = 0, hi = 0;
+	char cpus[100] = "", vmms[40] = "";
+	size_t i;
+	json_t *m;
+	json_array_foreach(list, i, m) {
+		unsigned v = (unsigned)json_integer_value(json_object_get(m, "vcpus"));
+		lo = !lo || v < lo ? v : lo;
+		hi = v > hi ? v : hi;
+		list_add(cpus, sizeof(cpus), json_string_value(json_object_get(m, "cpu-type")));
+		list_add(vmms, sizeof(vmms), json_string_value(json_object_get(m, "vmm")));
+	}
+	if (!json_array_size(list))
+		snprintf(out, n, "no SEV-SNP values");
+	else if (lo == hi)
+		snprintf(out, n, "%u vCPU%s%s%s, %s", lo, lo == 1 ? "" : "s", *cpus ? " of " : "",
+			 cpus, vmms);
+	else
+		snprintf(out, n, "%u-%u vCPUs%s%s, %s", lo, hi, *cpus ? " of " : "", cpus, vmms);
 }
 
 static void snp_params(json_t *m, struct cvmf_attest_params *p)
@@ -285,25 +556,39 @@ static int tdx_search(cvmf_ctx *ctx, const char *dir, json_t *tdx,
 	return rc;
 }
 
-int cvmf_attest_match(cvmf_ctx *ctx, const struct cvmf_attestation *a,
-		      const char *const *expect, size_t n_expect, bool explain,
-		      struct cvmf_attest_match *ret)
+int cvmf_attest_match_ex(cvmf_ctx *ctx, const struct cvmf_attestation *a,
+			 const char *const *expect, size_t n_expect,
+			 const struct cvmf_attest_match_opts *opts, struct cvmf_attest_match *ret)
 {
+	static const struct cvmf_attest_match_opts none = { 0 };
+	const struct cvmf_attest_match_opts *o = opts ? opts : &none;
 	struct cvmf_attest_match res;
 	memset(&res, 0, sizeof(res));
+	struct mrun mr = { .ctx = ctx, .o = o, .res = &res };
 	int rc = 0;
-	json_t *docs[16] = { 0 };
-	char dirs[16][4000];
+	struct source *src = NULL;
 	if (n_expect > 16)
 		return cmn_error(ctx, CVMF_E_INVAL, "at most 16 --expect paths");
-	for (size_t e = 0; e < n_expect && !rc; e++)
-		rc = load_published(ctx, expect[e], &docs[e], dirs[e], sizeof(dirs[e]));
-	for (size_t e = 0; e < n_expect && !rc && !res.matched; e++) {
+	if (o->vkey) {   /* a malformed key is a usage problem, not a failed proof */
+		struct tlg_verifier *v = NULL;
+		if ((rc = tlg_vkey_parse(ctx, "--vkey", o->vkey, &v)))
+			return rc;
+		tlg_verifier_free(v);
+	}
+	if (!(src = calloc(n_expect ? n_expect : 1, sizeof(*src))))
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
+	/* Every source is opened, and its signatures checked, before any value
+	 * is believed: the first failure stops everything. */
+	for (size_t e = 0; e < n_expect && !rc && !res.failed_check[0]; e++)
+		rc = open_source(&mr, expect[e], &src[e]);
+	if (rc || res.failed_check[0])
+		goto out;
+	for (size_t e = 0; e < n_expect && !res.matched; e++) {
 		json_t *m;
 		size_t i;
+		json_t *doc = src[e].doc;
 		if (a->kind == CVMF_ATT_SNP) {
-			json_t *list = json_object_get(json_object_get(docs[e], "snp"),
-						       "measurements");
+			json_t *list = json_object_get(json_object_get(doc, "snp"), "measurements");
 			res.n_published += json_array_size(list);
 			json_array_foreach(list, i, m) {
 				if (hex_eq(json_object_get(m, "launch-digest"), a->snp->measurement,
@@ -315,8 +600,7 @@ int cvmf_attest_match(cvmf_ctx *ctx, const struct cvmf_attestation *a,
 			}
 		} else {
 			const struct cvmf_tdx_quote *q = a->tdx;
-			json_t *list = json_object_get(json_object_get(docs[e], "tdx"),
-						       "measurements");
+			json_t *list = json_object_get(json_object_get(doc, "tdx"), "measurements");
 			res.n_published += json_array_size(list);
 			json_array_foreach(list, i, m) {
 				bool ok = hex_eq(json_object_get(m, "mrtd"), q->mrtd, 48);
@@ -341,44 +625,59 @@ int cvmf_attest_match(cvmf_ctx *ctx, const struct cvmf_attestation *a,
 				}
 			}
 		}
-		if (res.matched)
+		if (res.matched) {
 			snprintf(res.source, sizeof(res.source), "%s", expect[e]);
+			res.source_signed = src[e].st.root != NULL;
+		}
 	}
-	if (!rc && !res.matched && explain) {
+	if (!res.matched && o->explain) {
 		struct timespec t0, t1;
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		for (size_t e = 0; e < n_expect && !rc && !res.explained; e++) {
-			if (!dirs[e][0])
-				continue;   /* a bare measurements.json: no files to search */
+			struct source *s = &src[e];
+			json_t *plat = json_object_get(s->doc, a->kind == CVMF_ATT_SNP ? "snp" : "tdx");
+			if (!s->dir[0] || !plat)
+				continue;   /* no files to search, or nothing of this platform */
+			char why[320];
+			if (!search_inputs_ok(ctx, s, why, sizeof(why))) {
+				if (!res.not_searched[0])
+					snprintf(res.not_searched, sizeof(res.not_searched), "%s", why);
+				continue;
+			}
+			res.searched = true;
 			if (a->kind == CVMF_ATT_SNP) {
-				json_t *snp = json_object_get(docs[e], "snp");
-				if (!snp)
-					continue;
-				res.searched = true;
-				struct snp_search s = { 0 };
-				rc = snp_search(ctx, dirs[e], snp, a->snp->measurement, &s);
-				res.n_searched += s.tried;
-				if (!rc && s.found) {
+				struct snp_search ss = { 0 };
+				rc = snp_search(ctx, s->dir, plat, a->snp->measurement, &ss);
+				res.n_searched += ss.tried;
+				if (!rc && ss.found) {
 					res.explained = true;
-					res.explanation = s.hit;
+					res.explanation = ss.hit;
 					snprintf(res.explain_source, sizeof(res.explain_source), "%s",
-						 expect[e]);
+						 s->dir);
+					snp_summary(json_object_get(plat, "measurements"), res.published,
+						    sizeof(res.published));
 				}
 			} else {
-				json_t *tdx = json_object_get(docs[e], "tdx");
-				if (!tdx)
-					continue;
-				res.searched = true;
-				rc = tdx_search(ctx, dirs[e], tdx, a->tdx, &res);
+				rc = tdx_search(ctx, s->dir, plat, a->tdx, &res);
 			}
 		}
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		res.search_ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
 				(double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 	}
+out:
 	for (size_t e = 0; e < n_expect; e++)
-		json_decref(docs[e]);
+		source_clear(&src[e]);
+	free(src);
 	if (!rc)
 		*ret = res;
 	return rc;
+}
+
+int cvmf_attest_match(cvmf_ctx *ctx, const struct cvmf_attestation *a,
+		      const char *const *expect, size_t n_expect, bool explain,
+		      struct cvmf_attest_match *ret)
+{
+	struct cvmf_attest_match_opts o = { .explain = explain };
+	return cvmf_attest_match_ex(ctx, a, expect, n_expect, &o, ret);
 }

@@ -324,9 +324,13 @@ static void print_match(const struct cvmf_attestation *a, const struct cvmf_atte
 	bool snp = a->kind == CVMF_ATT_SNP;
 	char pt[160], hex[97];
 	cvmf_hex(snp ? a->snp->measurement : a->tdx->mrtd, 48, hex);
+	if (m->failed_check[0]) {
+		printf("FAILED %s: %s\n", m->failed_check, m->failed_detail);
+		return;
+	}
 	if (m->matched) {
 		params_text(&m->params, snp, pt, sizeof(pt));
-		printf("matched: %s: %s\n", m->source, pt);
+		printf("matched: %s%s: %s\n", m->source, m->source_signed ? "" : " (unsigned)", pt);
 		if (!snp)
 			for (int k = 0; k < 4; k++)
 				printf("  rtmr%d %s\n", k, m->rtmr_checked[k] ? "matched" :
@@ -338,13 +342,16 @@ static void print_match(const struct cvmf_attestation *a, const struct cvmf_atte
 	       m->n_published == 1 ? "" : "s", n_expect);
 	if (m->explained) {
 		params_text(&m->explanation, snp, pt, sizeof(pt));
-		printf("  explanation: this report is the image %s with %s (searched %zu "
-		       "combinations in %.0f ms)\n", m->explain_source, pt, m->n_searched,
-		       m->search_ms);
+		printf("  explanation: this report is the image %s with %s%s%s (searched %zu "
+		       "combinations in %.0f ms)\n", m->explain_source, pt,
+		       m->published[0] ? "; the published values are " : "", m->published,
+		       m->n_searched, m->search_ms);
 	} else if (m->searched) {
 		printf("  explanation: none of %zu launch parameter combinations of the image "
 		       "reproduces it, so the firmware, kernel, initrd or cmdline differ\n",
 		       m->n_searched);
+	} else if (m->not_searched[0]) {
+		printf("  explanation: not searched: %s\n", m->not_searched);
 	}
 }
 
@@ -352,7 +359,8 @@ static void print_match(const struct cvmf_attestation *a, const struct cvmf_atte
 
 static const char verify_usage[] =
 	"FILE [--certs FILE]... [--trust-root FILE]... [--at-time RFC3339] [--crl FILE]... "
-	"[--collateral DIR] [--policy FILE] [--expect PATH]... [--json]";
+	"[--collateral DIR] [--policy FILE] [--expect PATH]... [--pubkey PUB] [--vkey VKEY] "
+	"[--json]";
 
 #define MAX_INPUTS 16
 
@@ -495,7 +503,9 @@ static int attest_verify(const char *prog, int argc, char **argv)
 	struct cvmf_attest_policy pol = { 0 };
 	bool have_policy = false;
 	struct verify_out vo = { 0 };
-	const char *policy_path = NULL;
+	const char *policy_path = NULL, *pubkey_path = NULL, *vkey_arg = NULL;
+	cvmf_key *pub = NULL;
+	char *vkey = NULL;
 	const char *expect[MAX_INPUTS];
 	size_t n_expect = 0;
 	cvmf_ctx *ctx = NULL;
@@ -523,12 +533,22 @@ static int attest_verify(const char *prog, int argc, char **argv)
 			       "  --policy FILE      JSON: allow_debug, min_tcb, report_data,\n"
 			       "                     host_data, vmpl, min_guest_svn, chip_ids,\n"
 			       "                     allowed_tcb_status (docs/attest.md)\n"
-			       "  --expect PATH      an image directory (or its measurements.json)\n"
-			       "                     whose published values must contain the\n"
-			       "                     report's; if none does, the image's launch\n"
-			       "                     parameters are searched for the reported value\n"
+			       "  --expect PATH      published values that must contain the report's:\n"
+			       "                     an image directory, its measurements.json, its\n"
+			       "                     signed statement (measurements.dsse.json) or\n"
+			       "                     its tlog-proof (IMAGE.tlog-proof); if none\n"
+			       "                     matches, the image's launch parameters are\n"
+			       "                     searched for the reported value (repeatable)\n"
+			       "  --pubkey PUB       check signed statements under this release key;\n"
+			       "                     with it, an image directory means its\n"
+			       "                     measurements.dsse.json, and every --expect must\n"
+			       "                     be signed\n"
+			       "  --vkey VKEY        check tlog-proofs offline under the log's verifier\n"
+			       "                     key (or a file holding it); with it, an image\n"
+			       "                     directory means IMAGE.tlog-proof beside it\n"
 			       "  --json             one JSON object with every check and the fields\n\n"
-			       "Exit codes: 0 verified, 3 does not verify or fails the policy, 1 the\n"
+			       "Exit codes: 0 verified (and matched), 3 does not verify, fails the\n"
+			       "policy, matches nothing, or a statement or proof does not verify, 1 the\n"
 			       "report or material cannot be read, 2 usage error.\n",
 			       prog, verify_usage);
 			goto out;
@@ -554,11 +574,8 @@ static int attest_verify(const char *prog, int argc, char **argv)
 			}
 			expect[n_expect++] = v;
 			break;
-		case OPT_PUBKEY: case OPT_VKEY:
-			rc = fail("--pubkey and --vkey (signed statements and tlog proofs) are not "
-				  "supported by this build yet: match against an image directory "
-				  "with --expect IMAGE");
-			break;
+		case OPT_PUBKEY: pubkey_path = v; break;
+		case OPT_VKEY: vkey_arg = v; break;
 		}
 	}
 	if (rc)
@@ -569,6 +586,11 @@ static int attest_verify(const char *prog, int argc, char **argv)
 	}
 	if (p.n_positional != 1) {
 		rc = usage_error(prog, verify_usage, "the following arguments are required: FILE");
+		goto out;
+	}
+	if ((pubkey_path || vkey_arg) && !n_expect) {
+		rc = usage_error(prog, verify_usage, "--pubkey and --vkey check what --expect names: "
+				 "give --expect");
 		goto out;
 	}
 	if (!(ctx = cvmf_ctx_new()) || !(vo.checks = json_array())) {
@@ -589,6 +611,14 @@ static int attest_verify(const char *prog, int argc, char **argv)
 		have_policy = true;
 		o.policy = &pol;
 	}
+	if (pubkey_path && cvmf_key_load_public(ctx, pubkey_path, &pub)) {
+		rc = fail("%s", cvmf_ctx_errmsg(ctx));
+		goto out;
+	}
+	if (vkey_arg && !(vkey = cli_vkey_arg(vkey_arg))) {
+		rc = EXIT_FAILURE_;
+		goto out;
+	}
 	if (cvmf_attestation_read(ctx, p.positional[0], &a)) {
 		rc = fail("%s", cvmf_ctx_errmsg(ctx));
 		goto out;
@@ -605,12 +635,27 @@ static int attest_verify(const char *prog, int argc, char **argv)
 		goto out;
 	}
 	struct cvmf_attest_match m = { 0 };
+	struct cvmf_attest_match_opts mopts = { .pubkey = pub, .vkey = vkey, .explain = true,
+					     .check = verify_check, .user = &vo };
 	if (res.verified && n_expect &&
-	    cvmf_attest_match(ctx, a, expect, n_expect, true, &m)) {
+	    cvmf_attest_match_ex(ctx, a, expect, n_expect, &mopts, &m)) {
 		rc = fail("%s", cvmf_ctx_errmsg(ctx));
 		goto out;
 	}
 	rc = res.verified && (!n_expect || m.matched) ? EXIT_OK_ : EXIT_MISMATCH;
+	/* the first failure: the report's, the expectation's own, or the match */
+	const char *fcheck = !res.verified ? res.failed_check : m.failed_check[0] ?
+			     m.failed_check : n_expect && !m.matched ? "match" : NULL;
+	char mdetail[300];
+	if (fcheck && !strcmp(fcheck, "match")) {
+		char hex[97];
+		cvmf_hex(a->kind == CVMF_ATT_SNP ? a->snp->measurement : a->tdx->mrtd, 48, hex);
+		snprintf(mdetail, sizeof(mdetail), "the %s %s is none of the %zu values published "
+			 "in %zu --expect", a->kind == CVMF_ATT_SNP ? "measurement" : "MRTD", hex,
+			 m.n_published, n_expect);
+	}
+	const char *fdetail = !fcheck ? NULL : !res.verified ? res.failed_detail :
+			      m.failed_check[0] ? m.failed_detail : mdetail;
 	const char *kind = a->kind == CVMF_ATT_SNP ? "SEV-SNP report" : "TDX quote";
 	if (vo.json) {
 		json_t *j = json_object();
@@ -619,6 +664,7 @@ static int attest_verify(const char *prog, int argc, char **argv)
 		if (m.matched) {
 			json_t *mo = params_json(&m.params, a->kind == CVMF_ATT_SNP);
 			json_object_set_new(mo, "source", json_string(m.source));
+			json_object_set_new(mo, "signed", json_boolean(m.source_signed));
 			if (a->kind == CVMF_ATT_TDX) {
 				json_t *rt = json_object();
 				for (int k = 0; k < 4; k++) {
@@ -634,6 +680,8 @@ static int attest_verify(const char *prog, int argc, char **argv)
 		if (m.explained) {
 			json_t *eo = params_json(&m.explanation, a->kind == CVMF_ATT_SNP);
 			json_object_set_new(eo, "source", json_string(m.explain_source));
+			if (m.published[0])
+				json_object_set_new(eo, "published", json_string(m.published));
 			json_object_set_new(j, "explanation", eo);
 		}
 		if (m.searched) {
@@ -642,11 +690,13 @@ static int attest_verify(const char *prog, int argc, char **argv)
 			json_object_set_new(so, "ms", json_real(m.search_ms));
 			json_object_set_new(so, "explained", json_boolean(m.explained));
 			json_object_set_new(j, "search", so);
+		} else if (m.not_searched[0]) {
+			json_t *so = json_object();
+			json_object_set_new(so, "not_searched", json_string(m.not_searched));
+			json_object_set_new(j, "search", so);
 		}
-		json_object_set_new(j, "failed_check", res.verified ? json_null() :
-				    json_string(res.failed_check));
-		json_object_set_new(j, "failed_detail", res.verified ? json_null() :
-				    json_string(res.failed_detail));
+		json_object_set_new(j, "failed_check", fcheck ? json_string(fcheck) : json_null());
+		json_object_set_new(j, "failed_detail", fcheck ? json_string(fdetail) : json_null());
 		json_object_set_new(j, "file", json_string(p.positional[0]));
 		if (a->kind == CVMF_ATT_SNP)
 			json_object_set_new(j, "product", json_string(cvmf_snp_product_name(res.product)));
@@ -659,15 +709,17 @@ static int attest_verify(const char *prog, int argc, char **argv)
 	} else {
 		if (res.verified && n_expect)
 			print_match(a, &m, n_expect);
+		size_t n_ok = 0, i;
+		json_t *c;
+		json_array_foreach(vo.checks, i, c)
+			n_ok += json_is_true(json_object_get(c, "ok"));
 		if (res.verified)
 			printf("verified: %s: %s%s%s, %zu checks passed\n", p.positional[0], kind,
 			       a->kind == CVMF_ATT_SNP ? ", " : "",
 			       a->kind == CVMF_ATT_SNP ? cvmf_snp_product_name(res.product) : "",
-			       json_array_size(vo.checks));
+			       n_ok);
 		else
 			printf("FAILED %s: %s\n", res.failed_check, res.failed_detail);
-		size_t i;
-		json_t *c;
 		json_array_foreach(vo.checks, i, c) {
 			bool ok = json_is_true(json_object_get(c, "ok"));
 			const char *d = json_string_value(json_object_get(c, "detail"));
@@ -679,6 +731,8 @@ out:
 	if (have_policy)
 		cvmf_attest_policy_clear(&pol);
 	cvmf_attestation_free(a);
+	cvmf_key_free(pub);
+	free(vkey);
 	json_decref(vo.checks);
 	file_list_free(&certs);
 	file_list_free(&roots);

@@ -16,6 +16,7 @@
 #include "cvmforge/core.h"
 #include "cvmforge/measure.h"
 #include "cvmforge/build.h"
+#include "cvmforge/sign.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -234,6 +235,7 @@ struct cvmf_attest_params {
 struct cvmf_attest_match {
 	bool matched;
 	char source[512];                /* the --expect that matched */
+	bool source_signed;              /* its values were under a verified signature */
 	struct cvmf_attest_params params;
 	bool rtmr_checked[4];            /* TDX: false: not predicted, unchecked */
 	size_t n_published;              /* values compared */
@@ -243,18 +245,54 @@ struct cvmf_attest_match {
 	double search_ms;
 	struct cvmf_attest_params explanation;
 	char explain_source[512];
+	/* cvmf_attest_match_ex: the expectation's own check that failed (its
+	 * signature or its tlog-proof), "" when none did; matched is then false */
+	char failed_check[48];
+	char failed_detail[400];
+	char published[160];             /* SNP: what the source the search
+	                                    explained against lists, summarised */
+	char not_searched[320];          /* why an image at hand was not searched
+	                                    (its files are not the signed ones) */
 };
 /* Match the report's measurement (SNP) or MRTD and RTMR0-3 (TDX) against
  * the values published in each expect path: an image directory (its
  * measurements.json) or a measurements.json file. When nothing matches and
  * explain is set, search the parameter space of each image directory (SNP:
  * vCPUs 1-512 x CPU types x VMMs x its guest features and the common ones;
- * TDX: memory sizes x page orders) for the reported value. Signed
- * statements (--pubkey) and tlog proofs (--vkey) are not matched yet:
- * CVMF_E_UNSUPPORTED names them. */
+ * TDX: memory sizes x page orders) for the reported value. Any other
+ * file is CVMF_E_UNSUPPORTED. Signed sources: cvmf_attest_match_ex. */
 int cvmf_attest_match(cvmf_ctx *ctx, const struct cvmf_attestation *a,
 		      const char *const *expect, size_t n_expect, bool explain,
 		      struct cvmf_attest_match *ret);
+
+/* The published values may also be signed (docs/attest.md): each expect path
+ * is then
+ *   - an image directory: with vkey, the tlog-proof IMAGE.tlog-proof beside
+ *     it; else with pubkey, its measurements.dsse.json; else its
+ *     measurements.json;
+ *   - a measurements.json (refused when pubkey or vkey is given: every value
+ *     must then be signed);
+ *   - a signed measurement statement (a DSSE envelope, `cvmforge sign`),
+ *     verified under pubkey by sign/ (refused when vkey is given: every value
+ *     must then be proven in the log);
+ *   - a c2sp.org/tlog-proof (`cvmforge publish`), verified offline under vkey
+ *     by log/, whose entry is a signed statement verified under pubkey.
+ * Fail closed: a statement without pubkey, a proof without vkey, a signature
+ * or proof that does not verify stops the matching with ret->failed_check
+ * ("statement_signature", "tlog_proof") named and nothing matched. Each such
+ * check is reported through check (may be NULL). The explanation searches the
+ * image directory of a signed source only after the files it reads have the
+ * digests the statement signs. */
+struct cvmf_attest_match_opts {
+	const cvmf_key *pubkey;          /* the release key (public) */
+	const char *vkey;                /* the log's note verifier key */
+	bool explain;
+	cvmf_check_fn check;
+	void *user;
+};
+int cvmf_attest_match_ex(cvmf_ctx *ctx, const struct cvmf_attestation *a,
+			 const char *const *expect, size_t n_expect,
+			 const struct cvmf_attest_match_opts *opts, struct cvmf_attest_match *ret);
 
 #pragma GCC visibility pop
 
