@@ -24,23 +24,13 @@ struct fx {
 	char *recipe, *img; /* a built image (built once, on first use) */
 };
 
-static char *shared_abs(const char *rel)
-{
-	char *p = t_shared_file(rel);
-	if (!p)
-		return NULL;
-	char *abs = realpath(p, NULL);
-	free(p);
-	return abs;
-}
-
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	f->ovmf = shared_abs("inputs/OVMF.fd");
-	f->amdsev = shared_abs("inputs/OVMF.amdsev.fd");
-	f->kernel = shared_abs("inputs/vmlinuz-6.1.0-50");
-	f->initrd = shared_abs("inputs/initrd-tiny.cpio");
+	f->ovmf = t_shared_abs("inputs/OVMF.fd");
+	f->amdsev = t_shared_abs("inputs/OVMF.amdsev.fd");
+	f->kernel = t_shared_abs("inputs/vmlinuz-6.1.0-50");
+	f->initrd = t_shared_abs("inputs/initrd-tiny.cpio");
 	f->dir = t_tmpdir();
 	assert_true(asprintf(&f->fifo, "%s/fifo", f->dir) > 0);
 	assert_int_equal(mkfifo(f->fifo, 0600), 0);
@@ -267,20 +257,8 @@ static const char *image(struct fx *f)
 {
 	if (f->img)
 		return f->img;
-	char *tree;
-	assert_true(asprintf(&tree, "%s/rootfs", f->dir) > 0);
-	expect_sh(0, NULL, 30, "mkdir -p '%s/etc' && printf '#!/bin/sh\\necho hi\\n' > '%s/init' && "
-		  "chmod 755 '%s/init' && echo test > '%s/etc/hostname'", tree, tree, tree, tree);
-	free(tree);
-	assert_true(asprintf(&f->recipe, "%s/t.recipe", f->dir) > 0);
-	FILE *o = fopen(f->recipe, "w");
-	assert_non_null(o);
-	fprintf(o, "[image]\nname = t\nversion = 1\nsource-date-epoch = 1700000000\n\n"
-		   "[firmware]\nsource = file:%s\nrelease = 2022.11\n\n"
-		   "[kernel]\nsource = file:%s\n\n[initrd]\ntree = rootfs\n\n"
-		   "[cmdline]\nvalue = console=ttyS0\n\n[snp]\nkernel-hashes = no\nvcpus = 1\n\n"
-		   "[tdx]\nmemory = 2G\n", f->ovmf, f->kernel);
-	fclose(o);
+	f->recipe = t_small_recipe(f->dir, NULL);
+	assert_non_null(f->recipe);
 	expect_sh(0, NULL, 120, TIMEOUT "'%s' build '%s' -o '%s/out' --lock --quiet", t_bin(),
 		  f->recipe, f->dir);
 	assert_true(asprintf(&f->img, "%s/out/t-1", f->dir) > 0);

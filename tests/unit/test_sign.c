@@ -644,48 +644,6 @@ static void test_id_block_vector(void **state)
 
 /* ---- an image, end to end through the CLI ---- */
 
-static char *shared_abs(const char *rel)
-{
-	char *p = t_shared_file(rel);
-	if (!p)
-		return NULL;
-	char *abs = realpath(p, NULL);
-	free(p);
-	return abs;
-}
-
-/* Build a small image from ../shared inputs into f->dir/out; its path, or NULL. */
-static char *build_image(struct fx *f)
-{
-	char *ovmf = shared_abs("inputs/OVMF.fd"), *kernel = shared_abs("inputs/vmlinuz-6.1.0-50");
-	if (!ovmf || !kernel) {
-		free(ovmf);
-		free(kernel);
-		return NULL;
-	}
-	char *recipe = path_in(f->dir, "t.recipe");
-	struct run r = t_sh("mkdir -p '%s/rootfs' && printf '#!/bin/sh\\necho hi\\n' > '%s/rootfs/init'",
-			    f->dir, f->dir);
-	t_assert_clean_exit(&r, 0);
-	t_run_free(&r);
-	FILE *o = fopen(recipe, "w");
-	assert_non_null(o);
-	fprintf(o, "[image]\nname = t\nversion = 1\nsource-date-epoch = 1700000000\n\n"
-		   "[firmware]\nsource = file:%s\nrelease = 2022.11\n\n"
-		   "[kernel]\nsource = file:%s\n\n"
-		   "[initrd]\ntree = rootfs\n\n"
-		   "[cmdline]\nvalue = console=ttyS0\n\n"
-		   "[snp]\nkernel-hashes = no\nvcpus = 1-2\n", ovmf, kernel);
-	fclose(o);
-	r = t_sh("cd '%s' && '%s' build t.recipe -o out --lock --quiet", f->dir, t_bin());
-	t_assert_clean_exit(&r, 0);
-	t_run_free(&r);
-	free(ovmf);
-	free(kernel);
-	free(recipe);
-	return path_in(f->dir, "out/t-1");
-}
-
 /* sha256sum of every file of the image, as one string. */
 static char *image_sums(const char *img)
 {
@@ -713,7 +671,7 @@ static void expect_verify(const char *img, const char *pub, int status, const ch
 static void test_image_sign_verify(void **state)
 {
 	struct fx *f = *state;
-	char *img = build_image(f);
+	char *img = t_small_image(f->dir, "[snp]\nkernel-hashes = no\nvcpus = 1-2\n");
 	if (!img)
 		skip();
 	char *before = image_sums(img);

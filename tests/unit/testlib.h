@@ -266,6 +266,18 @@ static inline char *t_shared_file(const char *rel)
 	return p;
 }
 
+/* The absolute path of a file under ../shared (recipes resolve relative file:
+ * paths against their own directory), or NULL (and a printed reason). */
+static inline char *t_shared_abs(const char *rel)
+{
+	char *p = t_shared_file(rel);
+	if (!p)
+		return NULL;
+	char *abs = realpath(p, NULL);
+	free(p);
+	return abs;
+}
+
 /* ---- running the CLI ---- */
 struct run {
 	int status;      /* exit code, or 128+signal */
@@ -396,6 +408,62 @@ static inline void t_assert_clean_exit(const struct run *r, int want)
 		fprintf(stderr, "exit %d, wanted %d; stderr:\n%s\nstdout:\n%s\n", r->status, want,
 			r->err, r->out);
 	assert_int_equal(r->status, want);
+}
+
+/* ---- a small image ---- */
+/* DIR/rootfs (an executable /init, /etc/hostname) and DIR/t.recipe on the
+ * ../shared firmware and kernel (file: sources), ending in `platforms`, the
+ * recipe's platform sections (NULL: SEV-SNP for 1 vCPU and TDX with 2G).
+ * Returns DIR/t.recipe, or NULL (and a printed reason) when ../shared has not
+ * the inputs. */
+static inline char *t_small_recipe(const char *dir, const char *platforms)
+{
+	char *ovmf = t_shared_abs("inputs/OVMF.fd");
+	char *kernel = ovmf ? t_shared_abs("inputs/vmlinuz-6.1.0-50") : NULL;
+	char *recipe = NULL;
+	if (!kernel)
+		goto out;
+	struct run r = t_sh("cd '%s' && mkdir -p rootfs/etc && printf '#!/bin/sh\\necho hi\\n' > "
+			    "rootfs/init && chmod 755 rootfs/init && echo test > rootfs/etc/hostname",
+			    dir);
+	t_assert_clean_exit(&r, 0);
+	t_run_free(&r);
+	assert_true(asprintf(&recipe, "%s/t.recipe", dir) > 0);
+	FILE *o = fopen(recipe, "w");
+	assert_non_null(o);
+	fprintf(o, "[image]\nname = t\nversion = 1\nsource-date-epoch = 1700000000\n\n"
+		   "[firmware]\nsource = file:%s\nrelease = 2022.11\n\n"
+		   "[kernel]\nsource = file:%s\n\n[initrd]\ntree = rootfs\n\n"
+		   "[cmdline]\nvalue = console=ttyS0\n\n%s", ovmf, kernel,
+		platforms ? platforms : "[snp]\nkernel-hashes = no\nvcpus = 1\n\n[tdx]\nmemory = 2G\n");
+	fclose(o);
+out:
+	free(ovmf);
+	free(kernel);
+	return recipe;
+}
+
+/* The small image of t_small_recipe(), built once (`cd DIR && cvmforge build
+ * t.recipe -o out --lock --quiet`, under timeout(1)) into DIR/out/t-1, which is
+ * kept when it exists. Returns DIR/out/t-1, or NULL (and a printed reason)
+ * when ../shared has not the inputs. */
+static inline char *t_small_image(const char *dir, const char *platforms)
+{
+	char *img = NULL;
+	assert_true(asprintf(&img, "%s/out/t-1", dir) > 0);
+	if (!access(img, F_OK))
+		return img;
+	char *recipe = t_small_recipe(dir, platforms);
+	if (!recipe) {
+		free(img);
+		return NULL;
+	}
+	free(recipe);
+	struct run r = t_sh("cd '%s' && timeout 120 '%s' build t.recipe -o out --lock --quiet", dir,
+			    t_bin());
+	t_assert_clean_exit(&r, 0);
+	t_run_free(&r);
+	return img;
 }
 
 #endif
