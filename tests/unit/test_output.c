@@ -66,19 +66,6 @@ static char *path_in(const char *dir, const char *name)
 	return p;
 }
 
-static int count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	assert_non_null(d);
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			n++;
-	closedir(d);
-	return n;
-}
-
 static void assert_same_file(const char *a, const char *b)
 {
 	size_t na, nb;
@@ -170,7 +157,7 @@ static void test_eventlog_fifo_and_stdout(void **state)
 	assert_non_null(strstr(got, want));   /* the log, and the measurement printed after it */
 	free(got);
 	free(want);
-	assert_int_equal(count_entries(dir), 4);   /* no temporary anywhere */
+	assert_int_equal(t_count_entries(dir), 4);   /* no temporary anywhere */
 	free(plain);
 	free(fifo);
 	free(copy);
@@ -205,13 +192,13 @@ static void test_symlink_output_keeps_the_link(void **state)
 	assert_int_equal(lstat(link, &st), 0);
 	assert_true(S_ISLNK(st.st_mode));
 	assert_same_file(plain, target);
-	assert_int_equal(count_entries(sub), 1);
-	assert_int_equal(count_entries(dir), 3);   /* real/, td.ccel, plain.ccel */
+	assert_int_equal(t_count_entries(sub), 1);
+	assert_int_equal(t_count_entries(dir), 3);   /* real/, td.ccel, plain.ccel */
 	/* A directory given as output: exit 1 naming it, nothing written. */
 	r = tdx_to(&in, "--ccel", sub);
 	t_assert_clean_exit(&r, 1);
 	assert_non_null(strstr(r.err, sub));
-	assert_int_equal(count_entries(sub), 1);
+	assert_int_equal(t_count_entries(sub), 1);
 	t_run_free(&r);
 	free(plain);
 	free(link);
@@ -261,7 +248,7 @@ static void test_dump_vmsa_symlink(void **state)
 	char *work1 = path_in(work, "vmsa1.bin");
 	assert_same_file(ref0, elsewhere);
 	assert_same_file(ref1, work1);
-	assert_int_equal(count_entries(work), 2);
+	assert_int_equal(t_count_entries(work), 2);
 	free(ref0);
 	free(ref1);
 	free(work1);
@@ -315,7 +302,7 @@ static void test_initrd_outputs(void **state)
 	assert_int_equal(lstat(link, &st), 0);
 	assert_true(S_ISLNK(st.st_mode));
 	assert_same_file(plain, target);
-	assert_int_equal(count_entries(dir), 6);   /* tree, plain, fifo, copy, link, target */
+	assert_int_equal(t_count_entries(dir), 6);   /* tree, plain, fifo, copy, link, target */
 	free(plain);
 	free(fifo);
 	free(copy);
@@ -488,33 +475,6 @@ static void interrupt(char *const argv[], const char *tmpdir, const char *watch,
 			 argv[1], argv[2], sig, st);
 }
 
-/* A child that holds flock(LOCK_EX) on dir until *ret_release is closed. */
-static pid_t hold_lock(const char *dir, int *ret_release)
-{
-	int ready[2], done[2];
-	assert_int_equal(pipe(ready), 0);
-	assert_int_equal(pipe(done), 0);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		close(ready[0]);
-		close(done[1]);
-		int fd = open(dir, O_RDONLY | O_DIRECTORY);
-		char c = 'x';
-		if (fd < 0 || flock(fd, LOCK_EX) < 0 || write(ready[1], &c, 1) != 1)
-			_exit(1);
-		(void)!read(done[0], &c, 1);
-		_exit(0);
-	}
-	close(ready[1]);
-	close(done[0]);
-	char c;
-	assert_int_equal(read(ready[0], &c, 1), 1);
-	close(ready[0]);
-	*ret_release = done[1];
-	return pid;
-}
-
 static void test_build_interrupted(void **state)
 {
 	(void)state;
@@ -525,28 +485,28 @@ static void test_build_interrupted(void **state)
 	}
 	char *argv[] = { (char *)t_bin(), "build", f.recipe, "-o", f.out, "--lock", "--quiet", NULL };
 	interrupt(argv, f.tmpdir, f.out, ".t-1.tmp-", SIGTERM);
-	assert_int_equal(count_entries(f.out), 0);
+	assert_int_equal(t_count_entries(f.out), 0);
 	interrupt(argv, f.tmpdir, f.out, ".t-1.tmp-", SIGINT);
-	assert_int_equal(count_entries(f.out), 0);
+	assert_int_equal(t_count_entries(f.out), 0);
 
 	/* SIGKILL cannot be caught: the leftover stays, for the next run to sweep. */
 	interrupt(argv, f.tmpdir, f.out, ".t-1.tmp-", SIGKILL);
 	const char *left = find_prefixed(f.out, ".t-1.tmp-");
 	assert_non_null(left);
 	char *leftover = path_in(f.out, left);
-	assert_int_equal(count_entries(f.out), 1);
+	assert_int_equal(t_count_entries(f.out), 1);
 	/* Another build's live temporary, locked by its owner: kept. */
 	char *live = path_in(f.out, ".t-1.tmp-Live000000");
 	assert_int_equal(mkdir(live, 0700), 0);
 	free(t_write(live, "work", "in progress", 11));
 	int release;
-	pid_t holder = hold_lock(live, &release);
+	pid_t holder = t_hold_lock(live, &release);
 	struct run r = t_run(argv);
 	t_assert_clean_exit(&r, 0);
 	t_run_free(&r);
 	assert_int_equal(access(leftover, F_OK), -1);
 	assert_int_equal(access(live, F_OK), 0);
-	assert_int_equal(count_entries(f.out), 2);   /* t-1 and the live one */
+	assert_int_equal(t_count_entries(f.out), 2);   /* t-1 and the live one */
 	close(release);
 	int st;
 	assert_int_equal(waitpid(holder, &st, 0), holder);
@@ -555,20 +515,20 @@ static void test_build_interrupted(void **state)
 	char *tar = path_in(f.out, "t-1/t-1.tar");
 	char *v[] = { (char *)t_bin(), "verify", tar, NULL };
 	interrupt(v, f.tmpdir, f.tmpdir, "cvmforge-image-", SIGINT);
-	assert_int_equal(count_entries(f.tmpdir), 0);
+	assert_int_equal(t_count_entries(f.tmpdir), 0);
 	interrupt(v, f.tmpdir, f.tmpdir, "cvmforge-image-", SIGTERM);
-	assert_int_equal(count_entries(f.tmpdir), 0);
+	assert_int_equal(t_count_entries(f.tmpdir), 0);
 	interrupt(v, f.tmpdir, f.tmpdir, "cvmforge-image-", SIGKILL);
-	assert_int_equal(count_entries(f.tmpdir), 1);
+	assert_int_equal(t_count_entries(f.tmpdir), 1);
 	pid_t pid = spawn_cli(v, f.tmpdir);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	assert_int_equal(count_entries(f.tmpdir), 0);   /* its own and the leftover */
+	assert_int_equal(t_count_entries(f.tmpdir), 0);   /* its own and the leftover */
 	/* reproduce: its $TMPDIR/cvmforge-reproduce-* (with the rebuilt image) too. */
 	char *img = path_in(f.out, "t-1");
 	char *rp[] = { (char *)t_bin(), "reproduce", f.recipe, "--against", img, NULL };
 	interrupt(rp, f.tmpdir, f.tmpdir, "cvmforge-reproduce-", SIGTERM);
-	assert_int_equal(count_entries(f.tmpdir), 0);
+	assert_int_equal(t_count_entries(f.tmpdir), 0);
 	free(img);
 	free(tar);
 	free(live);
@@ -619,7 +579,7 @@ static void test_build_lock_unwritable(void **state)
 	struct run r = run_unprivileged(argv);
 	t_assert_clean_exit(&r, 1);
 	assert_non_null(strstr(r.err, lock));
-	assert_int_equal(count_entries(f.out), 0);   /* nothing in OUT */
+	assert_int_equal(t_count_entries(f.out), 0);   /* nothing in OUT */
 	assert_int_equal(access(lock, F_OK), -1);
 	t_run_free(&r);
 
@@ -641,7 +601,7 @@ static void test_build_lock_unwritable(void **state)
 	t_assert_clean_exit(&r, 1);
 	assert_non_null(strstr(r.err, lock));
 	t_run_free(&r);
-	assert_int_equal(count_entries(f.out), 1);
+	assert_int_equal(t_count_entries(f.out), 1);
 	size_t n1;
 	char *after = t_slurp(manifest, &n1);
 	assert_int_equal(n0, n1);

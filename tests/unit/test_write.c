@@ -10,27 +10,11 @@
  *   - temporaries registered are removed by cmn_tmp_remove_all; sweeping removes
  *     unlocked leftovers and keeps live, locked ones and older versions' names.
  */
-#include <dirent.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "tests/unit/testlib.h"
 #include "common/write.h"
-
-/* Names in dir, other than . and .. */
-static int count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	assert_non_null(d);
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			n++;
-	closedir(d);
-	return n;
-}
 
 static char *path_in(const char *dir, const char *name)
 {
@@ -55,7 +39,7 @@ static void test_regular_replaced_whole(void **state)
 	assert_int_equal(stat(f, &after), 0);
 	assert_true(S_ISREG(after.st_mode));
 	assert_true(before.st_ino != after.st_ino);   /* renamed over, not rewritten */
-	assert_int_equal(count_entries(dir), 1);
+	assert_int_equal(t_count_entries(dir), 1);
 	free(got);
 	cvmf_ctx_free(ctx);
 	free(f);
@@ -81,7 +65,7 @@ static void test_new_path_and_umask(void **state)
 	assert_int_equal(stat(f, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0666);
 	umask(old);
-	assert_int_equal(count_entries(dir), 1);
+	assert_int_equal(t_count_entries(dir), 1);
 	cvmf_ctx_free(ctx);
 	free(f);
 	t_rmrf(dir);
@@ -170,7 +154,7 @@ static void test_fifo_written_through(void **state)
 	struct stat sb;
 	assert_int_equal(lstat(fifo, &sb), 0);
 	assert_true(S_ISFIFO(sb.st_mode));
-	assert_int_equal(count_entries(dir), 2);
+	assert_int_equal(t_count_entries(dir), 2);
 	free(got);
 	free(cmd);
 	cvmf_ctx_free(ctx);
@@ -203,8 +187,8 @@ static void test_symlink_keeps_the_link(void **state)
 	assert_int_equal(n, 4);
 	assert_memory_equal(got, "new!", 4);
 	free(got);
-	assert_int_equal(count_entries(sub), 1);   /* no temporary left beside the target */
-	assert_int_equal(count_entries(dir), 3);
+	assert_int_equal(t_count_entries(sub), 1);   /* no temporary left beside the target */
+	assert_int_equal(t_count_entries(dir), 3);
 	/* A dangling link: its target is created, the link stays. */
 	char *dangling = path_in(dir, "dangling");
 	assert_int_equal(symlink("sub/made.txt", dangling), 0);
@@ -256,7 +240,7 @@ static void test_excl(void **state)
 	assert_int_equal(n, 6);
 	assert_memory_equal(got, "theirs", 6);
 	free(got);
-	assert_int_equal(count_entries(dir), 4);   /* key, dangling, fresh, racy */
+	assert_int_equal(t_count_entries(dir), 4);   /* key, dangling, fresh, racy */
 	cvmf_ctx_free(ctx);
 	free(racy);
 	free(fresh);
@@ -277,16 +261,16 @@ static void test_failures_leave_no_temporary(void **state)
 	assert_int_equal(mkdir(sub, 0755), 0);
 	assert_int_equal(cmn_write_file(ctx, "output", sub, "x", 1, 0), CVMF_E_IO);
 	assert_non_null(strstr(cvmf_ctx_errmsg(ctx), "directory"));
-	assert_int_equal(count_entries(sub), 0);
+	assert_int_equal(t_count_entries(sub), 0);
 	/* Aborted: the old file stays, no temporary beside it. */
 	char *f = t_write(dir, "out", "old", 3);
 	struct cmn_out *o = NULL;
 	assert_int_equal(cmn_out_open(ctx, "output", f, 0, &o), 0);
 	assert_int_equal(cmn_out_write(o, "partial", 7), 0);
-	assert_int_equal(count_entries(dir), 3);   /* adir, out, the temporary */
+	assert_int_equal(t_count_entries(dir), 3);   /* adir, out, the temporary */
 	cmn_out_abort(o);
 	cmn_out_abort(NULL);
-	assert_int_equal(count_entries(dir), 2);
+	assert_int_equal(t_count_entries(dir), 2);
 	size_t n;
 	char *got = t_slurp(f, &n);
 	assert_int_equal(n, 3);
@@ -295,14 +279,14 @@ static void test_failures_leave_no_temporary(void **state)
 	char *deep = path_in(dir, "no/such/out");
 	assert_int_equal(cmn_write_file(ctx, "output", deep, "x", 1, 0), CVMF_E_IO);
 	assert_non_null(strstr(cvmf_ctx_errmsg(ctx), deep));
-	assert_int_equal(count_entries(dir), 2);
+	assert_int_equal(t_count_entries(dir), 2);
 	/* The rename fails (the target became a directory): the temporary goes. */
 	char *late = path_in(dir, "late");
 	assert_int_equal(cmn_out_open(ctx, "output", late, 0, &o), 0);
 	assert_int_equal(mkdir(late, 0755), 0);
 	char *inner = t_write(late, "x", "x", 1);
 	assert_int_equal(cmn_out_commit(o), CVMF_E_IO);
-	assert_int_equal(count_entries(dir), 3);   /* adir, out, late */
+	assert_int_equal(t_count_entries(dir), 3);   /* adir, out, late */
 	cvmf_ctx_free(ctx);
 	free(inner);
 	free(late);
@@ -394,26 +378,8 @@ static void test_tmpdir_lock_and_sweep(void **state)
 	/* A stale one whose lock another live process holds: kept. */
 	char *held = path_in(dir, ".img-1.0.tmp-Held000000");
 	assert_int_equal(mkdir(held, 0700), 0);
-	int ready[2], done[2];
-	assert_int_equal(pipe(ready), 0);
-	assert_int_equal(pipe(done), 0);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		close(ready[0]);
-		close(done[1]);
-		int fd = open(held, O_RDONLY | O_DIRECTORY);
-		char c = 'x';
-		if (fd < 0 || flock(fd, LOCK_EX) < 0 || write(ready[1], &c, 1) != 1)
-			_exit(1);
-		(void)!read(done[0], &c, 1);   /* hold it until the parent closes */
-		_exit(0);
-	}
-	close(ready[1]);
-	close(done[0]);
-	char c;
-	assert_int_equal(read(ready[0], &c, 1), 1);
-	close(ready[0]);
+	int release;
+	pid_t pid = t_hold_lock(held, &release);
 
 	assert_int_equal(cmn_tmpdir_sweep(dir, ".img-1.0.tmp-"), 1);
 	assert_int_equal(access(stale, F_OK), -1);
@@ -423,7 +389,7 @@ static void test_tmpdir_lock_and_sweep(void **state)
 	assert_int_equal(access(longer, F_OK), 0);
 	assert_int_equal(access(staging, F_OK), 0);
 	assert_int_equal(access(legacy, F_OK), 0);
-	close(done[1]);
+	close(release);
 	int wst;
 	assert_int_equal(waitpid(pid, &wst, 0), pid);
 	/* Its owner gone, the held one is a leftover too. */

@@ -7,6 +7,7 @@
 #ifndef CVMF_TESTLIB_H
 #define CVMF_TESTLIB_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -240,6 +242,48 @@ static inline void t_sha256(const void *d, size_t n, uint8_t out[32])
 static inline void t_sha384(const void *d, size_t n, uint8_t out[48])
 {
 	assert_true(EVP_Digest(d, n, out, NULL, EVP_sha384(), NULL));
+}
+
+/* Names in dir, other than . and .. */
+static inline int t_count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* A child that holds flock(LOCK_EX) on dir (as a live run holds its
+ * temporary directory) until *ret_release is closed; reap it after. */
+static inline pid_t t_hold_lock(const char *dir, int *ret_release)
+{
+	int ready[2], done[2];
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(done), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(ready[0]);
+		close(done[1]);
+		int fd = open(dir, O_RDONLY | O_DIRECTORY);
+		char c = 'x';
+		if (fd < 0 || flock(fd, LOCK_EX) < 0 || write(ready[1], &c, 1) != 1)
+			_exit(1);
+		(void)!read(done[0], &c, 1);   /* hold it until the parent closes */
+		_exit(0);
+	}
+	close(ready[1]);
+	close(done[0]);
+	char c;
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	*ret_release = done[1];
+	return pid;
 }
 
 /* ---- ../shared ---- */
