@@ -539,30 +539,20 @@ static void test_build_interrupted(void **state)
 /* Run argv as an unprivileged user when we are root (root writes anywhere). */
 static struct run run_unprivileged(char *const argv[])
 {
-	char out_path[] = "/tmp/cvmforge-out-XXXXXX", err_path[] = "/tmp/cvmforge-err-XXXXXX";
-	int ofd = mkstemp(out_path), efd = mkstemp(err_path);
-	assert_true(ofd >= 0 && efd >= 0);
+	struct t_capture c;
+	t_capture_open(&c);
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		dup2(ofd, 1);
-		dup2(efd, 2);
+		dup2(c.ofd, 1);
+		dup2(c.efd, 2);
 		if (geteuid() == 0 &&
 		    (setgroups(0, NULL) || setgid(65534) || setuid(65534)))
 			_exit(126);
 		execv(argv[0], argv);
 		_exit(127);
 	}
-	int st;
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	close(ofd);
-	close(efd);
-	struct run r = { WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), NULL, NULL, 0 };
-	r.out = t_slurp(out_path, &r.out_len);
-	r.err = t_slurp(err_path, NULL);
-	unlink(out_path);
-	unlink(err_path);
-	return r;
+	return t_capture_wait(&c, pid);
 }
 
 static void test_build_lock_unwritable(void **state)

@@ -376,33 +376,54 @@ static inline const char *t_bin(void)
 	return path;
 }
 
+/* A child's stdout and stderr, captured in two temporary files: open them
+ * (t_capture_open), start the child with ofd and efd as its 1 and 2, then
+ * t_capture_wait() reaps it and reads both. */
+struct t_capture {
+	char out_path[32], err_path[32];
+	int ofd, efd;
+};
+
+static inline void t_capture_open(struct t_capture *c)
+{
+	snprintf(c->out_path, sizeof(c->out_path), "/tmp/cvmforge-out-XXXXXX");
+	snprintf(c->err_path, sizeof(c->err_path), "/tmp/cvmforge-err-XXXXXX");
+	c->ofd = mkstemp(c->out_path);
+	c->efd = mkstemp(c->err_path);
+	assert_true(c->ofd >= 0 && c->efd >= 0);
+}
+
+static inline struct run t_capture_wait(struct t_capture *c, pid_t pid)
+{
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	close(c->ofd);
+	close(c->efd);
+	struct run r = { WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), NULL, NULL, 0 };
+	r.out = t_slurp(c->out_path, &r.out_len);
+	r.err = t_slurp(c->err_path, NULL);
+	unlink(c->out_path);
+	unlink(c->err_path);
+	return r;
+}
+
 /* Run argv (argv[0] is the program path), in `cwd` if not NULL. */
 static inline struct run t_run_in(const char *cwd, char *const argv[])
 {
-	char out_path[] = "/tmp/cvmforge-out-XXXXXX", err_path[] = "/tmp/cvmforge-err-XXXXXX";
-	int ofd = mkstemp(out_path), efd = mkstemp(err_path);
-	assert_true(ofd >= 0 && efd >= 0);
+	struct t_capture c;
+	t_capture_open(&c);
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, ofd, 1);
-	posix_spawn_file_actions_adddup2(&fa, efd, 2);
+	posix_spawn_file_actions_adddup2(&fa, c.ofd, 1);
+	posix_spawn_file_actions_adddup2(&fa, c.efd, 2);
 	if (cwd)
 		posix_spawn_file_actions_addchdir_np(&fa, cwd);
 	pid_t pid;
 	int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	assert_int_equal(rc, 0);
-	int st;
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	close(ofd);
-	close(efd);
-	struct run r = { WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), NULL, NULL, 0 };
-	r.out = t_slurp(out_path, &r.out_len);
-	r.err = t_slurp(err_path, NULL);
-	unlink(out_path);
-	unlink(err_path);
-	return r;
+	return t_capture_wait(&c, pid);
 }
 
 static inline struct run t_run(char *const argv[])
