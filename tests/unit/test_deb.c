@@ -535,21 +535,6 @@ static char *fake_apt(const char *dir, const char *out, const char *err, int rc)
 	return bin;
 }
 
-struct progress {
-	int calls;
-	uint64_t last_done, last_total;
-	char what[64];
-};
-
-static void on_progress(void *user, const char *what, uint64_t done, uint64_t total)
-{
-	struct progress *p = user;
-	p->calls++;
-	p->last_done = done;
-	p->last_total = total;
-	snprintf(p->what, sizeof(p->what), "%s", what);
-}
-
 static void test_fetch_file_uri(void **state)
 {
 	(void)state;
@@ -570,9 +555,9 @@ static void test_fetch_file_uri(void **state)
 	setenv("PATH", bin, 1);
 
 	cvmf_ctx *ctx = cvmf_ctx_new();
-	struct progress pr = { 0 };
+	struct t_progress pr = { 0 };
 	struct bld_deb d;
-	if (bld_deb_fetch(ctx, cache, PKG, PKG_VERSION, NULL, on_progress, &pr, &d))
+	if (bld_deb_fetch(ctx, cache, PKG, PKG_VERSION, NULL, t_progress_record, &pr, &d))
 		fail_msg("%s", cvmf_ctx_errmsg(ctx));
 	assert_true(d.downloaded);
 	assert_string_equal(d.package, PKG);
@@ -729,11 +714,11 @@ static void test_fetch_network(void **state)
 	char *dir = t_tmpdir();
 	char *cache = path2(dir, "cache");
 	cvmf_ctx *ctx = cvmf_ctx_new();
-	struct progress pr = { 0 };
+	struct t_progress pr = { 0 };
 	struct bld_deb d;
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	int r = bld_deb_fetch(ctx, cache, "hello", NULL, NULL, on_progress, &pr, &d);
+	int r = bld_deb_fetch(ctx, cache, "hello", NULL, NULL, t_progress_record, &pr, &d);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (r) {
 		const char *msg = cvmf_ctx_errmsg(ctx);

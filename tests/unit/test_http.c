@@ -265,21 +265,6 @@ static void test_size_cap(void **state)
 	cvmf_ctx_free(ctx);
 }
 
-struct prog {
-	unsigned calls;
-	uint64_t last_done, last_total;
-	char what[64];
-};
-
-static void on_progress(void *user, const char *what, uint64_t done, uint64_t total)
-{
-	struct prog *p = user;
-	p->calls++;
-	p->last_done = done;
-	p->last_total = total;
-	snprintf(p->what, sizeof(p->what), "%s", what);
-}
-
 static int failing_sink(void *user, cvmf_ctx *ctx, const void *buf, size_t len)
 {
 	(void)user;
@@ -296,9 +281,10 @@ static void test_sink(void **state)
 	assert_true(asprintf(&path, "%s/body", dir) > 0);
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	assert_true(fd >= 0);
-	struct prog p = { 0 };
+	struct t_progress p = { 0 };
 	struct cmn_http_req req = { .url = url(s, "/big"), .what = "fetch big", .sink = cmn_http_fd_sink,
-				    .sink_user = &fd, .progress = on_progress, .progress_user = &p };
+				    .sink_user = &fd, .progress = t_progress_record,
+				    .progress_user = &p };
 	long st;
 	uint8_t *body = (uint8_t *)"x";
 	size_t n = 99;

@@ -286,6 +286,22 @@ static inline pid_t t_hold_lock(const char *dir, int *ret_release)
 	return pid;
 }
 
+/* A progress callback (cvmf progress functions) that records its calls. */
+struct t_progress {
+	unsigned calls;
+	uint64_t last_done, last_total;
+	char what[64];
+};
+
+static inline void t_progress_record(void *user, const char *what, uint64_t done, uint64_t total)
+{
+	struct t_progress *p = user;
+	p->calls++;
+	p->last_done = done;
+	p->last_total = total;
+	snprintf(p->what, sizeof(p->what), "%s", what);
+}
+
 /* ---- ../shared ---- */
 /* Absolute when it exists, so that tests that change directory (cd DIR && ...)
  * still find it; as given otherwise, for the skip message. */
