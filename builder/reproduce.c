@@ -172,11 +172,8 @@ int cvmf_reproduce(cvmf_ctx *ctx, const struct cvmf_build_opts *opts, const char
 		return cmn_error(ctx, CVMF_E_IO, "%s: %s", against, strerror(errno));
 	/* $TMPDIR/cvmforge-reproduce-xxxxxx: locked, removed on SIGINT/SIGTERM
 	 * (common/write.h); killed runs' leftovers are swept first. */
-	const char *base = getenv("TMPDIR");
-	base = base && *base ? base : "/tmp";
 	char *tmp = NULL;
-	cmn_tmpdir_sweep(base, "cvmforge-reproduce-");
-	int trc = cmn_tmpdir_create(ctx, base, "cvmforge-reproduce-", &tmp);
+	int trc = cmn_tmpdir_new(ctx, "cvmforge-reproduce-", &tmp);
 	if (trc)
 		return trc;
 	struct cvmf_build_opts o = *opts;
