@@ -19,11 +19,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/cvmforge-bench-build-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
 # Fill the cache (downloads on a fresh machine; not timed).
-if ! "$BIN" build "$RECIPE" -o "$tmp/warm" --quiet >/dev/null 2>"$tmp/err"; then
-	echo "bench build: skipped: the hello image cannot be built here:"
-	sed 's/^/  /' "$tmp/err"
-	exit 0
-fi
+bench_build_or_skip build "$RECIPE" "$tmp/warm"
 img=$tmp/warm/hello-1.0
 
 : >"$tmp/split"

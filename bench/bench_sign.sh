@@ -19,11 +19,7 @@ RECIPE=examples/hello/hello.recipe
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cvmforge-bench-sign-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-if ! "$BIN" build "$RECIPE" -o "$tmp/out" --quiet >/dev/null 2>"$tmp/err"; then
-	echo "bench sign: skipped: the hello image cannot be built here:"
-	sed 's/^/  /' "$tmp/err"
-	exit 0
-fi
+bench_build_or_skip sign "$RECIPE" "$tmp/out"
 img=$tmp/out/hello-1.0
 (umask 077 && "$BIN" key generate --type ed25519 -o "$tmp/ed.key" >/dev/null &&
 	"$BIN" key generate --type ecdsa-p384 -o "$tmp/ec.key" >/dev/null)

@@ -49,3 +49,14 @@ goal() {
 		V=$GOAL_NOT_MET
 	fi
 }
+
+# bench_build_or_skip NAME RECIPE OUT: build RECIPE into OUT (not timed; it
+# fills the cache), or say why not ("bench NAME: skipped: ...") and exit 0.
+# Needs $BIN and the scratch directory $tmp.
+bench_build_or_skip() {
+	if ! "$BIN" build "$2" -o "$3" --quiet >/dev/null 2>"$tmp/err"; then
+		echo "bench $1: skipped: the hello image cannot be built here:"
+		sed 's/^/  /' "$tmp/err"
+		exit 0
+	fi
+}
