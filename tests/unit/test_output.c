@@ -59,13 +59,6 @@ static struct run tdx_to(const struct tdx_in *in, const char *opt, const char *p
 	return t_run(argv);
 }
 
-static char *path_in(const char *dir, const char *name)
-{
-	char *p = NULL;
-	assert_true(asprintf(&p, "%s/%s", dir, name) > 0);
-	return p;
-}
-
 static void assert_same_file(const char *a, const char *b)
 {
 	size_t na, nb;
@@ -126,8 +119,8 @@ static void test_eventlog_fifo_and_stdout(void **state)
 		skip();
 	}
 	char *dir = t_tmpdir();
-	char *plain = path_in(dir, "plain.jsonl"), *fifo = path_in(dir, "fifo");
-	char *copy = path_in(dir, "copy.jsonl"), *out = path_in(dir, "stdout.txt");
+	char *plain = t_path_in(dir, "plain.jsonl"), *fifo = t_path_in(dir, "fifo");
+	char *copy = t_path_in(dir, "copy.jsonl"), *out = t_path_in(dir, "stdout.txt");
 	struct run r = tdx_to(&in, "--eventlog", plain);
 	t_assert_clean_exit(&r, 0);
 	t_run_free(&r);
@@ -176,12 +169,12 @@ static void test_symlink_output_keeps_the_link(void **state)
 		skip();
 	}
 	char *dir = t_tmpdir();
-	char *sub = path_in(dir, "real");
+	char *sub = t_path_in(dir, "real");
 	assert_int_equal(mkdir(sub, 0755), 0);
 	char *target = t_write(sub, "td.ccel", "old", 3);
-	char *link = path_in(dir, "td.ccel");
+	char *link = t_path_in(dir, "td.ccel");
 	assert_int_equal(symlink("real/td.ccel", link), 0);
-	char *plain = path_in(dir, "plain.ccel");
+	char *plain = t_path_in(dir, "plain.ccel");
 	struct run r = tdx_to(&in, "--ccel", plain);
 	t_assert_clean_exit(&r, 0);
 	t_run_free(&r);
@@ -225,7 +218,7 @@ static void test_dump_vmsa_symlink(void **state)
 	free(fw_rel);
 	free(kernel_rel);
 	char *dir = t_tmpdir();
-	char *ref = path_in(dir, "ref"), *work = path_in(dir, "work");
+	char *ref = t_path_in(dir, "ref"), *work = t_path_in(dir, "work");
 	assert_int_equal(mkdir(ref, 0755), 0);
 	assert_int_equal(mkdir(work, 0755), 0);
 	char *argv[] = { (char *)t_bin(), "measure", "snp", "--mode", "snp", "--ovmf", fw,
@@ -236,7 +229,7 @@ static void test_dump_vmsa_symlink(void **state)
 	t_run_free(&r);
 	/* vmsa0.bin is a link to a file elsewhere: the link stays. */
 	char *elsewhere = t_write(dir, "kept-vmsa0", "x", 1);
-	char *link = path_in(work, "vmsa0.bin");
+	char *link = t_path_in(work, "vmsa0.bin");
 	assert_int_equal(symlink("../kept-vmsa0", link), 0);
 	r = t_run_in(work, argv);
 	t_assert_clean_exit(&r, 0);
@@ -244,8 +237,8 @@ static void test_dump_vmsa_symlink(void **state)
 	struct stat st;
 	assert_int_equal(lstat(link, &st), 0);
 	assert_true(S_ISLNK(st.st_mode));
-	char *ref0 = path_in(ref, "vmsa0.bin"), *ref1 = path_in(ref, "vmsa1.bin");
-	char *work1 = path_in(work, "vmsa1.bin");
+	char *ref0 = t_path_in(ref, "vmsa0.bin"), *ref1 = t_path_in(ref, "vmsa1.bin");
+	char *work1 = t_path_in(work, "vmsa1.bin");
 	assert_same_file(ref0, elsewhere);
 	assert_same_file(ref1, work1);
 	assert_int_equal(t_count_entries(work), 2);
@@ -266,12 +259,12 @@ static void test_initrd_outputs(void **state)
 {
 	(void)state;
 	char *dir = t_tmpdir();
-	char *tree = path_in(dir, "tree");
+	char *tree = t_path_in(dir, "tree");
 	assert_int_equal(mkdir(tree, 0755), 0);
 	free(t_write(tree, "init", "#!/bin/sh\n", 10));
-	char *plain = path_in(dir, "plain.img"), *fifo = path_in(dir, "fifo");
-	char *copy = path_in(dir, "copy.img"), *link = path_in(dir, "link.img");
-	char *target = path_in(dir, "target.img");
+	char *plain = t_path_in(dir, "plain.img"), *fifo = t_path_in(dir, "fifo");
+	char *copy = t_path_in(dir, "copy.img"), *link = t_path_in(dir, "link.img");
+	char *target = t_path_in(dir, "target.img");
 	char *a[] = { (char *)t_bin(), "initrd", "-o", plain, "--tree", tree, "--quiet", NULL };
 	struct run r = t_run(a);
 	t_assert_clean_exit(&r, 0);
@@ -335,12 +328,12 @@ static bool build_fixture(struct bfx *f, size_t big)
 	assert_non_null(kernel_abs);
 	f->dir = t_tmpdir();
 	assert_int_equal(chmod(f->dir, 0755), 0);
-	char *rdir = path_in(f->dir, "r"), *rootfs = path_in(f->dir, "r/rootfs");
+	char *rdir = t_path_in(f->dir, "r"), *rootfs = t_path_in(f->dir, "r/rootfs");
 	assert_int_equal(mkdir(rdir, 0755), 0);
 	assert_int_equal(mkdir(rootfs, 0755), 0);
 	free(t_write(rootfs, "init", "#!/bin/sh\n", 10));
 	if (big) {
-		char *p = path_in(rootfs, "big");
+		char *p = t_path_in(rootfs, "big");
 		FILE *o = fopen(p, "wb");
 		assert_non_null(o);
 		uint64_t x = 0x9e3779b97f4a7c15ull, buf[8192];
@@ -356,7 +349,7 @@ static bool build_fixture(struct bfx *f, size_t big)
 		assert_int_equal(fclose(o), 0);
 		free(p);
 	}
-	f->recipe = path_in(rdir, "r.recipe");
+	f->recipe = t_path_in(rdir, "r.recipe");
 	FILE *o = fopen(f->recipe, "w");
 	assert_non_null(o);
 	fprintf(o, "[image]\nname = t\nversion = 1\nsource-date-epoch = 1700000000\n\n"
@@ -365,8 +358,8 @@ static bool build_fixture(struct bfx *f, size_t big)
 		   "[initrd]\ntree = rootfs\n\n[cmdline]\nvalue = console=ttyS0\n",
 		ovmf_abs, kernel_abs);
 	assert_int_equal(fclose(o), 0);
-	f->out = path_in(f->dir, "out");
-	f->tmpdir = path_in(f->dir, "tmp");
+	f->out = t_path_in(f->dir, "out");
+	f->tmpdir = t_path_in(f->dir, "tmp");
 	assert_int_equal(mkdir(f->out, 0777), 0);
 	assert_int_equal(chmod(f->out, 0777), 0);
 	assert_int_equal(mkdir(f->tmpdir, 0700), 0);
@@ -382,7 +375,7 @@ static bool build_fixture(struct bfx *f, size_t big)
 static void bfx_free(struct bfx *f)
 {
 	if (f->dir) {
-		char *rdir = path_in(f->dir, "r");
+		char *rdir = t_path_in(f->dir, "r");
 		chmod(rdir, 0755);
 		free(rdir);
 		t_rmrf(f->dir);
@@ -493,10 +486,10 @@ static void test_build_interrupted(void **state)
 	interrupt(argv, f.tmpdir, f.out, ".t-1.tmp-", SIGKILL);
 	const char *left = find_prefixed(f.out, ".t-1.tmp-");
 	assert_non_null(left);
-	char *leftover = path_in(f.out, left);
+	char *leftover = t_path_in(f.out, left);
 	assert_int_equal(t_count_entries(f.out), 1);
 	/* Another build's live temporary, locked by its owner: kept. */
-	char *live = path_in(f.out, ".t-1.tmp-Live000000");
+	char *live = t_path_in(f.out, ".t-1.tmp-Live000000");
 	assert_int_equal(mkdir(live, 0700), 0);
 	free(t_write(live, "work", "in progress", 11));
 	int release;
@@ -512,7 +505,7 @@ static void test_build_interrupted(void **state)
 	assert_int_equal(waitpid(holder, &st, 0), holder);
 
 	/* verify IMG.tar: $TMPDIR/cvmforge-image-* goes on SIGINT and SIGTERM. */
-	char *tar = path_in(f.out, "t-1/t-1.tar");
+	char *tar = t_path_in(f.out, "t-1/t-1.tar");
 	char *v[] = { (char *)t_bin(), "verify", tar, NULL };
 	interrupt(v, f.tmpdir, f.tmpdir, "cvmforge-image-", SIGINT);
 	assert_int_equal(t_count_entries(f.tmpdir), 0);
@@ -525,7 +518,7 @@ static void test_build_interrupted(void **state)
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	assert_int_equal(t_count_entries(f.tmpdir), 0);   /* its own and the leftover */
 	/* reproduce: its $TMPDIR/cvmforge-reproduce-* (with the rebuilt image) too. */
-	char *img = path_in(f.out, "t-1");
+	char *img = t_path_in(f.out, "t-1");
 	char *rp[] = { (char *)t_bin(), "reproduce", f.recipe, "--against", img, NULL };
 	interrupt(rp, f.tmpdir, f.tmpdir, "cvmforge-reproduce-", SIGTERM);
 	assert_int_equal(t_count_entries(f.tmpdir), 0);
@@ -563,7 +556,7 @@ static void test_build_lock_unwritable(void **state)
 		bfx_free(&f);
 		skip();
 	}
-	char *rdir = path_in(f.dir, "r"), *lock = path_in(f.dir, "r/r.recipe.lock");
+	char *rdir = t_path_in(f.dir, "r"), *lock = t_path_in(f.dir, "r/r.recipe.lock");
 	char *argv[] = { (char *)t_bin(), "build", f.recipe, "-o", f.out, "--lock", "--quiet", NULL };
 	assert_int_equal(chmod(rdir, 0555), 0);
 	struct run r = run_unprivileged(argv);
@@ -578,7 +571,7 @@ static void test_build_lock_unwritable(void **state)
 	r = t_run(argv);
 	t_assert_clean_exit(&r, 0);
 	t_run_free(&r);
-	char *manifest = path_in(f.out, "t-1/manifest.json");
+	char *manifest = t_path_in(f.out, "t-1/manifest.json");
 	size_t n0;
 	char *before = t_slurp(manifest, &n0);
 	struct run sh = t_sh("chmod -R a+rwX '%s' && echo changed > '%s/rootfs/init' && chmod 555 '%s'",

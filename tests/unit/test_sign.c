@@ -48,13 +48,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static char *path_in(const char *dir, const char *name)
-{
-	char *p = NULL;
-	assert_true(asprintf(&p, "%s/%s", dir, name) > 0);
-	return p;
-}
-
 /* The DSSE protocol's own example (protocol.md). */
 static void test_pae(void **state)
 {
@@ -404,7 +397,7 @@ static char *fixture_key(struct fx *f, const char *name)
 	size_t n;
 	char *pem = t_slurp(src, &n);
 	free(src);
-	char *p = path_in(f->dir, name);
+	char *p = t_path_in(f->dir, name);
 	unlink(p);
 	int fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	assert_true(fd >= 0);
@@ -690,8 +683,8 @@ static void test_image_sign_verify(void **state)
 	assert_non_null(strstr(r.err, "'rel.key' exists"));
 	t_run_free(&r);
 
-	char *key = path_in(f->dir, "rel.key"), *pub = path_in(f->dir, "rel.key.pub");
-	char *ecpub = path_in(f->dir, "ec.key.pub"), *opub = path_in(f->dir, "other.key.pub");
+	char *key = t_path_in(f->dir, "rel.key"), *pub = t_path_in(f->dir, "rel.key.pub");
+	char *ecpub = t_path_in(f->dir, "ec.key.pub"), *opub = t_path_in(f->dir, "other.key.pub");
 	r = t_sh("'%s' sign '%s' --key '%s'", t_bin(), img, key);
 	t_assert_clean_exit(&r, 0);
 	t_run_free(&r);
@@ -699,7 +692,8 @@ static void test_image_sign_verify(void **state)
 	char *after = image_sums(img);
 	assert_string_equal(before, after);
 	free(after);
-	char *m1 = path_in(img, "measurements.dsse.json"), *p1 = path_in(img, "provenance.dsse.json");
+	char *m1 = t_path_in(img, "measurements.dsse.json");
+	char *p1 = t_path_in(img, "provenance.dsse.json");
 	size_t n1, n2;
 	char *env1 = t_slurp(m1, &n1), *prov1 = t_slurp(p1, &n2);
 	assert_int_equal(env1[n1 - 1], '\n');
@@ -730,7 +724,7 @@ static void test_image_sign_verify(void **state)
 	t_assert_clean_exit(&r, 0);
 	t_run_free(&r);
 	/* the tarball, given alone, with the envelopes beside it */
-	char *tar = path_in(img, "t-1.tar");
+	char *tar = t_path_in(img, "t-1.tar");
 	expect_verify(tar, pub, 0, "signed by the given key");
 
 	/* the payloads: subjects, predicate types, provenance */

@@ -207,10 +207,17 @@ static inline char *t_tmpdir(void)
 	return strdup(d);
 }
 
+/* "DIR/NAME", malloc'd. */
+static inline char *t_path_in(const char *dir, const char *name)
+{
+	char *p = NULL;
+	assert_true(asprintf(&p, "%s/%s", dir, name) > 0);
+	return p;
+}
+
 static inline char *t_write(const char *dir, const char *name, const void *data, size_t n)
 {
-	char *path = NULL;
-	assert_true(asprintf(&path, "%s/%s", dir, name) > 0);
+	char *path = t_path_in(dir, name);
 	FILE *f = fopen(path, "wb");
 	assert_non_null(f);
 	assert_int_equal(fwrite(data, 1, n, f), n);
