@@ -489,22 +489,6 @@ static bool safe_name(const char *s)
 	}
 }
 
-static int only_keys(cvmf_ctx *ctx, const char *what, const char *where, json_t *o,
-		     const char *const *allowed)
-{
-	const char *key;
-	json_t *v;
-	json_object_foreach(o, key, v) {
-		bool ok = false;
-		for (const char *const *a = allowed; *a && !ok; a++)
-			ok = !strcmp(*a, key);
-		if (!ok)
-			return cmn_error(ctx, CVMF_E_FORMAT, "%s: %s: unknown field \"%.80s\"", what,
-					  where, key);
-	}
-	return 0;
-}
-
 static int get_digest(cvmf_ctx *ctx, const char *what, const char *where, json_t *digest,
 		      const char *alg, uint8_t *out, size_t n, bool *ret_has)
 {
@@ -560,7 +544,7 @@ int sgn_statement_parse(cvmf_ctx *ctx, const char *what, const void *buf, size_t
 			       "%zu)", what, i);
 		goto out;
 	}
-	if ((r = only_keys(ctx, what, "statement", s.root, st_keys)) < 0)
+	if ((r = sgn_only_members(ctx, what, "statement", s.root, st_keys)) < 0)
 		goto out;
 	const char *type = json_string_value(json_object_get(s.root, "_type"));
 	if (!type || strcmp(type, CVMF_STATEMENT_TYPE)) {
@@ -599,7 +583,7 @@ int sgn_statement_parse(cvmf_ctx *ctx, const char *what, const void *buf, size_t
 			r = cmn_error(ctx, CVMF_E_FORMAT, "%s: %s: expected an object", what, where);
 			goto out;
 		}
-		if ((r = only_keys(ctx, what, where, o, subj_keys)) < 0)
+		if ((r = sgn_only_members(ctx, what, where, o, subj_keys)) < 0)
 			goto out;
 		sj->name = json_string_value(json_object_get(o, "name"));
 		if (!sj->name || !safe_name(sj->name)) {
@@ -620,7 +604,7 @@ int sgn_statement_parse(cvmf_ctx *ctx, const char *what, const void *buf, size_t
 				       what, where);
 			goto out;
 		}
-		if ((r = only_keys(ctx, what, where, dg, dig_keys)) < 0 ||
+		if ((r = sgn_only_members(ctx, what, where, dg, dig_keys)) < 0 ||
 		    (r = get_digest(ctx, what, where, dg, "sha256", sj->sha256, 32,
 				    &sj->has_sha256)) < 0 ||
 		    (r = get_digest(ctx, what, where, dg, "sha384", sj->sha384, 48,
