@@ -26,6 +26,7 @@
 #include "builder/image.h"
 #include "common/internal.h"
 #include "common/json.h"
+#include "common/path.h"
 #include "sign/sgn.h"
 
 /* manifest.json and measurements.json are small; anything bigger is not ours. */
@@ -469,24 +470,19 @@ void sgn_statement_clear(struct sgn_statement *s)
 }
 
 /* A subject name is a relative path inside the image: no leading '/', no
- * empty, "." or ".." component, no backslash or control character. */
+ * empty, "." or ".." component (the path rule of common/path.h), no
+ * backslash or control character. */
 static bool safe_name(const char *s)
 {
-	if (!*s || *s == '/' || strlen(s) > 4096)
+	if (*s == '/' || strlen(s) > 4096)
 		return false;
 	for (const char *p = s; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == '\\' || *p == 0x7f)
 			return false;
-	const char *c = s;
-	for (;;) {
-		const char *e = strchr(c, '/');
-		size_t n = e ? (size_t)(e - c) : strlen(c);
-		if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
-			return false;
-		if (!e)
-			return true;
-		c = e + 1;
-	}
+	char *norm = NULL;
+	bool ok = cmn_path_norm(s, CMN_PATH_CANONICAL, &norm) == CMN_PATH_OK;
+	free(norm);
+	return ok;
 }
 
 static int get_digest(cvmf_ctx *ctx, const char *what, const char *where, json_t *digest,
