@@ -171,13 +171,6 @@ static char *url(const struct server *s, const char *path)
 	return buf;
 }
 
-static double now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 static void test_status(void **state)
 {
 	struct server *s = *state;
@@ -339,18 +332,18 @@ static void test_timeouts(void **state)
 	size_t n;
 	/* A server that accepts and never answers: the whole-transfer timeout. */
 	struct cmn_http_req req = { .url = url(s, "/stall"), .timeout_s = 1 };
-	double t0 = now();
+	double t0 = t_now();
 	assert_int_equal(cmn_http(ctx, &req, &st, &body, &n), CVMF_E_IO);
-	double dt = now() - t0;
+	double dt = t_now() - t0;
 	assert_true(dt >= 0.9 && dt < 5);
 	assert_non_null(strstr(cvmf_ctx_errmsg(ctx), "(curl error 28)"));
 	assert_non_null(strstr(cvmf_ctx_errmsg(ctx), "/stall"));
 	assert_int_equal(st, -1);
 	/* A server that stops sending mid-body: the stall limit, without a total timeout. */
 	req = (struct cmn_http_req){ .url = url(s, "/trickle"), .stall_s = 1 };
-	t0 = now();
+	t0 = t_now();
 	assert_int_equal(cmn_http(ctx, &req, &st, &body, &n), CVMF_E_IO);
-	dt = now() - t0;
+	dt = t_now() - t0;
 	assert_true(dt >= 0.9 && dt < 5);
 	assert_non_null(strstr(cvmf_ctx_errmsg(ctx), "(curl error 28)"));
 	cvmf_ctx_free(ctx);

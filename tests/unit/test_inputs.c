@@ -58,13 +58,6 @@ static bool have(const char *a, const char *b)
 	return false;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Run a shell command; it must exit with `code` within `secs` and say `needle`
  * (on stderr for failures, stdout otherwise). */
 static void expect_sh(int code, const char *needle, double secs, const char *fmt, ...)
@@ -76,9 +69,9 @@ static void expect_sh(int code, const char *needle, double secs, const char *fmt
 	va_start(ap, fmt);
 	assert_true(vasprintf(&cmd, fmt, ap) > 0);
 	va_end(ap);
-	double t0 = now();
+	double t0 = t_now();
 	struct run r = t_sh("%s", cmd);
-	double dt = now() - t0;
+	double dt = t_now() - t0;
 	if (r.status != code || (needle && !strstr(code ? r.err : r.out, needle)) || dt > secs)
 		fail_msg("%s\nexit %d (wanted %d) after %.2f s (at most %.1f); wanted '%s' in:\n"
 			 "stderr: %s\nstdout: %s", cmd, r.status, code, dt, secs,

@@ -21,6 +21,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -307,6 +308,14 @@ static inline void t_progress_record(void *user, const char *what, uint64_t done
 	p->last_done = done;
 	p->last_total = total;
 	snprintf(p->what, sizeof(p->what), "%s", what);
+}
+
+/* Seconds on the monotonic clock, for timing a run. */
+static inline double t_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* ---- ../shared ---- */
