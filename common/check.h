@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Reporting the checks of a verification (cvmf_verify, cvmf_sign_verify):
- * each check goes to the caller's cvmf_check_fn with a name, a verdict and,
- * for a failure, a detail; failures are counted. Internal, not installed.
+ * Reporting the checks of a verification (cvmf_verify, cvmf_sign_verify,
+ * cvmf_reproduce): each check goes to the caller's cvmf_check_fn with a name,
+ * a verdict and, for a failure, a detail; failures are counted. Internal, not
+ * installed.
  */
 #ifndef CMN_CHECK_H
 #define CMN_CHECK_H
