@@ -10,10 +10,8 @@
 # Usage: sh bench/bench_build.sh build/cvmforge
 # Env:   RUNS (default 11)
 set -eu
-if [ $# -ne 1 ]; then
-	echo "usage: bench_build.sh path/to/cvmforge" >&2
-	exit 2
-fi
+. "$(dirname "$0")/lib.sh"
+bench_usage bench_build.sh $#
 BIN=$1
 RUNS=${RUNS:-11}
 RECIPE=examples/hello/hello.recipe
@@ -21,15 +19,8 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/cvmforge-bench-build-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
 # Fill the cache (downloads on a fresh machine; not timed).
-if ! "$BIN" build "$RECIPE" -o "$tmp/warm" --quiet >/dev/null 2>"$tmp/err"; then
-	echo "bench build: skipped: the hello image cannot be built here:"
-	sed 's/^/  /' "$tmp/err"
-	exit 0
-fi
+bench_build_or_skip build "$RECIPE" "$tmp/warm"
 img=$tmp/warm/hello-1.0
-
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-now_ms() { date +%s%N | awk '{ printf "%.3f\n", $1 / 1e6 }'; }
 
 : >"$tmp/split"
 : >"$tmp/base"

@@ -26,10 +26,9 @@
 #        MBYTES (default 300).
 set -eu
 
-if [ $# -ne 1 ]; then
-	echo "usage: bench_initrd.sh path/to/cvmforge" >&2
-	exit 2
-fi
+. "$(dirname "$0")/lib.sh"
+bench_usage bench_initrd.sh $#
+GOAL_MET="goal met" GOAL_NOT_MET="goal NOT met"
 BIN=$1
 RUNS=${RUNS:-7}
 WARMUP=${WARMUP:-1}
@@ -202,33 +201,6 @@ N_LINKS=$(find "$TREE" -type l | wc -l)
 TREE_KB=$(du -sk --apparent-size "$TREE" | awk '{ print $1 }')
 
 # ---- helpers ----
-
-ratio() {
-	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "inf" }'
-}
-ratio_le() {
-	awk -v a="$1" -v b="$2" -v l="$3" 'BEGIN { exit !(a + 0 <= l * b) }'
-}
-lt() {
-	awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 < b + 0) }'
-}
-mib() {
-	awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'
-}
-
-PASSED=0
-FAILED=0
-FAILED_NAMES=
-goal() {
-	if [ "$2" -eq 0 ]; then
-		PASSED=$((PASSED + 1))
-		V="goal met"
-	else
-		FAILED=$((FAILED + 1))
-		FAILED_NAMES="$FAILED_NAMES $1"
-		V="goal NOT met"
-	fi
-}
 
 # bench RUNS WARMUP CMD ARGS... [::: CMD ARGS...]...: runs them interleaved;
 # for command k (1-based) sets Mk (median ms), Lk (min), Hk (max), Pk (peak

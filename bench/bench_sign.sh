@@ -11,27 +11,19 @@
 # Usage: sh bench/bench_sign.sh build/cvmforge
 # Env:   RUNS (default 11)
 set -eu
-if [ $# -ne 1 ]; then
-	echo "usage: bench_sign.sh path/to/cvmforge" >&2
-	exit 2
-fi
+. "$(dirname "$0")/lib.sh"
+bench_usage bench_sign.sh $#
 BIN=$1
 RUNS=${RUNS:-11}
 RECIPE=examples/hello/hello.recipe
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cvmforge-bench-sign-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-if ! "$BIN" build "$RECIPE" -o "$tmp/out" --quiet >/dev/null 2>"$tmp/err"; then
-	echo "bench sign: skipped: the hello image cannot be built here:"
-	sed 's/^/  /' "$tmp/err"
-	exit 0
-fi
+bench_build_or_skip sign "$RECIPE" "$tmp/out"
 img=$tmp/out/hello-1.0
 (umask 077 && "$BIN" key generate --type ed25519 -o "$tmp/ed.key" >/dev/null &&
 	"$BIN" key generate --type ecdsa-p384 -o "$tmp/ec.key" >/dev/null)
 
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-now_ms() { date +%s%N | awk '{ printf "%.3f\n", $1 / 1e6 }'; }
 # timed FILE CMD...: append the milliseconds CMD takes to FILE.
 timed()
 {

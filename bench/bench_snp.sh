@@ -24,10 +24,8 @@
 # Env:   RUNS (default 21, at least 21 for goals 1 and 3), WARMUP (default 3).
 set -eu
 
-if [ $# -ne 1 ]; then
-	echo "usage: bench_snp.sh path/to/cvmforge" >&2
-	exit 2
-fi
+. "$(dirname "$0")/lib.sh"
+bench_usage bench_snp.sh $#
 BIN=$1
 SHARED=${SHARED:-../shared}
 IN=$SHARED/inputs
@@ -76,36 +74,6 @@ INITRD=$IN/initrd.img
 APPEND=console=ttyS0
 
 # ---- helpers ----
-
-# ratio A B: A/B with two decimals
-ratio() {
-	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "inf" }'
-}
-# ratio_le A B LIMIT: succeeds when A/B <= LIMIT (unrounded)
-ratio_le() {
-	awk -v a="$1" -v b="$2" -v l="$3" 'BEGIN { exit !(a + 0 <= l * b) }'
-}
-lt() {
-	awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 < b + 0) }'
-}
-mib() {
-	awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'
-}
-
-PASSED=0
-FAILED=0
-FAILED_NAMES=
-# goal NAME OK: count a goal (OK 0 = met) and set V to PASS or FAIL.
-goal() {
-	if [ "$2" -eq 0 ]; then
-		PASSED=$((PASSED + 1))
-		V=PASS
-	else
-		FAILED=$((FAILED + 1))
-		FAILED_NAMES="$FAILED_NAMES $1"
-		V=FAIL
-	fi
-}
 
 # bench RUNS WARMUP CMD ARGS... [::: CMD ARGS...]...: runs them interleaved
 # and sets R1..R4 (median_ms min_ms max_ms max_rss_kib) for the first

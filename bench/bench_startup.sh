@@ -27,10 +27,8 @@
 #        show a before/after (e.g. one built from main in /tmp).
 set -eu
 
-if [ $# -ne 1 ]; then
-	echo "usage: bench_startup.sh path/to/cvmforge" >&2
-	exit 2
-fi
+. "$(dirname "$0")/lib.sh"
+bench_usage bench_startup.sh $#
 BIN=$1
 BASELINE=${BASELINE:-}
 RUNS=${RUNS:-51}
@@ -119,29 +117,9 @@ fi
 
 # ---- helpers ----
 
-ratio() {
-	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "inf" }'
-}
-ratio_le() {
-	awk -v a="$1" -v b="$2" -v l="$3" 'BEGIN { exit !(a + 0 <= l * b) }'
-}
 # objects CMD ARGS...: shared objects the loader maps for one run
 objects() {
 	LD_DEBUG=files "$@" 2>&1 >/dev/null | grep -c 'generating link map' || true
-}
-
-PASSED=0
-FAILED=0
-FAILED_NAMES=
-goal() {
-	if [ "$2" -eq 0 ]; then
-		PASSED=$((PASSED + 1))
-		V=PASS
-	else
-		FAILED=$((FAILED + 1))
-		FAILED_NAMES="$FAILED_NAMES $1"
-		V=FAIL
-	fi
 }
 
 # ---- machine context ----

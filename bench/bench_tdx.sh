@@ -23,10 +23,9 @@
 # Env:   RUNS (default 21, at least 21 for goal 1), WARMUP (default 3).
 set -eu
 
-if [ $# -ne 1 ]; then
-	echo "usage: bench_tdx.sh path/to/cvmforge" >&2
-	exit 2
-fi
+. "$(dirname "$0")/lib.sh"
+bench_usage bench_tdx.sh $#
+GOAL_MET="goal met" GOAL_NOT_MET="goal NOT met"
 BIN=$1
 SHARED=${SHARED:-../shared}
 IN=$SHARED/inputs
@@ -111,34 +110,8 @@ BIGI=$WORK/initrd-1G
 
 # ---- helpers ----
 
-ratio() {
-	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "inf" }'
-}
-ratio_le() {
-	awk -v a="$1" -v b="$2" -v l="$3" 'BEGIN { exit !(a + 0 <= l * b) }'
-}
-lt() {
-	awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 < b + 0) }'
-}
-mib() {
-	awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'
-}
 mibps() { # MiB ms -> MiB/s
 	awk -v m="$1" -v t="$2" 'BEGIN { if (t > 0) printf "%.0f", m * 1000 / t; else print "inf" }'
-}
-
-PASSED=0
-FAILED=0
-FAILED_NAMES=
-goal() {
-	if [ "$2" -eq 0 ]; then
-		PASSED=$((PASSED + 1))
-		V="goal met"
-	else
-		FAILED=$((FAILED + 1))
-		FAILED_NAMES="$FAILED_NAMES $1"
-		V="goal NOT met"
-	fi
 }
 
 # bench RUNS WARMUP CMD ARGS... [::: CMD ARGS...]...: runs them interleaved;

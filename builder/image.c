@@ -282,11 +282,8 @@ int img_open(cvmf_ctx *ctx, const char *image, char *ret_dir, size_t len, char *
 	}
 	/* $TMPDIR/cvmforge-image-xxxxxx, locked while we live and removed on
 	 * SIGINT/SIGTERM; the ones of killed runs (unlocked) go first. */
-	const char *base = getenv("TMPDIR");
-	base = base && *base ? base : "/tmp";
 	char *t = NULL;
-	cmn_tmpdir_sweep(base, "cvmforge-image-");
-	int rc = cmn_tmpdir_create(ctx, base, "cvmforge-image-", &t);
+	int rc = cmn_tmpdir_new(ctx, "cvmforge-image-", &t);
 	if (rc)
 		return rc;
 	rc = bld_tar_extract(ctx, image, t);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "builder/image.h"
+#include "common/check.h"
 #include "common/file.h"
 #include "common/write.h"
 
@@ -111,8 +112,8 @@ out:
 		close(fb);
 }
 
-static int compare_dirs(cvmf_ctx *ctx, const char *mine, const char *theirs, cvmf_check_fn check,
-			void *user, size_t *ndiff)
+static int compare_dirs(cvmf_ctx *ctx, const char *mine, const char *theirs,
+			struct cmn_checks *chk)
 {
 	struct img_names a = { 0 }, b = { 0 };
 	int rc = img_files(ctx, mine, &a);
@@ -126,14 +127,12 @@ static int compare_dirs(cvmf_ctx *ctx, const char *mine, const char *theirs, cvm
 		char what[4300];
 		if (c < 0) {
 			snprintf(what, sizeof(what), "file %s", a.v[i++]);
-			(*ndiff)++;
-			check(user, what, false, "the rebuild has it, the image does not");
+			cmn_check(chk, what, false, "the rebuild has it, the image does not");
 			continue;
 		}
 		if (c > 0) {
 			snprintf(what, sizeof(what), "file %s", b.v[j++]);
-			(*ndiff)++;
-			check(user, what, false, "the image has it, the rebuild does not");
+			cmn_check(chk, what, false, "the image has it, the rebuild does not");
 			continue;
 		}
 		const char *name = a.v[i];
@@ -147,12 +146,11 @@ static int compare_dirs(cvmf_ctx *ctx, const char *mine, const char *theirs, cvm
 					     CMN_MAX_STREAM, CMN_IN_NOFOLLOW, &same, &off, &la, &lb)))
 			goto out;
 		if (same) {
-			check(user, what, true, "");
+			cmn_check(chk, what, true, " ");
 		} else {
 			char detail[1024];
 			describe(ctx, name, pa, pb, off, la, lb, detail, sizeof(detail));
-			(*ndiff)++;
-			check(user, what, false, detail);
+			cmn_check(chk, what, false, "%s", detail);
 		}
 		i++;
 		j++;
@@ -167,16 +165,14 @@ int cvmf_reproduce(cvmf_ctx *ctx, const struct cvmf_build_opts *opts, const char
 		   cvmf_check_fn check, void *user, size_t *ret_differences)
 {
 	*ret_differences = 0;
+	struct cmn_checks chk = { .ctx = ctx, .check = check, .user = user };
 	struct stat st;
 	if (stat(against, &st))
 		return cmn_error(ctx, CVMF_E_IO, "%s: %s", against, strerror(errno));
 	/* $TMPDIR/cvmforge-reproduce-xxxxxx: locked, removed on SIGINT/SIGTERM
 	 * (common/write.h); killed runs' leftovers are swept first. */
-	const char *base = getenv("TMPDIR");
-	base = base && *base ? base : "/tmp";
 	char *tmp = NULL;
-	cmn_tmpdir_sweep(base, "cvmforge-reproduce-");
-	int trc = cmn_tmpdir_create(ctx, base, "cvmforge-reproduce-", &tmp);
+	int trc = cmn_tmpdir_new(ctx, "cvmforge-reproduce-", &tmp);
 	if (trc)
 		return trc;
 	struct cvmf_build_opts o = *opts;
@@ -198,7 +194,7 @@ int cvmf_reproduce(cvmf_ctx *ctx, const struct cvmf_build_opts *opts, const char
 		rc = cvmf_build(ctx, &o, res);
 	if (rc)
 		goto out;
-	rc = compare_dirs(ctx, res->image_dir, dir, check, user, ret_differences);
+	rc = compare_dirs(ctx, res->image_dir, dir, &chk);
 	if (!rc) {
 		/* The tarball itself, byte for byte: the given one, or the image's. */
 		char theirs[4400];
@@ -211,23 +207,16 @@ int cvmf_reproduce(cvmf_ctx *ctx, const struct cvmf_build_opts *opts, const char
 		snprintf(what, sizeof(what), "tarball %s", tar_name + 1);
 		bool same;
 		uint64_t off, la, lb;
-		if (access(theirs, F_OK)) {
-			(*ret_differences)++;
-			check(user, what, false, "the image has no tarball");
-		} else if (!(rc = cmn_compare_inputs(ctx, "rebuilt tarball", res->tar_path,
-						     "tarball", theirs, CMN_MAX_STREAM, 0, &same,
-						     &off, &la, &lb))) {
-			char detail[200] = "";
-			if (!same) {
-				(*ret_differences)++;
-				snprintf(detail, sizeof(detail), "the tarball's bytes differ from "
-					 "byte %" PRIu64 " (sizes %" PRIu64 " and %" PRIu64 ")", off,
-					 la, lb);
-			}
-			check(user, what, same, detail);
-		}
+		if (access(theirs, F_OK))
+			cmn_check(&chk, what, false, "the image has no tarball");
+		else if (!(rc = cmn_compare_inputs(ctx, "rebuilt tarball", res->tar_path,
+						   "tarball", theirs, CMN_MAX_STREAM, 0, &same,
+						   &off, &la, &lb)))
+			cmn_check(&chk, what, same, "the tarball's bytes differ from byte %" PRIu64
+				  " (sizes %" PRIu64 " and %" PRIu64 ")", off, la, lb);
 	}
 out:
+	*ret_differences = chk.bad;
 	if (extracted) {
 		img_rmtree(extracted);
 		free(extracted);

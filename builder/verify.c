@@ -14,30 +14,8 @@
 #include <unistd.h>
 
 #include "builder/image.h"
+#include "common/check.h"
 #include "common/file.h"
-
-struct verify {
-	cvmf_ctx *ctx;
-	cvmf_check_fn check;
-	void *user;
-	size_t bad;
-};
-
-static void report(struct verify *v, const char *what, bool ok, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static void report(struct verify *v, const char *what, bool ok, const char *fmt, ...)
-{
-	char detail[1024] = "";
-	if (!ok) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(detail, sizeof(detail), fmt, ap);
-		va_end(ap);
-		v->bad++;
-	}
-	if (v->check)
-		v->check(v->user, what, ok, detail);
-}
 
 static const char *jstr(json_t *o, const char *key)
 {
@@ -46,27 +24,27 @@ static const char *jstr(json_t *o, const char *key)
 }
 
 /* Compare two {size, sha256, sha384} objects. */
-static void cmp_digest(struct verify *v, const char *what, json_t *want, json_t *got)
+static void cmp_digest(struct cmn_checks *v, const char *what, json_t *want, json_t *got)
 {
 	if (!json_is_object(want)) {
-		report(v, what, false, "no digest recorded");
+		cmn_check(v, what, false, "no digest recorded");
 		return;
 	}
 	for (const char *const *k = (const char *const[]){ "size", "sha256", "sha384", NULL }; *k; k++)
 		if (!json_equal(json_object_get(want, *k), json_object_get(got, *k))) {
 			char *a = json_dumps(json_object_get(want, *k), JSON_ENCODE_ANY);
 			char *b = json_dumps(json_object_get(got, *k), JSON_ENCODE_ANY);
-			report(v, what, false, "%s: recorded %s, the file has %s", *k, a ? a : "null",
-			       b ? b : "null");
+			cmn_check(v, what, false, "%s: recorded %s, the file has %s", *k,
+			          a ? a : "null", b ? b : "null");
 			free(a);
 			free(b);
 			return;
 		}
-	report(v, what, true, " ");
+	cmn_check(v, what, true, " ");
 }
 
 /* Files the manifest does not list. */
-static int check_files(struct verify *v, const char *dir, json_t *outputs)
+static int check_files(struct cmn_checks *v, const char *dir, json_t *outputs)
 {
 	struct img_names files = { 0 };
 	int rc = img_files(v->ctx, dir, &files);
@@ -75,7 +53,7 @@ static int check_files(struct verify *v, const char *dir, json_t *outputs)
 			continue;
 		char what[4300];
 		snprintf(what, sizeof(what), "file %s", files.v[i]);
-		report(v, what, false, "not listed in %s", IMG_MANIFEST);
+		cmn_check(v, what, false, "not listed in %s", IMG_MANIFEST);
 	}
 	img_names_free(&files);
 	return rc;
@@ -87,7 +65,7 @@ static int check_files(struct verify *v, const char *dir, json_t *outputs)
  * produced. In a directory, NAME-VERSION.tar beside the files; a tarball
  * given as the image is checked when it is a plain (uncompressed) tar.
  */
-static int check_tarball(struct verify *v, const char *image, const char *dir, bool given,
+static int check_tarball(struct cmn_checks *v, const char *image, const char *dir, bool given,
 			 json_t *manifest)
 {
 	json_t *img = json_object_get(manifest, "image");
@@ -98,8 +76,8 @@ static int check_tarball(struct verify *v, const char *image, const char *dir, b
 	snprintf(tar_name, sizeof(tar_name), "%s.tar", stem);
 	snprintf(what, sizeof(what), "tarball %s", given ? image : tar_name);
 	if (!*name || !*version || !json_is_integer(sde) || json_integer_value(sde) < 0) {
-		report(v, what, false, "%s has no image name, version and source-date-epoch to "
-		       "check it with", IMG_MANIFEST);
+		cmn_check(v, what, false, "%s has no image name, version and source-date-epoch to "
+		          "check it with", IMG_MANIFEST);
 		return 0;
 	}
 	if (given) {
@@ -119,7 +97,7 @@ static int check_tarball(struct verify *v, const char *image, const char *dir, b
 		img_pathf(path, sizeof(path), "%s/%s", dir, tar_name);
 		struct stat st;
 		if (lstat(path, &st) && errno == ENOENT) {
-			report(v, what, false, "missing: build writes it beside the files");
+			cmn_check(v, what, false, "missing: build writes it beside the files");
 			return 0;
 		}
 	}
@@ -127,7 +105,7 @@ static int check_tarball(struct verify *v, const char *image, const char *dir, b
 	int rc = bld_tar_compare(v->ctx, dir, given ? NULL : tar_name, stem,
 				 (uint64_t)json_integer_value(sde), path, &same, diff, sizeof(diff));
 	if (!rc)
-		report(v, what, same, "not the tarball of the image's files: %s", diff);
+		cmn_check(v, what, same, "not the tarball of the image's files: %s", diff);
 	return rc;
 }
 
@@ -138,12 +116,12 @@ static void snp_label(json_t *m, char *out, size_t len)
 		 jstr(m, "guest-features"));
 }
 
-static void cmp_list(struct verify *v, const char *plat, json_t *want, json_t *got)
+static void cmp_list(struct cmn_checks *v, const char *plat, json_t *want, json_t *got)
 {
 	json_t *wl = json_object_get(want, "measurements"), *gl = json_object_get(got, "measurements");
 	if (json_array_size(wl) != json_array_size(gl)) {
-		report(v, plat, false, "%zu measurements recorded, the parameters give %zu",
-		       json_array_size(wl), json_array_size(gl));
+		cmn_check(v, plat, false, "%zu measurements recorded, the parameters give %zu",
+		          json_array_size(wl), json_array_size(gl));
 		return;
 	}
 	size_t i;
@@ -160,14 +138,14 @@ static void cmp_list(struct verify *v, const char *plat, json_t *want, json_t *g
 				same = same && json_equal(json_object_get(w, keys[k]),
 							  json_object_get(g, keys[k]));
 			if (!same)
-				report(v, what, false, "entry %zu of snp.measurements has other "
-				       "parameters than the recomputed one", i);
+				cmn_check(v, what, false, "entry %zu of snp.measurements has other "
+				          "parameters than the recomputed one", i);
 			else if (!json_equal(json_object_get(w, "launch-digest"),
 					     json_object_get(g, "launch-digest")))
-				report(v, what, false, "recorded %s, recomputed %s",
-				       jstr(w, "launch-digest"), jstr(g, "launch-digest"));
+				cmn_check(v, what, false, "recorded %s, recomputed %s",
+				          jstr(w, "launch-digest"), jstr(g, "launch-digest"));
 			else
-				report(v, what, true, " ");
+				cmn_check(v, what, true, " ");
 			continue;
 		}
 		for (const char *const *k = (const char *const[]){ "mrtd", "rtmr0", "rtmr1", "rtmr2",
@@ -180,14 +158,14 @@ static void cmp_list(struct verify *v, const char *plat, json_t *want, json_t *g
 				continue;   /* not computed (RTMR0 without ACPI tables), both sides */
 			if (!json_equal(json_object_get(w, "memory"), json_object_get(g, "memory")) ||
 			    !json_equal(json_object_get(w, "page-order"), json_object_get(g, "page-order")))
-				report(v, what, false, "entry %zu of tdx.measurements has other "
-				       "parameters than the recomputed one", i);
+				cmn_check(v, what, false, "entry %zu of tdx.measurements has other "
+				          "parameters than the recomputed one", i);
 			else if (!json_equal(a, b))
-				report(v, what, false, "recorded %s, recomputed %s",
-				       json_is_string(a) ? json_string_value(a) : "null",
-				       json_is_string(b) ? json_string_value(b) : "null");
+				cmn_check(v, what, false, "recorded %s, recomputed %s",
+				          json_is_string(a) ? json_string_value(a) : "null",
+				          json_is_string(b) ? json_string_value(b) : "null");
 			else
-				report(v, what, true, " ");
+				cmn_check(v, what, true, " ");
 		}
 	}
 }
@@ -195,7 +173,7 @@ static void cmp_list(struct verify *v, const char *plat, json_t *want, json_t *g
 int cvmf_verify(cvmf_ctx *ctx, const char *image, cvmf_check_fn check, void *user,
 		size_t *ret_mismatches)
 {
-	struct verify v = { .ctx = ctx, .check = check, .user = user };
+	struct cmn_checks v = { .ctx = ctx, .check = check, .user = user };
 	char dir[4200];
 	char *tmp = NULL;
 	json_t *manifest = NULL, *meas = NULL, *fresh = NULL, *platforms = NULL;
@@ -224,13 +202,13 @@ int cvmf_verify(cvmf_ctx *ctx, const char *image, cvmf_check_fn check, void *use
 		char what[4300];
 		snprintf(what, sizeof(what), "file %s", key);
 		if (strstr(key, "..") || key[0] == '/') {
-			report(&v, what, false, "refused: the name leaves the image");
+			cmn_check(&v, what, false, "refused: the name leaves the image");
 			continue;
 		}
 		img_pathf(path, sizeof(path), "%s/%s", dir, key);
 		struct cvmf_file_digest d;
 		if (img_digest_file(ctx, path, &d)) {
-			report(&v, what, false, "%s", cvmf_ctx_errmsg(ctx));
+			cmn_check(&v, what, false, "%s", cvmf_ctx_errmsg(ctx));
 			continue;
 		}
 		json_t *got = cmn_json_digest(&d);

@@ -185,9 +185,10 @@ int cmn_json_write_file(cvmf_ctx *ctx, const char *what, const char *path,
 	return rc;
 }
 
-const char *cmn_json_type_name(const json_t *v)
+/* "an object", ... for a json_type (JSON_TRUE and JSON_FALSE: "a boolean"). */
+static const char *type_name(int type)
 {
-	switch (v ? json_typeof(v) : JSON_NULL) {
+	switch (type) {
 	case JSON_OBJECT: return "an object";
 	case JSON_ARRAY: return "an array";
 	case JSON_STRING: return "a string";
@@ -199,18 +200,9 @@ const char *cmn_json_type_name(const json_t *v)
 	}
 }
 
-static const char *want_name(int want)
+const char *cmn_json_type_name(const json_t *v)
 {
-	switch (want) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL: return "a real";
-	case JSON_TRUE:
-	case JSON_FALSE: return "a boolean";
-	default: return "null";
-	}
+	return type_name(v ? (int)json_typeof(v) : JSON_NULL);
 }
 
 static bool type_ok(const json_t *v, int want)
@@ -272,7 +264,7 @@ int cmn_json_get(cvmf_ctx *ctx, const char *what, const json_t *root, const char
 	}
 	if (!type_ok(cur, want))
 		return cmn_error(ctx, CVMF_E_FORMAT, "%s: expected %s, got %s",
-				  prefix(what, path, strlen(path), pb, sizeof(pb)), want_name(want),
+				  prefix(what, path, strlen(path), pb, sizeof(pb)), type_name(want),
 				  cmn_json_type_name(cur));
 	*ret = (json_t *)cur;
 	return 0;
@@ -357,7 +349,7 @@ static int check_value(struct check *c, size_t at, const json_t *v,
 		return 0;
 	if (!type_ok(v, s->type))
 		return cmn_error(c->ctx, CVMF_E_FORMAT, "%s: expected %s%s, got %s",
-				  here(c, at), want_name(s->type), s->nullable ? " or null" : "",
+				  here(c, at), type_name(s->type), s->nullable ? " or null" : "",
 				  cmn_json_type_name(v));
 	int rc = 0;
 	if (json_is_integer(v) && s->nonneg && json_integer_value(v) < 0)

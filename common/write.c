@@ -673,3 +673,11 @@ int cmn_tmpdir_sweep(const char *parent, const char *prefix)
 	closedir(d);
 	return n;
 }
+
+int cmn_tmpdir_new(cvmf_ctx *ctx, const char *prefix, char **ret_path)
+{
+	const char *base = getenv("TMPDIR");
+	base = base && *base ? base : "/tmp";
+	cmn_tmpdir_sweep(base, prefix);
+	return cmn_tmpdir_create(ctx, base, prefix, ret_path);
+}

@@ -71,5 +71,8 @@ int cmn_tmpdir_remove(const char *path);
 /* Remove the leftovers of killed runs: directories PARENT/PREFIXxxxxxxxxxx owned by this
  * user that no live process holds locked (taken with LOCK_NB). Returns how many. */
 int cmn_tmpdir_sweep(const char *parent, const char *prefix);
+/* A cmn_tmpdir_create directory in $TMPDIR (or /tmp when unset or empty), the
+ * leftovers of killed runs with the same prefix swept first. */
+int cmn_tmpdir_new(cvmf_ctx *ctx, const char *prefix, char **ret_path);
 
 #endif

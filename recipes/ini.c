@@ -36,14 +36,22 @@ struct ini_state {
 static int ini_fail(struct ini_state *st, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-static int ini_fail(struct ini_state *st, int err, const char *fmt, ...)
+int rcp_verror(cvmf_ctx *ctx, int err, const char *name, unsigned line, const char *fmt,
+	       va_list ap)
 {
 	char msg[400];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (line)
+		return cmn_error(ctx, err, "%s:%u: %s", name, line, msg);
+	return cmn_error(ctx, err, "%s: %s", name, msg);
+}
+
+static int ini_fail(struct ini_state *st, int err, const char *fmt, ...)
+{
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	st->err = rcp_verror(st->ctx, err, st->name, st->line, fmt, ap);
 	va_end(ap);
-	st->err = cmn_error(st->ctx, err, "%s:%u: %s", st->name, st->line, msg);
 	st->err_line = st->line;
 	return st->err;
 }

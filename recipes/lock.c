@@ -34,12 +34,11 @@ static int lerr(struct lstate *st, unsigned line, const char *fmt, ...)
 
 static int lerr(struct lstate *st, unsigned line, const char *fmt, ...)
 {
-	char msg[400];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	int r = rcp_verror(st->ctx, CVMF_E_FORMAT, st->name, line, fmt, ap);
 	va_end(ap);
-	return cmn_error(st->ctx, CVMF_E_FORMAT, "%s:%u: %s", st->name, line, msg);
+	return r;
 }
 
 static void entry_clear(struct rcp_lock_entry *e)

@@ -133,14 +133,11 @@ static int find_key(int sec, const char *k)
 
 int rcp_perr(struct pstate *ps, unsigned line, const char *fmt, ...)
 {
-	char msg[400];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	int r = rcp_verror(ps->ctx, CVMF_E_FORMAT, ps->name, line, fmt, ap);
 	va_end(ap);
-	if (line)
-		return cmn_error(ps->ctx, CVMF_E_FORMAT, "%s:%u: %s", ps->name, line, msg);
-	return cmn_error(ps->ctx, CVMF_E_FORMAT, "%s: %s", ps->name, msg);
+	return r;
 }
 
 int rcp_nomem(cvmf_ctx *ctx)

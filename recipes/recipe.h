@@ -167,6 +167,10 @@ int rcp_ini_parse(cvmf_ctx *ctx, const char *name, const char *text, size_t len,
 /* Whether s is text a line may hold: UTF-8 without control characters
  * other than tab. */
 bool rcp_ini_text_ok(const char *s);
+/* The one form of the recipe and lock parsers' errors: "NAME:LINE: message"
+ * ("NAME: message" for line 0, the file as a whole) into ctx; returns err. */
+int rcp_verror(cvmf_ctx *ctx, int err, const char *name, unsigned line, const char *fmt,
+	       va_list ap) __attribute__((format(printf, 5, 0)));
 
 /* ---- lock files (recipes/lock.c) ----
  * RECIPE.lock, written by `cvmforge build --lock`: one INI section per pinned

@@ -106,9 +106,8 @@ void sgn_envelope_clear(struct sgn_envelope *e)
 	memset(e, 0, sizeof(*e));
 }
 
-/* Refuse any member of obj not in allowed (NULL-terminated). */
-static int only_members(cvmf_ctx *ctx, const char *what, const char *where, json_t *obj,
-			const char *const *allowed)
+int sgn_only_members(cvmf_ctx *ctx, const char *what, const char *where, json_t *obj,
+		     const char *const *allowed)
 {
 	const char *key;
 	json_t *v;
@@ -160,7 +159,7 @@ int sgn_dsse_parse(cvmf_ctx *ctx, const char *what, const void *buf, size_t len,
 			       what, cmn_json_type_name(root));
 		goto out;
 	}
-	if ((r = only_members(ctx, what, "envelope", root, env_keys)) < 0)
+	if ((r = sgn_only_members(ctx, what, "envelope", root, env_keys)) < 0)
 		goto out;
 	if ((r = get_string(ctx, what, "", root, "payloadType", &s, &n)) < 0)
 		goto out;
@@ -206,7 +205,7 @@ int sgn_dsse_parse(cvmf_ctx *ctx, const char *what, const void *buf, size_t len,
 				       where, cmn_json_type_name(o));
 			goto out;
 		}
-		if ((r = only_members(ctx, what, where, o, sig_keys)) < 0)
+		if ((r = sgn_only_members(ctx, what, where, o, sig_keys)) < 0)
 			goto out;
 		if ((r = get_string(ctx, what, where, o, "keyid", &s, &n)) < 0)
 			goto out;

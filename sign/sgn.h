@@ -44,6 +44,10 @@ struct sgn_envelope {
 int sgn_dsse_parse(cvmf_ctx *ctx, const char *what, const void *buf, size_t len,
 		   struct sgn_envelope *ret);
 void sgn_envelope_clear(struct sgn_envelope *e);
+/* Refuse any member of obj not in allowed (NULL-terminated): CVMF_E_FORMAT
+ * "WHAT: WHERE: unknown field "KEY"". The envelope and the statement parsers'. */
+int sgn_only_members(cvmf_ctx *ctx, const char *what, const char *where, json_t *obj,
+		     const char *const *allowed);
 
 struct sgn_subject {
 	const char *name;   /* borrowed from the statement's JSON */

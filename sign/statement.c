@@ -26,6 +26,7 @@
 #include "builder/image.h"
 #include "common/internal.h"
 #include "common/json.h"
+#include "common/path.h"
 #include "sign/sgn.h"
 
 /* manifest.json and measurements.json are small; anything bigger is not ours. */
@@ -469,40 +470,19 @@ void sgn_statement_clear(struct sgn_statement *s)
 }
 
 /* A subject name is a relative path inside the image: no leading '/', no
- * empty, "." or ".." component, no backslash or control character. */
+ * empty, "." or ".." component (the path rule of common/path.h), no
+ * backslash or control character. */
 static bool safe_name(const char *s)
 {
-	if (!*s || *s == '/' || strlen(s) > 4096)
+	if (*s == '/' || strlen(s) > 4096)
 		return false;
 	for (const char *p = s; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == '\\' || *p == 0x7f)
 			return false;
-	const char *c = s;
-	for (;;) {
-		const char *e = strchr(c, '/');
-		size_t n = e ? (size_t)(e - c) : strlen(c);
-		if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
-			return false;
-		if (!e)
-			return true;
-		c = e + 1;
-	}
-}
-
-static int only_keys(cvmf_ctx *ctx, const char *what, const char *where, json_t *o,
-		     const char *const *allowed)
-{
-	const char *key;
-	json_t *v;
-	json_object_foreach(o, key, v) {
-		bool ok = false;
-		for (const char *const *a = allowed; *a && !ok; a++)
-			ok = !strcmp(*a, key);
-		if (!ok)
-			return cmn_error(ctx, CVMF_E_FORMAT, "%s: %s: unknown field \"%.80s\"", what,
-					  where, key);
-	}
-	return 0;
+	char *norm = NULL;
+	bool ok = cmn_path_norm(s, CMN_PATH_CANONICAL, &norm) == CMN_PATH_OK;
+	free(norm);
+	return ok;
 }
 
 static int get_digest(cvmf_ctx *ctx, const char *what, const char *where, json_t *digest,
@@ -560,7 +540,7 @@ int sgn_statement_parse(cvmf_ctx *ctx, const char *what, const void *buf, size_t
 			       "%zu)", what, i);
 		goto out;
 	}
-	if ((r = only_keys(ctx, what, "statement", s.root, st_keys)) < 0)
+	if ((r = sgn_only_members(ctx, what, "statement", s.root, st_keys)) < 0)
 		goto out;
 	const char *type = json_string_value(json_object_get(s.root, "_type"));
 	if (!type || strcmp(type, CVMF_STATEMENT_TYPE)) {
@@ -599,7 +579,7 @@ int sgn_statement_parse(cvmf_ctx *ctx, const char *what, const void *buf, size_t
 			r = cmn_error(ctx, CVMF_E_FORMAT, "%s: %s: expected an object", what, where);
 			goto out;
 		}
-		if ((r = only_keys(ctx, what, where, o, subj_keys)) < 0)
+		if ((r = sgn_only_members(ctx, what, where, o, subj_keys)) < 0)
 			goto out;
 		sj->name = json_string_value(json_object_get(o, "name"));
 		if (!sj->name || !safe_name(sj->name)) {
@@ -620,7 +600,7 @@ int sgn_statement_parse(cvmf_ctx *ctx, const char *what, const void *buf, size_t
 				       what, where);
 			goto out;
 		}
-		if ((r = only_keys(ctx, what, where, dg, dig_keys)) < 0 ||
+		if ((r = sgn_only_members(ctx, what, where, dg, dig_keys)) < 0 ||
 		    (r = get_digest(ctx, what, where, dg, "sha256", sj->sha256, 32,
 				    &sj->has_sha256)) < 0 ||
 		    (r = get_digest(ctx, what, where, dg, "sha384", sj->sha384, 48,

@@ -14,35 +14,13 @@
 #include <unistd.h>
 
 #include "builder/image.h"
+#include "common/check.h"
 #include "common/internal.h"
 #include "common/json.h"
 #include "sign/sgn.h"
 
-struct vs {
-	cvmf_ctx *ctx;
-	cvmf_check_fn check;
-	void *user;
-	size_t bad;
-};
-
-static void report(struct vs *v, const char *what, bool ok, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static void report(struct vs *v, const char *what, bool ok, const char *fmt, ...)
-{
-	char detail[1200] = "";
-	if (!ok) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(detail, sizeof(detail), fmt, ap);
-		va_end(ap);
-		v->bad++;
-	}
-	if (v->check)
-		v->check(v->user, what, ok, detail);
-}
-
 /* Read, verify and parse one envelope; false (reported) if any step fails. */
-static bool open_statement(struct vs *v, const char *sigdir, const char *file,
+static bool open_statement(struct cmn_checks *v, const char *sigdir, const char *file,
 			   const cvmf_key *pub, const char *predicate_type,
 			   struct sgn_statement *ret)
 {
@@ -53,32 +31,33 @@ static bool open_statement(struct vs *v, const char *sigdir, const char *file,
 	img_pathf(path, sizeof(path), "%s/%s", sigdir, file);
 	snprintf(what, sizeof(what), "signature %s", file);
 	if (access(path, F_OK) != 0 && errno == ENOENT) {
-		report(v, what, false, "missing: %s has no %s (sign it with `cvmforge sign`)",
-		       sigdir, file);
+		cmn_check(v, what, false, "missing: %s has no %s (sign it with `cvmforge sign`)",
+		          sigdir, file);
 		return false;
 	}
 	if (cmn_read_file(v->ctx, "signature", path, CVMF_DSSE_MAX_ENVELOPE, &env, &env_len)) {
-		report(v, what, false, "%s", cvmf_ctx_errmsg(v->ctx));
+		cmn_check(v, what, false, "%s", cvmf_ctx_errmsg(v->ctx));
 		goto out;
 	}
 	if (cvmf_dsse_verify(v->ctx, file, pub, CVMF_DSSE_PAYLOAD_TYPE, env, env_len, &payload,
 			     &len)) {
-		report(v, what, false, "%s", cvmf_ctx_errmsg(v->ctx));
+		cmn_check(v, what, false, "%s", cvmf_ctx_errmsg(v->ctx));
 		goto out;
 	}
 	char pw[320];
 	snprintf(pw, sizeof(pw), "%s payload", file);
 	if (sgn_statement_parse(v->ctx, pw, payload, len, ret)) {
-		report(v, what, false, "%s", cvmf_ctx_errmsg(v->ctx));
+		cmn_check(v, what, false, "%s", cvmf_ctx_errmsg(v->ctx));
 		goto out;
 	}
 	if (strcmp(ret->predicate_type, predicate_type)) {
-		report(v, what, false, "%s payload: predicateType is \"%.200s\", expected \"%s\"",
-		       file, ret->predicate_type, predicate_type);
+		cmn_check(v, what, false,
+		          "%s payload: predicateType is \"%.200s\", expected \"%s\"", file,
+		          ret->predicate_type, predicate_type);
 		sgn_statement_clear(ret);
 		goto out;
 	}
-	report(v, what, true, " ");
+	cmn_check(v, what, true, " ");
 	ok = true;
 out:
 	free(env);
@@ -92,7 +71,7 @@ static int cmp_subject_name(const void *key, const void *elem)
 }
 
 /* Each subject against its file; each image file against the subjects. */
-static int check_subjects(struct vs *v, const char *dir, const char *sigdir,
+static int check_subjects(struct cmn_checks *v, const char *dir, const char *sigdir,
 			  const struct sgn_statement *st)
 {
 	char path[4400], what[4400], a[97], b[97];
@@ -105,24 +84,24 @@ static int check_subjects(struct vs *v, const char *dir, const char *sigdir,
 		img_pathf(path, sizeof(path), "%s/%s", top_tar ? sigdir : dir, s->name);
 		struct stat sb;
 		if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-			report(v, what, false, "%s: %s", path,
-			       errno == ENOENT ? "missing" : "not a regular file");
+			cmn_check(v, what, false, "%s: %s", path,
+			          errno == ENOENT ? "missing" : "not a regular file");
 			continue;
 		}
 		if (img_digest_file(v->ctx, path, &d)) {
-			report(v, what, false, "%s", cvmf_ctx_errmsg(v->ctx));
+			cmn_check(v, what, false, "%s", cvmf_ctx_errmsg(v->ctx));
 			continue;
 		}
 		if (memcmp(d.sha256, s->sha256, 32)) {
 			cvmf_hex(s->sha256, 32, a);
 			cvmf_hex(d.sha256, 32, b);
-			report(v, what, false, "sha256: signed %s, the file has %s", a, b);
+			cmn_check(v, what, false, "sha256: signed %s, the file has %s", a, b);
 		} else if (s->has_sha384 && memcmp(d.sha384, s->sha384, 48)) {
 			cvmf_hex(s->sha384, 48, a);
 			cvmf_hex(d.sha384, 48, b);
-			report(v, what, false, "sha384: signed %s, the file has %s", a, b);
+			cmn_check(v, what, false, "sha384: signed %s, the file has %s", a, b);
 		} else {
-			report(v, what, true, " ");
+			cmn_check(v, what, true, " ");
 		}
 	}
 	/* Nothing is launched that the signature does not cover. */
@@ -134,7 +113,7 @@ static int check_subjects(struct vs *v, const char *dir, const char *sigdir,
 			    cmp_subject_name))
 			continue;
 		snprintf(what, sizeof(what), "file %s", name);
-		report(v, what, false, "not a subject of the signed measurement statement");
+		cmn_check(v, what, false, "not a subject of the signed measurement statement");
 	}
 	img_names_free(&files);
 	return rc;
@@ -143,7 +122,7 @@ static int check_subjects(struct vs *v, const char *dir, const char *sigdir,
 int cvmf_verify_signatures(cvmf_ctx *ctx, const char *image, const cvmf_key *pub,
 			   cvmf_check_fn check, void *user, size_t *ret_mismatches)
 {
-	struct vs v = { .ctx = ctx, .check = check, .user = user };
+	struct cmn_checks v = { .ctx = ctx, .check = check, .user = user };
 	struct sgn_statement ms = { 0 }, ps = { 0 };
 	char dir[4200], sigdir[4200], path[4400];
 	char *tmp = NULL;
@@ -177,12 +156,12 @@ int cvmf_verify_signatures(cvmf_ctx *ctx, const char *image, const cvmf_key *pub
 		char what[300], diff[1200];
 		snprintf(what, sizeof(what), "signed measurements (%s)", IMG_MEASUREMENTS);
 		if (cmn_json_read_file(ctx, "image measurements", path, 64u << 20, &meas))
-			report(&v, what, false, "%s", cvmf_ctx_errmsg(ctx));
+			cmn_check(&v, what, false, "%s", cvmf_ctx_errmsg(ctx));
 		else if (sgn_json_diff(ms.predicate, meas, diff, sizeof(diff)))
-			report(&v, what, false, "the signed predicate and %s differ at %s "
-			       "(signed / file)", IMG_MEASUREMENTS, diff);
+			cmn_check(&v, what, false, "the signed predicate and %s differ at %s "
+			          "(signed / file)", IMG_MEASUREMENTS, diff);
 		else
-			report(&v, what, true, " ");
+			cmn_check(&v, what, true, " ");
 	}
 	if (m_ok && p_ok) {
 		char what[300];
@@ -190,17 +169,17 @@ int cvmf_verify_signatures(cvmf_ctx *ctx, const char *image, const cvmf_key *pub
 		json_t *a = json_object_get(ps.root, "subject"), *b = json_object_get(ms.root, "subject");
 		char diff[1200];
 		if (sgn_json_diff(a, b, diff, sizeof(diff)))
-			report(&v, what, false, "the provenance and measurement statements have "
-			       "other subjects: subject%s (provenance / measurements)", diff);
+			cmn_check(&v, what, false, "the provenance and measurement statements have "
+			          "other subjects: subject%s (provenance / measurements)", diff);
 		else
-			report(&v, what, true, " ");
+			cmn_check(&v, what, true, " ");
 	}
 	if (p_ok) {
 		const char *bt = json_string_value(
 			json_object_get(json_object_get(ps.predicate, "buildDefinition"), "buildType"));
 		if (!bt || strcmp(bt, CVMF_BUILD_TYPE))
-			report(&v, "signed provenance buildType", false, "\"%.200s\", expected \"%s\"",
-			       bt ? bt : "missing", CVMF_BUILD_TYPE);
+			cmn_check(&v, "signed provenance buildType", false,
+			          "\"%.200s\", expected \"%s\"", bt ? bt : "missing", CVMF_BUILD_TYPE);
 	}
 	rc = 0;
 out:

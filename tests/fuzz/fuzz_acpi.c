@@ -23,19 +23,12 @@
 
 #include "cvmforge/cvmforge.h"
 #include "measure/measure.h"
+#include "tests/fuzz/fuzz.h"
 
 #define CMD 128
 #define FILE_LEN 56
 #define ALIGN 4096
 #define RSDP_LEN 20
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                   \
-	do {                                          \
-		if (!(cond))                          \
-			__builtin_trap();             \
-	} while (0)
 
 static uint32_t get32(const uint8_t *p)
 {

@@ -15,14 +15,7 @@
 #include <string.h>
 
 #include "cli/args.c"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                   \
-	do {                                          \
-		if (!(cond))                          \
-			__builtin_trap();             \
-	} while (0)
+#include "tests/fuzz/fuzz.h"
 
 #define SENTINEL_NEG 0x5a5a5a5aLL
 #define SENTINEL_MAG 0xa5a5a5a5a5a5a5a5ULL

@@ -19,14 +19,7 @@
 
 #include "builder/builder.h"
 #include "common/internal.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                       \
-	do {                              \
-		if (!(cond))              \
-			__builtin_trap(); \
-	} while (0)
+#include "tests/fuzz/fuzz.h"
 
 static int run(cvmf_ctx *ctx, const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
 {

@@ -23,10 +23,7 @@
 
 #include "common/json.h"
 #include "sign/sgn.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c) do { if (!(c)) __builtin_trap(); } while (0)
+#include "tests/fuzz/fuzz.h"
 
 static cvmf_key *fixed_key(void)
 {

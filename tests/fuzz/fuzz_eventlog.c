@@ -23,16 +23,9 @@
 #include <string.h>
 
 #include "cvmforge/cvmforge.h"
+#include "tests/fuzz/fuzz.h"
 
 #define N_REGS 32
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                   \
-	do {                                          \
-		if (!(cond))                          \
-			__builtin_trap();             \
-	} while (0)
 
 static void touch_str(const char *s)
 {

@@ -19,14 +19,7 @@
 #include "common/encode.h"
 #include "common/internal.h"
 #include "common/json.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                   \
-	do {                                          \
-		if (!(cond))                          \
-			__builtin_trap();             \
-	} while (0)
+#include "tests/fuzz/fuzz.h"
 
 static bool has_real(const json_t *v)
 {

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "cvmforge/cvmforge.h"
+#include "tests/fuzz/fuzz.h"
 
 #define FOOTER_RESERVED 32   /* reset vector area after the footer table */
 #define ENTRY_HDR 18         /* u16 length + GUID after each entry's data */
@@ -30,14 +31,6 @@
 #define PAGE 4096u
 #define FOUR_GIB 0x100000000ull
 #define TAIL_IMAGE (4u << 20)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                   \
-	do {                                          \
-		if (!(cond))                          \
-			__builtin_trap();             \
-	} while (0)
 
 /* Touch a string so ASan sees every byte up to its NUL. */
 static void touch_str(const char *s)

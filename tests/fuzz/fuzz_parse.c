@@ -17,14 +17,7 @@
 #include "common/internal.h"
 #include "common/parse.h"
 #include "common/path.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                   \
-	do {                                          \
-		if (!(cond))                          \
-			__builtin_trap();             \
-	} while (0)
+#include "tests/fuzz/fuzz.h"
 
 #define SENTINEL 0xa5a5a5a5a5a5a5a5ULL
 

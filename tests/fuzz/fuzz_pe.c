@@ -22,16 +22,9 @@
 
 #include "common/internal.h"
 #include "measure/measure.h"
+#include "tests/fuzz/fuzz.h"
 
 #define WHAT "kernel 'fuzz'"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                   \
-	do {                                          \
-		if (!(cond))                          \
-			__builtin_trap();             \
-	} while (0)
 
 static uint32_t g32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
 static uint16_t g16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }

@@ -17,10 +17,7 @@
 #include <string.h>
 
 #include "recipes/recipe.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(c) do { if (!(c)) __builtin_trap(); } while (0)
+#include "tests/fuzz/fuzz.h"
 
 static void check_failed(cvmf_ctx *ctx, int r, const char *name)
 {

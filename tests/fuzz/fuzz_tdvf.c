@@ -32,6 +32,7 @@
 
 #include "cvmforge/cvmforge.h"
 #include "measure/measure.h"
+#include "tests/fuzz/fuzz.h"
 
 #define PAGE 4096ull
 #define MIB (1ull << 20)
@@ -48,14 +49,6 @@
 #define HOB_END 8
 
 enum { BFV = 0, CFV = 1, TD_HOB = 2, TEMP_MEM = 3 };
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                   \
-	do {                                          \
-		if (!(cond))                          \
-			__builtin_trap();             \
-	} while (0)
 
 /* EFI byte order, as in tests/unit/testlib.h. */
 static const uint8_t GUID_FOOTER[16] = { 0xde, 0x82, 0xb5, 0x96, 0xb2, 0x1f, 0xf7, 0x45,

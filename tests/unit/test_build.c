@@ -17,23 +17,12 @@ struct fx {
 	char *ovmf, *kernel, *amdsev;
 };
 
-/* An absolute path: recipes resolve relative file: paths against their own directory. */
-static char *shared_abs(const char *rel)
-{
-	char *p = t_shared_file(rel);
-	if (!p)
-		return NULL;
-	char *abs = realpath(p, NULL);
-	free(p);
-	return abs;
-}
-
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	f->ovmf = shared_abs("inputs/OVMF.fd");
-	f->kernel = shared_abs("inputs/vmlinuz-6.1.0-50");
-	f->amdsev = shared_abs("inputs/OVMF.amdsev.fd");
+	f->ovmf = t_shared_abs("inputs/OVMF.fd");
+	f->kernel = t_shared_abs("inputs/vmlinuz-6.1.0-50");
+	f->amdsev = t_shared_abs("inputs/OVMF.amdsev.fd");
 	f->dir = t_tmpdir();
 	*state = f;
 	return 0;

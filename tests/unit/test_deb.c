@@ -24,13 +24,6 @@
 #define PKG_FILE "cvmf-test_1%3a2.0-1_all.deb"
 #define HELLO_TEXT "#!/bin/sh\necho hello from cvmforge\n"
 
-static char *path2(const char *a, const char *b)
-{
-	char *p = NULL;
-	assert_true(asprintf(&p, "%s/%s", a, b) > 0);
-	return p;
-}
-
 static void mkdirs(const char *root, const char *rel)
 {
 	char *cmd = NULL;
@@ -41,7 +34,7 @@ static void mkdirs(const char *root, const char *rel)
 
 static void put(const char *root, const char *rel, const void *data, size_t n, mode_t mode)
 {
-	char *p = path2(root, rel);
+	char *p = t_path_in(root, rel);
 	FILE *f = fopen(p, "wb");
 	assert_non_null(f);
 	assert_int_equal(fwrite(data, 1, n, f), n);
@@ -52,7 +45,7 @@ static void put(const char *root, const char *rel, const void *data, size_t n, m
 
 static void lnk(const char *root, const char *rel, const char *target)
 {
-	char *p = path2(root, rel);
+	char *p = t_path_in(root, rel);
 	assert_int_equal(symlink(target, p), 0);
 	free(p);
 }
@@ -84,7 +77,7 @@ static bool have_dpkg_deb(void)
 /* The package tree under dir/pkg. */
 static char *make_tree(const char *dir)
 {
-	char *root = path2(dir, "pkg");
+	char *root = t_path_in(dir, "pkg");
 	mkdirs(root, "DEBIAN");
 	mkdirs(root, "usr/bin");
 	mkdirs(root, "usr/share/deep/a/b/c");
@@ -98,7 +91,7 @@ static char *make_tree(const char *dir)
 				      "Description: cvmforge test package\n";
 	put(root, "DEBIAN/control", control, strlen(control), 0644);
 	put(root, "usr/bin/hello", HELLO_TEXT, strlen(HELLO_TEXT), 0755);
-	char *a = path2(root, "usr/bin/hello"), *b = path2(root, "usr/bin/hello-hard");
+	char *a = t_path_in(root, "usr/bin/hello"), *b = t_path_in(root, "usr/bin/hello-hard");
 	assert_int_equal(link(a, b), 0);
 	free(a);
 	free(b);
@@ -213,7 +206,7 @@ static void test_extract(void **state)
 		skip();
 	char *dir = t_tmpdir();
 	char *root = make_tree(dir);
-	char *cache = path2(dir, "cache");
+	char *cache = t_path_in(dir, "cache");
 	size_t bign;
 	uint8_t *big = big_data(&bign);
 	static const char *const comps[] = { "xz", "zstd", "gzip", "none" };
@@ -241,7 +234,7 @@ static void test_extract(void **state)
 	}
 	/* Only content-addressed files in files/: no temporary ones left. */
 	size_t tmp;
-	char *files = path2(cache, "files");
+	char *files = t_path_in(cache, "files");
 	assert_int_equal(count_entries(files, &tmp), 2);
 	assert_int_equal(tmp, 0);
 	free(files);
@@ -389,7 +382,7 @@ static void test_cache_dir(void **state)
 	(void)state;
 	struct env_save s = env_save();
 	char *dir = t_tmpdir();
-	char *xdg = path2(dir, "x/y/");
+	char *xdg = t_path_in(dir, "x/y/");
 	cvmf_ctx *ctx = cvmf_ctx_new();
 	char out[4096], *want = NULL;
 	setenv("XDG_CACHE_HOME", xdg, 1);
@@ -432,9 +425,9 @@ static void test_fetch_from_cache(void **state)
 	char *dir = t_tmpdir();
 	char *root = make_tree(dir);
 	char *deb = build_deb(dir, root, "xz");
-	char *empty = path2(dir, "empty-bin");
+	char *empty = t_path_in(dir, "empty-bin");
 	assert_int_equal(mkdir(empty, 0755), 0);
-	char *xdg = path2(dir, "xdg");
+	char *xdg = t_path_in(dir, "xdg");
 	setenv("XDG_CACHE_HOME", xdg, 1);
 	setenv("PATH", empty, 1);
 
@@ -445,7 +438,7 @@ static void test_fetch_from_cache(void **state)
 	file_sha256(deb, sha, &n);
 	cvmf_hex(sha, 32, hex);
 	assert_int_equal(bld_cache_dir(ctx, cache, sizeof(cache)), 0);
-	char *debs = path2(cache, "debs");
+	char *debs = t_path_in(cache, "debs");
 	assert_int_equal(mkdir(debs, 0755), 0);
 	assert_true(asprintf(&seeded, "%s/%s.deb", debs, hex) > 0);
 	copy_file(deb, seeded);
@@ -515,7 +508,7 @@ static void test_fetch_from_cache(void **state)
  * arguments, prints dir/apt.out and dir/apt.err, exits with dir/apt.rc. */
 static char *fake_apt(const char *dir, const char *out, const char *err, int rc)
 {
-	char *bin = path2(dir, "fakebin"), *script = NULL, *text = NULL, rcs[16];
+	char *bin = t_path_in(dir, "fakebin"), *script = NULL, *text = NULL, rcs[16];
 	mkdir(bin, 0755);
 	assert_true(asprintf(&text,
 			     "#!/bin/sh\n"
@@ -524,7 +517,7 @@ static char *fake_apt(const char *dir, const char *out, const char *err, int rc)
 			     "/bin/cat '%s/apt.err' >&2\n"
 			     "exit $(/bin/cat '%s/apt.rc')\n",
 			     dir, dir, dir, dir) > 0);
-	script = path2(bin, "apt-get");
+	script = t_path_in(bin, "apt-get");
 	put(bin, "apt-get", text, strlen(text), 0755);
 	put(dir, "apt.out", out, strlen(out), 0644);
 	put(dir, "apt.err", err, strlen(err), 0644);
@@ -533,21 +526,6 @@ static char *fake_apt(const char *dir, const char *out, const char *err, int rc)
 	free(text);
 	free(script);
 	return bin;
-}
-
-struct progress {
-	int calls;
-	uint64_t last_done, last_total;
-	char what[64];
-};
-
-static void on_progress(void *user, const char *what, uint64_t done, uint64_t total)
-{
-	struct progress *p = user;
-	p->calls++;
-	p->last_done = done;
-	p->last_total = total;
-	snprintf(p->what, sizeof(p->what), "%s", what);
 }
 
 static void test_fetch_file_uri(void **state)
@@ -559,7 +537,7 @@ static void test_fetch_file_uri(void **state)
 	char *dir = t_tmpdir();
 	char *root = make_tree(dir);
 	char *deb = build_deb(dir, root, "zstd");
-	char *cache = path2(dir, "cache");
+	char *cache = t_path_in(dir, "cache");
 	uint8_t sha[32];
 	size_t n;
 	char hex[65], *line = NULL;
@@ -570,9 +548,9 @@ static void test_fetch_file_uri(void **state)
 	setenv("PATH", bin, 1);
 
 	cvmf_ctx *ctx = cvmf_ctx_new();
-	struct progress pr = { 0 };
+	struct t_progress pr = { 0 };
 	struct bld_deb d;
-	if (bld_deb_fetch(ctx, cache, PKG, PKG_VERSION, NULL, on_progress, &pr, &d))
+	if (bld_deb_fetch(ctx, cache, PKG, PKG_VERSION, NULL, t_progress_record, &pr, &d))
 		fail_msg("%s", cvmf_ctx_errmsg(ctx));
 	assert_true(d.downloaded);
 	assert_string_equal(d.package, PKG);
@@ -594,7 +572,7 @@ static void test_fetch_file_uri(void **state)
 	assert_int_equal(strncmp(idx_text, hex, 64), 0);
 	free(idx_text);
 	/* apt ran with LC_ALL=C, in the cache, with PACKAGE=VERSION. */
-	char *logp = path2(dir, "apt.log");
+	char *logp = t_path_in(dir, "apt.log");
 	char *log = t_slurp(logp, NULL);
 	assert_non_null(strstr(log, "LC_ALL=C "));
 	assert_non_null(strstr(log, "ARGS=download --print-uris " PKG "=" PKG_VERSION "\n"));
@@ -623,7 +601,7 @@ static void test_fetch_file_uri(void **state)
 	assert_non_null(strstr(cvmf_ctx_errmsg(ctx), "pinned"));
 
 	/* apt's index disagrees with the file served: refused, nothing stored. */
-	char *cache2 = path2(dir, "cache2");
+	char *cache2 = t_path_in(dir, "cache2");
 	free(line);
 	assert_true(asprintf(&line, "'file://%s' %s %zu SHA256:%064d\n", deb, PKG_FILE, n, 0) > 0);
 	free(bin);
@@ -632,7 +610,7 @@ static void test_fetch_file_uri(void **state)
 	assert_non_null(strstr(cvmf_ctx_errmsg(ctx), hex));
 	assert_non_null(strstr(cvmf_ctx_errmsg(ctx), "0000000000000000"));
 	size_t tmp;
-	char *debs2 = path2(cache2, "debs");
+	char *debs2 = t_path_in(cache2, "debs");
 	assert_int_equal(count_entries(debs2, &tmp), 0);
 	free(debs2);
 	/* The wrong size. */
@@ -700,7 +678,7 @@ static bool find_in_path(const char *prog)
 	char *dup = strdup(p ? p : "/usr/bin:/bin"), *save = NULL;
 	bool found = false;
 	for (char *d = strtok_r(dup, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
-		char *f = path2(d, prog);
+		char *f = t_path_in(d, prog);
 		found = access(f, X_OK) == 0;
 		free(f);
 	}
@@ -727,13 +705,13 @@ static void test_fetch_network(void **state)
 		skip();
 	}
 	char *dir = t_tmpdir();
-	char *cache = path2(dir, "cache");
+	char *cache = t_path_in(dir, "cache");
 	cvmf_ctx *ctx = cvmf_ctx_new();
-	struct progress pr = { 0 };
+	struct t_progress pr = { 0 };
 	struct bld_deb d;
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	int r = bld_deb_fetch(ctx, cache, "hello", NULL, NULL, on_progress, &pr, &d);
+	int r = bld_deb_fetch(ctx, cache, "hello", NULL, NULL, t_progress_record, &pr, &d);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (r) {
 		const char *msg = cvmf_ctx_errmsg(ctx);

@@ -171,13 +171,6 @@ static char *url(const struct server *s, const char *path)
 	return buf;
 }
 
-static double now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 static void test_status(void **state)
 {
 	struct server *s = *state;
@@ -265,21 +258,6 @@ static void test_size_cap(void **state)
 	cvmf_ctx_free(ctx);
 }
 
-struct prog {
-	unsigned calls;
-	uint64_t last_done, last_total;
-	char what[64];
-};
-
-static void on_progress(void *user, const char *what, uint64_t done, uint64_t total)
-{
-	struct prog *p = user;
-	p->calls++;
-	p->last_done = done;
-	p->last_total = total;
-	snprintf(p->what, sizeof(p->what), "%s", what);
-}
-
 static int failing_sink(void *user, cvmf_ctx *ctx, const void *buf, size_t len)
 {
 	(void)user;
@@ -296,9 +274,10 @@ static void test_sink(void **state)
 	assert_true(asprintf(&path, "%s/body", dir) > 0);
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	assert_true(fd >= 0);
-	struct prog p = { 0 };
+	struct t_progress p = { 0 };
 	struct cmn_http_req req = { .url = url(s, "/big"), .what = "fetch big", .sink = cmn_http_fd_sink,
-				    .sink_user = &fd, .progress = on_progress, .progress_user = &p };
+				    .sink_user = &fd, .progress = t_progress_record,
+				    .progress_user = &p };
 	long st;
 	uint8_t *body = (uint8_t *)"x";
 	size_t n = 99;
@@ -353,18 +332,18 @@ static void test_timeouts(void **state)
 	size_t n;
 	/* A server that accepts and never answers: the whole-transfer timeout. */
 	struct cmn_http_req req = { .url = url(s, "/stall"), .timeout_s = 1 };
-	double t0 = now();
+	double t0 = t_now();
 	assert_int_equal(cmn_http(ctx, &req, &st, &body, &n), CVMF_E_IO);
-	double dt = now() - t0;
+	double dt = t_now() - t0;
 	assert_true(dt >= 0.9 && dt < 5);
 	assert_non_null(strstr(cvmf_ctx_errmsg(ctx), "(curl error 28)"));
 	assert_non_null(strstr(cvmf_ctx_errmsg(ctx), "/stall"));
 	assert_int_equal(st, -1);
 	/* A server that stops sending mid-body: the stall limit, without a total timeout. */
 	req = (struct cmn_http_req){ .url = url(s, "/trickle"), .stall_s = 1 };
-	t0 = now();
+	t0 = t_now();
 	assert_int_equal(cmn_http(ctx, &req, &st, &body, &n), CVMF_E_IO);
-	dt = now() - t0;
+	dt = t_now() - t0;
 	assert_true(dt >= 0.9 && dt < 5);
 	assert_non_null(strstr(cvmf_ctx_errmsg(ctx), "(curl error 28)"));
 	cvmf_ctx_free(ctx);

@@ -24,23 +24,13 @@ struct fx {
 	char *recipe, *img; /* a built image (built once, on first use) */
 };
 
-static char *shared_abs(const char *rel)
-{
-	char *p = t_shared_file(rel);
-	if (!p)
-		return NULL;
-	char *abs = realpath(p, NULL);
-	free(p);
-	return abs;
-}
-
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	f->ovmf = shared_abs("inputs/OVMF.fd");
-	f->amdsev = shared_abs("inputs/OVMF.amdsev.fd");
-	f->kernel = shared_abs("inputs/vmlinuz-6.1.0-50");
-	f->initrd = shared_abs("inputs/initrd-tiny.cpio");
+	f->ovmf = t_shared_abs("inputs/OVMF.fd");
+	f->amdsev = t_shared_abs("inputs/OVMF.amdsev.fd");
+	f->kernel = t_shared_abs("inputs/vmlinuz-6.1.0-50");
+	f->initrd = t_shared_abs("inputs/initrd-tiny.cpio");
 	f->dir = t_tmpdir();
 	assert_true(asprintf(&f->fifo, "%s/fifo", f->dir) > 0);
 	assert_int_equal(mkfifo(f->fifo, 0600), 0);
@@ -68,13 +58,6 @@ static bool have(const char *a, const char *b)
 	return false;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Run a shell command; it must exit with `code` within `secs` and say `needle`
  * (on stderr for failures, stdout otherwise). */
 static void expect_sh(int code, const char *needle, double secs, const char *fmt, ...)
@@ -86,9 +69,9 @@ static void expect_sh(int code, const char *needle, double secs, const char *fmt
 	va_start(ap, fmt);
 	assert_true(vasprintf(&cmd, fmt, ap) > 0);
 	va_end(ap);
-	double t0 = now();
+	double t0 = t_now();
 	struct run r = t_sh("%s", cmd);
-	double dt = now() - t0;
+	double dt = t_now() - t0;
 	if (r.status != code || (needle && !strstr(code ? r.err : r.out, needle)) || dt > secs)
 		fail_msg("%s\nexit %d (wanted %d) after %.2f s (at most %.1f); wanted '%s' in:\n"
 			 "stderr: %s\nstdout: %s", cmd, r.status, code, dt, secs,
@@ -267,20 +250,8 @@ static const char *image(struct fx *f)
 {
 	if (f->img)
 		return f->img;
-	char *tree;
-	assert_true(asprintf(&tree, "%s/rootfs", f->dir) > 0);
-	expect_sh(0, NULL, 30, "mkdir -p '%s/etc' && printf '#!/bin/sh\\necho hi\\n' > '%s/init' && "
-		  "chmod 755 '%s/init' && echo test > '%s/etc/hostname'", tree, tree, tree, tree);
-	free(tree);
-	assert_true(asprintf(&f->recipe, "%s/t.recipe", f->dir) > 0);
-	FILE *o = fopen(f->recipe, "w");
-	assert_non_null(o);
-	fprintf(o, "[image]\nname = t\nversion = 1\nsource-date-epoch = 1700000000\n\n"
-		   "[firmware]\nsource = file:%s\nrelease = 2022.11\n\n"
-		   "[kernel]\nsource = file:%s\n\n[initrd]\ntree = rootfs\n\n"
-		   "[cmdline]\nvalue = console=ttyS0\n\n[snp]\nkernel-hashes = no\nvcpus = 1\n\n"
-		   "[tdx]\nmemory = 2G\n", f->ovmf, f->kernel);
-	fclose(o);
+	f->recipe = t_small_recipe(f->dir, NULL);
+	assert_non_null(f->recipe);
 	expect_sh(0, NULL, 120, TIMEOUT "'%s' build '%s' -o '%s/out' --lock --quiet", t_bin(),
 		  f->recipe, f->dir);
 	assert_true(asprintf(&f->img, "%s/out/t-1", f->dir) > 0);

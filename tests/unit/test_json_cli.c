@@ -17,23 +17,13 @@ struct fx {
 	char *dir;
 };
 
-static char *shared_abs(const char *rel)
-{
-	char *p = t_shared_file(rel);
-	if (!p)
-		return NULL;
-	char *abs = realpath(p, NULL);
-	free(p);
-	return abs;
-}
-
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	f->amdsev = shared_abs("inputs/OVMF.amdsev.fd");
-	f->ovmf = shared_abs("inputs/OVMF.fd");
-	f->code4m = shared_abs("inputs/OVMF_CODE_4M.fd");
-	f->kernel = shared_abs("inputs/vmlinuz-6.1.0-50");
+	f->amdsev = t_shared_abs("inputs/OVMF.amdsev.fd");
+	f->ovmf = t_shared_abs("inputs/OVMF.fd");
+	f->code4m = t_shared_abs("inputs/OVMF_CODE_4M.fd");
+	f->kernel = t_shared_abs("inputs/vmlinuz-6.1.0-50");
 	f->dir = t_tmpdir();
 	*state = f;
 	return 0;
@@ -122,23 +112,19 @@ static void test_cmdline_every_verb(void **state)
 		assert_int_equal(lines, 2);
 		t_run_free(&r);
 
-		r = RUN("measure", "tdx", "--ovmf", f->ovmf, "--kernel", f->kernel, "--append", ap,
-			"--json");
-		t_assert_clean_exit(&r, 0);
-		j = parse(r.out);
-		check_cmdline(json_object_get(json_object_get(j, "params"), "cmdline"),
-			      CMDLINES[i].value, CMDLINES[i].hex);
-		json_decref(j);
-		t_run_free(&r);
-
-		r = RUN("measure", "tpm", "--ovmf", f->code4m, "--kernel", f->kernel, "--append", ap,
-			"--json");
-		t_assert_clean_exit(&r, 0);
-		j = parse(r.out);
-		check_cmdline(json_object_get(json_object_get(j, "params"), "cmdline"),
-			      CMDLINES[i].value, CMDLINES[i].hex);
-		json_decref(j);
-		t_run_free(&r);
+		/* tdx and tpm: one report, the cmdline under params */
+		const struct { char *verb, *ovmf; } one[] = { { "tdx", f->ovmf },
+							       { "tpm", f->code4m } };
+		for (size_t k = 0; k < sizeof(one) / sizeof(one[0]); k++) {
+			r = RUN("measure", one[k].verb, "--ovmf", one[k].ovmf, "--kernel", f->kernel,
+				"--append", ap, "--json");
+			t_assert_clean_exit(&r, 0);
+			j = parse(r.out);
+			check_cmdline(json_object_get(json_object_get(j, "params"), "cmdline"),
+				      CMDLINES[i].value, CMDLINES[i].hex);
+			json_decref(j);
+			t_run_free(&r);
+		}
 	}
 }
 
@@ -177,37 +163,6 @@ static void test_path_not_utf8(void **state)
 	t_run_free(&r);
 	free(sev);
 	free(tdx);
-}
-
-/* Build a small image once (file: inputs, locked) into f->dir/out/t-1. */
-static char *build_image(struct fx *f)
-{
-	char *tree = NULL, *recipe = NULL, *img = NULL;
-	assert_true(asprintf(&tree, "%s/rootfs", f->dir) > 0);
-	assert_true(asprintf(&recipe, "%s/t.recipe", f->dir) > 0);
-	assert_true(asprintf(&img, "%s/out/t-1", f->dir) > 0);
-	if (!access(img, F_OK))
-		goto out;
-	struct run r = t_sh("mkdir -p '%s/etc' && printf '#!/bin/sh\\n' > '%s/init' && "
-			    "chmod 755 '%s/init' && echo t > '%s/etc/hostname'", tree, tree, tree, tree);
-	t_assert_clean_exit(&r, 0);
-	t_run_free(&r);
-	FILE *o = fopen(recipe, "w");
-	assert_non_null(o);
-	fprintf(o, "[image]\nname = t\nversion = 1\nsource-date-epoch = 1700000000\n\n"
-		   "[firmware]\nsource = file:%s\nrelease = 2022.11\n\n"
-		   "[kernel]\nsource = file:%s\n\n[initrd]\ntree = rootfs\n\n"
-		   "[cmdline]\nvalue = console=ttyS0\n\n"
-		   "[snp]\nkernel-hashes = no\nvcpus = 1\n\n[tdx]\nmemory = 2G\n",
-		f->ovmf, f->kernel);
-	fclose(o);
-	r = t_sh("'%s' build '%s' -o '%s/out' --lock --quiet", t_bin(), recipe, f->dir);
-	t_assert_clean_exit(&r, 0);
-	t_run_free(&r);
-out:
-	free(tree);
-	free(recipe);
-	return img;
 }
 
 /* A copy of the image with one document edited by `edit`, then verified. */
@@ -260,7 +215,7 @@ static void test_verify_shapes(void **state)
 	struct fx *f = *state;
 	if (!f->ovmf || !f->kernel)
 		skip();
-	char *img = build_image(f);
+	char *img = t_small_image(f->dir, NULL);
 	struct run r = RUN("verify", img);
 	t_assert_clean_exit(&r, 0);
 	t_run_free(&r);

@@ -45,17 +45,10 @@ static void sh_in(const char *dir, const char *cmd)
 	t_run_free(&r);
 }
 
-static char *path_in(const char *dir, const char *name)
-{
-	char *p = NULL;
-	assert_true(asprintf(&p, "%s/%s", dir, name) > 0);
-	return p;
-}
-
 /* Load name from f->dir as a private key of type t, sign, verify. */
 static void load_sign_verify(struct fx *f, const char *name, enum cmn_key_type t)
 {
-	char *p = path_in(f->dir, name);
+	char *p = t_path_in(f->dir, name);
 	struct cmn_key *k = NULL;
 	int r = cmn_key_load_private(f->ctx, p, &k);
 	if (r)
@@ -103,7 +96,7 @@ static void test_openssl_cli_keys(void **state)
 static void expect_refused(struct fx *f, const char *name, bool priv, int want,
 			   const char *needle)
 {
-	char *p = path_in(f->dir, name);
+	char *p = t_path_in(f->dir, name);
 	struct cmn_key *k = (struct cmn_key *)0x1;
 	int r = priv ? cmn_key_load_private(f->ctx, p, &k) : cmn_key_load_public(f->ctx, p, &k);
 	if (r != want)
@@ -128,7 +121,7 @@ static void test_modes(void **state)
 	expect_refused(f, "c.pem", true, CVMF_E_INVAL, "too open");
 	/* 0400 is fine; public keys may be world-readable */
 	load_sign_verify(f, "d.pem", CMN_KEY_ED25519);
-	char *p = path_in(f->dir, "d.pub");
+	char *p = t_path_in(f->dir, "d.pub");
 	struct cmn_key *k = NULL;
 	assert_int_equal(cmn_key_load_public(f->ctx, p, &k), 0);
 	assert_false(cmn_key_is_private(k));
@@ -187,7 +180,7 @@ static void test_interop_openssl(void **state)
 		      "printf 'message signed by both sides\\n' > msg");
 	const char *names[] = { "ed", "ec" };
 	size_t mlen;
-	char *mp = path_in(f->dir, "msg");
+	char *mp = t_path_in(f->dir, "msg");
 	char *msg = t_slurp(mp, &mlen);
 	for (size_t i = 0; i < 2; i++) {
 		char name[32], *p;
@@ -195,11 +188,11 @@ static void test_interop_openssl(void **state)
 		uint8_t *sig = NULL;
 		size_t slen;
 		snprintf(name, sizeof(name), "%s.pem", names[i]);
-		p = path_in(f->dir, name);
+		p = t_path_in(f->dir, name);
 		assert_int_equal(cmn_key_load_private(f->ctx, p, &k), 0);
 		free(p);
 		snprintf(name, sizeof(name), "%s.pub", names[i]);
-		p = path_in(f->dir, name);
+		p = t_path_in(f->dir, name);
 		assert_int_equal(cmn_key_load_public(f->ctx, p, &pub), 0);
 		free(p);
 		assert_int_equal(cmn_key_sign(f->ctx, k, msg, mlen, &sig, &slen), 0);
@@ -219,7 +212,7 @@ static void test_interop_openssl(void **state)
 			 f->dir, names[i], dgst);
 		t_assert_clean_exit(&r, 0);
 		t_run_free(&r);
-		p = path_in(f->dir, "o.sig");
+		p = t_path_in(f->dir, "o.sig");
 		char *osig = t_slurp(p, &slen);
 		free(p);
 		assert_int_equal(cmn_key_verify(f->ctx, pub, msg, mlen, (uint8_t *)osig, slen), 0);
@@ -240,7 +233,7 @@ static void test_fingerprint(void **state)
 	sh_in(f->dir, "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out ec.pem && "
 		      "openssl pkey -in ec.pem -pubout -outform DER -out ec.der && "
 		      "openssl pkey -in ec.pem -pubout -out ec.pub");
-	char *p = path_in(f->dir, "ec.der");
+	char *p = t_path_in(f->dir, "ec.der");
 	size_t n;
 	char *der = t_slurp(p, &n);
 	free(p);
@@ -248,10 +241,10 @@ static void test_fingerprint(void **state)
 	t_sha256(der, n, want);
 	free(der);
 	struct cmn_key *k = NULL, *pub = NULL;
-	p = path_in(f->dir, "ec.pem");
+	p = t_path_in(f->dir, "ec.pem");
 	assert_int_equal(cmn_key_load_private(f->ctx, p, &k), 0);
 	free(p);
-	p = path_in(f->dir, "ec.pub");
+	p = t_path_in(f->dir, "ec.pub");
 	assert_int_equal(cmn_key_load_public(f->ctx, p, &pub), 0);
 	free(p);
 	assert_int_equal(cmn_key_fingerprint(f->ctx, k, got), 0);
@@ -305,7 +298,7 @@ static void test_write(void **state)
 	struct fx *f = *state;
 	struct cmn_key *k = NULL, *priv = NULL, *pub = NULL;
 	assert_int_equal(cmn_key_generate(f->ctx, CMN_KEY_ECDSA_P384, &k), 0);
-	char *p = path_in(f->dir, "w.key"), *pp = path_in(f->dir, "w.key.pub");
+	char *p = t_path_in(f->dir, "w.key"), *pp = t_path_in(f->dir, "w.key.pub");
 	mode_t old = umask(0);
 	int r = cmn_key_write(f->ctx, k, p);
 	umask(old);
@@ -330,7 +323,7 @@ static void test_write(void **state)
 	/* never overwritten: not KEY, and not KEY.pub alone either */
 	assert_int_equal(cmn_key_write(f->ctx, k, p), CVMF_E_INVAL);
 	assert_non_null(strstr(cvmf_ctx_errmsg(f->ctx), "exists"));
-	char *q = path_in(f->dir, "q.key"), *qp = path_in(f->dir, "q.key.pub");
+	char *q = t_path_in(f->dir, "q.key"), *qp = t_path_in(f->dir, "q.key.pub");
 	free(t_write(f->dir, "q.key.pub", "keep", 4));
 	assert_int_equal(cmn_key_write(f->ctx, k, q), CVMF_E_INVAL);
 	assert_non_null(strstr(cvmf_ctx_errmsg(f->ctx), "q.key.pub' exists"));
@@ -425,7 +418,7 @@ static void test_cli(void **state)
 		t_run_free(&r);
 	}
 	/* nothing was written by the refused generate */
-	char *x = path_in(f->dir, "x.key");
+	char *x = t_path_in(f->dir, "x.key");
 	assert_int_equal(access(x, F_OK), -1);
 	free(x);
 }

@@ -66,9 +66,8 @@ static int setup(void **state)
 	assert_true(asprintf(&f->lock, "%s/t.recipe.lock", f->dir) > 0);
 	assert_true(asprintf(&f->out, "%s/out", f->dir) > 0);
 	assert_true(asprintf(&f->cache, "%s/cache", f->dir) > 0);
-	char *k = t_shared_file("inputs/vmlinuz-6.1.0-50");
-	if (k) {
-		f->kernel = realpath(k, NULL);
+	f->kernel = t_shared_abs("inputs/vmlinuz-6.1.0-50");
+	if (f->kernel) {
 		size_t n;
 		char *b = t_slurp(f->kernel, &n);
 		uint8_t d[32];
@@ -76,7 +75,6 @@ static int setup(void **state)
 		cvmf_hex(d, 32, f->kernel_sha);
 		free(b);
 	}
-	free(k);
 	*state = f;
 	return 0;
 }

@@ -59,26 +59,6 @@ static struct run tdx_to(const struct tdx_in *in, const char *opt, const char *p
 	return t_run(argv);
 }
 
-static char *path_in(const char *dir, const char *name)
-{
-	char *p = NULL;
-	assert_true(asprintf(&p, "%s/%s", dir, name) > 0);
-	return p;
-}
-
-static int count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	assert_non_null(d);
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			n++;
-	closedir(d);
-	return n;
-}
-
 static void assert_same_file(const char *a, const char *b)
 {
 	size_t na, nb;
@@ -139,8 +119,8 @@ static void test_eventlog_fifo_and_stdout(void **state)
 		skip();
 	}
 	char *dir = t_tmpdir();
-	char *plain = path_in(dir, "plain.jsonl"), *fifo = path_in(dir, "fifo");
-	char *copy = path_in(dir, "copy.jsonl"), *out = path_in(dir, "stdout.txt");
+	char *plain = t_path_in(dir, "plain.jsonl"), *fifo = t_path_in(dir, "fifo");
+	char *copy = t_path_in(dir, "copy.jsonl"), *out = t_path_in(dir, "stdout.txt");
 	struct run r = tdx_to(&in, "--eventlog", plain);
 	t_assert_clean_exit(&r, 0);
 	t_run_free(&r);
@@ -170,7 +150,7 @@ static void test_eventlog_fifo_and_stdout(void **state)
 	assert_non_null(strstr(got, want));   /* the log, and the measurement printed after it */
 	free(got);
 	free(want);
-	assert_int_equal(count_entries(dir), 4);   /* no temporary anywhere */
+	assert_int_equal(t_count_entries(dir), 4);   /* no temporary anywhere */
 	free(plain);
 	free(fifo);
 	free(copy);
@@ -189,12 +169,12 @@ static void test_symlink_output_keeps_the_link(void **state)
 		skip();
 	}
 	char *dir = t_tmpdir();
-	char *sub = path_in(dir, "real");
+	char *sub = t_path_in(dir, "real");
 	assert_int_equal(mkdir(sub, 0755), 0);
 	char *target = t_write(sub, "td.ccel", "old", 3);
-	char *link = path_in(dir, "td.ccel");
+	char *link = t_path_in(dir, "td.ccel");
 	assert_int_equal(symlink("real/td.ccel", link), 0);
-	char *plain = path_in(dir, "plain.ccel");
+	char *plain = t_path_in(dir, "plain.ccel");
 	struct run r = tdx_to(&in, "--ccel", plain);
 	t_assert_clean_exit(&r, 0);
 	t_run_free(&r);
@@ -205,13 +185,13 @@ static void test_symlink_output_keeps_the_link(void **state)
 	assert_int_equal(lstat(link, &st), 0);
 	assert_true(S_ISLNK(st.st_mode));
 	assert_same_file(plain, target);
-	assert_int_equal(count_entries(sub), 1);
-	assert_int_equal(count_entries(dir), 3);   /* real/, td.ccel, plain.ccel */
+	assert_int_equal(t_count_entries(sub), 1);
+	assert_int_equal(t_count_entries(dir), 3);   /* real/, td.ccel, plain.ccel */
 	/* A directory given as output: exit 1 naming it, nothing written. */
 	r = tdx_to(&in, "--ccel", sub);
 	t_assert_clean_exit(&r, 1);
 	assert_non_null(strstr(r.err, sub));
-	assert_int_equal(count_entries(sub), 1);
+	assert_int_equal(t_count_entries(sub), 1);
 	t_run_free(&r);
 	free(plain);
 	free(link);
@@ -238,7 +218,7 @@ static void test_dump_vmsa_symlink(void **state)
 	free(fw_rel);
 	free(kernel_rel);
 	char *dir = t_tmpdir();
-	char *ref = path_in(dir, "ref"), *work = path_in(dir, "work");
+	char *ref = t_path_in(dir, "ref"), *work = t_path_in(dir, "work");
 	assert_int_equal(mkdir(ref, 0755), 0);
 	assert_int_equal(mkdir(work, 0755), 0);
 	char *argv[] = { (char *)t_bin(), "measure", "snp", "--mode", "snp", "--ovmf", fw,
@@ -249,7 +229,7 @@ static void test_dump_vmsa_symlink(void **state)
 	t_run_free(&r);
 	/* vmsa0.bin is a link to a file elsewhere: the link stays. */
 	char *elsewhere = t_write(dir, "kept-vmsa0", "x", 1);
-	char *link = path_in(work, "vmsa0.bin");
+	char *link = t_path_in(work, "vmsa0.bin");
 	assert_int_equal(symlink("../kept-vmsa0", link), 0);
 	r = t_run_in(work, argv);
 	t_assert_clean_exit(&r, 0);
@@ -257,11 +237,11 @@ static void test_dump_vmsa_symlink(void **state)
 	struct stat st;
 	assert_int_equal(lstat(link, &st), 0);
 	assert_true(S_ISLNK(st.st_mode));
-	char *ref0 = path_in(ref, "vmsa0.bin"), *ref1 = path_in(ref, "vmsa1.bin");
-	char *work1 = path_in(work, "vmsa1.bin");
+	char *ref0 = t_path_in(ref, "vmsa0.bin"), *ref1 = t_path_in(ref, "vmsa1.bin");
+	char *work1 = t_path_in(work, "vmsa1.bin");
 	assert_same_file(ref0, elsewhere);
 	assert_same_file(ref1, work1);
-	assert_int_equal(count_entries(work), 2);
+	assert_int_equal(t_count_entries(work), 2);
 	free(ref0);
 	free(ref1);
 	free(work1);
@@ -279,12 +259,12 @@ static void test_initrd_outputs(void **state)
 {
 	(void)state;
 	char *dir = t_tmpdir();
-	char *tree = path_in(dir, "tree");
+	char *tree = t_path_in(dir, "tree");
 	assert_int_equal(mkdir(tree, 0755), 0);
 	free(t_write(tree, "init", "#!/bin/sh\n", 10));
-	char *plain = path_in(dir, "plain.img"), *fifo = path_in(dir, "fifo");
-	char *copy = path_in(dir, "copy.img"), *link = path_in(dir, "link.img");
-	char *target = path_in(dir, "target.img");
+	char *plain = t_path_in(dir, "plain.img"), *fifo = t_path_in(dir, "fifo");
+	char *copy = t_path_in(dir, "copy.img"), *link = t_path_in(dir, "link.img");
+	char *target = t_path_in(dir, "target.img");
 	char *a[] = { (char *)t_bin(), "initrd", "-o", plain, "--tree", tree, "--quiet", NULL };
 	struct run r = t_run(a);
 	t_assert_clean_exit(&r, 0);
@@ -315,7 +295,7 @@ static void test_initrd_outputs(void **state)
 	assert_int_equal(lstat(link, &st), 0);
 	assert_true(S_ISLNK(st.st_mode));
 	assert_same_file(plain, target);
-	assert_int_equal(count_entries(dir), 6);   /* tree, plain, fifo, copy, link, target */
+	assert_int_equal(t_count_entries(dir), 6);   /* tree, plain, fifo, copy, link, target */
 	free(plain);
 	free(fifo);
 	free(copy);
@@ -348,12 +328,12 @@ static bool build_fixture(struct bfx *f, size_t big)
 	assert_non_null(kernel_abs);
 	f->dir = t_tmpdir();
 	assert_int_equal(chmod(f->dir, 0755), 0);
-	char *rdir = path_in(f->dir, "r"), *rootfs = path_in(f->dir, "r/rootfs");
+	char *rdir = t_path_in(f->dir, "r"), *rootfs = t_path_in(f->dir, "r/rootfs");
 	assert_int_equal(mkdir(rdir, 0755), 0);
 	assert_int_equal(mkdir(rootfs, 0755), 0);
 	free(t_write(rootfs, "init", "#!/bin/sh\n", 10));
 	if (big) {
-		char *p = path_in(rootfs, "big");
+		char *p = t_path_in(rootfs, "big");
 		FILE *o = fopen(p, "wb");
 		assert_non_null(o);
 		uint64_t x = 0x9e3779b97f4a7c15ull, buf[8192];
@@ -369,7 +349,7 @@ static bool build_fixture(struct bfx *f, size_t big)
 		assert_int_equal(fclose(o), 0);
 		free(p);
 	}
-	f->recipe = path_in(rdir, "r.recipe");
+	f->recipe = t_path_in(rdir, "r.recipe");
 	FILE *o = fopen(f->recipe, "w");
 	assert_non_null(o);
 	fprintf(o, "[image]\nname = t\nversion = 1\nsource-date-epoch = 1700000000\n\n"
@@ -378,8 +358,8 @@ static bool build_fixture(struct bfx *f, size_t big)
 		   "[initrd]\ntree = rootfs\n\n[cmdline]\nvalue = console=ttyS0\n",
 		ovmf_abs, kernel_abs);
 	assert_int_equal(fclose(o), 0);
-	f->out = path_in(f->dir, "out");
-	f->tmpdir = path_in(f->dir, "tmp");
+	f->out = t_path_in(f->dir, "out");
+	f->tmpdir = t_path_in(f->dir, "tmp");
 	assert_int_equal(mkdir(f->out, 0777), 0);
 	assert_int_equal(chmod(f->out, 0777), 0);
 	assert_int_equal(mkdir(f->tmpdir, 0700), 0);
@@ -395,7 +375,7 @@ static bool build_fixture(struct bfx *f, size_t big)
 static void bfx_free(struct bfx *f)
 {
 	if (f->dir) {
-		char *rdir = path_in(f->dir, "r");
+		char *rdir = t_path_in(f->dir, "r");
 		chmod(rdir, 0755);
 		free(rdir);
 		t_rmrf(f->dir);
@@ -488,33 +468,6 @@ static void interrupt(char *const argv[], const char *tmpdir, const char *watch,
 			 argv[1], argv[2], sig, st);
 }
 
-/* A child that holds flock(LOCK_EX) on dir until *ret_release is closed. */
-static pid_t hold_lock(const char *dir, int *ret_release)
-{
-	int ready[2], done[2];
-	assert_int_equal(pipe(ready), 0);
-	assert_int_equal(pipe(done), 0);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		close(ready[0]);
-		close(done[1]);
-		int fd = open(dir, O_RDONLY | O_DIRECTORY);
-		char c = 'x';
-		if (fd < 0 || flock(fd, LOCK_EX) < 0 || write(ready[1], &c, 1) != 1)
-			_exit(1);
-		(void)!read(done[0], &c, 1);
-		_exit(0);
-	}
-	close(ready[1]);
-	close(done[0]);
-	char c;
-	assert_int_equal(read(ready[0], &c, 1), 1);
-	close(ready[0]);
-	*ret_release = done[1];
-	return pid;
-}
-
 static void test_build_interrupted(void **state)
 {
 	(void)state;
@@ -525,50 +478,50 @@ static void test_build_interrupted(void **state)
 	}
 	char *argv[] = { (char *)t_bin(), "build", f.recipe, "-o", f.out, "--lock", "--quiet", NULL };
 	interrupt(argv, f.tmpdir, f.out, ".t-1.tmp-", SIGTERM);
-	assert_int_equal(count_entries(f.out), 0);
+	assert_int_equal(t_count_entries(f.out), 0);
 	interrupt(argv, f.tmpdir, f.out, ".t-1.tmp-", SIGINT);
-	assert_int_equal(count_entries(f.out), 0);
+	assert_int_equal(t_count_entries(f.out), 0);
 
 	/* SIGKILL cannot be caught: the leftover stays, for the next run to sweep. */
 	interrupt(argv, f.tmpdir, f.out, ".t-1.tmp-", SIGKILL);
 	const char *left = find_prefixed(f.out, ".t-1.tmp-");
 	assert_non_null(left);
-	char *leftover = path_in(f.out, left);
-	assert_int_equal(count_entries(f.out), 1);
+	char *leftover = t_path_in(f.out, left);
+	assert_int_equal(t_count_entries(f.out), 1);
 	/* Another build's live temporary, locked by its owner: kept. */
-	char *live = path_in(f.out, ".t-1.tmp-Live000000");
+	char *live = t_path_in(f.out, ".t-1.tmp-Live000000");
 	assert_int_equal(mkdir(live, 0700), 0);
 	free(t_write(live, "work", "in progress", 11));
 	int release;
-	pid_t holder = hold_lock(live, &release);
+	pid_t holder = t_hold_lock(live, &release);
 	struct run r = t_run(argv);
 	t_assert_clean_exit(&r, 0);
 	t_run_free(&r);
 	assert_int_equal(access(leftover, F_OK), -1);
 	assert_int_equal(access(live, F_OK), 0);
-	assert_int_equal(count_entries(f.out), 2);   /* t-1 and the live one */
+	assert_int_equal(t_count_entries(f.out), 2);   /* t-1 and the live one */
 	close(release);
 	int st;
 	assert_int_equal(waitpid(holder, &st, 0), holder);
 
 	/* verify IMG.tar: $TMPDIR/cvmforge-image-* goes on SIGINT and SIGTERM. */
-	char *tar = path_in(f.out, "t-1/t-1.tar");
+	char *tar = t_path_in(f.out, "t-1/t-1.tar");
 	char *v[] = { (char *)t_bin(), "verify", tar, NULL };
 	interrupt(v, f.tmpdir, f.tmpdir, "cvmforge-image-", SIGINT);
-	assert_int_equal(count_entries(f.tmpdir), 0);
+	assert_int_equal(t_count_entries(f.tmpdir), 0);
 	interrupt(v, f.tmpdir, f.tmpdir, "cvmforge-image-", SIGTERM);
-	assert_int_equal(count_entries(f.tmpdir), 0);
+	assert_int_equal(t_count_entries(f.tmpdir), 0);
 	interrupt(v, f.tmpdir, f.tmpdir, "cvmforge-image-", SIGKILL);
-	assert_int_equal(count_entries(f.tmpdir), 1);
+	assert_int_equal(t_count_entries(f.tmpdir), 1);
 	pid_t pid = spawn_cli(v, f.tmpdir);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	assert_int_equal(count_entries(f.tmpdir), 0);   /* its own and the leftover */
+	assert_int_equal(t_count_entries(f.tmpdir), 0);   /* its own and the leftover */
 	/* reproduce: its $TMPDIR/cvmforge-reproduce-* (with the rebuilt image) too. */
-	char *img = path_in(f.out, "t-1");
+	char *img = t_path_in(f.out, "t-1");
 	char *rp[] = { (char *)t_bin(), "reproduce", f.recipe, "--against", img, NULL };
 	interrupt(rp, f.tmpdir, f.tmpdir, "cvmforge-reproduce-", SIGTERM);
-	assert_int_equal(count_entries(f.tmpdir), 0);
+	assert_int_equal(t_count_entries(f.tmpdir), 0);
 	free(img);
 	free(tar);
 	free(live);
@@ -579,30 +532,20 @@ static void test_build_interrupted(void **state)
 /* Run argv as an unprivileged user when we are root (root writes anywhere). */
 static struct run run_unprivileged(char *const argv[])
 {
-	char out_path[] = "/tmp/cvmforge-out-XXXXXX", err_path[] = "/tmp/cvmforge-err-XXXXXX";
-	int ofd = mkstemp(out_path), efd = mkstemp(err_path);
-	assert_true(ofd >= 0 && efd >= 0);
+	struct t_capture c;
+	t_capture_open(&c);
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		dup2(ofd, 1);
-		dup2(efd, 2);
+		dup2(c.ofd, 1);
+		dup2(c.efd, 2);
 		if (geteuid() == 0 &&
 		    (setgroups(0, NULL) || setgid(65534) || setuid(65534)))
 			_exit(126);
 		execv(argv[0], argv);
 		_exit(127);
 	}
-	int st;
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	close(ofd);
-	close(efd);
-	struct run r = { WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), NULL, NULL, 0 };
-	r.out = t_slurp(out_path, &r.out_len);
-	r.err = t_slurp(err_path, NULL);
-	unlink(out_path);
-	unlink(err_path);
-	return r;
+	return t_capture_wait(&c, pid);
 }
 
 static void test_build_lock_unwritable(void **state)
@@ -613,13 +556,13 @@ static void test_build_lock_unwritable(void **state)
 		bfx_free(&f);
 		skip();
 	}
-	char *rdir = path_in(f.dir, "r"), *lock = path_in(f.dir, "r/r.recipe.lock");
+	char *rdir = t_path_in(f.dir, "r"), *lock = t_path_in(f.dir, "r/r.recipe.lock");
 	char *argv[] = { (char *)t_bin(), "build", f.recipe, "-o", f.out, "--lock", "--quiet", NULL };
 	assert_int_equal(chmod(rdir, 0555), 0);
 	struct run r = run_unprivileged(argv);
 	t_assert_clean_exit(&r, 1);
 	assert_non_null(strstr(r.err, lock));
-	assert_int_equal(count_entries(f.out), 0);   /* nothing in OUT */
+	assert_int_equal(t_count_entries(f.out), 0);   /* nothing in OUT */
 	assert_int_equal(access(lock, F_OK), -1);
 	t_run_free(&r);
 
@@ -628,7 +571,7 @@ static void test_build_lock_unwritable(void **state)
 	r = t_run(argv);
 	t_assert_clean_exit(&r, 0);
 	t_run_free(&r);
-	char *manifest = path_in(f.out, "t-1/manifest.json");
+	char *manifest = t_path_in(f.out, "t-1/manifest.json");
 	size_t n0;
 	char *before = t_slurp(manifest, &n0);
 	struct run sh = t_sh("chmod -R a+rwX '%s' && echo changed > '%s/rootfs/init' && chmod 555 '%s'",
@@ -641,7 +584,7 @@ static void test_build_lock_unwritable(void **state)
 	t_assert_clean_exit(&r, 1);
 	assert_non_null(strstr(r.err, lock));
 	t_run_free(&r);
-	assert_int_equal(count_entries(f.out), 1);
+	assert_int_equal(t_count_entries(f.out), 1);
 	size_t n1;
 	char *after = t_slurp(manifest, &n1);
 	assert_int_equal(n0, n1);

@@ -48,13 +48,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static char *path_in(const char *dir, const char *name)
-{
-	char *p = NULL;
-	assert_true(asprintf(&p, "%s/%s", dir, name) > 0);
-	return p;
-}
-
 /* The DSSE protocol's own example (protocol.md). */
 static void test_pae(void **state)
 {
@@ -404,7 +397,7 @@ static char *fixture_key(struct fx *f, const char *name)
 	size_t n;
 	char *pem = t_slurp(src, &n);
 	free(src);
-	char *p = path_in(f->dir, name);
+	char *p = t_path_in(f->dir, name);
 	unlink(p);
 	int fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	assert_true(fd >= 0);
@@ -644,48 +637,6 @@ static void test_id_block_vector(void **state)
 
 /* ---- an image, end to end through the CLI ---- */
 
-static char *shared_abs(const char *rel)
-{
-	char *p = t_shared_file(rel);
-	if (!p)
-		return NULL;
-	char *abs = realpath(p, NULL);
-	free(p);
-	return abs;
-}
-
-/* Build a small image from ../shared inputs into f->dir/out; its path, or NULL. */
-static char *build_image(struct fx *f)
-{
-	char *ovmf = shared_abs("inputs/OVMF.fd"), *kernel = shared_abs("inputs/vmlinuz-6.1.0-50");
-	if (!ovmf || !kernel) {
-		free(ovmf);
-		free(kernel);
-		return NULL;
-	}
-	char *recipe = path_in(f->dir, "t.recipe");
-	struct run r = t_sh("mkdir -p '%s/rootfs' && printf '#!/bin/sh\\necho hi\\n' > '%s/rootfs/init'",
-			    f->dir, f->dir);
-	t_assert_clean_exit(&r, 0);
-	t_run_free(&r);
-	FILE *o = fopen(recipe, "w");
-	assert_non_null(o);
-	fprintf(o, "[image]\nname = t\nversion = 1\nsource-date-epoch = 1700000000\n\n"
-		   "[firmware]\nsource = file:%s\nrelease = 2022.11\n\n"
-		   "[kernel]\nsource = file:%s\n\n"
-		   "[initrd]\ntree = rootfs\n\n"
-		   "[cmdline]\nvalue = console=ttyS0\n\n"
-		   "[snp]\nkernel-hashes = no\nvcpus = 1-2\n", ovmf, kernel);
-	fclose(o);
-	r = t_sh("cd '%s' && '%s' build t.recipe -o out --lock --quiet", f->dir, t_bin());
-	t_assert_clean_exit(&r, 0);
-	t_run_free(&r);
-	free(ovmf);
-	free(kernel);
-	free(recipe);
-	return path_in(f->dir, "out/t-1");
-}
-
 /* sha256sum of every file of the image, as one string. */
 static char *image_sums(const char *img)
 {
@@ -713,7 +664,7 @@ static void expect_verify(const char *img, const char *pub, int status, const ch
 static void test_image_sign_verify(void **state)
 {
 	struct fx *f = *state;
-	char *img = build_image(f);
+	char *img = t_small_image(f->dir, "[snp]\nkernel-hashes = no\nvcpus = 1-2\n");
 	if (!img)
 		skip();
 	char *before = image_sums(img);
@@ -732,8 +683,8 @@ static void test_image_sign_verify(void **state)
 	assert_non_null(strstr(r.err, "'rel.key' exists"));
 	t_run_free(&r);
 
-	char *key = path_in(f->dir, "rel.key"), *pub = path_in(f->dir, "rel.key.pub");
-	char *ecpub = path_in(f->dir, "ec.key.pub"), *opub = path_in(f->dir, "other.key.pub");
+	char *key = t_path_in(f->dir, "rel.key"), *pub = t_path_in(f->dir, "rel.key.pub");
+	char *ecpub = t_path_in(f->dir, "ec.key.pub"), *opub = t_path_in(f->dir, "other.key.pub");
 	r = t_sh("'%s' sign '%s' --key '%s'", t_bin(), img, key);
 	t_assert_clean_exit(&r, 0);
 	t_run_free(&r);
@@ -741,7 +692,8 @@ static void test_image_sign_verify(void **state)
 	char *after = image_sums(img);
 	assert_string_equal(before, after);
 	free(after);
-	char *m1 = path_in(img, "measurements.dsse.json"), *p1 = path_in(img, "provenance.dsse.json");
+	char *m1 = t_path_in(img, "measurements.dsse.json");
+	char *p1 = t_path_in(img, "provenance.dsse.json");
 	size_t n1, n2;
 	char *env1 = t_slurp(m1, &n1), *prov1 = t_slurp(p1, &n2);
 	assert_int_equal(env1[n1 - 1], '\n');
@@ -772,7 +724,7 @@ static void test_image_sign_verify(void **state)
 	t_assert_clean_exit(&r, 0);
 	t_run_free(&r);
 	/* the tarball, given alone, with the envelopes beside it */
-	char *tar = path_in(img, "t-1.tar");
+	char *tar = t_path_in(img, "t-1.tar");
 	expect_verify(tar, pub, 0, "signed by the given key");
 
 	/* the payloads: subjects, predicate types, provenance */

@@ -15,16 +15,9 @@
 
 #define MTIME 1700000000u
 
-static char *path2(const char *a, const char *b)
-{
-	char *p = NULL;
-	assert_true(asprintf(&p, "%s/%s", a, b) > 0);
-	return p;
-}
-
 static void mkfile(const char *dir, const char *rel, const char *content, mode_t mode)
 {
-	char *p = path2(dir, rel);
+	char *p = t_path_in(dir, rel);
 	FILE *f = fopen(p, "wb");
 	assert_non_null(f);
 	assert_int_equal(fwrite(content, 1, strlen(content), f), strlen(content));
@@ -35,14 +28,14 @@ static void mkfile(const char *dir, const char *rel, const char *content, mode_t
 
 static void mkdir2(const char *dir, const char *rel)
 {
-	char *p = path2(dir, rel);
+	char *p = t_path_in(dir, rel);
 	assert_int_equal(mkdir(p, 0700), 0);
 	free(p);
 }
 
 static void set_mtime(const char *dir, const char *rel, time_t t)
 {
-	char *p = path2(dir, rel);
+	char *p = t_path_in(dir, rel);
 	struct timespec ts[2] = { { t, 0 }, { t, 123456789 } };
 	assert_int_equal(utimensat(AT_FDCWD, p, ts, AT_SYMLINK_NOFOLLOW), 0);
 	free(p);
@@ -63,8 +56,8 @@ static void make_tree(const char *dir, bool reverse, size_t big)
 	for (size_t i = 0; i < big; i++)
 		bigdata[i] = (char)('a' + i * 7 % 26);
 	bigdata[big] = '\0';
-	char *long_rel = path2("data", LONG_DIR);
-	char *long_file = path2(long_rel, "file.txt");
+	char *long_rel = t_path_in("data", LONG_DIR);
+	char *long_file = t_path_in(long_rel, "file.txt");
 	if (!reverse) {
 		mkdir2(dir, "bin");
 		mkfile(dir, "bin/tool", "#!/bin/sh\necho hi\n", 0700);
@@ -104,10 +97,10 @@ static struct two two_tars(size_t big)
 {
 	struct two t;
 	t.root = t_tmpdir();
-	t.a = path2(t.root, "a");
-	t.b = path2(t.root, "b");
-	t.ta = path2(t.root, "a.tar");
-	t.tb = path2(t.root, "b.tar");
+	t.a = t_path_in(t.root, "a");
+	t.b = t_path_in(t.root, "b");
+	t.ta = t_path_in(t.root, "a.tar");
+	t.tb = t_path_in(t.root, "b.tar");
 	assert_int_equal(mkdir(t.a, 0755), 0);
 	assert_int_equal(mkdir(t.b, 0700), 0);
 	mode_t old = umask(022);
@@ -269,7 +262,7 @@ static void test_round_trip(void **state)
 {
 	(void)state;
 	struct two t = two_tars(200000);
-	char *dest = path2(t.root, "out");
+	char *dest = t_path_in(t.root, "out");
 	assert_int_equal(mkdir(dest, 0755), 0);
 	cvmf_ctx *ctx = cvmf_ctx_new();
 	mode_t old = umask(077);
@@ -282,22 +275,22 @@ static void test_round_trip(void **state)
 	assert_int_equal(system(cmd), 0);
 	free(cmd);
 	struct stat st;
-	char *p = path2(dest, "image/bin/tool");
+	char *p = t_path_in(dest, "image/bin/tool");
 	assert_int_equal(stat(p, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0755);
 	free(p);
-	p = path2(dest, "image/data/a.txt");
+	p = t_path_in(dest, "image/data/a.txt");
 	assert_int_equal(stat(p, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0644);
 	free(p);
-	p = path2(dest, "image/empty");
+	p = t_path_in(dest, "image/empty");
 	assert_int_equal(stat(p, &st), 0);
 	assert_true(S_ISDIR(st.st_mode));
 	assert_int_equal(st.st_mode & 07777, 0755);
 	free(p);
 	/* And back: the same tarball. */
-	char *again = path2(t.root, "again.tar");
-	char *img = path2(dest, "image");
+	char *again = t_path_in(t.root, "again.tar");
+	char *img = t_path_in(dest, "image");
 	assert_int_equal(bld_tar_write(ctx, img, "image", MTIME, again), 0);
 	size_t n1, n2;
 	char *b1 = t_slurp(t.ta, &n1), *b2 = t_slurp(again, &n2);
@@ -319,10 +312,10 @@ static void test_write_refuses(void **state)
 {
 	(void)state;
 	char *root = t_tmpdir();
-	char *src = path2(root, "src"), *out = path2(root, "o.tar");
+	char *src = t_path_in(root, "src"), *out = t_path_in(root, "o.tar");
 	assert_int_equal(mkdir(src, 0755), 0);
 	mkfile(src, "f", "x", 0644);
-	char *ln = path2(src, "link");
+	char *ln = t_path_in(src, "link");
 	assert_int_equal(symlink("f", ln), 0);
 	cvmf_ctx *ctx = cvmf_ctx_new();
 	assert_int_equal(bld_tar_write(ctx, src, "p", MTIME, out), CVMF_E_UNSUPPORTED);
@@ -419,14 +412,14 @@ static void test_extract_refuses(void **state)
 		{ EVIL_INNER_DOTDOT, "'..'" }, { EVIL_DOT, "'.'" },
 	};
 	char *root = t_tmpdir();
-	char *tar = path2(root, "evil.tar");
+	char *tar = t_path_in(root, "evil.tar");
 	cvmf_ctx *ctx = cvmf_ctx_new();
 	for (size_t i = 0; i < CMN_ARRAY_SIZE(cases); i++) {
 		const char *name;
 		write_evil(tar, cases[i].kind, &name);
 		char sub[32];
 		snprintf(sub, sizeof(sub), "dest%zu", i);
-		char *dest = path2(root, sub);
+		char *dest = t_path_in(root, sub);
 		assert_int_equal(mkdir(dest, 0755), 0);
 		assert_int_equal(bld_tar_extract(ctx, tar, dest), CVMF_E_FORMAT);
 		const char *msg = cvmf_ctx_errmsg(ctx);
@@ -438,22 +431,22 @@ static void test_extract_refuses(void **state)
 		free(dest);
 	}
 	/* Nothing escaped: no x or y beside the destinations. */
-	char *x = path2(root, "x"), *y = path2(root, "y");
+	char *x = t_path_in(root, "x"), *y = t_path_in(root, "y");
 	assert_int_equal(access(x, F_OK), -1);
 	assert_int_equal(access(y, F_OK), -1);
 	free(x);
 	free(y);
 
 	/* A symlink already in the destination is not followed. */
-	char *dest = path2(root, "destlink"), *outside = path2(root, "outside");
+	char *dest = t_path_in(root, "destlink"), *outside = t_path_in(root, "outside");
 	assert_int_equal(mkdir(dest, 0755), 0);
 	assert_int_equal(mkdir(outside, 0755), 0);
-	char *lnk = path2(dest, "image");
+	char *lnk = t_path_in(dest, "image");
 	assert_int_equal(symlink(outside, lnk), 0);
 	struct two t = two_tars(10);
 	assert_int_equal(bld_tar_extract(ctx, t.ta, dest), CVMF_E_FORMAT);
 	assert_non_null(strstr(cvmf_ctx_errmsg(ctx), "'image/'"));
-	char *probe = path2(outside, "bin");
+	char *probe = t_path_in(outside, "bin");
 	assert_int_equal(access(probe, F_OK), -1);
 	free(probe);
 	two_free(&t);
@@ -464,7 +457,7 @@ static void test_extract_refuses(void **state)
 	/* Not a tar at all; a missing destination. */
 	char *junk = t_write(root, "junk.tar", "hello, this is not a tar archive", 32);
 	assert_true(bld_tar_extract(ctx, junk, root) < 0);
-	char *nodest = path2(root, "nope");
+	char *nodest = t_path_in(root, "nope");
 	assert_int_equal(bld_tar_extract(ctx, junk, nodest), CVMF_E_IO);
 	free(nodest);
 	free(junk);

@@ -82,13 +82,6 @@ static char *abs_path(const char *p)
 	return strdup(realpath(p, buf) ? buf : p);
 }
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void set_skip(const char *fmt, ...)
 {
 	if (S.skip)
@@ -560,9 +553,9 @@ static void boot_case(void **state)
 	char *bargv[] = { "/bin/sh", S.boot_sh, run, "--firmware", (char *)c->firmware,
 			  "--memory", mem_mib, "--machine", (char *)c->machine, "--kernel", S.kernel,
 			  "--initrd", (char *)initrd, "--append", (char *)c->append, NULL };
-	double t0 = now();
+	double t0 = t_now();
 	struct run br = run_argv(bargv);
-	double secs = now() - t0;
+	double secs = t_now() - t0;
 	S.boot_seconds += secs;
 	printf("# boot %s: %.1f s wall (all boots so far %.1f s)\n", c->name, secs, S.boot_seconds);
 	fflush(stdout);

@@ -10,34 +10,11 @@
  *   - temporaries registered are removed by cmn_tmp_remove_all; sweeping removes
  *     unlocked leftovers and keeps live, locked ones and older versions' names.
  */
-#include <dirent.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "tests/unit/testlib.h"
 #include "common/write.h"
-
-/* Names in dir, other than . and .. */
-static int count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	assert_non_null(d);
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)))
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			n++;
-	closedir(d);
-	return n;
-}
-
-static char *path_in(const char *dir, const char *name)
-{
-	char *p = NULL;
-	assert_true(asprintf(&p, "%s/%s", dir, name) > 0);
-	return p;
-}
 
 static void test_regular_replaced_whole(void **state)
 {
@@ -55,7 +32,7 @@ static void test_regular_replaced_whole(void **state)
 	assert_int_equal(stat(f, &after), 0);
 	assert_true(S_ISREG(after.st_mode));
 	assert_true(before.st_ino != after.st_ino);   /* renamed over, not rewritten */
-	assert_int_equal(count_entries(dir), 1);
+	assert_int_equal(t_count_entries(dir), 1);
 	free(got);
 	cvmf_ctx_free(ctx);
 	free(f);
@@ -67,7 +44,7 @@ static void test_new_path_and_umask(void **state)
 {
 	(void)state;
 	char *dir = t_tmpdir();
-	char *f = path_in(dir, "new.json");
+	char *f = t_path_in(dir, "new.json");
 	cvmf_ctx *ctx = cvmf_ctx_new();
 	mode_t old = umask(022);
 	assert_int_equal(cmn_write_file(ctx, "output", f, "{}\n", 3, CMN_W_DURABLE), 0);
@@ -81,7 +58,7 @@ static void test_new_path_and_umask(void **state)
 	assert_int_equal(stat(f, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0666);
 	umask(old);
-	assert_int_equal(count_entries(dir), 1);
+	assert_int_equal(t_count_entries(dir), 1);
 	cvmf_ctx_free(ctx);
 	free(f);
 	t_rmrf(dir);
@@ -92,7 +69,7 @@ static void test_private_0600_from_the_first_byte(void **state)
 {
 	(void)state;
 	char *dir = t_tmpdir();
-	char *f = path_in(dir, "key.pem");
+	char *f = t_path_in(dir, "key.pem");
 	cvmf_ctx *ctx = cvmf_ctx_new();
 	mode_t old = umask(0);
 	struct cmn_out *o = NULL;
@@ -144,8 +121,8 @@ static void test_fifo_written_through(void **state)
 {
 	(void)state;
 	char *dir = t_tmpdir();
-	char *fifo = path_in(dir, "pipe");
-	char *copy = path_in(dir, "copy");
+	char *fifo = t_path_in(dir, "pipe");
+	char *copy = t_path_in(dir, "copy");
 	assert_int_equal(mkfifo(fifo, 0600), 0);
 	char *cmd = NULL;
 	assert_true(asprintf(&cmd, "cat '%s' > '%s'", fifo, copy) > 0);
@@ -170,7 +147,7 @@ static void test_fifo_written_through(void **state)
 	struct stat sb;
 	assert_int_equal(lstat(fifo, &sb), 0);
 	assert_true(S_ISFIFO(sb.st_mode));
-	assert_int_equal(count_entries(dir), 2);
+	assert_int_equal(t_count_entries(dir), 2);
 	free(got);
 	free(cmd);
 	cvmf_ctx_free(ctx);
@@ -184,11 +161,11 @@ static void test_symlink_keeps_the_link(void **state)
 {
 	(void)state;
 	char *dir = t_tmpdir();
-	char *sub = path_in(dir, "sub");
+	char *sub = t_path_in(dir, "sub");
 	assert_int_equal(mkdir(sub, 0755), 0);
 	char *target = t_write(sub, "real.json", "old", 3);
-	char *link1 = path_in(dir, "link");      /* relative: sub/real.json */
-	char *link2 = path_in(dir, "link2");     /* a chain: link2 -> link */
+	char *link1 = t_path_in(dir, "link");      /* relative: sub/real.json */
+	char *link2 = t_path_in(dir, "link2");     /* a chain: link2 -> link */
 	assert_int_equal(symlink("sub/real.json", link1), 0);
 	assert_int_equal(symlink("link", link2), 0);
 	cvmf_ctx *ctx = cvmf_ctx_new();
@@ -203,15 +180,15 @@ static void test_symlink_keeps_the_link(void **state)
 	assert_int_equal(n, 4);
 	assert_memory_equal(got, "new!", 4);
 	free(got);
-	assert_int_equal(count_entries(sub), 1);   /* no temporary left beside the target */
-	assert_int_equal(count_entries(dir), 3);
+	assert_int_equal(t_count_entries(sub), 1);   /* no temporary left beside the target */
+	assert_int_equal(t_count_entries(dir), 3);
 	/* A dangling link: its target is created, the link stays. */
-	char *dangling = path_in(dir, "dangling");
+	char *dangling = t_path_in(dir, "dangling");
 	assert_int_equal(symlink("sub/made.txt", dangling), 0);
 	assert_int_equal(cmn_write_file(ctx, "output", dangling, "x", 1, 0), 0);
 	assert_int_equal(lstat(dangling, &st), 0);
 	assert_true(S_ISLNK(st.st_mode));
-	char *made = path_in(sub, "made.txt");
+	char *made = t_path_in(sub, "made.txt");
 	assert_int_equal(stat(made, &st), 0);
 	assert_int_equal(st.st_size, 1);
 	cvmf_ctx_free(ctx);
@@ -238,15 +215,15 @@ static void test_excl(void **state)
 	char *got = t_slurp(f, &n);
 	assert_int_equal(n, 4);
 	free(got);
-	char *dangling = path_in(dir, "dangling");
+	char *dangling = t_path_in(dir, "dangling");
 	assert_int_equal(symlink("nowhere", dangling), 0);
 	assert_int_equal(cmn_write_file(ctx, "key", dangling, "new", 3, CMN_W_EXCL), CVMF_E_IO);
-	char *nowhere = path_in(dir, "nowhere");
+	char *nowhere = t_path_in(dir, "nowhere");
 	assert_int_equal(access(nowhere, F_OK), -1);
 	/* A new path is fine; one that appears before the commit is not replaced. */
-	char *fresh = path_in(dir, "fresh");
+	char *fresh = t_path_in(dir, "fresh");
 	assert_int_equal(cmn_write_file(ctx, "key", fresh, "k", 1, CMN_W_EXCL), 0);
-	char *racy = path_in(dir, "racy");
+	char *racy = t_path_in(dir, "racy");
 	struct cmn_out *o = NULL;
 	assert_int_equal(cmn_out_open(ctx, "key", racy, CMN_W_EXCL, &o), 0);
 	assert_int_equal(cmn_out_write(o, "mine", 4), 0);
@@ -256,7 +233,7 @@ static void test_excl(void **state)
 	assert_int_equal(n, 6);
 	assert_memory_equal(got, "theirs", 6);
 	free(got);
-	assert_int_equal(count_entries(dir), 4);   /* key, dangling, fresh, racy */
+	assert_int_equal(t_count_entries(dir), 4);   /* key, dangling, fresh, racy */
 	cvmf_ctx_free(ctx);
 	free(racy);
 	free(fresh);
@@ -273,36 +250,36 @@ static void test_failures_leave_no_temporary(void **state)
 	char *dir = t_tmpdir();
 	cvmf_ctx *ctx = cvmf_ctx_new();
 	/* A directory is no output file. */
-	char *sub = path_in(dir, "adir");
+	char *sub = t_path_in(dir, "adir");
 	assert_int_equal(mkdir(sub, 0755), 0);
 	assert_int_equal(cmn_write_file(ctx, "output", sub, "x", 1, 0), CVMF_E_IO);
 	assert_non_null(strstr(cvmf_ctx_errmsg(ctx), "directory"));
-	assert_int_equal(count_entries(sub), 0);
+	assert_int_equal(t_count_entries(sub), 0);
 	/* Aborted: the old file stays, no temporary beside it. */
 	char *f = t_write(dir, "out", "old", 3);
 	struct cmn_out *o = NULL;
 	assert_int_equal(cmn_out_open(ctx, "output", f, 0, &o), 0);
 	assert_int_equal(cmn_out_write(o, "partial", 7), 0);
-	assert_int_equal(count_entries(dir), 3);   /* adir, out, the temporary */
+	assert_int_equal(t_count_entries(dir), 3);   /* adir, out, the temporary */
 	cmn_out_abort(o);
 	cmn_out_abort(NULL);
-	assert_int_equal(count_entries(dir), 2);
+	assert_int_equal(t_count_entries(dir), 2);
 	size_t n;
 	char *got = t_slurp(f, &n);
 	assert_int_equal(n, 3);
 	free(got);
 	/* A missing directory: an error naming the path, nothing created. */
-	char *deep = path_in(dir, "no/such/out");
+	char *deep = t_path_in(dir, "no/such/out");
 	assert_int_equal(cmn_write_file(ctx, "output", deep, "x", 1, 0), CVMF_E_IO);
 	assert_non_null(strstr(cvmf_ctx_errmsg(ctx), deep));
-	assert_int_equal(count_entries(dir), 2);
+	assert_int_equal(t_count_entries(dir), 2);
 	/* The rename fails (the target became a directory): the temporary goes. */
-	char *late = path_in(dir, "late");
+	char *late = t_path_in(dir, "late");
 	assert_int_equal(cmn_out_open(ctx, "output", late, 0, &o), 0);
 	assert_int_equal(mkdir(late, 0755), 0);
 	char *inner = t_write(late, "x", "x", 1);
 	assert_int_equal(cmn_out_commit(o), CVMF_E_IO);
-	assert_int_equal(count_entries(dir), 3);   /* adir, out, late */
+	assert_int_equal(t_count_entries(dir), 3);   /* adir, out, late */
 	cvmf_ctx_free(ctx);
 	free(inner);
 	free(late);
@@ -317,7 +294,7 @@ static void test_registered_temporaries_removed(void **state)
 {
 	(void)state;
 	char *dir = t_tmpdir();
-	char *tree = path_in(dir, "tree");
+	char *tree = t_path_in(dir, "tree");
 	assert_int_equal(mkdir(tree, 0700), 0);
 	/* A tree with nested directories and many names (more than one getdents buffer). */
 	for (int i = 0; i < 300; i++) {
@@ -325,12 +302,12 @@ static void test_registered_temporaries_removed(void **state)
 		snprintf(name, sizeof(name), "file-with-a-rather-long-name-%04d", i);
 		free(t_write(tree, name, "x", 1));
 	}
-	char *deep = path_in(tree, "a");
+	char *deep = t_path_in(tree, "a");
 	assert_int_equal(mkdir(deep, 0700), 0);
-	char *deeper = path_in(deep, "b");
+	char *deeper = t_path_in(deep, "b");
 	assert_int_equal(mkdir(deeper, 0700), 0);
 	free(t_write(deeper, "f", "y", 1));
-	char *link = path_in(deep, "up");
+	char *link = t_path_in(deep, "up");
 	assert_int_equal(symlink(dir, link), 0);   /* not followed */
 	char *lone = t_write(dir, "lone.tmp", "z", 1);
 	char *keep = t_write(dir, "keep", "k", 1);
@@ -375,45 +352,27 @@ static void test_tmpdir_lock_and_sweep(void **state)
 	assert_int_equal(st.st_mode & 07777, 0700);
 	free(t_write(live, "work", "w", 1));
 	/* A leftover of a killed run: the name, no lock, some content. */
-	char *stale = path_in(dir, ".img-1.0.tmp-AbC123dEf4");
+	char *stale = t_path_in(dir, ".img-1.0.tmp-AbC123dEf4");
 	assert_int_equal(mkdir(stale, 0700), 0);
-	char *stale_sub = path_in(stale, "img-1.0");
+	char *stale_sub = t_path_in(stale, "img-1.0");
 	assert_int_equal(mkdir(stale_sub, 0755), 0);
 	free(t_write(stale_sub, "initrd.img", "partial", 7));
 	/* Names the sweep must not touch. */
-	char *other = path_in(dir, ".other-1.0.tmp-AbC123dEf4");
-	char *longer = path_in(dir, ".img-1.0.tmp-AbC123dEf45");
-	char *staging = path_in(dir, ".img-1.0.tmp-AbC123dEf4.new");
+	char *other = t_path_in(dir, ".other-1.0.tmp-AbC123dEf4");
+	char *longer = t_path_in(dir, ".img-1.0.tmp-AbC123dEf45");
+	char *staging = t_path_in(dir, ".img-1.0.tmp-AbC123dEf4.new");
 	/* mkdtemp's six characters: an older version's directory, unlocked even while
 	 * it runs, so never taken for a leftover. */
-	char *legacy = path_in(dir, ".img-1.0.tmp-AbC123");
+	char *legacy = t_path_in(dir, ".img-1.0.tmp-AbC123");
 	assert_int_equal(mkdir(legacy, 0700), 0);
 	assert_int_equal(mkdir(other, 0700), 0);
 	assert_int_equal(mkdir(longer, 0700), 0);
 	assert_int_equal(mkdir(staging, 0700), 0);
 	/* A stale one whose lock another live process holds: kept. */
-	char *held = path_in(dir, ".img-1.0.tmp-Held000000");
+	char *held = t_path_in(dir, ".img-1.0.tmp-Held000000");
 	assert_int_equal(mkdir(held, 0700), 0);
-	int ready[2], done[2];
-	assert_int_equal(pipe(ready), 0);
-	assert_int_equal(pipe(done), 0);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		close(ready[0]);
-		close(done[1]);
-		int fd = open(held, O_RDONLY | O_DIRECTORY);
-		char c = 'x';
-		if (fd < 0 || flock(fd, LOCK_EX) < 0 || write(ready[1], &c, 1) != 1)
-			_exit(1);
-		(void)!read(done[0], &c, 1);   /* hold it until the parent closes */
-		_exit(0);
-	}
-	close(ready[1]);
-	close(done[0]);
-	char c;
-	assert_int_equal(read(ready[0], &c, 1), 1);
-	close(ready[0]);
+	int release;
+	pid_t pid = t_hold_lock(held, &release);
 
 	assert_int_equal(cmn_tmpdir_sweep(dir, ".img-1.0.tmp-"), 1);
 	assert_int_equal(access(stale, F_OK), -1);
@@ -423,7 +382,7 @@ static void test_tmpdir_lock_and_sweep(void **state)
 	assert_int_equal(access(longer, F_OK), 0);
 	assert_int_equal(access(staging, F_OK), 0);
 	assert_int_equal(access(legacy, F_OK), 0);
-	close(done[1]);
+	close(release);
 	int wst;
 	assert_int_equal(waitpid(pid, &wst, 0), pid);
 	/* Its owner gone, the held one is a leftover too. */
@@ -441,7 +400,7 @@ static void test_tmpdir_lock_and_sweep(void **state)
 	assert_int_equal(access(sig, F_OK), -1);
 	cmn_tmp_release(sig);
 	/* No parent: an error naming it. */
-	char *none = path_in(dir, "none");
+	char *none = t_path_in(dir, "none");
 	char *bad = NULL;
 	assert_int_equal(cmn_tmpdir_create(ctx, none, "x-", &bad), CVMF_E_IO);
 	assert_non_null(strstr(cvmf_ctx_errmsg(ctx), none));

@@ -7,6 +7,7 @@
 #ifndef CVMF_TESTLIB_H
 #define CVMF_TESTLIB_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
@@ -17,8 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -205,10 +208,17 @@ static inline char *t_tmpdir(void)
 	return strdup(d);
 }
 
+/* "DIR/NAME", malloc'd. */
+static inline char *t_path_in(const char *dir, const char *name)
+{
+	char *p = NULL;
+	assert_true(asprintf(&p, "%s/%s", dir, name) > 0);
+	return p;
+}
+
 static inline char *t_write(const char *dir, const char *name, const void *data, size_t n)
 {
-	char *path = NULL;
-	assert_true(asprintf(&path, "%s/%s", dir, name) > 0);
+	char *path = t_path_in(dir, name);
 	FILE *f = fopen(path, "wb");
 	assert_non_null(f);
 	assert_int_equal(fwrite(data, 1, n, f), n);
@@ -242,6 +252,72 @@ static inline void t_sha384(const void *d, size_t n, uint8_t out[48])
 	assert_true(EVP_Digest(d, n, out, NULL, EVP_sha384(), NULL));
 }
 
+/* Names in dir, other than . and .. */
+static inline int t_count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* A child that holds flock(LOCK_EX) on dir (as a live run holds its
+ * temporary directory) until *ret_release is closed; reap it after. */
+static inline pid_t t_hold_lock(const char *dir, int *ret_release)
+{
+	int ready[2], done[2];
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(done), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(ready[0]);
+		close(done[1]);
+		int fd = open(dir, O_RDONLY | O_DIRECTORY);
+		char c = 'x';
+		if (fd < 0 || flock(fd, LOCK_EX) < 0 || write(ready[1], &c, 1) != 1)
+			_exit(1);
+		(void)!read(done[0], &c, 1);   /* hold it until the parent closes */
+		_exit(0);
+	}
+	close(ready[1]);
+	close(done[0]);
+	char c;
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	*ret_release = done[1];
+	return pid;
+}
+
+/* A progress callback (cvmf progress functions) that records its calls. */
+struct t_progress {
+	unsigned calls;
+	uint64_t last_done, last_total;
+	char what[64];
+};
+
+static inline void t_progress_record(void *user, const char *what, uint64_t done, uint64_t total)
+{
+	struct t_progress *p = user;
+	p->calls++;
+	p->last_done = done;
+	p->last_total = total;
+	snprintf(p->what, sizeof(p->what), "%s", what);
+}
+
+/* Seconds on the monotonic clock, for timing a run. */
+static inline double t_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /* ---- ../shared ---- */
 /* Absolute when it exists, so that tests that change directory (cd DIR && ...)
  * still find it; as given otherwise, for the skip message. */
@@ -264,6 +340,18 @@ static inline char *t_shared_file(const char *rel)
 		return NULL;
 	}
 	return p;
+}
+
+/* The absolute path of a file under ../shared (recipes resolve relative file:
+ * paths against their own directory), or NULL (and a printed reason). */
+static inline char *t_shared_abs(const char *rel)
+{
+	char *p = t_shared_file(rel);
+	if (!p)
+		return NULL;
+	char *abs = realpath(p, NULL);
+	free(p);
+	return abs;
 }
 
 /* ---- running the CLI ---- */
@@ -320,33 +408,54 @@ static inline const char *t_bin(void)
 	return path;
 }
 
+/* A child's stdout and stderr, captured in two temporary files: open them
+ * (t_capture_open), start the child with ofd and efd as its 1 and 2, then
+ * t_capture_wait() reaps it and reads both. */
+struct t_capture {
+	char out_path[32], err_path[32];
+	int ofd, efd;
+};
+
+static inline void t_capture_open(struct t_capture *c)
+{
+	snprintf(c->out_path, sizeof(c->out_path), "/tmp/cvmforge-out-XXXXXX");
+	snprintf(c->err_path, sizeof(c->err_path), "/tmp/cvmforge-err-XXXXXX");
+	c->ofd = mkstemp(c->out_path);
+	c->efd = mkstemp(c->err_path);
+	assert_true(c->ofd >= 0 && c->efd >= 0);
+}
+
+static inline struct run t_capture_wait(struct t_capture *c, pid_t pid)
+{
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	close(c->ofd);
+	close(c->efd);
+	struct run r = { WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), NULL, NULL, 0 };
+	r.out = t_slurp(c->out_path, &r.out_len);
+	r.err = t_slurp(c->err_path, NULL);
+	unlink(c->out_path);
+	unlink(c->err_path);
+	return r;
+}
+
 /* Run argv (argv[0] is the program path), in `cwd` if not NULL. */
 static inline struct run t_run_in(const char *cwd, char *const argv[])
 {
-	char out_path[] = "/tmp/cvmforge-out-XXXXXX", err_path[] = "/tmp/cvmforge-err-XXXXXX";
-	int ofd = mkstemp(out_path), efd = mkstemp(err_path);
-	assert_true(ofd >= 0 && efd >= 0);
+	struct t_capture c;
+	t_capture_open(&c);
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, ofd, 1);
-	posix_spawn_file_actions_adddup2(&fa, efd, 2);
+	posix_spawn_file_actions_adddup2(&fa, c.ofd, 1);
+	posix_spawn_file_actions_adddup2(&fa, c.efd, 2);
 	if (cwd)
 		posix_spawn_file_actions_addchdir_np(&fa, cwd);
 	pid_t pid;
 	int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	assert_int_equal(rc, 0);
-	int st;
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	close(ofd);
-	close(efd);
-	struct run r = { WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), NULL, NULL, 0 };
-	r.out = t_slurp(out_path, &r.out_len);
-	r.err = t_slurp(err_path, NULL);
-	unlink(out_path);
-	unlink(err_path);
-	return r;
+	return t_capture_wait(&c, pid);
 }
 
 static inline struct run t_run(char *const argv[])
@@ -396,6 +505,62 @@ static inline void t_assert_clean_exit(const struct run *r, int want)
 		fprintf(stderr, "exit %d, wanted %d; stderr:\n%s\nstdout:\n%s\n", r->status, want,
 			r->err, r->out);
 	assert_int_equal(r->status, want);
+}
+
+/* ---- a small image ---- */
+/* DIR/rootfs (an executable /init, /etc/hostname) and DIR/t.recipe on the
+ * ../shared firmware and kernel (file: sources), ending in `platforms`, the
+ * recipe's platform sections (NULL: SEV-SNP for 1 vCPU and TDX with 2G).
+ * Returns DIR/t.recipe, or NULL (and a printed reason) when ../shared has not
+ * the inputs. */
+static inline char *t_small_recipe(const char *dir, const char *platforms)
+{
+	char *ovmf = t_shared_abs("inputs/OVMF.fd");
+	char *kernel = ovmf ? t_shared_abs("inputs/vmlinuz-6.1.0-50") : NULL;
+	char *recipe = NULL;
+	if (!kernel)
+		goto out;
+	struct run r = t_sh("cd '%s' && mkdir -p rootfs/etc && printf '#!/bin/sh\\necho hi\\n' > "
+			    "rootfs/init && chmod 755 rootfs/init && echo test > rootfs/etc/hostname",
+			    dir);
+	t_assert_clean_exit(&r, 0);
+	t_run_free(&r);
+	assert_true(asprintf(&recipe, "%s/t.recipe", dir) > 0);
+	FILE *o = fopen(recipe, "w");
+	assert_non_null(o);
+	fprintf(o, "[image]\nname = t\nversion = 1\nsource-date-epoch = 1700000000\n\n"
+		   "[firmware]\nsource = file:%s\nrelease = 2022.11\n\n"
+		   "[kernel]\nsource = file:%s\n\n[initrd]\ntree = rootfs\n\n"
+		   "[cmdline]\nvalue = console=ttyS0\n\n%s", ovmf, kernel,
+		platforms ? platforms : "[snp]\nkernel-hashes = no\nvcpus = 1\n\n[tdx]\nmemory = 2G\n");
+	fclose(o);
+out:
+	free(ovmf);
+	free(kernel);
+	return recipe;
+}
+
+/* The small image of t_small_recipe(), built once (`cd DIR && cvmforge build
+ * t.recipe -o out --lock --quiet`, under timeout(1)) into DIR/out/t-1, which is
+ * kept when it exists. Returns DIR/out/t-1, or NULL (and a printed reason)
+ * when ../shared has not the inputs. */
+static inline char *t_small_image(const char *dir, const char *platforms)
+{
+	char *img = NULL;
+	assert_true(asprintf(&img, "%s/out/t-1", dir) > 0);
+	if (!access(img, F_OK))
+		return img;
+	char *recipe = t_small_recipe(dir, platforms);
+	if (!recipe) {
+		free(img);
+		return NULL;
+	}
+	free(recipe);
+	struct run r = t_sh("cd '%s' && timeout 120 '%s' build t.recipe -o out --lock --quiet", dir,
+			    t_bin());
+	t_assert_clean_exit(&r, 0);
+	t_run_free(&r);
+	return img;
 }
 
 #endif
