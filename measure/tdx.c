@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "common/file.h"
+#include "common/parse.h"
 #include "measure/measure.h"
 
 enum { BFV = 0, CFV = 1, TD_HOB = 2, TEMP_MEM = 3 };
@@ -666,9 +667,10 @@ static int check_spec(cvmf_ctx *ctx, const struct cvmf_tdx_spec *s)
 				  "the ACPI RSDP and table loader go with the ACPI tables they point into");
 	if ((unsigned)s->page_order > CVMF_TDX_TWO_PASS || (unsigned)s->layout > CVMF_TDX_LAYOUT_2024_11)
 		return cmn_error(ctx, CVMF_E_INVAL, "unknown page order or event layout");
-	if (s->kernel_path && (s->memory == 0 || s->memory % CMN_PAGE_SIZE))
+	if (s->kernel_path && (s->memory < CMN_MEMORY_MIN || s->memory > CMN_MEMORY_MAX ||
+	    s->memory % CMN_PAGE_SIZE))
 		return cmn_error(ctx, CVMF_E_INVAL,
-				  "the guest memory size must be a non-zero multiple of 4 KiB, not %llu bytes",
+				  "the guest memory size must be " CMN_MEMORY_RULE ", not %llu bytes",
 				  (unsigned long long)s->memory);
 	return 0;
 }

@@ -25,6 +25,7 @@
 #include <openssl/x509.h>
 
 #include "common/file.h"
+#include "common/parse.h"
 #include "measure/measure.h"
 
 #define MAX_VARS (16u << 20)
@@ -94,9 +95,10 @@ static int check_spec(cvmf_ctx *ctx, const struct cvmf_tpm_spec *s)
 {
 	if (!s->ovmf_path || !s->kernel_path)
 		return cmn_error(ctx, CVMF_E_INVAL, "a firmware image and a kernel are required");
-	if (s->memory == 0 || s->memory % CMN_PAGE_SIZE)
+	if (s->memory < CMN_MEMORY_MIN || s->memory > CMN_MEMORY_MAX ||
+	    s->memory % CMN_PAGE_SIZE)
 		return cmn_error(ctx, CVMF_E_INVAL,
-				  "the guest memory size must be a non-zero multiple of 4 KiB, not %llu bytes",
+				  "the guest memory size must be " CMN_MEMORY_RULE ", not %llu bytes",
 				  (unsigned long long)s->memory);
 	if (s->secure_boot && !s->signer_cert_path)
 		return cmn_error(ctx, CVMF_E_INVAL,

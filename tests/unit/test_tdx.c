@@ -601,6 +601,14 @@ static void test_refusals(void **state)
 	assert_non_null(strstr(cvmf_ctx_errmsg(ctx), "PermMem"));
 	s.memory = 4095;
 	assert_int_equal(cvmf_tdx_measure(ctx, &s, &r), CVMF_E_INVAL);
+	/* The range the CLI and recipes enforce holds for library callers too. */
+	s.memory = (32ull << 20) - 4096;
+	assert_int_equal(cvmf_tdx_measure(ctx, &s, &r), CVMF_E_INVAL);
+	s.memory = (64ull << 40) + 4096;
+	assert_int_equal(cvmf_tdx_measure(ctx, &s, &r), CVMF_E_INVAL);
+	s.memory = 1ull << 63;
+	assert_int_equal(cvmf_tdx_measure(ctx, &s, &r), CVMF_E_INVAL);
+	assert_non_null(strstr(cvmf_ctx_errmsg(ctx), "32 MiB .. 64 TiB"));
 	free(fw);
 	free(kernel);
 	t_rmrf(dir);
