@@ -1012,9 +1012,15 @@ static int download(cvmf_ctx *ctx, const char *debs, const struct bld_deb_uri *u
 	int r, slot = -1;
 
 	if (strncmp(u->uri, "http://", 7) && strncmp(u->uri, "https://", 8) &&
-	    strncmp(u->uri, "file://", 7))
+	    strncmp(u->uri, "file:/", 6))
 		return cmn_error(ctx, CVMF_E_UNSUPPORTED,
 				  "%s: apt's URI '%s' is not http, https or file", u->file, u->uri);
+	/* apt writes a local repository's files "file:/PATH"; curl wants file:///PATH. */
+	char url[sizeof(u->uri) + 8];
+	if (!strncmp(u->uri, "file:/", 6) && strncmp(u->uri, "file://", 7))
+		snprintf(url, sizeof(url), "file://%s", u->uri + 5);
+	else
+		snprintf(url, sizeof(url), "%s", u->uri);
 	snprintf(what, sizeof(what), "download %s", package);
 	r = fmt(ctx, tmp, sizeof(tmp), "%s/.tmp-XXXXXX", debs);
 	if (r)
@@ -1031,7 +1037,7 @@ static int download(cvmf_ctx *ctx, const char *debs, const struct bld_deb_uri *u
 	}
 	slot = cmn_tmp_register(tmp, false);   /* removed on SIGINT/SIGTERM */
 	const struct cmn_http_req req = {
-		.url = u->uri, .what = what, .protocols = "http,https,file",
+		.url = url, .what = what, .protocols = "http,https,file",
 		.max_response = u->size ? u->size : DEB_MAX_UNSIZED, .connect_timeout_s = CONNECT_TIMEOUT,
 		.stall_s = LOW_SPEED_TIME, .progress = progress, .progress_user = progress_user,
 		.expected_size = u->size, .sink = dl_sink, .sink_user = &d,

@@ -121,7 +121,7 @@ int rcp_add_repo(struct pstate *ps, const struct item *it)
 					      tok[0], tok[i]);
 				goto out;
 			}
-			if (!cmn_deb_package_ok(tok[i], strlen(tok[i])) && strcmp(tok[i], "non-free-firmware")) {
+			if (!word_ok(tok[i]) || tok[i][0] == '/' || strstr(tok[i], "..")) {
 				rc = rcp_perr(ps, it->line, "repository '%s': '%s' is not a component (main, contrib, ...)",
 					      tok[0], tok[i]);
 				goto out;
