@@ -6,7 +6,8 @@
  * both with Debian 12's kernel and busybox, fetched as .debs from the
  * repositories the recipes declare (private apt state, signed indexes,
  * libcurl, the content-addressed cache), built, verified, reproduced bit
- * for bit from the cache without apt, and booted under QEMU (TCG): the
+ * for bit from the cache without apt (also copied elsewhere and built under
+ * another TZ, umask, locale and CPU count), and booted under QEMU (TCG): the
  * init's marker must reach the serial console within the time bound.
  *
  * The TDX image boots with its own firmware and launch script. Debian's
@@ -160,6 +161,46 @@ static void test_verify_and_reproduce_tdx(void **state)
 	verify_and_reproduce(tdx_image, TDX_RECIPE, "hello-tdx-1.0.tar");
 }
 
+/* The recipe copied elsewhere (its rootfs with other modes, mtimes and
+ * creation order), built there under another TZ, umask, locale, CPU count,
+ * thread count and working directory, from the cache alone: the same
+ * tarball, byte for byte. */
+static void rebuild_elsewhere(const char *image, const char *recipe, const char *stem)
+{
+	if (!image) {
+		printf("# SKIP reason: the image was not built (see the tests above)\n");
+		skip();
+	}
+	const char *name = strrchr(recipe, '/') + 1;
+	bool taskset = system("taskset -c 0 true >/dev/null 2>&1") == 0;
+	struct run r = t_sh(
+		"set -e; d='%s/env-%s/deeper'; rm -rf \"$d\"; mkdir -p \"$d/rootfs/etc\"; umask 077; "
+		"cp examples/hello/%s examples/hello/%s.lock \"$d/\"; "
+		"cat examples/hello/rootfs/etc/hostname >\"$d/rootfs/etc/hostname\"; "
+		"cat examples/hello/rootfs/init >\"$d/rootfs/init\"; chmod 700 \"$d/rootfs/init\"; "
+		"touch -d '2001-01-01 12:00' \"$d/rootfs/init\" \"$d/rootfs/etc\"; "
+		"cd \"$d\" && PATH=/nonexistent TZ=Asia/Kathmandu LANG=de_DE.UTF-8 LC_ALL=tr_TR.UTF-8 "
+		"%s '%s' build %s -o out --jobs 4 --quiet && "
+		"/usr/bin/cmp out/%s/%s.tar '%s/%s.tar'",
+		scratch, stem, name, name, taskset ? "/usr/bin/taskset -c 0" : "", t_bin(), name,
+		stem, stem, image, stem);
+	if (r.status)
+		fail_msg("the rebuild elsewhere differs or failed:\n%s%s", r.out, r.err);
+	t_run_free(&r);
+}
+
+static void test_reproducible_environment_snp(void **state)
+{
+	(void)state;
+	rebuild_elsewhere(snp_image, SNP_RECIPE, "hello-1.0");
+}
+
+static void test_reproducible_environment_tdx(void **state)
+{
+	(void)state;
+	rebuild_elsewhere(tdx_image, TDX_RECIPE, "hello-tdx-1.0");
+}
+
 /* Boot CMD (a shell command) and expect the marker. */
 static void boot(const char *what, const char *cmd)
 {
@@ -223,6 +264,8 @@ int main(void)
 		cmocka_unit_test(test_build_tdx),
 		cmocka_unit_test(test_verify_and_reproduce_snp),
 		cmocka_unit_test(test_verify_and_reproduce_tdx),
+		cmocka_unit_test(test_reproducible_environment_snp),
+		cmocka_unit_test(test_reproducible_environment_tdx),
 		cmocka_unit_test(test_boot_tdx_image),
 		cmocka_unit_test(test_boot_snp_image),
 	};
