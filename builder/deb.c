@@ -1469,10 +1469,12 @@ int bld_deb_fetch_repo(cvmf_ctx *ctx, const char *cache_dir, const struct bld_re
 	r = fetch(ctx, cache_dir, package, version, want_sha256, progress, progress_user, conf,
 		  where, ret);
 	if (r && version && r == CVMF_E_INVAL && strstr(cvmf_ctx_errmsg(ctx), "was not found")) {
-		snprintf(msg, sizeof(msg), "%s", cvmf_ctx_errmsg(ctx));
+		/* apt's own line, without the repository named twice. */
+		const char *e = strstr(cvmf_ctx_errmsg(ctx), "E: ");
+		snprintf(msg, sizeof(msg), "apt: %s", e ? e : cvmf_ctx_errmsg(ctx));
 		r = cmn_error(ctx, CVMF_E_INVAL,
 			       "package %s version %s is in neither the package cache (%s/debs) nor %s "
-			       "(%s); a repository pointed at a snapshot archive has it "
+			       "(%s); a repository pointed at a snapshot archive may have it "
 			       "(docs/recipe.md#old-versions-snapshot-archives)",
 			       package, version, cache_dir, where, msg);
 	}
