@@ -447,12 +447,20 @@ static int resolve(struct build *b, const char *role, const struct rcp_source *s
 		} else if (want_deb || !b->r->n_repos) {
 			/* In the cache (no apt at all); or, with no repository
 			 * declared, what the cache cannot give is an error there. */
-			rc = want_deb ? bld_deb_fetch(b->ctx, b->cache, src->package, version, want_deb,
-						      progress, b, &in->deb)
+			rc = want_deb ? bld_deb_fetch_repo(b->ctx, b->cache, NULL, NULL, src->package,
+							   version, want_deb, progress, b, &in->deb)
 				      : cmn_error(b->ctx, CVMF_E_INVAL,
 						   "package %s%s%s is not in the package cache (%s/debs), and the recipe declares no [repositories] to resolve it from (docs/recipe.md#repositories)",
 						   src->package, version ? " version " : "",
 						   version ? version : "", b->cache);
+			if (rc && want_deb && b->r->n_repos && lstat(deb_path, &st)) {
+				/* The cached .deb did not hash to its name and is gone:
+				 * fetch it again from the repositories. */
+				rc = fetch_from_repos(b, in, src, le, version);
+				if (rc)
+					return rc;
+				goto fetched;
+			}
 			if (rc && le && le->have_deb_sha256) {
 				cvmf_hex(le->deb_sha256, 32, hex);
 				return wrap(b->ctx, rc, "%s:%u: %s: the lock pins %s%s%sdeb-sha256 %s: ",
@@ -468,6 +476,7 @@ static int resolve(struct build *b, const char *role, const struct rcp_source *s
 		} else if ((rc = fetch_from_repos(b, in, src, le, version))) {
 			return rc;
 		}
+fetched:
 		if ((rc = check_lock_deb(b, in, le)))
 			return rc;
 		if (from_files(b, src->path, in))

@@ -147,7 +147,9 @@ struct bld_repo {
  * index's digest) and sets *updated. The .deb is then fetched and accepted
  * only if it hashes to what the signed index says. A version that the
  * repository does not have is CVMF_E_INVAL naming the package, the version
- * and the repository (URI and suite). */
+ * and the repository (URI and suite). repo NULL: the cache alone (a pinned
+ * .deb that is not there, or no longer hashes to want_sha256, is
+ * CVMF_E_INVAL); apt is never run then. */
 int bld_deb_fetch_repo(cvmf_ctx *ctx, const char *cache_dir, const struct bld_repo *repo,
 		       bool *updated, const char *package, const char *version,
 		       const uint8_t *want_sha256, bld_progress_fn progress, void *progress_user,

@@ -1417,8 +1417,6 @@ int bld_deb_fetch_repo(cvmf_ctx *ctx, const char *cache_dir, const struct bld_re
 	char *out = NULL, *err = NULL;
 	int r, status = 0, sig = 0;
 
-	if (!repo)
-		return cmn_error(ctx, CVMF_E_INVAL, "no repository given");
 	if (!package || !valid_package(package))
 		return cmn_error(ctx, CVMF_E_INVAL, "'%s' is not a Debian package name",
 				  package ? package : "(null)");
@@ -1430,7 +1428,6 @@ int bld_deb_fetch_repo(cvmf_ctx *ctx, const char *cache_dir, const struct bld_re
 			return r;
 		cache_dir = cache;
 	}
-	repo_where(repo, where, sizeof(where));
 	/* A pinned package already in the cache needs no apt state at all. */
 	if (want_sha256) {
 		char hex[65];
@@ -1443,6 +1440,10 @@ int bld_deb_fetch_repo(cvmf_ctx *ctx, const char *cache_dir, const struct bld_re
 		if (r == 1)
 			return use_cached(ctx, path, package, version, want_sha256, ret);
 	}
+	if (!repo)   /* the cache alone */
+		return cmn_error(ctx, CVMF_E_INVAL, "package %s%s%s is not in the package cache (%s/debs)",
+				  package, version ? " version " : "", version ? version : "", cache_dir);
+	repo_where(repo, where, sizeof(where));
 	if ((r = repo_state(ctx, cache_dir, repo, dir, sizeof(dir), conf, sizeof(conf))))
 		return r;
 	if (!updated || !*updated) {

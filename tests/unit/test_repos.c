@@ -188,6 +188,18 @@ static void test_resolve_lock_rebuild(void **state)
 	r = build(f, "PATH=/nonexistent", "");
 	expect(&r, 0, (const char *const[]){ NULL });
 	t_run_free(&r);
+	/* A cached .deb that no longer hashes to its name: removed, and fetched
+	 * again from the repository (never taken from the host's apt). */
+	r = t_sh("for d in '%s'/debs/*.deb; do printf x >>\"$d\"; done; rm -rf '%s/files' '%s/members'",
+		 f->cache, f->cache, f->cache);
+	t_run_free(&r);
+	r = build(f, "PATH=/nonexistent", "");
+	expect(&r, 0, (const char *const[]){ NULL });
+	t_run_free(&r);
+	r = t_sh("cd '%s/debs' && sha256sum *.deb | while read h n; do [ \"$h.deb\" = \"$n\" ] || "
+		 "echo \"bad $n\"; done", f->cache);
+	assert_null(strstr(r.out, "bad"));
+	t_run_free(&r);
 	char *again = t_slurp(f->lock, NULL);
 	assert_string_equal(lock, again);   /* a build without --lock never writes it */
 	free(again);
