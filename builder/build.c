@@ -142,9 +142,12 @@ static int check_pin(struct build *b, struct input *in, const uint8_t *recipe_pi
 	const struct rcp_lock_entry *le = rcp_lock_find(b->lock, in->id);
 	if (le && !b->o->lock && !in->is_deb) {
 		const char *field = le->version ? "version" : le->have_deb_sha256 ? "deb-sha256"
-				  : le->deb_file ? "deb-file" : NULL;
+				  : le->deb_file ? "deb-file" : le->repository ? "repository"
+				  : le->suite ? "suite" : le->deb_path ? "deb-path" : NULL;
 		unsigned line = le->version ? le->version_line : le->have_deb_sha256
-			      ? le->deb_sha256_line : le->deb_file_line;
+			      ? le->deb_sha256_line : le->deb_file ? le->deb_file_line
+			      : le->repository ? le->repository_line : le->suite ? le->suite_line
+			      : le->deb_path_line;
 		if (field)
 			return cmn_error(b->ctx, CVMF_E_FORMAT,
 					  "%s:%u: %s: the lock pins a package's %s, but this input is not a package "

@@ -263,6 +263,34 @@ static void test_signature_and_digests(void **state)
 	t_run_free(&r);
 }
 
+/* Package fields on an input that is not a package are refused. */
+static void test_lock_fields_on_a_file(void **state)
+{
+	struct fx *f = *state;
+	need(f);
+	write_recipe(f, "deb:cvmf-test=1.0@local:/usr/share/cvmf/hello.txt", "key.gpg");
+	unlink(f->lock);
+	struct run r = build(f, "", "--lock");
+	expect(&r, 0, (const char *const[]){ NULL });
+	t_run_free(&r);
+	char *id = NULL, *text = NULL;
+	assert_true(asprintf(&id, "[file:%s]\n", f->kernel) > 0);
+	char *lock = t_slurp(f->lock, NULL);
+	char *at = strstr(lock, id);
+	assert_non_null(at);
+	at = strchr(at + strlen(id), '\n');   /* after its sha256 line */
+	assert_non_null(at);
+	assert_true(asprintf(&text, "%.*s\nsuite = test%s", (int)(at - lock), lock, at) > 0);
+	free(t_write(f->dir, "t.recipe.lock", text, strlen(text)));
+	r = build(f, "", "");
+	expect(&r, 1, (const char *const[]){ "the lock pins a package's suite, but this input is not a package",
+					     NULL });
+	t_run_free(&r);
+	free(lock);
+	free(id);
+	free(text);
+}
+
 static void test_recipe_rules(void **state)
 {
 	(void)state;
@@ -333,6 +361,7 @@ int main(void)
 		cmocka_unit_test(test_recipe_rules),
 		cmocka_unit_test(test_resolve_lock_rebuild),
 		cmocka_unit_test(test_pinned_version),
+		cmocka_unit_test(test_lock_fields_on_a_file),
 		cmocka_unit_test(test_signature_and_digests),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
