@@ -160,7 +160,9 @@ int bld_deb_fetch_url(cvmf_ctx *ctx, const char *cache_dir, const char *url,
 		      const char *package, const char *version, const uint8_t sha256[32],
 		      bld_progress_fn progress, void *progress_user, struct bld_deb *ret);
 /* want_sha256 (may be NULL): the .deb's pinned digest; when the cache holds
- * it no network or apt is used. version may be NULL (apt's candidate). */
+ * it no network or apt is used. version may be NULL (apt's candidate).
+ * Resolves with the host's apt: for the tests of the apt interface only;
+ * builds use bld_deb_fetch_repo(), which never reads the host's sources. */
 int bld_deb_fetch(cvmf_ctx *ctx, const char *cache_dir, const char *package,
 		  const char *version, const uint8_t *want_sha256, bld_progress_fn progress,
 		  void *progress_user, struct bld_deb *ret);

@@ -3,11 +3,18 @@
  * Debian packages: resolved by apt, fetched by common/http.c, kept in a
  * content-addressed cache, and read with libarchive.
  *
- * Trust: apt resolves PACKAGE[=VERSION] against its signed indexes and
- * prints the URL and SHA256 of the .deb (`apt-get download --print-uris`);
- * we download it ourselves and accept it only if it hashes to what apt
- * said (and to the recipe's pin, when there is one). A pinned .deb already
- * in the cache is used without apt or the network.
+ * Trust: apt resolves PACKAGE[=VERSION] against the signed indexes of one
+ * repository a recipe declares, with apt state private to the cache
+ * (CACHE/apt/<id>/, configured through APT_CONFIG: the host's sources and
+ * apt.conf are never read); `apt-get update` checks the Release signature
+ * with the repository's keyring and each index's digest, and `apt-get
+ * download --print-uris` prints the URL and SHA256 of the .deb. We download
+ * it ourselves and accept it only if it hashes to what apt said (and to the
+ * recipe's pin, when there is one). A pinned .deb already in the cache is
+ * used without apt or the network; one a lock locates (repository and
+ * deb-path) is fetched without apt and checked against the lock's digest.
+ * bld_deb_fetch() asks the host's apt: it is kept for the tests of the apt
+ * interface, and builds never call it.
  *
  * Cache layout (CACHE = $XDG_CACHE_HOME/cvmforge or ~/.cache/cvmforge):
  *   debs/<sha256>.deb                 the packages
@@ -15,6 +22,9 @@
  *   index/<package>_<version>.deb     the hex sha256 of that package's .deb;
  *                                     ':' in the version is written "%3a",
  *                                     as apt names .deb files
+ *   apt/<id>/                         one repository's apt state: etc/ (its
+ *                                     sources.list, apt.conf), state/lists,
+ *                                     an empty dpkg status, cache/
  * Every file appears by rename(2) from a temporary file in the same
  * directory, so a crash leaves no half-written entry under a final name.
  *
