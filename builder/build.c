@@ -39,6 +39,8 @@ struct input {
 	struct cvmf_file_digest d;  /* a tree: sha256 is the tree digest, size its bytes */
 	bool is_deb;
 	struct bld_deb deb;
+	const struct rcp_repo *repo;    /* the repository it was resolved from, or NULL */
+	char deb_path[2048];        /* the .deb's path under repo->uri, or "" */
 	uint64_t tree_files;
 	unsigned line;
 };
@@ -49,6 +51,7 @@ struct build {
 	struct cvmf_build_result *res;
 	struct rcp_recipe *r;
 	struct rcp_lock *lock;
+	bool *repo_updated;         /* per [repositories] line: apt-get update done */
 	char cache[4096];
 	bool have_cache;
 	struct input *in;
@@ -139,9 +142,12 @@ static int check_pin(struct build *b, struct input *in, const uint8_t *recipe_pi
 	const struct rcp_lock_entry *le = rcp_lock_find(b->lock, in->id);
 	if (le && !b->o->lock && !in->is_deb) {
 		const char *field = le->version ? "version" : le->have_deb_sha256 ? "deb-sha256"
-				  : le->deb_file ? "deb-file" : NULL;
+				  : le->deb_file ? "deb-file" : le->repository ? "repository"
+				  : le->suite ? "suite" : le->deb_path ? "deb-path" : NULL;
 		unsigned line = le->version ? le->version_line : le->have_deb_sha256
-			      ? le->deb_sha256_line : le->deb_file_line;
+			      ? le->deb_sha256_line : le->deb_file ? le->deb_file_line
+			      : le->repository ? le->repository_line : le->suite ? le->suite_line
+			      : le->deb_path_line;
 		if (field)
 			return cmn_error(b->ctx, CVMF_E_FORMAT,
 					  "%s:%u: %s: the lock pins a package's %s, but this input is not a package "
@@ -180,6 +186,11 @@ static int check_pin(struct build *b, struct input *in, const uint8_t *recipe_pi
 		e.have_deb_sha256 = true;
 		memcpy(e.deb_sha256, in->deb.sha256, 32);
 		e.deb_file = in->deb.file;
+		if (in->repo) {
+			e.repository = in->repo->uri;
+			e.suite = in->repo->suite;
+			e.deb_path = in->deb_path[0] ? in->deb_path : NULL;
+		}
 	}
 	return rcp_lock_set(b->ctx, b->lock, &e);
 }
@@ -220,6 +231,11 @@ static int check_lock_deb(struct build *b, const struct input *in, const struct 
 	if (le->deb_file && strcmp(le->deb_file, d->file)) {
 		snprintf(used, sizeof(used), "the build used %s", d->file);
 		return lock_mismatch(b, in, le, le->deb_file_line, "deb-file", le->deb_file, used);
+	}
+	if (le->suite && in->repo && strcmp(le->suite, in->repo->suite)) {
+		snprintf(used, sizeof(used), "the build used repository %s's suite %s (%s:%u)",
+			 in->repo->name, in->repo->suite, b->r->path, in->repo->line);
+		return lock_mismatch(b, in, le, le->suite_line, "suite", le->suite, used);
 	}
 	return 0;
 }
@@ -288,6 +304,82 @@ static void note_extracted(struct build *b, const char *member, struct input *in
 		unlink(tmp);
 }
 
+/* The repository a lock entry's package came from, as the recipe declares
+ * it now: the one the source names, else the one with the lock's suite,
+ * else the one with the lock's URI; NULL when none fits. */
+static const struct rcp_repo *lock_repo(const struct build *b, const struct rcp_source *src,
+					const struct rcp_lock_entry *le)
+{
+	if (src->repo)
+		return rcp_repo_find(b->r, src->repo);
+	for (size_t i = 0; le && le->suite && i < b->r->n_repos; i++)
+		if (!strcmp(b->r->repos[i].suite, le->suite))
+			return &b->r->repos[i];
+	for (size_t i = 0; le && le->repository && i < b->r->n_repos; i++)
+		if (!strcmp(b->r->repos[i].uri, le->repository))
+			return &b->r->repos[i];
+	return NULL;
+}
+
+/* A package not in the cache: first, when the lock says where the .deb is
+ * (deb-path under a repository declared now, which may be a snapshot
+ * archive), fetched from there and checked against the lock's deb-sha256
+ * (recorded from the signed index when the lock was written), without apt;
+ * else resolved by apt from the repository the source names, or from each
+ * declared one in order, with private apt state (builder/deb.c). */
+static int fetch_from_repos(struct build *b, struct input *in, const struct rcp_source *src,
+			    const struct rcp_lock_entry *le, const char *version)
+{
+	char url[4300], tried[1500] = "", msg[1200] = "";
+	const uint8_t *want = le && le->have_deb_sha256 ? le->deb_sha256 : NULL;
+	int rc;
+	if (!b->repo_updated && !(b->repo_updated = calloc(b->r->n_repos + 1, sizeof(bool))))
+		return cmn_error(b->ctx, CVMF_E_NOMEM, "out of memory");
+	const struct rcp_repo *lr = le && le->deb_path && want && version ? lock_repo(b, src, le) : NULL;
+	if (lr) {
+		img_pathf(url, sizeof(url), "%s/%s", lr->uri, le->deb_path);
+		rc = bld_deb_fetch_url(b->ctx, b->cache, url, src->package, version, want, progress, b,
+				       &in->deb);
+		if (!rc) {
+			in->repo = lr;
+			img_pathf(in->deb_path, sizeof(in->deb_path), "%s", le->deb_path);
+			return 0;
+		}
+		snprintf(msg, sizeof(msg), "%s", cvmf_ctx_errmsg(b->ctx));
+	}
+	rc = CVMF_E_INVAL;
+	for (size_t i = 0; i < b->r->n_repos; i++) {
+		const struct rcp_repo *p = &b->r->repos[i];
+		if (src->repo && strcmp(src->repo, p->name))
+			continue;
+		struct bld_repo br = {
+			.name = p->name, .uri = p->uri, .suite = p->suite,
+			.components = (const char *const *)p->components,
+			.n_components = p->n_components, .keyring = p->keyring,
+			.check_valid_until = p->check_valid_until,
+		};
+		rc = bld_deb_fetch_repo(b->ctx, b->cache, &br, &b->repo_updated[i], src->package,
+					version, want, progress, b, &in->deb);
+		if (!rc) {
+			in->repo = p;
+			size_t ul = strlen(p->uri);
+			if (!strncmp(in->deb.uri, p->uri, ul) && in->deb.uri[ul] == '/')
+				img_pathf(in->deb_path, sizeof(in->deb_path), "%s", in->deb.uri + ul + 1);
+			return 0;
+		}
+		size_t l = strlen(tried);
+		snprintf(tried + l, sizeof(tried) - l, "%s%s", l ? ", " : "", p->name);
+		snprintf(msg, sizeof(msg), "%s", cvmf_ctx_errmsg(b->ctx));
+	}
+	if (!tried[0] && !msg[0])
+		return cmn_error(b->ctx, CVMF_E_INVAL, "%s:%u: %s: no repository to resolve it from",
+				  b->r->path, src->line, in->id);
+	if (strchr(tried, ','))
+		return cmn_error(b->ctx, rc, "%s:%u: %s: not found in repositories %s; the last said: %s",
+				  b->r->path, src->line, in->id, tried, msg);
+	return cmn_error(b->ctx, rc, "%s:%u: %s", b->r->path, src->line, msg);
+}
+
 /* The same package, fetched and checked for an earlier input of this
  * build (the kernel's package gives the kernel and its modules). */
 static const struct bld_deb *deb_seen(const struct build *b, const struct input *self,
@@ -350,19 +442,44 @@ static int resolve(struct build *b, const char *role, const struct rcp_source *s
 		}
 		const struct bld_deb *seen = deb_seen(b, in, src->package, version, want_deb);
 		if (seen) {
+			const struct input *o = (const struct input *)(const void *)
+				((const char *)seen - offsetof(struct input, deb));
 			in->deb = *seen;
-		} else {
-			rc = bld_deb_fetch(b->ctx, b->cache, src->package, version, want_deb, progress,
-					   b, &in->deb);
-			if (rc && want_deb)
+			in->repo = o->repo;
+			memcpy(in->deb_path, o->deb_path, sizeof(in->deb_path));
+		} else if (want_deb || !b->r->n_repos) {
+			/* In the cache (no apt at all); or, with no repository
+			 * declared, what the cache cannot give is an error there. */
+			rc = want_deb ? bld_deb_fetch_repo(b->ctx, b->cache, NULL, NULL, src->package,
+							   version, want_deb, progress, b, &in->deb)
+				      : cmn_error(b->ctx, CVMF_E_INVAL,
+						   "package %s%s%s is not in the package cache (%s/debs), and the recipe declares no [repositories] to resolve it from (docs/recipe.md#repositories)",
+						   src->package, version ? " version " : "",
+						   version ? version : "", b->cache);
+			if (rc && want_deb && b->r->n_repos && lstat(deb_path, &st)) {
+				/* The cached .deb did not hash to its name and is gone:
+				 * fetch it again from the repositories. */
+				rc = fetch_from_repos(b, in, src, le, version);
+				if (rc)
+					return rc;
+				goto fetched;
+			}
+			if (rc && le && le->have_deb_sha256) {
+				cvmf_hex(le->deb_sha256, 32, hex);
 				return wrap(b->ctx, rc, "%s:%u: %s: the lock pins %s%s%sdeb-sha256 %s: ",
 					    b->lock->path,
 					    le->deb_sha256_line ? le->deb_sha256_line : le->line, in->id,
 					    src->version ? "" : "version ", src->version ? "" : version,
 					    src->version ? "" : " and ", hex);
+			}
 			if (rc)
 				return wrap(b->ctx, rc, "%s:%u: ", b->r->path, src->line);
+			if (le && le->suite)   /* the lock's record stands */
+				in->repo = lock_repo(b, src, le);
+		} else if ((rc = fetch_from_repos(b, in, src, le, version))) {
+			return rc;
 		}
+fetched:
 		if ((rc = check_lock_deb(b, in, le)))
 			return rc;
 		if (from_files(b, src->path, in))
@@ -791,6 +908,10 @@ static json_t *input_json(const struct input *in)
 		json_object_set_new(d, "version", json_string(in->deb.version));
 		json_object_set_new(d, "file", json_string(in->deb.file));
 		json_object_set_new(d, "sha256", cmn_json_hex(in->deb.sha256, 32));
+		if (in->repo) {
+			json_object_set_new(d, "repository", json_string(in->repo->uri));
+			json_object_set_new(d, "suite", json_string(in->repo->suite));
+		}
 		json_object_set_new(o, "deb", d);
 	}
 	return o;
@@ -1075,6 +1196,7 @@ out:
 	cvmf_fw_info_free(b.fw);
 	free(b.in);
 	rcp_lock_free(b.lock);
+	free(b.repo_updated);
 	rcp_free(b.r);
 	res->t_total = now() - t_start;
 	return rc;

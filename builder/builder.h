@@ -130,9 +130,39 @@ struct bld_deb {
 	char path[4096];            /* of the cached .deb */
 	uint8_t sha256[32];         /* of the .deb */
 	bool downloaded;            /* false: it came from the cache */
+	char uri[2048];             /* where it was downloaded from, or "" (from the cache) */
 };
+/* A repository of a recipe's [repositories] (docs/recipe.md#repositories). */
+struct bld_repo {
+	const char *name, *uri, *suite;
+	const char *const *components; size_t n_components;
+	const char *keyring;        /* the keyring that signs its InRelease/Release */
+	bool check_valid_until;
+};
+/* Resolve PACKAGE[=VERSION] from one repository only, with apt state private
+ * to the cache (CACHE/apt/<id>/: its own sources.list, lists, status and
+ * configuration; the host's sources and apt.conf are never read). The
+ * first call with *updated false runs `apt-get update` there (apt checks
+ * the Release file's signature with the repository's keyring, then each
+ * index's digest) and sets *updated. The .deb is then fetched and accepted
+ * only if it hashes to what the signed index says. A version that the
+ * repository does not have is CVMF_E_INVAL naming the package, the version
+ * and the repository (URI and suite). repo NULL: the cache alone (a pinned
+ * .deb that is not there, or no longer hashes to want_sha256, is
+ * CVMF_E_INVAL); apt is never run then. */
+int bld_deb_fetch_repo(cvmf_ctx *ctx, const char *cache_dir, const struct bld_repo *repo,
+		       bool *updated, const char *package, const char *version,
+		       const uint8_t *want_sha256, bld_progress_fn progress, void *progress_user,
+		       struct bld_deb *ret);
+/* Download a .deb from url (a lock's repository and deb-path) and accept it
+ * only if it hashes to sha256 and is PACKAGE VERSION: no apt, no index. */
+int bld_deb_fetch_url(cvmf_ctx *ctx, const char *cache_dir, const char *url,
+		      const char *package, const char *version, const uint8_t sha256[32],
+		      bld_progress_fn progress, void *progress_user, struct bld_deb *ret);
 /* want_sha256 (may be NULL): the .deb's pinned digest; when the cache holds
- * it no network or apt is used. version may be NULL (apt's candidate). */
+ * it no network or apt is used. version may be NULL (apt's candidate).
+ * Resolves with the host's apt: for the tests of the apt interface only;
+ * builds use bld_deb_fetch_repo(), which never reads the host's sources. */
 int bld_deb_fetch(cvmf_ctx *ctx, const char *cache_dir, const char *package,
 		  const char *version, const uint8_t *want_sha256, bld_progress_fn progress,
 		  void *progress_user, struct bld_deb *ret);

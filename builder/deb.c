@@ -3,11 +3,18 @@
  * Debian packages: resolved by apt, fetched by common/http.c, kept in a
  * content-addressed cache, and read with libarchive.
  *
- * Trust: apt resolves PACKAGE[=VERSION] against its signed indexes and
- * prints the URL and SHA256 of the .deb (`apt-get download --print-uris`);
- * we download it ourselves and accept it only if it hashes to what apt
- * said (and to the recipe's pin, when there is one). A pinned .deb already
- * in the cache is used without apt or the network.
+ * Trust: apt resolves PACKAGE[=VERSION] against the signed indexes of one
+ * repository a recipe declares, with apt state private to the cache
+ * (CACHE/apt/<id>/, configured through APT_CONFIG: the host's sources and
+ * apt.conf are never read); `apt-get update` checks the Release signature
+ * with the repository's keyring and each index's digest, and `apt-get
+ * download --print-uris` prints the URL and SHA256 of the .deb. We download
+ * it ourselves and accept it only if it hashes to what apt said (and to the
+ * recipe's pin, when there is one). A pinned .deb already in the cache is
+ * used without apt or the network; one a lock locates (repository and
+ * deb-path) is fetched without apt and checked against the lock's digest.
+ * bld_deb_fetch() asks the host's apt: it is kept for the tests of the apt
+ * interface, and builds never call it.
  *
  * Cache layout (CACHE = $XDG_CACHE_HOME/cvmforge or ~/.cache/cvmforge):
  *   debs/<sha256>.deb                 the packages
@@ -15,6 +22,9 @@
  *   index/<package>_<version>.deb     the hex sha256 of that package's .deb;
  *                                     ':' in the version is written "%3a",
  *                                     as apt names .deb files
+ *   apt/<id>/                         one repository's apt state: etc/ (its
+ *                                     sources.list, apt.conf), state/lists,
+ *                                     an empty dpkg status, cache/
  * Every file appears by rename(2) from a temporary file in the same
  * directory, so a crash leaves no half-written entry under a final name.
  *
@@ -55,6 +65,8 @@ extern char **environ;
 #define CONNECT_TIMEOUT 30L
 /* Abort a transfer slower than 1 KiB/s (common/http.c) for this many seconds. */
 #define LOW_SPEED_TIME 60L
+/* A .deb fetched by a lock's digest alone (no index gives its size). */
+#define DEB_MAX_UNSIZED (1u << 30)
 
 /* ---- small helpers ---- */
 
@@ -321,13 +333,17 @@ static void apt_message(const char *err, char *out, size_t len)
 	snprintf(out, len, "%.*s", (int)n, l);
 }
 
-/* Run apt-get download --print-uris SPEC in cwd with LC_ALL=C; its stdout
- * in *ret_out (caller frees). */
-static int run_apt(cvmf_ctx *ctx, const char *spec, const char *cwd, char **ret_out)
+/* Run apt-get ARGV in cwd with LC_ALL=C (and APT_CONFIG=apt_config when
+ * given, replacing the caller's); its exit status (-1: killed, the signal
+ * in *ret_sig), stdout and stderr (caller frees). Errors only when it
+ * cannot be run; `what` names the job in those messages. */
+static int apt_spawn(cvmf_ctx *ctx, char *const argv[], const char *apt_config, const char *cwd,
+		     const char *what, int *ret_status, int *ret_sig, char **ret_out,
+		     char **ret_err)
 {
 	struct capture out = { NULL, 0, 0 }, err = { NULL, 0, 0 };
 	int po[2] = { -1, -1 }, pe[2] = { -1, -1 };
-	char **env = NULL;
+	char **env = NULL, *cfg = NULL;
 	posix_spawn_file_actions_t fa;
 	bool fa_init = false;
 	pid_t pid = -1;
@@ -336,14 +352,19 @@ static int run_apt(cvmf_ctx *ctx, const char *spec, const char *cwd, char **ret_
 	size_t ne = 0;
 	while (environ && environ[ne])
 		ne++;
-	env = calloc(ne + 2, sizeof(*env));
-	if (!env)
-		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
+	env = calloc(ne + 3, sizeof(*env));
+	if (!env || (apt_config && asprintf(&cfg, "APT_CONFIG=%s", apt_config) < 0)) {
+		cfg = NULL;
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
+		goto out;
+	}
 	size_t k = 0;
 	for (size_t i = 0; i < ne; i++)
-		if (strncmp(environ[i], "LC_ALL=", 7))
+		if (strncmp(environ[i], "LC_ALL=", 7) && strncmp(environ[i], "APT_CONFIG=", 11))
 			env[k++] = environ[i];
 	env[k++] = (char *)"LC_ALL=C";
+	if (cfg)
+		env[k++] = cfg;
 	env[k] = NULL;
 
 	if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
@@ -362,17 +383,15 @@ static int run_apt(cvmf_ctx *ctx, const char *spec, const char *cwd, char **ret_
 		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
-	char *argv[] = { (char *)"apt-get", (char *)"download", (char *)"--print-uris",
-			 (char *)spec, NULL };
 	int se = posix_spawnp(&pid, "apt-get", &fa, NULL, argv, env);
 	if (se) {
 		pid = -1;
 		if (se == ENOENT)
 			r = cmn_error(ctx, CVMF_E_UNSUPPORTED,
 				       "cannot resolve '%s': apt-get is not in PATH (a Debian host with apt is needed, or pin the .deb's sha256 and pre-seed the cache)",
-				       spec);
+				       what);
 		else
-			r = cmn_error(ctx, CVMF_E_IO, "cannot run apt-get for '%s': %s", spec,
+			r = cmn_error(ctx, CVMF_E_IO, "cannot run apt-get for '%s': %s", what,
 				       strerror(se));
 		goto out;
 	}
@@ -412,27 +431,11 @@ static int run_apt(cvmf_ctx *ctx, const char *spec, const char *cwd, char **ret_
 		}
 	}
 	pid = -1;
-	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
-		char msg[300];
-		apt_message(err.buf, msg, sizeof(msg));
-		if (WIFEXITED(st))
-			r = cmn_error(ctx, CVMF_E_INVAL,
-				       "apt-get cannot resolve '%s' (exit %d): %s", spec,
-				       WEXITSTATUS(st), msg[0] ? msg : "no message");
-		else
-			r = cmn_error(ctx, CVMF_E_IO, "apt-get was killed by signal %d resolving '%s'",
-				       WTERMSIG(st), spec);
-		goto out;
-	}
-	if (!out.buf) {
-		char msg[300];
-		apt_message(err.buf, msg, sizeof(msg));
-		r = cmn_error(ctx, CVMF_E_FORMAT, "apt-get printed no URI for '%s'%s%s", spec,
-			       msg[0] ? ": " : "", msg);
-		goto out;
-	}
+	*ret_status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	*ret_sig = WIFEXITED(st) ? 0 : WTERMSIG(st);
 	*ret_out = out.buf;
-	out.buf = NULL;
+	*ret_err = err.buf;
+	out.buf = err.buf = NULL;
 out:
 	if (pid > 0) {
 		kill(pid, SIGKILL);
@@ -450,7 +453,51 @@ out:
 	free(out.buf);
 	free(err.buf);
 	free(env);
+	free(cfg);
 	return r;
+}
+
+/* Run apt-get [-c CONFIG...] download --print-uris SPEC in cwd; its stdout
+ * in *ret_out (caller frees). `where` (may be NULL) says which apt state
+ * was asked, for the messages. */
+static int run_apt_in(cvmf_ctx *ctx, const char *spec, const char *cwd, const char *apt_config,
+		      const char *where, char **ret_out)
+{
+	char *argv[] = { (char *)"apt-get", (char *)"download", (char *)"--print-uris",
+			 (char *)spec, NULL };
+	char *out = NULL, *err = NULL, msg[300];
+	int status = 0, sig = 0;
+	int r = apt_spawn(ctx, argv, apt_config, cwd, spec, &status, &sig, &out, &err);
+	if (r)
+		return r;
+	if (status) {
+		apt_message(err, msg, sizeof(msg));
+		if (status > 0)
+			r = cmn_error(ctx, CVMF_E_INVAL, "apt-get cannot resolve '%s'%s%s (exit %d): %s",
+				       spec, where ? " from " : "", where ? where : "", status,
+				       msg[0] ? msg : "no message");
+		else
+			r = cmn_error(ctx, CVMF_E_IO, "apt-get was killed by signal %d resolving '%s'",
+				       sig, spec);
+		goto out;
+	}
+	if (!out) {
+		apt_message(err, msg, sizeof(msg));
+		r = cmn_error(ctx, CVMF_E_FORMAT, "apt-get printed no URI for '%s'%s%s", spec,
+			       msg[0] ? ": " : "", msg);
+		goto out;
+	}
+	*ret_out = out;
+	out = NULL;
+out:
+	free(out);
+	free(err);
+	return r;
+}
+
+static int run_apt(cvmf_ctx *ctx, const char *spec, const char *cwd, char **ret_out)
+{
+	return run_apt_in(ctx, spec, cwd, NULL, NULL, ret_out);
 }
 
 /* ---- atomic files ---- */
@@ -975,9 +1022,15 @@ static int download(cvmf_ctx *ctx, const char *debs, const struct bld_deb_uri *u
 	int r, slot = -1;
 
 	if (strncmp(u->uri, "http://", 7) && strncmp(u->uri, "https://", 8) &&
-	    strncmp(u->uri, "file://", 7))
+	    strncmp(u->uri, "file:/", 6))
 		return cmn_error(ctx, CVMF_E_UNSUPPORTED,
 				  "%s: apt's URI '%s' is not http, https or file", u->file, u->uri);
+	/* apt writes a local repository's files "file:/PATH"; curl wants file:///PATH. */
+	char url[sizeof(u->uri) + 8];
+	if (!strncmp(u->uri, "file:/", 6) && strncmp(u->uri, "file://", 7))
+		snprintf(url, sizeof(url), "file://%s", u->uri + 5);
+	else
+		snprintf(url, sizeof(url), "%s", u->uri);
 	snprintf(what, sizeof(what), "download %s", package);
 	r = fmt(ctx, tmp, sizeof(tmp), "%s/.tmp-XXXXXX", debs);
 	if (r)
@@ -994,8 +1047,8 @@ static int download(cvmf_ctx *ctx, const char *debs, const struct bld_deb_uri *u
 	}
 	slot = cmn_tmp_register(tmp, false);   /* removed on SIGINT/SIGTERM */
 	const struct cmn_http_req req = {
-		.url = u->uri, .what = what, .protocols = "http,https,file",
-		.max_response = u->size, .connect_timeout_s = CONNECT_TIMEOUT,
+		.url = url, .what = what, .protocols = "http,https,file",
+		.max_response = u->size ? u->size : DEB_MAX_UNSIZED, .connect_timeout_s = CONNECT_TIMEOUT,
 		.stall_s = LOW_SPEED_TIME, .progress = progress, .progress_user = progress_user,
 		.expected_size = u->size, .sink = dl_sink, .sink_user = &d,
 	};
@@ -1006,8 +1059,9 @@ static int download(cvmf_ctx *ctx, const char *debs, const struct bld_deb_uri *u
 	free(err_body);
 	if (r == CVMF_E_FORMAT)
 		r = cmn_error(ctx, CVMF_E_FORMAT,
-			       "download of %s from %s: the server sent more than apt's %llu bytes",
-			       package, u->uri, (unsigned long long)u->size);
+			       "download of %s from %s: the server sent more than %s%llu bytes",
+			       package, u->uri, u->size ? "apt's " : "",
+			       (unsigned long long)(u->size ? u->size : DEB_MAX_UNSIZED));
 	if (r)
 		goto out;
 	/* file:// has no status; anything but 200 from a server is a failure. */
@@ -1017,7 +1071,7 @@ static int download(cvmf_ctx *ctx, const char *debs, const struct bld_deb_uri *u
 		goto out;
 	}
 	off_t size = lseek(d.fd, 0, SEEK_CUR);
-	if (size < 0 || (uint64_t)size != u->size) {
+	if (size < 0 || (u->size && (uint64_t)size != u->size)) {
 		r = cmn_error(ctx, CVMF_E_FORMAT,
 			       "download of %s from %s: got %llu bytes, apt says %llu", package,
 			       u->uri, (unsigned long long)(size < 0 ? 0 : size),
@@ -1032,8 +1086,8 @@ static int download(cvmf_ctx *ctx, const char *debs, const struct bld_deb_uri *u
 		cvmf_hex(u->sha256, 32, want_hex);
 		cvmf_hex(digest, 32, got_hex);
 		r = cmn_error(ctx, CVMF_E_FORMAT,
-			       "download of %s from %s: apt's index says sha256 %s, got %s", package,
-			       u->uri, want_hex, got_hex);
+			       "download of %s from %s: %s says sha256 %s, got %s", package,
+			       u->uri, u->size ? "apt's index" : "the lock", want_hex, got_hex);
 		goto out;
 	}
 	if (fchmod(d.fd, 0644) < 0 || fsync(d.fd) < 0) {
@@ -1118,9 +1172,11 @@ static int cached_ok(cvmf_ctx *ctx, const char *path, const uint8_t sha[32])
 	return 1;
 }
 
-int bld_deb_fetch(cvmf_ctx *ctx, const char *cache_dir, const char *package,
-		  const char *version, const uint8_t *want_sha256, bld_progress_fn progress,
-		  void *progress_user, struct bld_deb *ret)
+/* bld_deb_fetch, asking the apt state of apt_config (NULL: the host's)
+ * described by `where` (NULL: the host's apt). */
+static int fetch(cvmf_ctx *ctx, const char *cache_dir, const char *package, const char *version,
+		 const uint8_t *want_sha256, bld_progress_fn progress, void *progress_user,
+		 const char *apt_config, const char *where, struct bld_deb *ret)
 {
 	char cache[4096], debs[4096], index[4096], path[4096], spec[256], hex[65], hex2[65];
 	char name[300], vf[128];
@@ -1162,7 +1218,8 @@ int bld_deb_fetch(cvmf_ctx *ctx, const char *cache_dir, const char *package,
 	r = fmt(ctx, spec, sizeof(spec), "%s%s%s", package, version ? "=" : "",
 		version ? version : "");
 	if (!r)
-		r = run_apt(ctx, spec, debs, &out);
+		r = apt_config ? run_apt_in(ctx, spec, debs, apt_config, where, &out)
+			       : run_apt(ctx, spec, debs, &out);
 	if (r)
 		return r;
 	/* One package asked, one line expected; ignore anything that is not a URI line. */
@@ -1222,8 +1279,262 @@ int bld_deb_fetch(cvmf_ctx *ctx, const char *cache_dir, const char *package,
 	snprintf(d.path, sizeof(d.path), "%s", path);
 	memcpy(d.sha256, u.sha256, 32);
 	d.downloaded = downloaded;
+	snprintf(d.uri, sizeof(d.uri), "%s", u.uri);
 	*ret = d;
 out:
 	free(out);
+	return r;
+}
+
+int bld_deb_fetch(cvmf_ctx *ctx, const char *cache_dir, const char *package,
+		  const char *version, const uint8_t *want_sha256, bld_progress_fn progress,
+		  void *progress_user, struct bld_deb *ret)
+{
+	return fetch(ctx, cache_dir, package, version, want_sha256, progress, progress_user, NULL,
+		     NULL, ret);
+}
+
+/* ---- repositories: private apt state under the cache ---- */
+
+/* The apt configuration of one repository's state directory: everything
+ * apt reads or writes is under `dir`, so the host's sources, keyrings,
+ * preferences, apt.conf.d and package status play no part. */
+static const char apt_conf_fmt[] =
+	"// Written by cvmforge: apt state private to one repository of a recipe.\n"
+	"Dir::Etc \"%1$s/etc/\";\n"
+	"Dir::Etc::main \"apt.conf\";\n"
+	"Dir::Etc::parts \"apt.conf.d\";\n"
+	"Dir::Etc::sourcelist \"sources.list\";\n"
+	"Dir::Etc::sourceparts \"sources.list.d\";\n"
+	"Dir::Etc::preferences \"preferences\";\n"
+	"Dir::Etc::preferencesparts \"preferences.d\";\n"
+	"Dir::Etc::trusted \"trusted.gpg\";\n"
+	"Dir::Etc::trustedparts \"trusted.gpg.d\";\n"
+	"Dir::State \"%1$s/state/\";\n"
+	"Dir::State::lists \"lists/\";\n"
+	"Dir::State::status \"%1$s/state/status\";\n"
+	"Dir::Cache \"%1$s/cache/\";\n"
+	"Dir::Cache::srcpkgcache \"\";\n"
+	"Dir::Log \"%1$s/log/\";\n"
+	"APT::Architecture \"amd64\";\n"
+	"APT::Architectures { \"amd64\"; };\n"
+	"APT::Sandbox::User \"root\";\n"
+	"Acquire::Languages \"none\";\n"
+	"Acquire::PDiffs \"false\";\n"
+	"Acquire::GzipIndexes \"true\";\n"
+	"Acquire::Retries \"3\";\n"
+	"Acquire::IndexTargets::deb::Contents-deb::DefaultEnabled \"false\";\n"
+	"Acquire::IndexTargets::deb::DEP-11::DefaultEnabled \"false\";\n"
+	"Acquire::IndexTargets::deb::DEP-11-icons::DefaultEnabled \"false\";\n"
+	"Acquire::IndexTargets::deb::DEP-11-icons-small::DefaultEnabled \"false\";\n"
+	"Acquire::IndexTargets::deb::DEP-11-icons-hidpi::DefaultEnabled \"false\";\n";
+
+static bool repo_word_ok(const char *s)
+{
+	if (!s || !*s)
+		return false;
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || (unsigned char)*s >= 0x7f || strchr("[]\"'#\\", *s))
+			return false;
+	return true;
+}
+
+/* "repository NAME (URI SUITE)": for messages. */
+static void repo_where(const struct bld_repo *repo, char *out, size_t len)
+{
+	snprintf(out, len, "repository %s (%s %s)", repo->name, repo->uri, repo->suite);
+}
+
+/* Make CACHE/apt/<id>/ for the repository (id: the first 16 hex digits of
+ * the SHA-256 of its sources.list line) and its apt.conf; the state
+ * directory's path in dir, the apt.conf's in conf. */
+static int repo_state(cvmf_ctx *ctx, const char *cache_dir, const struct bld_repo *repo,
+		      char *dir, size_t dir_len, char *conf, size_t conf_len)
+{
+	static const char *const subdirs[] = {
+		"etc/apt.conf.d", "etc/sources.list.d", "etc/preferences.d", "etc/trusted.gpg.d",
+		"state/lists/partial", "cache/archives/partial", "log",
+	};
+	char keyring[4096], line[8192], sub[4200], hex[65], *text = NULL;
+	uint8_t d[32];
+	struct cmn_hasher *h = NULL;
+	int r;
+
+	if (!repo_word_ok(repo->name) || !repo_word_ok(repo->uri) || !repo_word_ok(repo->suite) ||
+	    !repo->n_components)
+		return cmn_error(ctx, CVMF_E_INVAL, "repository '%s': a name, URI, suite and component are needed",
+				  repo->name ? repo->name : "(null)");
+	if (!repo->keyring || !realpath(repo->keyring, keyring))
+		return cmn_error(ctx, CVMF_E_IO, "repository %s: keyring '%s': %s", repo->name,
+				  repo->keyring ? repo->keyring : "(none)",
+				  repo->keyring ? strerror(errno) : "signed-by is required");
+	if (!repo_word_ok(keyring))
+		return cmn_error(ctx, CVMF_E_INVAL, "repository %s: keyring path '%s' has spaces or brackets",
+				  repo->name, keyring);
+	size_t o = (size_t)snprintf(line, sizeof(line), "deb [arch=amd64 signed-by=%s%s] %s %s",
+				    keyring, repo->check_valid_until ? "" : " check-valid-until=no",
+				    repo->uri, repo->suite);
+	for (size_t i = 0; i < repo->n_components && o < sizeof(line); i++) {
+		if (!repo_word_ok(repo->components[i]))
+			return cmn_error(ctx, CVMF_E_INVAL, "repository %s: bad component '%s'",
+					  repo->name, repo->components[i]);
+		o += (size_t)snprintf(line + o, sizeof(line) - o, " %s", repo->components[i]);
+	}
+	if (o + 2 >= sizeof(line))
+		return cmn_error(ctx, CVMF_E_INVAL, "repository %s: its sources line is too long",
+				  repo->name);
+	line[o++] = '\n';
+	line[o] = '\0';
+	if ((r = cmn_hasher_new(ctx, CMN_SHA256, &h)))
+		return r;
+	r = cmn_hasher_oneshot(h, line, o, d);
+	cmn_hasher_free(h);
+	if (r)
+		return cmn_error(ctx, CVMF_E_CRYPTO, "hashing failed");
+	cvmf_hex(d, 32, hex);
+	hex[16] = '\0';
+	if ((r = fmt(ctx, dir, dir_len, "%s/apt/%s", cache_dir, hex)))
+		return r;
+	for (size_t i = 0; i < CMN_ARRAY_SIZE(subdirs); i++)
+		if ((r = fmt(ctx, sub, sizeof(sub), "%s/%s", dir, subdirs[i])) ||
+		    (r = cmn_mkdir_p(ctx, sub, 0755)))
+			return r;
+	if ((r = fmt(ctx, sub, sizeof(sub), "%s/etc", dir)) ||
+	    (r = write_atomic(ctx, sub, "sources.list", line, o)))
+		return r;
+	if (asprintf(&text, apt_conf_fmt, dir) < 0)
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
+	r = write_atomic(ctx, sub, "apt.conf", text, strlen(text));
+	free(text);
+	if (r)
+		return r;
+	if ((r = fmt(ctx, sub, sizeof(sub), "%s/state", dir)))
+		return r;
+	struct stat st;
+	if ((r = fmt(ctx, conf, conf_len, "%s/status", sub)))
+		return r;
+	if (lstat(conf, &st) < 0 && (r = write_atomic(ctx, sub, "status", "", 0)))
+		return r;
+	return fmt(ctx, conf, conf_len, "%s/etc/apt.conf", dir);
+}
+
+int bld_deb_fetch_repo(cvmf_ctx *ctx, const char *cache_dir, const struct bld_repo *repo,
+		       bool *updated, const char *package, const char *version,
+		       const uint8_t *want_sha256, bld_progress_fn progress, void *progress_user,
+		       struct bld_deb *ret)
+{
+	char cache[4096], dir[4096], conf[4200], where[2300], msg[300], debs[4200], path[4200];
+	char *out = NULL, *err = NULL;
+	int r, status = 0, sig = 0;
+
+	if (!package || !valid_package(package))
+		return cmn_error(ctx, CVMF_E_INVAL, "'%s' is not a Debian package name",
+				  package ? package : "(null)");
+	if (version && !valid_version(version))
+		return cmn_error(ctx, CVMF_E_INVAL, "package %s: '%s' is not a Debian version",
+				  package, version);
+	if (!cache_dir) {
+		if ((r = bld_cache_dir(ctx, cache, sizeof(cache))))
+			return r;
+		cache_dir = cache;
+	}
+	/* A pinned package already in the cache needs no apt state at all. */
+	if (want_sha256) {
+		char hex[65];
+		cvmf_hex(want_sha256, 32, hex);
+		if ((r = fmt(ctx, path, sizeof(path), "%s/debs/%s.deb", cache_dir, hex)))
+			return r;
+		r = cached_ok(ctx, path, want_sha256);
+		if (r < 0)
+			return r;
+		if (r == 1)
+			return use_cached(ctx, path, package, version, want_sha256, ret);
+	}
+	if (!repo)   /* the cache alone */
+		return cmn_error(ctx, CVMF_E_INVAL, "package %s%s%s is not in the package cache (%s/debs)",
+				  package, version ? " version " : "", version ? version : "", cache_dir);
+	repo_where(repo, where, sizeof(where));
+	if ((r = repo_state(ctx, cache_dir, repo, dir, sizeof(dir), conf, sizeof(conf))))
+		return r;
+	if (!updated || !*updated) {
+		/* apt checks InRelease's (or Release.gpg's) signature with the
+		 * keyring, then every index against the digests it lists. */
+		char *argv[] = { (char *)"apt-get", (char *)"-q", (char *)"update",
+				 (char *)"--error-on=any", NULL };
+		if ((r = cache_subdir(ctx, cache_dir, "debs", debs, sizeof(debs))))
+			return r;
+		r = apt_spawn(ctx, argv, conf, debs, where, &status, &sig, &out, &err);
+		if (r)
+			return r;
+		if (status) {
+			apt_message(err, msg, sizeof(msg));
+			r = cmn_error(ctx, status > 0 ? CVMF_E_INVAL : CVMF_E_IO,
+				       "apt-get update of %s failed (%s %d): %s", where,
+				       status > 0 ? "exit" : "signal", status > 0 ? status : sig,
+				       msg[0] ? msg : "no message");
+			goto out;
+		}
+		if (updated)
+			*updated = true;
+	}
+	r = fetch(ctx, cache_dir, package, version, want_sha256, progress, progress_user, conf,
+		  where, ret);
+	if (r && version && r == CVMF_E_INVAL && strstr(cvmf_ctx_errmsg(ctx), "was not found")) {
+		/* apt's own line, without the repository named twice. */
+		const char *e = strstr(cvmf_ctx_errmsg(ctx), "E: ");
+		snprintf(msg, sizeof(msg), "apt: %s", e ? e : cvmf_ctx_errmsg(ctx));
+		r = cmn_error(ctx, CVMF_E_INVAL,
+			       "package %s version %s is in neither the package cache (%s/debs) nor %s "
+			       "(%s); a repository pointed at a snapshot archive may have it "
+			       "(docs/recipe.md#old-versions-snapshot-archives)",
+			       package, version, cache_dir, where, msg);
+	}
+out:
+	free(out);
+	free(err);
+	return r;
+}
+
+int bld_deb_fetch_url(cvmf_ctx *ctx, const char *cache_dir, const char *url,
+		      const char *package, const char *version, const uint8_t sha256[32],
+		      bld_progress_fn progress, void *progress_user, struct bld_deb *ret)
+{
+	char cache[4096], debs[4096], path[4200], hex[65];
+	struct bld_deb_uri u;
+	int r;
+	if (!package || !valid_package(package) || !version || !valid_version(version))
+		return cmn_error(ctx, CVMF_E_INVAL, "a package name and version are needed to fetch '%s'",
+				  url ? url : "(null)");
+	if (!url || strlen(url) >= sizeof(u.uri))
+		return cmn_error(ctx, CVMF_E_INVAL, "package %s: no usable URL", package);
+	if (!cache_dir) {
+		if ((r = bld_cache_dir(ctx, cache, sizeof(cache))))
+			return r;
+		cache_dir = cache;
+	}
+	if ((r = cache_subdir(ctx, cache_dir, "debs", debs, sizeof(debs))))
+		return r;
+	cvmf_hex(sha256, 32, hex);
+	if ((r = fmt(ctx, path, sizeof(path), "%s/%s.deb", debs, hex)))
+		return r;
+	r = cached_ok(ctx, path, sha256);
+	if (r < 0)
+		return r;
+	if (r == 0) {
+		memset(&u, 0, sizeof(u));
+		snprintf(u.uri, sizeof(u.uri), "%s", url);
+		const char *base = strrchr(url, '/');
+		snprintf(u.file, sizeof(u.file), "%s", base ? base + 1 : url);
+		u.size = 0;   /* unknown: the lock pins the digest, not the size */
+		memcpy(u.sha256, sha256, 32);
+		r = download(ctx, debs, &u, package, progress, progress_user, path);
+		if (r)
+			return r;
+	}
+	r = use_cached(ctx, path, package, version, sha256, ret);
+	if (!r) {
+		ret->downloaded = true;
+		snprintf(ret->uri, sizeof(ret->uri), "%s", url);
+	}
 	return r;
 }

@@ -271,11 +271,37 @@ static int measure_tdx(cvmf_ctx *ctx, const char *dir, json_t *p, const char *cm
 			json_object_set_new(m, "memory", json_integer((json_int_t)spec.memory));
 			json_object_set_new(m, "page-order",
 					    json_string(cvmf_tdx_page_order_name(spec.page_order)));
+			/* Every host parameter the values assume, beside them. */
+			static const char *const host[] = { "qemu-version", "ovmf-event-layout",
+							    "kernel-header-patch", "stub-cc",
+							    "acpi-tables" };
+			for (size_t h = 0; h < CMN_ARRAY_SIZE(host); h++) {
+				json_t *hv = json_object_get(p, host[h]);
+				if (hv)
+					json_object_set(m, host[h], hv);
+			}
 			json_object_set_new(m, "mrtd", cmn_json_hex(r->mrtd, 48));
 			for (int k = 0; k < 4; k++) {
 				const char key[] = { 'r', 't', 'm', 'r', (char)('0' + k), 0 };
+				const char why_key[] = { 'r', 't', 'm', 'r', (char)('0' + k), '-', 'n',
+							 'u', 'l', 'l', '-', 'r', 'e', 'a', 's', 'o',
+							 'n', 0 };
 				json_object_set_new(m, key, r->have_rtmr[k] ? cmn_json_hex(r->rtmr[k], 48)
 									  : json_null());
+				/* A null value says why, beside it. */
+				const char *why = NULL;
+				if (r->have_rtmr[k])
+					;
+				else if (r->fw_known && !r->fw_tdx_measure)
+					why = "the firmware does not extend it: it has no TDX measurement "
+					      "driver (TdTcg2Dxe)";
+				else if (k == 0 && !acpi)
+					why = "it measures QEMU's ACPI tables, which depend on the VM's "
+					      "configuration and are not given (acpi-tables in [tdx])";
+				else
+					why = "not predicted for these inputs";
+				if (why)
+					json_object_set_new(m, why_key, json_string(why));
 			}
 			json_object_set_new(m, "kernel-authenticode-sha384",
 					    cmn_json_hex(r->kernel_authenticode, 48));
@@ -287,12 +313,9 @@ static int measure_tdx(cvmf_ctx *ctx, const char *dir, json_t *p, const char *cm
 		json_t *o = json_object();
 		json_object_set(o, "params", p);
 		json_object_set(o, "measurements", list);
-		json_t *warn = json_array();
-		if (!acpi)
-			json_array_append_new(warn, json_string(
-				"rtmr0 is not computed: it measures QEMU's ACPI tables; set "
-				"acpi-tables in [tdx]"));
-		json_object_set_new(o, "warnings", warn);
+		/* RTMR0 without ACPI tables is null with its reason beside it
+		 * (rtmr0-null-reason): not a warning, a property of the inputs. */
+		json_object_set_new(o, "warnings", json_array());
 		json_object_set_new(out, "tdx", o);
 	}
 	json_decref(list);

@@ -85,7 +85,13 @@ static void print_measurements(const json_t *m)
 			for (const char *const *k = (const char *const[]){ "mrtd", "rtmr0", "rtmr1",
 									   "rtmr2", "rtmr3", NULL }; *k; k++) {
 				const char *v = json_string_value(json_object_get(e, *k));
-				printf("  %-5s %s\n", *k, v ? v : "(not computed)");
+				char why_key[32];
+				snprintf(why_key, sizeof(why_key), "%s-null-reason", *k);
+				const char *why = json_string_value(json_object_get(e, why_key));
+				if (v)
+					printf("  %-5s %s\n", *k, v);
+				else
+					printf("  %-5s null: %s\n", *k, why ? why : "not computed");
 			}
 		}
 	}

@@ -14,8 +14,11 @@ say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
 run() { say "$*"; "$@"; }
 
 echo "cvmforge builds a CVM image from a recipe, bit for bit, with its launch measurements."
-echo "The recipe: examples/hello/hello.recipe (pinned by examples/hello/hello.recipe.lock)."
+echo "The recipes: examples/hello/hello.recipe (SEV-SNP, measured direct boot on sid's"
+echo "ovmf-amdsev) and hello-tdx.recipe (TDX on trixie's ovmf), each pinned by its .lock."
 run "$cvmforge" build examples/hello/hello.recipe -o "$out" --force
+run "$cvmforge" build examples/hello/hello-tdx.recipe -o "$out" --force
+run "$cvmforge" verify --quiet "$out/hello-tdx-1.0"
 image=$out/hello-1.0
 say "ls -l $image $image/launch"
 ls -l "$image" "$image/launch"
@@ -43,8 +46,12 @@ run "$cvmforge" key generate --type ecdsa-p384 -o "$out/id.key"
 say "$cvmforge sign id-block --image $image --id-key $out/id.key | cut -c1-110"
 "$cvmforge" sign id-block --image "$image" --id-key "$out/id.key" | cut -c1-110
 if command -v qemu-system-x86_64 >/dev/null 2>&1; then
-	say "sh $image/launch/qemu.sh      # QEMU (TCG), the image's own files"
-	timeout 180 sh "$image/launch/qemu.sh" 2>&1 |
+	# OVMF.amdsev.fd boots only under SEV: the SNP image's kernel, initrd and
+	# cmdline boot under hello-tdx's plain OVMF.fd (as tests/unit/test_hello.c does).
+	say "qemu-system-x86_64 ... -bios $out/hello-tdx-1.0/OVMF.fd -kernel $image/vmlinuz ...   # QEMU (TCG)"
+	timeout 180 qemu-system-x86_64 -machine q35,accel=tcg -m 1024 -nographic -no-reboot \
+		-bios "$out/hello-tdx-1.0/OVMF.fd" -kernel "$image/vmlinuz" -initrd "$image/initrd.img" \
+		-append "$(cat "$image/cmdline.txt")" 2>&1 |
 		sed 's/\x1b\[[0-9;=]*[A-Za-z]//g' | grep -a "cvmforge hello\|CVMFORGE-HELLO" || true
 fi
 echo

@@ -18,8 +18,10 @@
 
 #define LOCK_MAX_SIZE (64u << 20)
 
-enum lkey { L_SHA256, L_VERSION, L_DEB_SHA256, L_DEB_FILE, N_LKEYS };
-static const char *const lkey_names[N_LKEYS] = { "sha256", "version", "deb-sha256", "deb-file" };
+enum lkey { L_SHA256, L_VERSION, L_DEB_SHA256, L_DEB_FILE, L_REPOSITORY, L_SUITE, L_DEB_PATH,
+	    N_LKEYS };
+static const char *const lkey_names[N_LKEYS] = { "sha256", "version", "deb-sha256", "deb-file",
+						 "repository", "suite", "deb-path" };
 
 struct lstate {
 	cvmf_ctx *ctx;
@@ -46,6 +48,9 @@ static void entry_clear(struct rcp_lock_entry *e)
 	free(e->id);
 	free(e->version);
 	free(e->deb_file);
+	free(e->repository);
+	free(e->suite);
+	free(e->deb_path);
 }
 
 struct rcp_lock *rcp_lock_new(const char *path)
@@ -117,14 +122,16 @@ static int lock_line(cvmf_ctx *ctx, void *user, const struct rcp_ini_item *it)
 			k = i;
 	if (k < 0)
 		return lerr(st, it->line,
-			    "unknown key '%s' (keys: sha256, version, deb-sha256, deb-file)", it->key);
+			    "unknown key '%s' (keys: sha256, version, deb-sha256, deb-file), and for a package from a repository: repository, suite, deb-path", it->key);
 	if (st->key_line[k])
 		return lerr(st, it->line, "duplicate key '%s' (first on line %u)", it->key,
 			    st->key_line[k]);
 	st->key_line[k] = it->line;
 	struct rcp_lock_entry *e = &st->l->v[st->l->n - 1];
 	unsigned *const field_line[N_LKEYS] = { &e->sha256_line, &e->version_line,
-						&e->deb_sha256_line, &e->deb_file_line };
+						&e->deb_sha256_line, &e->deb_file_line,
+						&e->repository_line, &e->suite_line,
+						&e->deb_path_line };
 	*field_line[k] = it->line;
 	const char *v = it->value;
 	switch (k) {
@@ -138,10 +145,18 @@ static int lock_line(cvmf_ctx *ctx, void *user, const struct rcp_ini_item *it)
 	}
 	case L_VERSION:
 	case L_DEB_FILE:
-		if (!*v || strpbrk(v, " \t") || (k == L_DEB_FILE && strchr(v, '/')))
+	case L_REPOSITORY:
+	case L_SUITE:
+	case L_DEB_PATH:
+		if (!*v || strpbrk(v, " \t") || ((k == L_DEB_FILE || k == L_SUITE) && strchr(v, '/')) ||
+		    (k == L_DEB_PATH && (v[0] == '/' || strstr(v, ".."))))
 			return lerr(st, it->line, "'%s' must be one word%s, not '%s'", it->key,
-				    k == L_DEB_FILE ? " without '/'" : "", v);
-		char **dst = k == L_VERSION ? &e->version : &e->deb_file;
+				    k == L_DEB_FILE || k == L_SUITE ? " without '/'"
+				    : k == L_DEB_PATH ? ", a relative path without '..'" : "", v);
+		char **const dsts[N_LKEYS] = { [L_VERSION] = &e->version, [L_DEB_FILE] = &e->deb_file,
+					       [L_REPOSITORY] = &e->repository, [L_SUITE] = &e->suite,
+					       [L_DEB_PATH] = &e->deb_path };
+		char **dst = dsts[k];
 		if (!(*dst = strdup(v)))
 			return cmn_error(st->ctx, CVMF_E_NOMEM, "out of memory");
 		return 0;
@@ -252,6 +267,13 @@ int rcp_lock_set(cvmf_ctx *ctx, struct rcp_lock *l, const struct rcp_lock_entry 
 	if (e->deb_file && (why = unwritable(e->deb_file, RCP_MAX_LINE - 11, false)))
 		return cmn_error(ctx, CVMF_E_INVAL, "deb-file '%s' of '%s' cannot be written: %s",
 				  e->deb_file, e->id, why);
+	const char *const words[3][2] = { { "repository", e->repository }, { "suite", e->suite },
+					   { "deb-path", e->deb_path } };
+	for (int i = 0; i < 3; i++)
+		if (words[i][1] && ((why = unwritable(words[i][1], RCP_MAX_LINE - 13, false)) ||
+				    strpbrk(words[i][1], " \t")))
+			return cmn_error(ctx, CVMF_E_INVAL, "%s '%s' of '%s' cannot be written: %s",
+					  words[i][0], words[i][1], e->id, why ? why : "it has whitespace");
 	if (e->version && strpbrk(e->version, " \t"))
 		return cmn_error(ctx, CVMF_E_INVAL, "version '%s' of '%s' has whitespace",
 				  e->version, e->id);
@@ -262,7 +284,11 @@ int rcp_lock_set(cvmf_ctx *ctx, struct rcp_lock *l, const struct rcp_lock_entry 
 	n.id = strdup(e->id);
 	n.version = e->version ? strdup(e->version) : NULL;
 	n.deb_file = e->deb_file ? strdup(e->deb_file) : NULL;
-	if (!n.id || (e->version && !n.version) || (e->deb_file && !n.deb_file)) {
+	n.repository = e->repository ? strdup(e->repository) : NULL;
+	n.suite = e->suite ? strdup(e->suite) : NULL;
+	n.deb_path = e->deb_path ? strdup(e->deb_path) : NULL;
+	if (!n.id || (e->version && !n.version) || (e->deb_file && !n.deb_file) ||
+	    (e->repository && !n.repository) || (e->suite && !n.suite) || (e->deb_path && !n.deb_path)) {
 		entry_clear(&n);
 		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	}
@@ -324,6 +350,12 @@ int rcp_lock_stage(cvmf_ctx *ctx, const struct rcp_lock *l, struct cmn_out **ret
 		}
 		if (e->deb_file)
 			fprintf(f, "deb-file = %s\n", e->deb_file);
+		if (e->repository)
+			fprintf(f, "repository = %s\n", e->repository);
+		if (e->suite)
+			fprintf(f, "suite = %s\n", e->suite);
+		if (e->deb_path)
+			fprintf(f, "deb-path = %s\n", e->deb_path);
 	}
 	bool bad = ferror(f) != 0;
 	if (fclose(f) != 0 || bad) {

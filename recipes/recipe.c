@@ -24,7 +24,7 @@
  */
 
 static const char *const section_names[N_SECTIONS] = {
-	"image", "firmware", "kernel", "initrd", "cmdline", "snp", "tdx",
+	"image", "firmware", "kernel", "initrd", "cmdline", "snp", "tdx", "repositories",
 };
 
 /* How an indented continuation line joins the value. */
@@ -95,11 +95,13 @@ const struct rcp_key_doc rcp_key_table[N_KEYS] = {
 		"QEMU's etc/acpi/tables blob for RTMR0; default: none (RTMR0 not predicted)" },
 	[K_TDX_ACPI_SHA256] = { "tdx", "acpi-tables-sha256", "HEX",
 		"SHA-256 the acpi-tables blob must have; default: not pinned here" },
+	[K_REPO] = { "repositories", "repository", "NAME URI SUITE COMPONENT... signed-by=KEYRING [check-valid-until=no]",
+		"a Debian repository deb: inputs resolve from (deb:PKG@NAME names one); repeatable" },
 };
 
 static const unsigned char key_join[N_KEYS] = {
 	[K_TREE] = J_REPEAT, [K_FILE] = J_REPEAT, [K_DIR] = J_REPEAT,
-	[K_SYMLINK] = J_REPEAT, [K_DEVICE] = J_REPEAT,
+	[K_SYMLINK] = J_REPEAT, [K_DEVICE] = J_REPEAT, [K_REPO] = J_REPEAT,
 	[K_CMDLINE] = J_SPACE,
 	[K_SNP_VCPUS] = J_LIST, [K_SNP_CPUS] = J_LIST, [K_SNP_VMMS] = J_LIST,
 	[K_SNP_FEATURES] = J_LIST, [K_TDX_MEMORY] = J_LIST, [K_TDX_ORDER] = J_LIST,
@@ -183,7 +185,7 @@ static int recipe_line(cvmf_ctx *ctx, void *user, const struct rcp_ini_item *it)
 		int s = find_section(it->section);
 		if (s < 0)
 			return rcp_perr(ps, it->line,
-				    "unknown section [%s] (sections: image, firmware, kernel, initrd, cmdline, snp, tdx)",
+				    "unknown section [%s] (sections: image, firmware, kernel, initrd, cmdline, snp, tdx, repositories)",
 				    it->section);
 		if (ps->sec_line[s])
 			return rcp_perr(ps, it->line, "section [%s] already started on line %u",
@@ -569,6 +571,8 @@ static int check_item(struct pstate *ps, const struct item *it)
 	case K_SYMLINK:
 	case K_DEVICE:
 		return rcp_add_entry(ps, it);
+	case K_REPO:
+		return rcp_add_repo(ps, it);
 	case K_CMDLINE:
 		free(r->cmdline);
 		return (r->cmdline = strdup(v)) ? 0 : rcp_nomem(ps->ctx);
@@ -658,6 +662,9 @@ static int check_recipe(struct pstate *ps)
 	}
 	if (!r->cmdline && !(r->cmdline = strdup("")))
 		return rcp_nomem(ps->ctx);
+	int rrc = rcp_check_repos(ps);
+	if (rrc)
+		return rrc;
 
 	struct rcp_snp *snp = &r->snp;
 	snp->enabled = ps->sec_line[S_SNP] != 0;
@@ -744,6 +751,9 @@ void rcp_free(struct rcp_recipe *r)
 	free(r->tdx.memory);
 	free(r->tdx.orders);
 	rcp_source_clear(&r->tdx.acpi);
+	for (size_t i = 0; i < r->n_repos; i++)
+		rcp_repo_clear(&r->repos[i]);
+	free(r->repos);
 	free(r);
 }
 

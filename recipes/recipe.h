@@ -28,6 +28,8 @@ struct rcp_source {
 	                           path inside the package ("/bin/busybox") */
 	char *package;          /* DEB only */
 	char *version;          /* DEB only; NULL when the recipe does not pin it */
+	char *repo;             /* DEB only: deb:PACKAGE[=VERSION]@REPO:/PATH names one
+	                           repository of [repositories]; NULL: any declared one */
 	bool have_sha256;       /* pinned in the recipe itself */
 	uint8_t sha256[32];
 	unsigned line;          /* where it was written */
@@ -85,6 +87,18 @@ struct rcp_tdx {
 	struct rcp_source acpi;
 };
 
+/* [repositories]: repository = NAME URI SUITE COMPONENT... signed-by=KEYRING
+ * [check-valid-until=no] (recipes/repo.c). */
+struct rcp_repo {
+	char *name;                 /* [a-z0-9][a-z0-9+.-]+ */
+	char *uri;                  /* http://, https:// or file:/, no trailing '/' */
+	char *suite;                /* bookworm, sid, trixie-updates, ... */
+	char **components; size_t n_components;   /* main, ... */
+	char *keyring;              /* signed-by: absolute, or relative like file: sources */
+	bool check_valid_until;     /* check-valid-until = yes (default) | no */
+	unsigned line;
+};
+
 struct rcp_recipe {
 	char *path;                 /* as given */
 	char *dir;                  /* its directory, for file: sources */
@@ -116,7 +130,12 @@ struct rcp_recipe {
 
 	struct rcp_snp snp;
 	struct rcp_tdx tdx;
+
+	/* [repositories], in the recipe's order */
+	struct rcp_repo *repos; size_t n_repos;
 };
+/* The declared repository of that name, or NULL. */
+const struct rcp_repo *rcp_repo_find(const struct rcp_recipe *r, const char *name);
 
 /* Parse and validate a recipe. Errors are CVMF_E_FORMAT ("FILE:LINE: ...")
  * or CVMF_E_IO, with the message in ctx. */
@@ -182,6 +201,9 @@ int rcp_verror(cvmf_ctx *ctx, int err, const char *name, unsigned line, const ch
  *   version = 1:1.35.0-4+deb12u1+b1   DEB: the resolved package version
  *   deb-sha256 = <hex>          DEB: the .deb file
  *   deb-file = busybox-static_1.35.0-4+deb12u1+b1_amd64.deb
+ *   repository = http://deb.debian.org/debian   DEB, from [repositories]: its URI,
+ *   suite = bookworm                            suite
+ *   deb-path = pool/main/b/busybox/busybox-static_...deb   and the .deb under the URI
  */
 struct rcp_lock_entry {
 	char *id;
@@ -191,9 +213,13 @@ struct rcp_lock_entry {
 	bool have_deb_sha256;
 	uint8_t deb_sha256[32];
 	char *deb_file;         /* or NULL */
+	char *repository;       /* DEB: the repository's URI it was resolved from, or NULL */
+	char *suite;            /* DEB: that repository's suite, or NULL */
+	char *deb_path;         /* DEB: the .deb's path under the URI (pool/main/...), or NULL */
 	unsigned line;          /* of the [ID] header */
 	/* of each key, 0 when absent (or set by rcp_lock_set) */
 	unsigned sha256_line, version_line, deb_sha256_line, deb_file_line;
+	unsigned repository_line, suite_line, deb_path_line;
 };
 struct rcp_lock {
 	char *path;

@@ -10,7 +10,7 @@
 
 #include "recipes/recipe.h"
 
-enum section { S_IMAGE, S_FIRMWARE, S_KERNEL, S_INITRD, S_CMDLINE, S_SNP, S_TDX, N_SECTIONS };
+enum section { S_IMAGE, S_FIRMWARE, S_KERNEL, S_INITRD, S_CMDLINE, S_SNP, S_TDX, S_REPOS, N_SECTIONS };
 
 enum key {
 	K_NAME, K_VERSION, K_EPOCH,
@@ -22,6 +22,7 @@ enum key {
 	K_SNP_HASHES, K_SNP_VCPUS, K_SNP_CPUS, K_SNP_VMMS, K_SNP_FEATURES, K_SNP_MEMORY,
 	K_TDX_MEMORY, K_TDX_ORDER, K_TDX_LAYOUT, K_TDX_QEMU, K_TDX_PATCH, K_TDX_STUB_CC,
 	K_TDX_ACPI, K_TDX_ACPI_SHA256,
+	K_REPO,
 	N_KEYS
 };
 
@@ -73,5 +74,11 @@ int rcp_add_entry(struct pstate *ps, const struct item *it);
 void rcp_entry_clear(struct rcp_entry *e);
 /* Two lines creating the same path: the later of the earliest such pair. */
 int rcp_check_dup_dests(struct pstate *ps);
+
+/* ---- [repositories] (recipes/repo.c) ---- */
+int rcp_add_repo(struct pstate *ps, const struct item *it);
+void rcp_repo_clear(struct rcp_repo *p);
+/* Every deb:...@NAME names a declared repository. */
+int rcp_check_repos(struct pstate *ps);
 
 #endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Sources (docs/recipe.md): file:PATH and deb:PACKAGE[=VERSION]:/PATH, and
+ * Sources (docs/recipe.md): file:PATH and deb:PACKAGE[=VERSION][@REPO]:/PATH, and
  * the path rule recipes apply to every path they name.
  */
 #include <ctype.h>
@@ -71,6 +71,7 @@ void rcp_source_clear(struct rcp_source *s)
 	free(s->path);
 	free(s->package);
 	free(s->version);
+	free(s->repo);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -88,30 +89,47 @@ int rcp_source_parse(cvmf_ctx *ctx, const char *where, const char *dir, const ch
 			goto oom;
 	} else if (!strncmp(text, "deb:", 4)) {
 		s.kind = RCP_SRC_DEB;
-		const char *p = text + 4, *pend = p + strcspn(p, "=:"), *path;
+		const char *p = text + 4, *pend = p + strcspn(p, "=:@"), *path;
 		if (!cmn_deb_package_ok(p, (size_t)(pend - p)))
 			return cmn_error(ctx, CVMF_E_FORMAT,
 					  "%s: '%.*s' is not a Debian package name ([a-z0-9][a-z0-9+.-]+) in '%s'",
 					  where, (int)(pend - p), p, text);
-		if (*pend == '=') {
+		if (*pend == '=' || *pend == '@') {
 			const char *v = pend + 1, *vend = strstr(v, ":/");
 			if (!vend)
 				return cmn_error(ctx, CVMF_E_FORMAT,
-						  "%s: '%s' has no ':/PATH' after the version (deb:PACKAGE[=VERSION]:/PATH)",
-						  where, text);
-			if (!valid_deb_version(v, (size_t)(vend - v)))
-				return cmn_error(ctx, CVMF_E_FORMAT,
-						  "%s: '%.*s' is not a Debian version ([EPOCH:]UPSTREAM[-REVISION], starting with a digit) in '%s'",
-						  where, (int)(vend - v), v, text);
-			s.version = rcp_xstrndup(v, (size_t)(vend - v));
-			if (!s.version)
-				goto oom;
+						  "%s: '%s' has no ':/PATH' after the %s (deb:PACKAGE[=VERSION][@REPO]:/PATH)",
+						  where, text, *pend == '=' ? "version" : "repository");
+			/* @REPO ends the version, or follows the package. */
+			const char *at = *pend == '@' ? pend : memchr(v, '@', (size_t)(vend - v));
+			if (at) {
+				if (!cmn_deb_package_ok(at + 1, (size_t)(vend - at - 1)))
+					return cmn_error(ctx, CVMF_E_FORMAT,
+							  "%s: '%.*s' is not a repository name ([a-z0-9][a-z0-9+.-]+) in '%s'",
+							  where, (int)(vend - at - 1), at + 1, text);
+				s.repo = rcp_xstrndup(at + 1, (size_t)(vend - at - 1));
+				if (!s.repo)
+					goto oom;
+			}
+			if (*pend == '=') {
+				const char *ve = at ? at : vend;
+				if (!valid_deb_version(v, (size_t)(ve - v))) {
+					rcp_source_clear(&s);
+					return cmn_error(ctx, CVMF_E_FORMAT,
+							  "%s: '%.*s' is not a Debian version ([EPOCH:]UPSTREAM[-REVISION], starting with a digit) in '%s'",
+							  where, (int)(ve - v), v, text);
+				}
+				s.version = rcp_xstrndup(v, (size_t)(ve - v));
+				if (!s.version)
+					goto oom;
+			}
 			path = vend + 1;
 		} else if (pend[0] == ':' && pend[1] == '/') {
 			path = pend + 1;
 		} else {
 			return cmn_error(ctx, CVMF_E_FORMAT,
-					  "%s: '%s' is not deb:PACKAGE[=VERSION]:/PATH", where, text);
+					  "%s: '%s' is not deb:PACKAGE[=VERSION]:/PATH (nor deb:PACKAGE[=VERSION]@REPO:/PATH)",
+					  where, text);
 		}
 		s.package = rcp_xstrndup(p, (size_t)(pend - p));
 		if (!s.package)

@@ -7,9 +7,10 @@ set -eu
 BUILD="make gcc pkg-config libssl-dev libjansson-dev libarchive-dev libzstd-dev zlib1g-dev liblzma-dev libelf-dev libinih-dev libcurl4-openssl-dev"
 CHECK="libcmocka-dev cpio zstd openssl"
 CHECK="$CHECK golang-go golang-golang-x-mod-dev"   # ../shared/tools/tlogcheck audits the logs tests make
+CHECK="$CHECK apt gpg dpkg-dev debian-archive-keyring"   # test_repos signs a local repository; the hello recipes' keyring
 FUZZ="clang"
 BENCH="gcc cpio zstd findutils openssl" # bench/benchrun.c is compiled by the benchmark itself; openssl(1) is bench_startup.sh's baseline
-DEMO="ovmf qemu-system-x86"
+DEMO="ovmf qemu-system-x86 apt debian-archive-keyring"
 BOOT="qemu-system-x86 swtpm swtpm-tools ovmf busybox-static"   # tests/boot: the vTPM oracle
 
 want=$BUILD

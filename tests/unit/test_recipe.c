@@ -704,9 +704,9 @@ static void test_key_docs(void **state)
 	(void)state;
 	const struct rcp_key_doc *d;
 	size_t n = rcp_key_docs(&d);
-	assert_int_equal(n, 32);
+	assert_int_equal(n, 33);
 	static const char *const sections[] = { "image", "firmware", "kernel", "initrd", "cmdline",
-						"snp", "tdx" };
+						"snp", "tdx", "repositories" };
 	for (size_t i = 0; i < n; i++) {
 		bool known = false;
 		for (size_t j = 0; j < T_N(sections); j++)
