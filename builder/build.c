@@ -470,9 +470,7 @@ static json_t *u64_list(const uint64_t *v, size_t n, bool as_hex)
 	json_t *a = json_array();
 	for (size_t i = 0; i < n; i++) {
 		if (as_hex) {
-			char s[24];
-			snprintf(s, sizeof(s), "0x%" PRIx64, v[i]);
-			json_array_append_new(a, json_string(s));
+			json_array_append_new(a, cmn_json_hex_u64(v[i]));
 		} else {
 			json_array_append_new(a, json_integer((json_int_t)v[i]));
 		}
@@ -590,7 +588,7 @@ static int list_outputs(cvmf_ctx *ctx, const char *root, json_t *known, json_t *
 		img_pathf(full, sizeof(full), "%s/%s", root, files.v[i]);
 		struct cvmf_file_digest d;
 		if (!(rc = img_digest_file(ctx, full, &d)))
-			json_object_set_new(out, files.v[i], img_digest_json(&d));
+			json_object_set_new(out, files.v[i], cmn_json_digest(&d));
 	}
 	img_names_free(&files);
 	return rc;
@@ -603,13 +601,13 @@ static json_t *input_json(const struct input *in)
 	json_object_set_new(o, "source", json_string(in->id));
 	json_object_set_new(o, "line", json_integer(in->line));
 	if (!strcmp(in->role, "initrd-tree")) {
-		json_object_set_new(o, "tree-sha256", img_hex(in->d.sha256, 32));
+		json_object_set_new(o, "tree-sha256", cmn_json_hex(in->d.sha256, 32));
 		json_object_set_new(o, "files", json_integer((json_int_t)in->tree_files));
 		json_object_set_new(o, "bytes", json_integer((json_int_t)in->d.size));
 	} else {
 		json_object_set_new(o, "size", json_integer((json_int_t)in->d.size));
-		json_object_set_new(o, "sha256", img_hex(in->d.sha256, 32));
-		json_object_set_new(o, "sha384", img_hex(in->d.sha384, 48));
+		json_object_set_new(o, "sha256", cmn_json_hex(in->d.sha256, 32));
+		json_object_set_new(o, "sha384", cmn_json_hex(in->d.sha384, 48));
 	}
 	if (*in->dest)
 		json_object_set_new(o, "dest", json_string(in->dest));
@@ -618,7 +616,7 @@ static json_t *input_json(const struct input *in)
 		json_object_set_new(d, "package", json_string(in->deb.package));
 		json_object_set_new(d, "version", json_string(in->deb.version));
 		json_object_set_new(d, "file", json_string(in->deb.file));
-		json_object_set_new(d, "sha256", img_hex(in->deb.sha256, 32));
+		json_object_set_new(d, "sha256", cmn_json_hex(in->deb.sha256, 32));
 		json_object_set_new(o, "deb", d);
 	}
 	return o;
@@ -649,7 +647,7 @@ static int write_manifest(struct build *b, const char *dir, json_t *known)
 	json_t *rec = json_object();
 	const char *base = strrchr(r->path, '/');
 	json_object_set_new(rec, "file", json_string(base ? base + 1 : r->path));
-	json_object_set_new(rec, "sha256", img_hex(r->sha256, 32));
+	json_object_set_new(rec, "sha256", cmn_json_hex(r->sha256, 32));
 	json_object_set_new(m, "recipe", rec);
 
 	json_t *inputs = json_array();
@@ -671,7 +669,7 @@ static int write_manifest(struct build *b, const char *dir, json_t *known)
 			json_object_set_new(ini, "level", json_integer(r->level));
 		json_object_set_new(ini, "entries", json_integer((json_int_t)b->ires.entries));
 		json_object_set_new(ini, "cpio-size", json_integer((json_int_t)b->ires.raw_size));
-		json_object_set_new(ini, "cpio-sha256", img_hex(b->ires.raw_sha256, 32));
+		json_object_set_new(ini, "cpio-sha256", cmn_json_hex(b->ires.raw_sha256, 32));
 	} else {
 		json_object_set_new(ini, "format", json_string("prebuilt"));
 	}
@@ -684,7 +682,7 @@ static int write_manifest(struct build *b, const char *dir, json_t *known)
 	char path[4200];
 	img_pathf(path, sizeof(path), "%s/%s", dir, IMG_MANIFEST);
 	if (!rc)
-		rc = img_write_json(b->ctx, path, m);
+		rc = cmn_json_write_file(b->ctx, IMG_MANIFEST, path, m, 0);
 	json_decref(m);
 	return rc;
 }
@@ -787,7 +785,7 @@ static int make_image(struct build *b, const char *tmp, const char *dir, const c
 			warn(b, "%s: %s", *plat, json_string_value(v));
 	}
 	img_pathf(path, sizeof(path), "%s/%s", dir, IMG_MEASUREMENTS);
-	if (!(rc = img_write_json(b->ctx, path, meas)))
+	if (!(rc = cmn_json_write_file(b->ctx, IMG_MEASUREMENTS, path, meas, 0)))
 		rc = img_write_launch(b->ctx, dir, meas);
 	if (!rc)
 		rc = write_manifest(b, dir, json_object_get(meas, "files"));

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Debian packages: resolved by apt, fetched by libcurl, kept in a
+ * Debian packages: resolved by apt, fetched by common/http.c, kept in a
  * content-addressed cache, and read with libarchive.
  *
  * Trust: apt resolves PACKAGE[=VERSION] against its signed indexes and
@@ -37,9 +37,10 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <curl/curl.h>
 
 #include "builder/builder.h"
+#include "common/http.h"
+#include "common/write.h"
 
 extern char **environ;
 
@@ -50,8 +51,7 @@ extern char **environ;
 #define CONTROL_MAX (1u << 20)
 #define LINK_HOPS 8
 #define CONNECT_TIMEOUT 30L
-/* Abort a transfer slower than this many bytes/s for this many seconds. */
-#define LOW_SPEED_LIMIT 1024L
+/* Abort a transfer slower than 1 KiB/s (common/http.c) for this many seconds. */
 #define LOW_SPEED_TIME 60L
 
 /* ---- small helpers ---- */
@@ -469,43 +469,13 @@ out:
 
 /* ---- atomic files ---- */
 
-/* Write data to dir/name through a temporary file and rename(2). */
+/* Write data to dir/name through the one writer (common/write.h). */
 static int write_atomic(cvmf_ctx *ctx, const char *dir, const char *name, const void *data,
 			size_t len)
 {
-	char tmp[4096], path[4096];
-	int r = fmt(ctx, tmp, sizeof(tmp), "%s/.tmp-XXXXXX", dir);
-	if (!r)
-		r = fmt(ctx, path, sizeof(path), "%s/%s", dir, name);
-	if (r)
-		return r;
-	int fd = mkstemp(tmp);
-	if (fd < 0)
-		return cvmf_error(ctx, CVMF_E_IO, "cache: cannot create a file in '%s': %s", dir,
-				  strerror(errno));
-	const uint8_t *p = data;
-	while (len) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			r = cvmf_error(ctx, CVMF_E_IO, "cache: cannot write '%s': %s", tmp,
-				       strerror(errno));
-			break;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	if (!r && fchmod(fd, 0644) < 0)
-		r = cvmf_error(ctx, CVMF_E_IO, "cache: cannot chmod '%s': %s", tmp, strerror(errno));
-	if (close(fd) < 0 && !r)
-		r = cvmf_error(ctx, CVMF_E_IO, "cache: cannot write '%s': %s", tmp, strerror(errno));
-	if (!r && rename(tmp, path) < 0)
-		r = cvmf_error(ctx, CVMF_E_IO, "cache: cannot rename '%s' to '%s': %s", tmp, path,
-			       strerror(errno));
-	if (r)
-		unlink(tmp);
-	return r;
+	char path[4096];
+	int r = fmt(ctx, path, sizeof(path), "%s/%s", dir, name);
+	return r ? r : cmn_write_file(ctx, "cache file", path, data, len, 0);
 }
 
 /* Move a finished temporary file to its content address; an existing
@@ -890,7 +860,7 @@ int bld_deb_extract(cvmf_ctx *ctx, const char *cache_dir, const struct bld_deb *
 	char cache[4096], files[4096], tmp[4096], final[4096], hex[65];
 	struct sink s = { -1, NULL, NULL, 0 };
 	uint8_t digest[32];
-	int r;
+	int r, slot = -1;
 
 	if (!cache_dir) {
 		r = bld_cache_dir(ctx, cache, sizeof(cache));
@@ -912,6 +882,7 @@ int bld_deb_extract(cvmf_ctx *ctx, const char *cache_dir, const struct bld_deb *
 			       strerror(errno));
 		goto out;
 	}
+	slot = cmn_tmp_register(tmp, false);
 	r = deb_find(ctx, deb->path, deb_label(deb), "data.tar", member, &s);
 	if (r)
 		goto out;
@@ -945,6 +916,7 @@ out:
 		close(s.fd);
 	if (r && tmp[0] && s.h)
 		unlink(tmp);
+	cmn_tmp_unregister(slot);
 	cvmf_hasher_free(s.h);
 	return r;
 }
@@ -998,63 +970,29 @@ static int read_control(cvmf_ctx *ctx, const char *path, const char *label, stru
 	return r;
 }
 
-/* ---- downloading ---- */
+/* ---- downloading (common/http.c) ---- */
 
-static pthread_once_t g_curl_once = PTHREAD_ONCE_INIT;
-static CURLcode g_curl_init = CURLE_FAILED_INIT;
-
-static void curl_init(void)
-{
-	g_curl_init = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
+/* The body goes to the temporary file and through SHA-256 as it arrives. */
 struct dl {
 	int fd;
 	struct cvmf_hasher *h;
-	uint64_t got, limit;
-	bool too_big, hash_failed;
-	int write_errno;
-	bld_progress_fn progress;
-	void *progress_user;
-	const char *what;
-	uint64_t expected;
+	const char *package, *tmp;
 };
 
-static size_t dl_write(char *ptr, size_t size, size_t nmemb, void *user)
+static int dl_sink(void *user, cvmf_ctx *ctx, const void *buf, size_t n)
 {
 	struct dl *d = user;
-	size_t n = size * nmemb;
-	if (d->got + n > d->limit) {
-		d->too_big = true;
-		return 0;
-	}
-	if (cvmf_hasher_update(d->h, ptr, n)) {
-		d->hash_failed = true;
-		return 0;
-	}
+	if (cvmf_hasher_update(d->h, buf, n))
+		return cvmf_error(ctx, CVMF_E_CRYPTO, "download of %s: hashing failed", d->package);
 	for (size_t off = 0; off < n;) {
-		ssize_t w = write(d->fd, ptr + off, n - off);
+		ssize_t w = write(d->fd, (const char *)buf + off, n - off);
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w < 0) {
-			d->write_errno = errno;
-			return 0;
-		}
+		if (w <= 0)
+			return cvmf_error(ctx, CVMF_E_IO, "download of %s: cannot write '%s': %s",
+					  d->package, d->tmp, strerror(w < 0 ? errno : ENOSPC));
 		off += (size_t)w;
 	}
-	d->got += n;
-	return n;
-}
-
-static int dl_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-		       curl_off_t ulnow)
-{
-	struct dl *d = user;
-	(void)ultotal;
-	(void)ulnow;
-	if (d->progress)
-		d->progress(d->progress_user, d->what, dlnow > 0 ? (uint64_t)dlnow : 0,
-			    dltotal > 0 ? (uint64_t)dltotal : d->expected);
 	return 0;
 }
 
@@ -1064,18 +1002,12 @@ static int download(cvmf_ctx *ctx, const char *debs, const struct bld_deb_uri *u
 		    const char *package, bld_progress_fn progress, void *progress_user,
 		    const char *final)
 {
-	char tmp[4096], what[160], errbuf[CURL_ERROR_SIZE] = "";
+	char tmp[4096], what[160];
 	char want_hex[65], got_hex[65];
 	uint8_t digest[32];
-	struct dl d = { -1, NULL, 0, u->size, false, false, 0, progress, progress_user, what,
-			u->size };
-	CURL *c = NULL;
+	struct dl d = { .fd = -1, .package = package, .tmp = tmp };
 	int r;
 
-	pthread_once(&g_curl_once, curl_init);
-	if (g_curl_init != CURLE_OK)
-		return cvmf_error(ctx, CVMF_E_UNSUPPORTED, "libcurl cannot be initialised: %s",
-				  curl_easy_strerror(g_curl_init));
 	if (strncmp(u->uri, "http://", 7) && strncmp(u->uri, "https://", 8) &&
 	    strncmp(u->uri, "file://", 7))
 		return cvmf_error(ctx, CVMF_E_UNSUPPORTED,
@@ -1094,52 +1026,35 @@ static int download(cvmf_ctx *ctx, const char *debs, const struct bld_deb_uri *u
 		tmp[0] = '\0';
 		goto out;
 	}
-	c = curl_easy_init();
-	if (!c) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "libcurl: cannot create a handle");
+	const struct cmn_http_req req = {
+		.url = u->uri, .what = what, .protocols = "http,https,file",
+		.max_response = u->size, .connect_timeout_s = CONNECT_TIMEOUT,
+		.stall_s = LOW_SPEED_TIME, .progress = progress, .progress_user = progress_user,
+		.expected_size = u->size, .sink = dl_sink, .sink_user = &d,
+	};
+	long status = 0;
+	uint8_t *err_body = NULL;
+	size_t got = 0;
+	r = cmn_http(ctx, &req, &status, &err_body, &got);
+	free(err_body);
+	if (r == CVMF_E_FORMAT)
+		r = cvmf_error(ctx, CVMF_E_FORMAT,
+			       "download of %s from %s: the server sent more than apt's %llu bytes",
+			       package, u->uri, (unsigned long long)u->size);
+	if (r)
+		goto out;
+	/* file:// has no status; anything but 200 from a server is a failure. */
+	if (status != 0 && status != 200) {
+		r = cvmf_error(ctx, CVMF_E_IO, "download of %s from %s failed: HTTP status %ld",
+			       package, u->uri, status);
 		goto out;
 	}
-	if (curl_easy_setopt(c, CURLOPT_URL, u->uri) ||
-	    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https,file") ||
-	    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") ||
-	    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L) ||
-	    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L) ||
-	    curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L) ||
-	    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) ||
-	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT) ||
-	    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, LOW_SPEED_LIMIT) ||
-	    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, LOW_SPEED_TIME) ||
-	    curl_easy_setopt(c, CURLOPT_USERAGENT, "cvmforge/" CVMF_VERSION) ||
-	    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) ||
-	    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, dl_write) ||
-	    curl_easy_setopt(c, CURLOPT_WRITEDATA, &d) ||
-	    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, dl_progress) ||
-	    curl_easy_setopt(c, CURLOPT_XFERINFODATA, &d) ||
-	    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L)) {
-		r = cvmf_error(ctx, CVMF_E_UNSUPPORTED, "libcurl: cannot set the transfer options");
-		goto out;
-	}
-	CURLcode cr = curl_easy_perform(c);
-	if (cr != CURLE_OK) {
-		if (d.too_big)
-			r = cvmf_error(ctx, CVMF_E_FORMAT,
-				       "download of %s from %s: the server sent more than apt's %llu bytes",
-				       package, u->uri, (unsigned long long)u->size);
-		else if (d.write_errno)
-			r = cvmf_error(ctx, CVMF_E_IO, "download of %s: cannot write '%s': %s",
-				       package, tmp, strerror(d.write_errno));
-		else if (d.hash_failed)
-			r = cvmf_error(ctx, CVMF_E_CRYPTO, "download of %s: hashing failed", package);
-		else
-			r = cvmf_error(ctx, CVMF_E_IO, "download of %s from %s failed: %s (curl error %d)",
-				       package, u->uri, errbuf[0] ? errbuf : curl_easy_strerror(cr),
-				       (int)cr);
-		goto out;
-	}
-	if (d.got != u->size) {
+	off_t size = lseek(d.fd, 0, SEEK_CUR);
+	if (size < 0 || (uint64_t)size != u->size) {
 		r = cvmf_error(ctx, CVMF_E_FORMAT,
 			       "download of %s from %s: got %llu bytes, apt says %llu", package,
-			       u->uri, (unsigned long long)d.got, (unsigned long long)u->size);
+			       u->uri, (unsigned long long)(size < 0 ? 0 : size),
+			       (unsigned long long)u->size);
 		goto out;
 	}
 	if (cvmf_hasher_final(d.h, digest)) {
@@ -1167,8 +1082,6 @@ static int download(cvmf_ctx *ctx, const char *debs, const struct bld_deb_uri *u
 	r = publish(ctx, tmp, final);
 	tmp[0] = '\0';
 out:
-	if (c)
-		curl_easy_cleanup(c);
 	if (d.fd >= 0)
 		close(d.fd);
 	if (tmp[0] && r)

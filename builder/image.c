@@ -23,32 +23,161 @@ void img_pathf(char *buf, size_t len, const char *fmt, ...)
 		buf[0] = 0;
 }
 
-int img_write_json(cvmf_ctx *ctx, const char *path, const json_t *v)
-{
-	char *s = json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
-	if (!s)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "%s: cannot encode JSON", path);
-	FILE *f = fopen(path, "wx");
-	if (!f) {
-		free(s);
-		return cvmf_error(ctx, CVMF_E_IO, "%s: %s", path, strerror(errno));
-	}
-	size_t n = strlen(s);
-	bool ok = fwrite(s, 1, n, f) == n && fputc('\n', f) != EOF;
-	ok = !fclose(f) && ok;
-	free(s);
-	return ok ? 0 : cvmf_error(ctx, CVMF_E_IO, "%s: write failed", path);
-}
+/* ---- the documented shapes of manifest.json and measurements.json ---- */
 
-int img_read_json(cvmf_ctx *ctx, const char *path, json_t **ret)
+#define SHAPE(...) (&(const struct cmn_json_shape){ __VA_ARGS__ })
+#define MEMBERS(...) ((const struct cmn_json_member[]){ __VA_ARGS__, { NULL, NULL, false } })
+
+static const struct cmn_json_shape S_STR = { .type = JSON_STRING };
+static const struct cmn_json_shape S_U64 = { .type = JSON_INTEGER, .nonneg = true };
+static const struct cmn_json_shape S_SHA256 = { .type = JSON_STRING, .hex = 32 };
+static const struct cmn_json_shape S_SHA384 = { .type = JSON_STRING, .hex = 48 };
+static const struct cmn_json_shape S_SHA384_OR_NULL = { .type = JSON_STRING, .hex = 48,
+							.nullable = true };
+static const struct cmn_json_shape S_STRINGS = { .type = JSON_ARRAY, .each = &S_STR };
+
+/* {"size", "sha256", "sha384"}: a file in "outputs" and "files". */
+static const struct cmn_json_shape S_DIGEST = {
+	.type = JSON_OBJECT,
+	.members = MEMBERS({ "size", &S_U64 }, { "sha256", &S_SHA256 }, { "sha384", &S_SHA384 }),
+};
+
+static const struct cmn_json_shape S_MANIFEST = {
+	.type = JSON_OBJECT,
+	.members = MEMBERS(
+		{ "format", &S_STR },
+		{ "image", SHAPE(.type = JSON_OBJECT,
+				 .members = MEMBERS({ "name", &S_STR }, { "version", &S_STR })) },
+		{ "source-date-epoch", &S_U64 },
+		{ "tools", SHAPE(.type = JSON_OBJECT, .each = &S_STR) },
+		{ "recipe", SHAPE(.type = JSON_OBJECT,
+				  .members = MEMBERS({ "file", &S_STR }, { "sha256", &S_SHA256 })) },
+		{ "inputs", SHAPE(.type = JSON_ARRAY, .each = SHAPE(
+			.type = JSON_OBJECT,
+			.members = MEMBERS(
+				{ "role", &S_STR }, { "source", &S_STR }, { "line", &S_U64 },
+				/* a file: size and digests; a tree: its digest, files and bytes */
+				{ "size", &S_U64, true }, { "sha256", &S_SHA256, true },
+				{ "sha384", &S_SHA384, true }, { "tree-sha256", &S_SHA256, true },
+				{ "files", &S_U64, true }, { "bytes", &S_U64, true },
+				{ "dest", &S_STR, true },
+				{ "deb", SHAPE(.type = JSON_OBJECT,
+					       .members = MEMBERS({ "package", &S_STR },
+								  { "version", &S_STR },
+								  { "file", &S_STR },
+								  { "sha256", &S_SHA256 })),
+				  true }))) },
+		{ "kernel", SHAPE(.type = JSON_OBJECT, .members = MEMBERS({ "release", &S_STR })) },
+		{ "initrd", SHAPE(
+			.type = JSON_OBJECT,
+			.members = MEMBERS(
+				{ "format", &S_STR }, { "compression", &S_STR, true },
+				{ "level", SHAPE(.type = JSON_INTEGER), true },
+				{ "entries", &S_U64, true }, { "cpio-size", &S_U64, true },
+				{ "cpio-sha256", &S_SHA256, true },
+				{ "modules", SHAPE(.type = JSON_ARRAY, .each = SHAPE(
+					.type = JSON_OBJECT,
+					.members = MEMBERS({ "path", &S_STR },
+							   { "vermagic", &S_STR }))) })) },
+		{ "outputs", SHAPE(.type = JSON_OBJECT, .each = &S_DIGEST) }),
+};
+
+static const struct cmn_json_shape S_MEASUREMENTS = {
+	.type = JSON_OBJECT,
+	.members = MEMBERS(
+		{ "format", &S_STR },
+		{ "image", &S_STR },
+		{ "tool", &S_STR, true },
+		{ "files", SHAPE(.type = JSON_OBJECT, .each = &S_DIGEST) },
+		/* params are read by img_measure(), whose readers check every value */
+		{ "snp", SHAPE(
+			.type = JSON_OBJECT,
+			.members = MEMBERS(
+				{ "params", SHAPE(.type = JSON_OBJECT) },
+				{ "algorithm", &S_STR }, { "mode", &S_STR },
+				{ "measurements", SHAPE(.type = JSON_ARRAY, .each = SHAPE(
+					.type = JSON_OBJECT,
+					.members = MEMBERS(
+						{ "vmm", &S_STR }, { "vcpus", &S_U64 },
+						{ "cpu-type", &S_STR }, { "vcpu-sig", &S_STR },
+						{ "guest-features", &S_STR },
+						{ "launch-digest", &S_SHA384 }))) },
+				{ "warnings", &S_STRINGS })),
+		  true },
+		{ "tdx", SHAPE(
+			.type = JSON_OBJECT,
+			.members = MEMBERS(
+				{ "params", SHAPE(.type = JSON_OBJECT) },
+				{ "measurements", SHAPE(.type = JSON_ARRAY, .each = SHAPE(
+					.type = JSON_OBJECT,
+					.members = MEMBERS(
+						{ "memory", &S_U64 }, { "page-order", &S_STR },
+						{ "mrtd", &S_SHA384 }, { "rtmr0", &S_SHA384_OR_NULL },
+						{ "rtmr1", &S_SHA384_OR_NULL },
+						{ "rtmr2", &S_SHA384_OR_NULL },
+						{ "rtmr3", &S_SHA384_OR_NULL },
+						{ "kernel-authenticode-sha384", &S_SHA384 }))) },
+				{ "warnings", &S_STRINGS })),
+		  true }),
+};
+
+/* Read DIR/NAME, check its format string first (so that another kind of
+ * file is named as such), then its shape. */
+static int read_doc(cvmf_ctx *ctx, const char *dir, const char *name, const char *format,
+		    const struct cmn_json_shape *shape, json_t **ret)
 {
-	json_error_t e;
-	json_t *v = json_load_file(path, JSON_REJECT_DUPLICATES, &e);
-	if (!v)
-		return cvmf_error(ctx, access(path, F_OK) ? CVMF_E_IO : CVMF_E_FORMAT,
-				  "%s:%d:%d: %s", path, e.line, e.column, e.text);
+	char path[4200];
+	img_pathf(path, sizeof(path), "%s/%s", dir, name);
+	json_t *v = NULL;
+	int rc = cmn_json_read_file(ctx, name, path, IMG_JSON_MAX, &v);
+	if (rc)
+		return rc;
+	json_t *f = json_is_object(v) ? json_object_get(v, "format") : NULL;
+	if (json_is_string(f) && strcmp(json_string_value(f), format))
+		rc = cvmf_error(ctx, CVMF_E_FORMAT,
+				"%s: format is '%s', expected '%s': not a cvmforge image, or "
+				"one of another version", name, json_string_value(f), format);
+	if (!rc)
+		rc = cmn_json_check(ctx, name, v, shape);
+	if (rc) {
+		json_decref(v);
+		return rc;
+	}
 	*ret = v;
 	return 0;
+}
+
+int img_read_manifest(cvmf_ctx *ctx, const char *dir, json_t **ret)
+{
+	json_t *v = NULL;
+	int rc = read_doc(ctx, dir, IMG_MANIFEST, IMG_MANIFEST_FORMAT, &S_MANIFEST, &v);
+	if (rc)
+		return rc;
+	/* Each input is a file (size, sha256, sha384) or a tree (tree-sha256, files, bytes). */
+	json_t *in;
+	size_t i;
+	json_array_foreach(json_object_get(v, "inputs"), i, in) {
+		bool tree = !strcmp(json_string_value(json_object_get(in, "role")), "initrd-tree");
+		static const char *const file_keys[] = { "size", "sha256", "sha384" },
+				       *const tree_keys[] = { "tree-sha256", "files", "bytes" };
+		for (size_t k = 0; k < 3 && !rc; k++) {
+			const char *key = tree ? tree_keys[k] : file_keys[k];
+			if (!json_object_get(in, key))
+				rc = cvmf_error(ctx, CVMF_E_FORMAT, "%s: inputs[%zu]: missing member "
+						"'%s'", IMG_MANIFEST, i, key);
+		}
+	}
+	if (rc) {
+		json_decref(v);
+		return rc;
+	}
+	*ret = v;
+	return 0;
+}
+
+int img_read_measurements(cvmf_ctx *ctx, const char *dir, json_t **ret)
+{
+	return read_doc(ctx, dir, IMG_MEASUREMENTS, IMG_MEASUREMENTS_FORMAT, &S_MEASUREMENTS, ret);
 }
 
 int img_copy(cvmf_ctx *ctx, const char *from, const char *to)
@@ -107,15 +236,6 @@ int img_digest_file(cvmf_ctx *ctx, const char *path, struct cvmf_file_digest *re
 		ret->derived = false;
 	}
 	return rc;
-}
-
-json_t *img_digest_json(const struct cvmf_file_digest *d)
-{
-	json_t *o = json_object();
-	json_object_set_new(o, "size", json_integer((json_int_t)d->size));
-	json_object_set_new(o, "sha256", img_hex(d->sha256, 32));
-	json_object_set_new(o, "sha384", img_hex(d->sha384, 48));
-	return o;
 }
 
 int img_rmtree(const char *path)

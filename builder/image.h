@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "builder/builder.h"
+#include "common/json.h"
 
 #define IMG_FIRMWARE "OVMF.fd"
 #define IMG_KERNEL "vmlinuz"
@@ -33,17 +34,19 @@ void img_pathf(char *buf, size_t len, const char *fmt, ...) __attribute__((forma
 int img_measure(cvmf_ctx *ctx, const char *dir, const char *image_name, json_t *platforms,
 		json_t **ret);
 
-/* Write a JSON value with sorted keys, two-space indent and a final newline. */
-int img_write_json(cvmf_ctx *ctx, const char *path, const json_t *v);
-/* Read a JSON file; errors name the file, line and column. */
-int img_read_json(cvmf_ctx *ctx, const char *path, json_t **ret);
+/* manifest.json and measurements.json are read and written through
+ * common/json.h. These read one of an image directory and check it against
+ * its documented shape (docs/build.md): errors name the file and the JSON
+ * path ("manifest.json: inputs: expected an array, got an integer"). */
+int img_read_manifest(cvmf_ctx *ctx, const char *dir, json_t **ret);
+int img_read_measurements(cvmf_ctx *ctx, const char *dir, json_t **ret);
+/* The largest manifest.json or measurements.json read. */
+#define IMG_JSON_MAX (64u << 20)
 
 /* Copy a file, streaming, into a new file (mode 0644 before the umask). */
 int img_copy(cvmf_ctx *ctx, const char *from, const char *to);
 /* The SHA-256 and SHA-384 of a file, streaming. */
 int img_digest_file(cvmf_ctx *ctx, const char *path, struct cvmf_file_digest *ret);
-json_t *img_digest_json(const struct cvmf_file_digest *d);
-json_t *img_hex(const uint8_t *b, size_t n);
 
 /* Write launch/qemu.sh (plain), launch/snp.sh and launch/tdx.sh for the
  * platforms configured in `measurements`. */

@@ -13,22 +13,6 @@
 
 #include "builder/image.h"
 
-json_t *img_hex(const uint8_t *b, size_t n)
-{
-	char h[2 * 64 + 1];
-	if (n > 64)
-		return json_null();
-	cvmf_hex(b, n, h);
-	return json_string(h);
-}
-
-static json_t *hex_u64(uint64_t v)
-{
-	char s[24];
-	snprintf(s, sizeof(s), "0x%" PRIx64, v);
-	return json_string(s);
-}
-
 /* ---- strict readers of the params objects (measurements.json is input to verify) ---- */
 
 static int want(cvmf_ctx *ctx, json_t *o, const char *plat, const char *key, json_type t,
@@ -119,8 +103,8 @@ static int snp_cell(void *user, const struct cvmf_sev_launch *l, size_t sig_inde
 	char sig[16];
 	snprintf(sig, sizeof(sig), "0x%08" PRIx32, l->vcpu_sig);
 	json_object_set_new(m, "vcpu-sig", json_string(sig));
-	json_object_set_new(m, "guest-features", hex_u64(l->guest_features));
-	json_object_set_new(m, "launch-digest", img_hex(d->bytes, d->len));
+	json_object_set_new(m, "guest-features", cmn_json_hex_u64(l->guest_features));
+	json_object_set_new(m, "launch-digest", cmn_json_hex(d->bytes, d->len));
 	return json_array_append_new(w->list, m) ? CVMF_E_NOMEM : 0;
 }
 
@@ -287,14 +271,14 @@ static int measure_tdx(cvmf_ctx *ctx, const char *dir, json_t *p, const char *cm
 			json_object_set_new(m, "memory", json_integer((json_int_t)spec.memory));
 			json_object_set_new(m, "page-order",
 					    json_string(cvmf_tdx_page_order_name(spec.page_order)));
-			json_object_set_new(m, "mrtd", img_hex(r->mrtd, 48));
+			json_object_set_new(m, "mrtd", cmn_json_hex(r->mrtd, 48));
 			for (int k = 0; k < 4; k++) {
 				const char key[] = { 'r', 't', 'm', 'r', (char)('0' + k), 0 };
-				json_object_set_new(m, key, r->have_rtmr[k] ? img_hex(r->rtmr[k], 48)
+				json_object_set_new(m, key, r->have_rtmr[k] ? cmn_json_hex(r->rtmr[k], 48)
 									  : json_null());
 			}
 			json_object_set_new(m, "kernel-authenticode-sha384",
-					    img_hex(r->kernel_authenticode, 48));
+					    cmn_json_hex(r->kernel_authenticode, 48));
 			json_array_append_new(list, m);
 			cvmf_tdx_result_free(r);
 		}
@@ -349,7 +333,7 @@ int img_measure(cvmf_ctx *ctx, const char *dir, const char *image_name, json_t *
 			continue;
 		struct cvmf_file_digest d;
 		if (!(rc = img_digest_file(ctx, path, &d)))
-			json_object_set_new(files, names[i], img_digest_json(&d));
+			json_object_set_new(files, names[i], cmn_json_digest(&d));
 	}
 	json_object_set_new(out, "files", files);
 	json_t *snp = json_object_get(platforms, "snp"), *tdx = json_object_get(platforms, "tdx");

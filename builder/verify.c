@@ -151,26 +151,13 @@ int cvmf_verify(cvmf_ctx *ctx, const char *image, cvmf_check_fn check, void *use
 	if (rc)
 		return rc;
 	char path[4400];
-	img_pathf(path, sizeof(path), "%s/%s", dir, IMG_MANIFEST);
-	if ((rc = img_read_json(ctx, path, &manifest)))
+	/* Both documents have their documented shape before anything is compared. */
+	if ((rc = img_read_manifest(ctx, dir, &manifest)) ||
+	    (rc = img_read_measurements(ctx, dir, &meas)))
 		goto out;
-	img_pathf(path, sizeof(path), "%s/%s", dir, IMG_MEASUREMENTS);
-	if ((rc = img_read_json(ctx, path, &meas)))
-		goto out;
-	if (strcmp(jstr(manifest, "format"), IMG_MANIFEST_FORMAT) ||
-	    strcmp(jstr(meas, "format"), IMG_MEASUREMENTS_FORMAT)) {
-		rc = cvmf_error(ctx, CVMF_E_FORMAT, "%s: not a cvmforge image (format %s / %s; "
-				"expected %s / %s)", image, jstr(manifest, "format"),
-				jstr(meas, "format"), IMG_MANIFEST_FORMAT, IMG_MEASUREMENTS_FORMAT);
-		goto out;
-	}
 
 	/* 1. Every file as the manifest lists it, and nothing else. */
 	json_t *outputs = json_object_get(manifest, "outputs");
-	if (!json_is_object(outputs)) {
-		rc = cvmf_error(ctx, CVMF_E_FORMAT, "%s: no \"outputs\" object", IMG_MANIFEST);
-		goto out;
-	}
 	const char *key;
 	json_t *val;
 	json_object_foreach(outputs, key, val) {
@@ -186,7 +173,7 @@ int cvmf_verify(cvmf_ctx *ctx, const char *image, cvmf_check_fn check, void *use
 			report(&v, what, false, "%s", cvmf_ctx_errmsg(ctx));
 			continue;
 		}
-		json_t *got = img_digest_json(&d);
+		json_t *got = cmn_json_digest(&d);
 		cmp_digest(&v, what, val, got);
 		json_decref(got);
 	}

@@ -88,8 +88,9 @@ int usage_error(const char *prog, const char *usage, const char *fmt, ...)
 /* Print "Error: ..." on stderr; returns EXIT_FAILURE_. */
 int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Write a whole file through a temporary beside it, then rename; prints
- * "Error: ..." and returns EXIT_FAILURE_ on failure (cli/output.c). */
+/* Write an output file with cmn_write_file (common/write.h): a regular file
+ * whole or not at all, a device or FIFO written through; prints "Error: ..."
+ * and returns EXIT_FAILURE_ on failure (cli/output.c). */
 int write_file_atomic(const char *path, const void *buf, size_t len);
 
 /* ---- shared by the measure verbs (cli/measure_common.c) ---- */
@@ -101,10 +102,9 @@ int cli_parse_size(const char *s, uint64_t *ret);
 int cli_parse_qemu_version(const char *s, unsigned *ret);
 /* --memory (NULL: the default): 0, or -1 after printing a usage error. */
 int cli_parse_memory(const char *prog, const char *usage, const char *arg, uint64_t *ret);
-/* {"value": the -append string if UTF-8, else null, "hex": its bytes}. */
+/* The -append string (NULL: "") as every verb renders it in JSON:
+ * {"value": the string if UTF-8, else null, "hex": its bytes} (cmn_json_text). */
 struct json_t *cli_cmdline_obj(const char *append);
-struct json_t *cli_hexj(const uint8_t *d, size_t n);
-struct json_t *cli_hex_str(uint64_t v);
 /* {path, size, sha256, sha384[, derived]} or null. */
 struct json_t *cli_file_obj(const char *path, const struct cvmf_file_digest *d);
 /* The expected events as JSON lines, and as a TCG2 binary log; whole or

@@ -4,7 +4,8 @@
  * and `cvmforge initrd diff A B`: the first difference between two initrds.
  *
  * The output goes to a temporary file beside OUT, renamed over it once
- * complete: OUT is never half-written, and a failure leaves nothing.
+ * complete: OUT is never half-written, and a failure leaves nothing. A device
+ * or FIFO given as OUT is written through (common/write.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +19,7 @@
 
 #include "builder/builder.h"
 #include "cli/cli.h"
+#include "common/write.h"
 
 #define PROG "cvmforge initrd"
 
@@ -168,36 +170,21 @@ out:
 	return r;
 }
 
-/* Write the initrd to a temporary beside `out`, then rename it over `out`. */
+/* Write the initrd through the one writer: a temporary beside `out` renamed
+ * over it, or a device or FIFO written through (common/write.h). */
 static int write_out(cvmf_ctx *ctx, struct bld_initrd *l, const struct bld_initrd_opts *o,
 		     const char *out, struct bld_initrd_result *res)
 {
-	size_t n = strlen(out) + 32;
-	char *tmp = malloc(n);
-	if (!tmp)
-		return fail("out of memory");
-	snprintf(tmp, n, "%s.tmp.XXXXXX", out);
-	int fd = mkstemp(tmp);
-	if (fd < 0) {
-		int e = errno;
-		free(tmp);
-		return fail("cannot create '%s': %s", out, strerror(e));
+	struct cmn_out *w = NULL;
+	if (cmn_out_open(ctx, "initrd", out, 0, &w))
+		return fail("%s", cvmf_ctx_errmsg(ctx));
+	if (bld_initrd_write(ctx, l, o, cmn_out_fd(w), res)) {
+		cmn_out_abort(w);
+		return fail("%s", cvmf_ctx_errmsg(ctx));
 	}
-	int r = EXIT_OK_;
-	if (bld_initrd_write(ctx, l, o, fd, res))
-		r = fail("%s", cvmf_ctx_errmsg(ctx));
-	mode_t mask = umask(0);
-	umask(mask);
-	if (!r && fchmod(fd, 0666 & ~mask) < 0)
-		r = fail("cannot write '%s': %s", out, strerror(errno));
-	if (close(fd) < 0 && !r)
-		r = fail("cannot write '%s': %s", out, strerror(errno));
-	if (!r && rename(tmp, out) < 0)
-		r = fail("cannot write '%s': %s", out, strerror(errno));
-	if (r)
-		unlink(tmp);
-	free(tmp);
-	return r;
+	if (cmn_out_commit(w))
+		return fail("%s", cvmf_ctx_errmsg(ctx));
+	return EXIT_OK_;
 }
 
 static int print_result(const char *out, const struct bld_initrd_opts *o,

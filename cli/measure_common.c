@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "common/json.h"
 
 /* "2G", "2048M", "2147483648", "512MiB": bytes. */
 int cli_parse_size(const char *s, uint64_t *ret)
@@ -59,29 +60,14 @@ int cli_parse_qemu_version(const char *s, unsigned *ret)
 	return 0;
 }
 
-json_t *cli_hexj(const uint8_t *d, size_t n)
-{
-	char buf[2 * 64 + 1];
-	cvmf_hex(d, n, buf);
-	return json_string(buf);
-}
-
-json_t *cli_hex_str(uint64_t v)
-{
-	char b[24];
-	snprintf(b, sizeof(b), "0x%llx", (unsigned long long)v);
-	return json_string(b);
-}
-
 json_t *cli_file_obj(const char *path, const struct cvmf_file_digest *d)
 {
 	if (!d->present)
 		return json_null();
-	json_t *o = json_object();
+	json_t *o = cmn_json_digest(d);
+	if (!o)
+		return NULL;
 	json_object_set_new(o, "path", path ? json_string(path) : json_null());
-	json_object_set_new(o, "size", json_integer((json_int_t)d->size));
-	json_object_set_new(o, "sha256", cli_hexj(d->sha256, 32));
-	json_object_set_new(o, "sha384", cli_hexj(d->sha384, 48));
 	if (d->derived)
 		json_object_set_new(o, "derived", json_string("from acpi_tables"));
 	return o;
@@ -101,19 +87,19 @@ int cli_write_eventlog_json(const char *path, const struct cvmf_eventlog *log)
 		if (log->kind == CVMF_EVLOG_CCEL) {
 			json_object_set_new(o, "rtmr", json_integer((json_int_t)e->index - 1));
 			json_object_set_new(o, "mr_index", json_integer(e->index));
-			json_object_set_new(o, "digest", cli_hexj(e->digests[0].bytes, e->digests[0].len));
+			json_object_set_new(o, "digest", cmn_json_hex(e->digests[0].bytes, e->digests[0].len));
 		} else {
 			json_object_set_new(o, "pcr", json_integer(e->index));
 			json_t *d = json_object();
 			for (unsigned k = 0; k < e->n_digests; k++) {
 				const char *an = cvmf_tcg_alg_name(e->digests[k].alg);
 				json_object_set_new(d, an ? an : "unknown",
-						    cli_hexj(e->digests[k].bytes, e->digests[k].len));
+						    cmn_json_hex(e->digests[k].bytes, e->digests[k].len));
 			}
 			json_object_set_new(o, "digests", d);
 		}
 		const char *tn = cvmf_ev_type_name(e->type);
-		json_object_set_new(o, "type", tn ? json_string(tn) : cli_hex_str(e->type));
+		json_object_set_new(o, "type", tn ? json_string(tn) : cmn_json_hex_u64(e->type));
 		json_object_set_new(o, "what", e->what ? json_string(e->what) : json_null());
 		if (e->data_runtime) {
 			json_object_set_new(o, "data", json_null());
@@ -171,13 +157,5 @@ int cli_parse_memory(const char *prog, const char *usage, const char *arg, uint6
 json_t *cli_cmdline_obj(const char *append)
 {
 	const char *c = append ? append : "";
-	json_t *cm = json_object(), *val = json_stringn(c, strlen(c));   /* NULL if not UTF-8 */
-	json_object_set_new(cm, "value", val ? val : json_null());
-	char *h = malloc(2 * strlen(c) + 1);
-	if (h) {
-		cvmf_hex((const uint8_t *)c, strlen(c), h);
-		json_object_set_new(cm, "hex", json_string(h));
-		free(h);
-	}
-	return cm;
+	return cmn_json_text(c, strlen(c));
 }

@@ -13,6 +13,8 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "common/json.h"
+#include "common/write.h"
 
 enum {
 	OPT_HELP = 1, OPT_VERSION, OPT_VERBOSE, OPT_MODE, OPT_VCPUS, OPT_VCPU_TYPE, OPT_VCPU_SIG,
@@ -418,19 +420,12 @@ static const char *verbose_name(enum cvmf_sev_mode m)
 	}
 }
 
-static json_t *hexj(const uint8_t *d, size_t n)
-{
-	char buf[2 * 176 + 1];
-	cvmf_hex(d, n, buf);
-	return json_string(buf);
-}
-
 static json_t *file_obj(const char *path, uint64_t size, const uint8_t sha[32], bool have_sha)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "path", json_string(path));
 	json_object_set_new(o, "size", json_integer((json_int_t)size));
-	json_object_set_new(o, "sha256", have_sha ? hexj(sha, 32) : json_null());
+	json_object_set_new(o, "sha256", have_sha ? cmn_json_hex(sha, 32) : json_null());
 	return o;
 }
 
@@ -445,7 +440,7 @@ static char *static_json(const struct args *a, const struct cvmf_sev_inputs *in)
 	json_object_set_new(o, "ovmf", file_obj(a->spec.ovmf_path, info.ovmf_size,
 						info.ovmf_sha256, info.have_fw_sha256));
 	if (info.have_ovmf_hash) {
-		json_object_set_new(o, "snp_ovmf_hash", hexj(info.ovmf_hash, 48));
+		json_object_set_new(o, "snp_ovmf_hash", cmn_json_hex(info.ovmf_hash, 48));
 		json_object_set_new(o, "snp_ovmf_hash_source",
 				    json_string(a->spec.have_ovmf_hash ? "--snp-ovmf-hash" : "firmware"));
 	}
@@ -458,12 +453,11 @@ static char *static_json(const struct args *a, const struct cvmf_sev_inputs *in)
 		if (!a->spec.initrd_path)
 			json_object_set_new(ini, "path", json_null());
 		json_object_set_new(o, "initrd", ini);
-		json_t *c = json_object();
-		const char *ap = a->spec.append ? a->spec.append : "";
-		json_object_set_new(c, "value", json_stringn_nocheck(ap, strlen(ap)));
-		json_object_set_new(c, "sha256", hexj(info.cmdline_sha256, 32));
+		/* The same {"value", "hex"} as tdx and tpm, and its digest. */
+		json_t *c = cli_cmdline_obj(a->spec.append);
+		json_object_set_new(c, "sha256", cmn_json_hex(info.cmdline_sha256, 32));
 		json_object_set_new(o, "cmdline", c);
-		json_object_set_new(o, "sev_hashes_table", hexj(info.hashes_table, 176));
+		json_object_set_new(o, "sev_hashes_table", cmn_json_hex(info.hashes_table, 176));
 	} else {
 		json_object_set_new(o, "kernel", json_null());
 	}
@@ -605,24 +599,10 @@ static int dump_vmsas(cvmf_ctx *ctx, const struct cvmf_sev_inputs *in,
 	for (unsigned i = 0; i < l->vcpus; i++) {
 		if (cvmf_sev_vmsa(ctx, in, l, i, page))
 			return fail("%s", cvmf_ctx_errmsg(ctx));
-		char name[32], tmp[48];
+		char name[32];
 		snprintf(name, sizeof(name), "vmsa%u.bin", i);
-		snprintf(tmp, sizeof(tmp), ".%s.tmp%ld", name, (long)getpid());
-		int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (fd < 0)
-			return fail("cannot create '%s': %s", tmp, strerror(errno));
-		ssize_t n = write(fd, page, sizeof(page));
-		int e = errno;
-		if (close(fd) < 0 && n == (ssize_t)sizeof(page)) {
-			n = -1;
-			e = errno;
-		}
-		if (n != (ssize_t)sizeof(page) || rename(tmp, name) < 0) {
-			if (n == (ssize_t)sizeof(page))
-				e = errno;
-			unlink(tmp);
-			return fail("cannot write '%s': %s", name, strerror(e));
-		}
+		if (cmn_write_file(ctx, "VMSA", name, page, sizeof(page), 0))
+			return fail("%s", cvmf_ctx_errmsg(ctx));
 	}
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "common/json.h"
 
 static const char usage_line[] =
 	"--ovmf FILE [--kernel FILE] [--initrd FILE] [--append CMDLINE] [--memory SIZE] "
@@ -253,14 +254,14 @@ static json_t *params_obj(const struct args *a, const struct cvmf_tdx_result *r)
 	json_object_set_new(p, "boot0000", json_string("UiApp"));
 
 	json_t *k = cli_file_obj(s->kernel_path, &r->kernel);
-	json_object_set_new(k, "authenticode_sha384", cli_hexj(r->kernel_authenticode, 48));
+	json_object_set_new(k, "authenticode_sha384", cmn_json_hex(r->kernel_authenticode, 48));
 	char proto[8];
 	snprintf(proto, sizeof(proto), "%u.%02u", r->kernel_protocol >> 8, r->kernel_protocol & 0xff);
 	json_object_set_new(k, "boot_protocol", json_string(proto));
 	if (s->kernel_header_patch) {
-		json_object_set_new(k, "patched_cmd_line_ptr", cli_hex_str(r->cmdline_addr));
+		json_object_set_new(k, "patched_cmd_line_ptr", cmn_json_hex_u64(r->cmdline_addr));
 		json_object_set_new(k, "patched_ramdisk_image",
-				    s->initrd_path ? cli_hex_str(r->initrd_addr) : json_null());
+				    s->initrd_path ? cmn_json_hex_u64(r->initrd_addr) : json_null());
 	}
 	json_object_set_new(p, "kernel", k);
 	json_object_set_new(p, "initrd", cli_file_obj(s->initrd_path, &r->initrd));
@@ -270,7 +271,7 @@ static json_t *params_obj(const struct args *a, const struct cvmf_tdx_result *r)
 	json_object_set_new(p, "acpi_table_loader", cli_file_obj(s->acpi_loader_path, &r->acpi_loader));
 	if (s->acpi_tables_path) {
 		json_t *h = json_object();
-		json_object_set_new(h, "gpa", cli_hex_str(r->td_hob_gpa));
+		json_object_set_new(h, "gpa", cmn_json_hex_u64(r->td_hob_gpa));
 		json_object_set_new(h, "measured_bytes", json_integer((json_int_t)r->td_hob_len));
 		json_object_set_new(p, "td_hob", h);
 	} else {
@@ -283,12 +284,12 @@ static json_t *params_obj(const struct args *a, const struct cvmf_tdx_result *r)
 static int print_json(const struct args *a, const struct cvmf_tdx_result *r)
 {
 	json_t *o = json_object();
-	json_object_set_new(o, "mrtd", cli_hexj(r->mrtd, 48));
+	json_object_set_new(o, "mrtd", cmn_json_hex(r->mrtd, 48));
 	if (a->spec.kernel_path)
 		for (int i = 0; i < 4; i++) {
 			char k[16];
 			snprintf(k, sizeof(k), "rtmr%d", i);
-			json_object_set_new(o, k, r->have_rtmr[i] ? cli_hexj(r->rtmr[i], 48) : json_null());
+			json_object_set_new(o, k, r->have_rtmr[i] ? cmn_json_hex(r->rtmr[i], 48) : json_null());
 		}
 	json_object_set_new(o, "params", params_obj(a, r));
 	int rc = json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS) ? EXIT_FAILURE_ : EXIT_OK_;

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "common/json.h"
 
 static const char usage_line[] =
 	"--ovmf FILE [--vars FILE] --kernel FILE [--initrd FILE] [--append CMDLINE] "
@@ -209,15 +210,15 @@ static json_t *params_obj(const struct args *a, const struct cvmf_tpm_result *r)
 						     : cli_file_obj(s->vars_path, &r->vars));
 	json_t *k = cli_file_obj(s->kernel_path, &r->kernel);
 	json_t *ac = json_object();
-	json_object_set_new(ac, "sha256", cli_hexj(r->kernel_authenticode256, 32));
-	json_object_set_new(ac, "sha384", cli_hexj(r->kernel_authenticode384, 48));
+	json_object_set_new(ac, "sha256", cmn_json_hex(r->kernel_authenticode256, 32));
+	json_object_set_new(ac, "sha384", cmn_json_hex(r->kernel_authenticode384, 48));
 	json_object_set_new(k, "authenticode", ac);
 	snprintf(b, sizeof(b), "%u.%02u", r->kernel_protocol >> 8, r->kernel_protocol & 0xff);
 	json_object_set_new(k, "boot_protocol", json_string(b));
 	if (s->kernel_header_patch) {
-		json_object_set_new(k, "patched_cmd_line_ptr", cli_hex_str(r->cmdline_addr));
+		json_object_set_new(k, "patched_cmd_line_ptr", cmn_json_hex_u64(r->cmdline_addr));
 		json_object_set_new(k, "patched_ramdisk_image",
-				    s->initrd_path ? cli_hex_str(r->initrd_addr) : json_null());
+				    s->initrd_path ? cmn_json_hex_u64(r->initrd_addr) : json_null());
 	}
 	json_object_set_new(p, "kernel", k);
 	json_object_set_new(p, "initrd", cli_file_obj(s->initrd_path, &r->initrd));
@@ -277,8 +278,8 @@ int measure_tpm(const char *prog, int argc, char **argv)
 			char k[16];
 			snprintf(k, sizeof(k), "pcr%d", i);
 			json_t *b = json_object();
-			json_object_set_new(b, "sha256", cli_hexj(r->sha256[i], 32));
-			json_object_set_new(b, "sha384", cli_hexj(r->sha384[i], 48));
+			json_object_set_new(b, "sha256", cmn_json_hex(r->sha256[i], 32));
+			json_object_set_new(b, "sha384", cmn_json_hex(r->sha384[i], 48));
 			json_object_set_new(o, k, b);
 		}
 		json_object_set_new(o, "params", params_obj(&a, r));

@@ -12,6 +12,7 @@
 
 #include "common/internal.h"
 #include "common/json.h"
+#include "common/write.h"
 
 json_t *cmn_json_hex(const uint8_t *b, size_t n)
 {
@@ -35,8 +36,23 @@ json_t *cmn_json_hex_u64(uint64_t v)
 	return json_string_nocheck(s);
 }
 
+json_t *cmn_json_digest(const struct cvmf_file_digest *d)
+{
+	json_t *o = json_object(), *s256 = cmn_json_hex(d->sha256, 32),
+	       *s384 = cmn_json_hex(d->sha384, 48), *size = json_integer((json_int_t)d->size);
+	int bad = !o || json_object_set_new(o, "size", size) ||
+		  json_object_set_new(o, "sha256", s256) || json_object_set_new(o, "sha384", s384);
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 json_t *cmn_json_text(const void *s, size_t len)
 {
+	if (!s)
+		s = "";
 	json_t *o = json_object(), *hex = cmn_json_hex(s, len);
 	/* json_stringn() refuses invalid UTF-8 but would keep a NUL byte. */
 	json_t *val = memchr(s, 0, len) ? NULL : json_stringn(s, len);
@@ -151,46 +167,6 @@ int cmn_json_pretty(cvmf_ctx *ctx, const json_t *v, char **ret, size_t *ret_len)
 	return 0;
 }
 
-/* TODO(h-writer): replace with cmn_write_file() from common/write.h when that
- * branch lands: a temporary beside the path, renamed into place. */
-static int write_whole(cvmf_ctx *ctx, const char *what, const char *path, const void *buf,
-		       size_t len, unsigned flags)
-{
-	(void)flags;
-	char *tmp = NULL;
-	static unsigned serial;
-	if (asprintf(&tmp, "%s.tmp-%ld-%u", path, (long)getpid(),
-		     __atomic_fetch_add(&serial, 1, __ATOMIC_RELAXED)) < 0)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
-	int rc = 0, fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-	if (fd < 0) {
-		rc = cvmf_error(ctx, CVMF_E_IO, "cannot create %s '%s': %s", what, path,
-				strerror(errno));
-		goto out;
-	}
-	for (size_t off = 0; !rc && off < len;) {
-		ssize_t w = write(fd, (const char *)buf + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			rc = cvmf_error(ctx, CVMF_E_IO, "cannot write %s '%s': %s", what, path,
-					strerror(w < 0 ? errno : ENOSPC));
-		else
-			off += (size_t)w;
-	}
-	if (close(fd) && !rc)
-		rc = cvmf_error(ctx, CVMF_E_IO, "cannot write %s '%s': %s", what, path,
-				strerror(errno));
-	if (!rc && rename(tmp, path))
-		rc = cvmf_error(ctx, CVMF_E_IO, "cannot write %s '%s': %s", what, path,
-				strerror(errno));
-	if (rc)
-		unlink(tmp);
-out:
-	free(tmp);
-	return rc;
-}
-
 int cmn_json_write_file(cvmf_ctx *ctx, const char *what, const char *path,
 			const json_t *v, unsigned write_flags)
 {
@@ -198,7 +174,7 @@ int cmn_json_write_file(cvmf_ctx *ctx, const char *what, const char *path,
 	size_t n = 0;
 	int rc = cmn_json_pretty(ctx, v, &s, &n);
 	if (!rc)
-		rc = write_whole(ctx, what, path, s, n, write_flags);
+		rc = cmn_write_file(ctx, what, path, s, n, write_flags);
 	free(s);
 	return rc;
 }
@@ -240,12 +216,10 @@ static bool type_ok(const json_t *v, int want)
 	return (int)json_typeof(v) == want;
 }
 
-/* "inputs[3]" of "inputs[3].sha256": the first len bytes of path, for messages. */
-static const char *prefix(const char *path, size_t len, char *buf, size_t cap)
+/* "WHAT: inputs[3]" for "inputs[3].sha256" cut at len, or "WHAT" at the root. */
+static const char *prefix(const char *what, const char *path, size_t len, char *buf, size_t cap)
 {
-	if (!len)
-		return "(the document)";
-	snprintf(buf, cap, "%.*s", (int)len, path);
+	snprintf(buf, cap, "%s%s%.*s", what, len ? ": " : "", (int)len, path);
 	return buf;
 }
 
@@ -254,7 +228,7 @@ int cmn_json_get(cvmf_ctx *ctx, const char *what, const json_t *root, const char
 {
 	const json_t *cur = root;
 	const char *p = path;
-	char pb[256];
+	char pb[768];
 	while (*p) {
 		size_t done = (size_t)(p - path);   /* the path of cur */
 		if (*p == '[') {
@@ -266,12 +240,12 @@ int cmn_json_get(cvmf_ctx *ctx, const char *what, const json_t *root, const char
 						  path);
 			p = end + 1;
 			if (!json_is_array(cur))
-				return cvmf_error(ctx, CVMF_E_FORMAT, "%s: %s: expected an array, got %s",
-						  what, prefix(path, done, pb, sizeof(pb)),
+				return cvmf_error(ctx, CVMF_E_FORMAT, "%s: expected an array, got %s",
+						  prefix(what, path, done, pb, sizeof(pb)),
 						  cmn_json_type_name(cur));
 			if (i >= json_array_size(cur))
-				return cvmf_error(ctx, CVMF_E_FORMAT, "%s: %s: missing", what,
-						  prefix(path, (size_t)(p - path), pb, sizeof(pb)));
+				return cvmf_error(ctx, CVMF_E_FORMAT, "%s: missing",
+						  prefix(what, path, (size_t)(p - path), pb, sizeof(pb)));
 			cur = json_array_get(cur, (size_t)i);
 			continue;
 		}
@@ -281,18 +255,18 @@ int cmn_json_get(cvmf_ctx *ctx, const char *what, const json_t *root, const char
 		if (!n)
 			return cvmf_error(ctx, CVMF_E_INVAL, "%s: bad JSON path '%s'", what, path);
 		if (!json_is_object(cur))
-			return cvmf_error(ctx, CVMF_E_FORMAT, "%s: %s: expected an object, got %s",
-					  what, prefix(path, done, pb, sizeof(pb)),
+			return cvmf_error(ctx, CVMF_E_FORMAT, "%s: expected an object, got %s",
+					  prefix(what, path, done, pb, sizeof(pb)),
 					  cmn_json_type_name(cur));
 		cur = json_object_getn(cur, p, n);
 		p += n;
 		if (!cur)
-			return cvmf_error(ctx, CVMF_E_FORMAT, "%s: %s: missing", what,
-					  prefix(path, (size_t)(p - path), pb, sizeof(pb)));
+			return cvmf_error(ctx, CVMF_E_FORMAT, "%s: missing",
+					  prefix(what, path, (size_t)(p - path), pb, sizeof(pb)));
 	}
 	if (!type_ok(cur, want))
-		return cvmf_error(ctx, CVMF_E_FORMAT, "%s: %s: expected %s, got %s", what,
-				  prefix(path, strlen(path), pb, sizeof(pb)), want_name(want),
+		return cvmf_error(ctx, CVMF_E_FORMAT, "%s: expected %s, got %s",
+				  prefix(what, path, strlen(path), pb, sizeof(pb)), want_name(want),
 				  cmn_json_type_name(cur));
 	*ret = (json_t *)cur;
 	return 0;
@@ -344,4 +318,103 @@ int cmn_json_get_hex(cvmf_ctx *ctx, const char *what, const json_t *obj, const c
 	for (size_t i = 0; i < n; i++)
 		out[i] = (uint8_t)(cvmf_hexval(s[2 * i]) << 4 | cvmf_hexval(s[2 * i + 1]));
 	return 0;
+}
+
+/* The shape walk: path holds the location of v (at bytes long) for messages. */
+struct check {
+	cvmf_ctx *ctx;
+	const char *what;
+	char path[512];
+	char loc[768];
+};
+
+/* "WHAT: PATH", or "WHAT" at the root, for messages. */
+static const char *here(struct check *c, size_t at)
+{
+	snprintf(c->loc, sizeof(c->loc), "%s%s%s", c->what, at ? ": " : "", at ? c->path : "");
+	return c->loc;
+}
+
+/* Append ".name" or "[i]" to the path; returns the new length. */
+static size_t path_push(struct check *c, size_t at, const char *name, size_t index)
+{
+	size_t cap = sizeof(c->path);
+	int n = name ? snprintf(c->path + at, cap - at, "%s%s", at ? "." : "", name)
+		     : snprintf(c->path + at, cap - at, "[%zu]", index);
+	return n < 0 || (size_t)n >= cap - at ? cap - 1 : at + (size_t)n;
+}
+
+static int check_value(struct check *c, size_t at, const json_t *v,
+		       const struct cmn_json_shape *s)
+{
+	if (s->nullable && json_is_null(v))
+		return 0;
+	if (!type_ok(v, s->type))
+		return cvmf_error(c->ctx, CVMF_E_FORMAT, "%s: expected %s%s, got %s",
+				  here(c, at), want_name(s->type), s->nullable ? " or null" : "",
+				  cmn_json_type_name(v));
+	int rc = 0;
+	if (json_is_integer(v) && s->nonneg && json_integer_value(v) < 0)
+		return cvmf_error(c->ctx, CVMF_E_FORMAT, "%s: %" JSON_INTEGER_FORMAT
+				  " is negative", here(c, at), json_integer_value(v));
+	if (json_is_string(v) && s->hex) {
+		const char *str = json_string_value(v);
+		size_t len = json_string_length(v);
+		if (len != 2 * s->hex)
+			return cvmf_error(c->ctx, CVMF_E_FORMAT,
+					  "%s: expected %zu lowercase hex digits, got %zu characters",
+					  here(c, at), 2 * s->hex, len);
+		for (size_t i = 0; i < len; i++)
+			if (!((str[i] >= '0' && str[i] <= '9') || (str[i] >= 'a' && str[i] <= 'f')))
+				return cvmf_error(c->ctx, CVMF_E_FORMAT,
+						  "%s: character %zu is not a lowercase hex digit",
+						  here(c, at), i + 1);
+	}
+	if (json_is_array(v) && s->each)
+		for (size_t i = 0; !rc && i < json_array_size(v); i++) {
+			size_t next = path_push(c, at, NULL, i);
+			rc = check_value(c, next, json_array_get(v, i), s->each);
+			c->path[at] = 0;
+		}
+	if (!json_is_object(v) || rc)
+		return rc;
+	for (const struct cmn_json_member *m = s->members; m && m->name && !rc; m++) {
+		json_t *mv = json_object_get(v, m->name);
+		if (!mv) {
+			if (!m->optional)
+				rc = cvmf_error(c->ctx, CVMF_E_FORMAT, "%s: missing member '%s'",
+						here(c, at), m->name);
+			continue;
+		}
+		size_t next = path_push(c, at, m->name, 0);
+		rc = check_value(c, next, mv, m->shape);
+		c->path[at] = 0;
+	}
+	const char *k;
+	json_t *mv;
+	json_object_foreach((json_t *)v, k, mv) {
+		if (rc)
+			break;
+		const struct cmn_json_member *m = s->members;
+		while (m && m->name && strcmp(m->name, k))
+			m++;
+		if (m && m->name)
+			continue;
+		if (s->each) {
+			size_t next = path_push(c, at, k, 0);
+			rc = check_value(c, next, mv, s->each);
+			c->path[at] = 0;
+		} else if (s->closed) {
+			rc = cvmf_error(c->ctx, CVMF_E_FORMAT, "%s: unknown member '%s'",
+					here(c, at), k);
+		}
+	}
+	return rc;
+}
+
+int cmn_json_check(cvmf_ctx *ctx, const char *what, const json_t *v,
+		   const struct cmn_json_shape *shape)
+{
+	struct check c = { .ctx = ctx, .what = what };
+	return check_value(&c, 0, v, shape);
 }

@@ -47,6 +47,9 @@
 json_t *cmn_json_hex(const uint8_t *b, size_t n);
 /* "0x1f": lowercase, no leading zeros ("0x0" for 0). NULL when out of memory. */
 json_t *cmn_json_hex_u64(uint64_t v);
+/* {"size": d->size, "sha256": hex, "sha384": hex}: a file in manifest.json,
+ * measurements.json and the measure verbs' reports. NULL when out of memory. */
+json_t *cmn_json_digest(const struct cvmf_file_digest *d);
 /* A byte string that is usually text (a kernel command line):
  * {"value": the string if it is valid UTF-8 without NUL, else null,
  *  "hex": the lowercase hex of its bytes}. NULL when out of memory. */
@@ -93,5 +96,31 @@ int cmn_json_get_u64(cvmf_ctx *ctx, const char *what, const json_t *root, const 
  * key is a path under obj as above; errors name WHAT and the path. */
 int cmn_json_get_hex(cvmf_ctx *ctx, const char *what, const json_t *obj, const char *key,
 		     uint8_t *out, size_t n);
+
+/* ---- document shapes ----
+ * A static description of what a document may hold, checked in one call with
+ * an error naming the document and the JSON path of the first violation:
+ * "manifest.json: inputs: expected an array, got an integer",
+ * "manifest.json: outputs.vmlinuz.sha256: expected 64 lowercase hex digits, got 3 characters",
+ * "measurements.json: snp.measurements[2]: missing member 'launch-digest'". */
+struct cmn_json_member;
+struct cmn_json_shape {
+	int type;              /* a json_type (JSON_TRUE for a boolean), or -1 for any value */
+	bool nullable;         /* null is accepted too */
+	bool nonneg;           /* integers: >= 0 */
+	size_t hex;            /* strings: exactly this many bytes as lowercase hex; 0: any */
+	/* objects: the members it may have (ended by a NULL name); others are
+	 * checked against `each` when set, refused when `closed`, else accepted */
+	const struct cmn_json_member *members;
+	bool closed;
+	const struct cmn_json_shape *each;   /* arrays: every item; objects: see above */
+};
+struct cmn_json_member {
+	const char *name;
+	const struct cmn_json_shape *shape;
+	bool optional;
+};
+int cmn_json_check(cvmf_ctx *ctx, const char *what, const json_t *v,
+		   const struct cmn_json_shape *shape);
 
 #endif

@@ -231,16 +231,33 @@ static char *dir_of(const char *path)
 	return strndup(path, (size_t)(slash - path));
 }
 
+/* The descriptor number N when `link` is /proc/<this process>/fd/N (dir is its
+ * resolved directory), else -1. */
+static int own_fd(const char *dir, const char *link)
+{
+	char self[64];
+	snprintf(self, sizeof(self), "/proc/%ld/fd", (long)getpid());
+	if (strcmp(dir, self))
+		return -1;
+	const char *base = strrchr(link, '/');
+	base = base ? base + 1 : link;
+	char *end;
+	errno = 0;
+	long n = strtol(base, &end, 10);
+	return *base && !*end && !errno && n >= 0 && n <= INT_MAX ? (int)n : -1;
+}
+
 /* Where an output path leads: the path itself, or the end of its chain of symbolic
  * links (relative targets taken from the link's directory). *ret_magic is set when a
  * link lives under /proc (/dev/stdout, /dev/fd/N): such a link names an open file
  * description, which must be written through, never replaced. */
-static int resolve(struct cmn_out *o, char **ret_final, bool *ret_magic)
+static int resolve(struct cmn_out *o, char **ret_final, bool *ret_magic, int *ret_fd)
 {
 	char *cur = strdup(o->path);
 	char *dir = NULL;
 	int rc = 0;
 	*ret_magic = false;
+	*ret_fd = -1;
 	if (!cur)
 		return out_err(o, CVMF_E_NOMEM, "out of memory");
 	for (int hops = 0;; hops++) {
@@ -267,6 +284,7 @@ static int resolve(struct cmn_out *o, char **ret_final, bool *ret_magic)
 		}
 		if (under_proc(dir)) {
 			*ret_magic = true;
+			*ret_fd = own_fd(dir, cur);
 			break;
 		}
 		char target[PATH_MAX];
@@ -374,7 +392,8 @@ int cmn_out_open(cvmf_ctx *ctx, const char *what, const char *path, unsigned fla
 		}
 	}
 	bool magic = false;
-	if ((rc = resolve(o, &o->final, &magic)))
+	int own = -1;
+	if ((rc = resolve(o, &o->final, &magic, &own)))
 		goto out;
 	bool exists = !stat(o->final, &st);
 	if (!exists && errno != ENOENT) {
@@ -387,12 +406,17 @@ int cmn_out_open(cvmf_ctx *ctx, const char *what, const char *path, unsigned fla
 	}
 	if (exists && (magic || !S_ISREG(st.st_mode))) {
 		/* Written through: a device, a FIFO, a terminal, an inherited descriptor.
-		 * No O_TRUNC (a device has nothing to truncate; a file behind /dev/stdout
-		 * was set up by whoever opened it, so it is appended to). */
+		 * One of our own descriptors (/dev/stdout, /dev/fd/N) is duplicated, so
+		 * that it is written at its offset, as the shell does; others are
+		 * opened without O_TRUNC (a device has nothing to truncate; a file
+		 * behind another process's descriptor is appended to). */
 		int fl = O_WRONLY | O_NOCTTY | O_CLOEXEC | (S_ISREG(st.st_mode) ? O_APPEND : 0);
-		do
-			o->fd = open(magic ? path : o->final, fl);
-		while (o->fd < 0 && errno == EINTR);
+		if (own >= 0)
+			o->fd = fcntl(own, F_DUPFD_CLOEXEC, 3);
+		else
+			do
+				o->fd = open(magic ? path : o->final, fl);
+			while (o->fd < 0 && errno == EINTR);
 		if (o->fd < 0) {
 			rc = out_err(o, CVMF_E_IO, strerror(errno));
 			goto out;

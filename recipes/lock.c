@@ -3,7 +3,8 @@
  * RECIPE.lock: the digests and package versions `cvmforge build --lock`
  * resolved, one INI section per input, named by its identity. Read with the
  * INI layer of recipe.c (full section names, line numbers); written sorted
- * by id through a temporary file in the same directory and a rename.
+ * by id through the one writer (common/write.h): a temporary file in the same
+ * directory and a rename.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/write.h"
 #include "recipes/recipe.h"
 
 #define LOCK_MAX_SIZE (64u << 20)
@@ -283,16 +285,17 @@ static int cmp_id(const void *a, const void *b)
 		      (*(const struct rcp_lock_entry *const *)b)->id);
 }
 
-int rcp_lock_write(cvmf_ctx *ctx, const struct rcp_lock *l)
+int rcp_lock_stage(cvmf_ctx *ctx, const struct rcp_lock *l, struct cmn_out **ret)
 {
 	if (!l->path)
 		return cvmf_error(ctx, CVMF_E_INVAL, "the lock has no path to be written to");
 	const struct rcp_lock_entry **v = calloc(l->n + 1, sizeof(*v));
-	char *tmp = NULL;
+	char *text = NULL;
+	size_t len = 0;
 	FILE *f = NULL;
+	struct cmn_out *o = NULL;
 	int rc = 0;
-	if (!v || asprintf(&tmp, "%s.tmpXXXXXX", l->path) < 0) {
-		tmp = NULL;
+	if (!v || !(f = open_memstream(&text, &len))) {
 		rc = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
@@ -300,19 +303,6 @@ int rcp_lock_write(cvmf_ctx *ctx, const struct rcp_lock *l)
 		v[i] = &l->v[i];
 	qsort(v, l->n, sizeof(*v), cmp_id);
 
-	int fd = mkstemp(tmp);
-	if (fd < 0) {
-		rc = cvmf_error(ctx, CVMF_E_IO, "cannot create a temporary file next to '%s': %s",
-				l->path, strerror(errno));
-		free(tmp);
-		tmp = NULL;
-		goto out;
-	}
-	if (fchmod(fd, 0644) < 0 || !(f = fdopen(fd, "w"))) {
-		rc = cvmf_error(ctx, CVMF_E_IO, "cannot write '%s': %s", tmp, strerror(errno));
-		close(fd);
-		goto out;
-	}
 	fputs("# Written by `cvmforge build --lock`: the digests and package versions it\n"
 	      "# resolved for the recipe next to it. Sections are input ids: the source as\n"
 	      "# written in the recipe, or tree:DIR for a tree.\n", f);
@@ -336,22 +326,28 @@ int rcp_lock_write(cvmf_ctx *ctx, const struct rcp_lock *l)
 	bool bad = ferror(f) != 0;
 	if (fclose(f) != 0 || bad) {
 		f = NULL;
-		rc = cvmf_error(ctx, CVMF_E_IO, "cannot write '%s': %s", tmp, strerror(errno));
+		rc = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory writing '%s'", l->path);
 		goto out;
 	}
 	f = NULL;
-	if (rename(tmp, l->path) < 0) {
-		rc = cvmf_error(ctx, CVMF_E_IO, "cannot rename '%s' to '%s': %s", tmp, l->path,
-				strerror(errno));
+	if ((rc = cmn_out_open(ctx, "lock file", l->path, 0, &o)))
+		goto out;
+	if ((rc = cmn_out_write(o, text, len))) {
+		cmn_out_abort(o);
 		goto out;
 	}
-	free(tmp);
-	tmp = NULL;
+	*ret = o;
 out:
-	if (tmp) {
-		unlink(tmp);
-		free(tmp);
-	}
+	if (f)
+		fclose(f);
+	free(text);
 	free(v);
 	return rc;
+}
+
+int rcp_lock_write(cvmf_ctx *ctx, const struct rcp_lock *l)
+{
+	struct cmn_out *o = NULL;
+	int rc = rcp_lock_stage(ctx, l, &o);
+	return rc ? rc : cmn_out_commit(o);
 }

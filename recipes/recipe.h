@@ -204,6 +204,10 @@ const struct rcp_lock_entry *rcp_lock_find(const struct rcp_lock *l, const char 
 int rcp_lock_set(cvmf_ctx *ctx, struct rcp_lock *l, const struct rcp_lock_entry *e);
 /* Write it sorted by id, through a temporary file and rename. */
 int rcp_lock_write(cvmf_ctx *ctx, const struct rcp_lock *l);
+/* The same, stopped before the rename: the caller commits or aborts the output
+ * (cmn_out_commit / cmn_out_abort, common/write.h). */
+struct cmn_out;
+int rcp_lock_stage(cvmf_ctx *ctx, const struct rcp_lock *l, struct cmn_out **ret);
 /* The same as rcp_lock_load from memory; `path` is kept and used in messages. */
 int rcp_lock_parse(cvmf_ctx *ctx, const char *path, const char *text, size_t len,
 		   struct rcp_lock **ret);

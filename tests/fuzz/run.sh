@@ -316,6 +316,20 @@ seed_dsse()
 	echo "fuzz: seeded fuzz_dsse with a statement, an envelope and $n demo envelopes"
 }
 
+# seed_json DIR: a JSON document, a canonical one, a manifest-like one (first
+# byte 0), and base64 of several lengths (first byte 1).
+seed_json()
+{
+	printf '\000{"b": [1, -2, {"x": null}], "a": "caf\303\251 \\u00e9", "r": 1.5}' >"$1/seed-json"
+	printf '\000{"a":["0a0b0c0d",null],"n":7}' >"$1/seed-json-shape"
+	printf '\000{"format": "cvmforge-manifest/1", "inputs": [{"role": "kernel", "line": 3}], "outputs": {}}' \
+		>"$1/seed-json-manifest"
+	printf '\001Zm9vYmFy' >"$1/seed-b64-6"
+	printf '\001Zm9vYg==' >"$1/seed-b64-4"
+	printf '\001Zm9vYmE=' >"$1/seed-b64-5"
+	echo "fuzz: seeded fuzz_json with 3 documents and 3 base64 strings"
+}
+
 # hexdump_ends FILE: all of FILE in hex, or its first 64 and last 256 bytes.
 hexdump_ends()
 {
@@ -358,6 +372,7 @@ for target in "$@"; do
 	fuzz_modinfo) seed_modinfo "$corpus" ;;
 	fuzz_cpio) seed_cpio "$corpus" ;;
 	fuzz_dsse) seed_dsse "$corpus" ;;
+	fuzz_json) seed_json "$corpus" ;;
 	esac
 
 	"$target" -max_total_time="$FUZZ_SECONDS" -max_len=1048576 \

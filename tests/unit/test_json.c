@@ -83,7 +83,7 @@ static void test_get_paths(void **state)
 	assert_int_equal(cmn_json_get(ctx, "d", doc, "a.z", -1, &v), CVMF_E_FORMAT);
 	assert_string_equal(CTX_MSG(ctx), "d: a.z: missing");
 	assert_int_equal(cmn_json_get(ctx, "d", doc, "", JSON_ARRAY, &v), CVMF_E_FORMAT);
-	assert_string_equal(CTX_MSG(ctx), "d: (the document): expected an array, got an object");
+	assert_string_equal(CTX_MSG(ctx), "d: expected an array, got an object");
 	uint64_t u;
 	assert_int_equal(cmn_json_get_u64(ctx, "d", doc, "a.b[0]", 10, &u), 0);
 	assert_int_equal(u, 1);
@@ -259,6 +259,66 @@ static void test_text(void **state)
 	json_decref(t);
 }
 
+static const struct cmn_json_shape S_HEX1 = { .type = JSON_STRING, .hex = 1 };
+static const struct cmn_json_shape S_INT = { .type = JSON_INTEGER, .nonneg = true };
+static const struct cmn_json_shape S_ITEM = {
+	.type = JSON_OBJECT,
+	.members = (const struct cmn_json_member[]){ { "id", &S_HEX1 },
+						     { "n", &S_INT, true },
+						     { NULL, NULL, false } },
+	.closed = true,
+};
+static const struct cmn_json_shape S_DOC = {
+	.type = JSON_OBJECT,
+	.members = (const struct cmn_json_member[]){
+		{ "items", &(const struct cmn_json_shape){ .type = JSON_ARRAY, .each = &S_ITEM } },
+		{ "map", &(const struct cmn_json_shape){ .type = JSON_OBJECT, .each = &S_INT } },
+		{ "opt", &(const struct cmn_json_shape){ .type = JSON_TRUE, .nullable = true }, true },
+		{ NULL, NULL, false } },
+};
+
+static void test_shape(void **state)
+{
+	(void)state;
+	static const struct { const char *doc, *msg; } cases[] = {
+		{ "{\"items\": [{\"id\": \"0a\", \"n\": 1}, {\"id\": \"ff\"}], \"map\": {\"a\": 1},"
+		  " \"extra\": [1.5]}", NULL },
+		{ "{\"items\": [], \"map\": {}, \"opt\": null}", NULL },
+		{ "{\"items\": [], \"map\": {}, \"opt\": false}", NULL },
+		{ "{\"items\": 5, \"map\": {}}", "doc.json: items: expected an array, got an integer" },
+		{ "[]", "doc.json: expected an object, got an array" },
+		{ "{\"map\": {}}", "doc.json: missing member 'items'" },
+		{ "{\"items\": [{\"id\": \"0a\"}, {\"n\": 1}], \"map\": {}}",
+		  "doc.json: items[1]: missing member 'id'" },
+		{ "{\"items\": [{\"id\": \"0A\"}], \"map\": {}}",
+		  "doc.json: items[0].id: character 2 is not a lowercase hex digit" },
+		{ "{\"items\": [{\"id\": \"0a0\"}], \"map\": {}}",
+		  "doc.json: items[0].id: expected 2 lowercase hex digits, got 3 characters" },
+		{ "{\"items\": [{\"id\": \"0a\", \"x\": 1}], \"map\": {}}",
+		  "doc.json: items[0]: unknown member 'x'" },
+		{ "{\"items\": [], \"map\": {\"a\": 1, \"b\": -2}}", "doc.json: map.b: -2 is negative" },
+		{ "{\"items\": [], \"map\": {\"a\": \"1\"}}",
+		  "doc.json: map.a: expected an integer, got a string" },
+		{ "{\"items\": [], \"map\": {}, \"opt\": 0}",
+		  "doc.json: opt: expected a boolean or null, got an integer" },
+	};
+	cvmf_ctx *ctx = cvmf_ctx_new();
+	for (size_t i = 0; i < CVMF_ARRAY_SIZE(cases); i++) {
+		json_t *v;
+		if (cmn_json_parse(ctx, "t", cases[i].doc, strlen(cases[i].doc), &v))
+			fail_msg("%s", CTX_MSG(ctx));
+		int rc = cmn_json_check(ctx, "doc.json", v, &S_DOC);
+		if (!cases[i].msg && rc)
+			fail_msg("case %zu: %s", i, CTX_MSG(ctx));
+		if (cases[i].msg) {
+			assert_int_equal(rc, CVMF_E_FORMAT);
+			assert_string_equal(CTX_MSG(ctx), cases[i].msg);
+		}
+		json_decref(v);
+	}
+	cvmf_ctx_free(ctx);
+}
+
 /* RFC 4648 section 10. */
 static const char *const B64_VECTORS[][2] = {
 	{ "", "" },	    { "f", "Zg==" },	   { "fo", "Zm8=" },	       { "foo", "Zm9v" },
@@ -345,6 +405,7 @@ int main(void)
 		cmocka_unit_test(test_canonical),
 		cmocka_unit_test(test_pretty_file),
 		cmocka_unit_test(test_text),
+		cmocka_unit_test(test_shape),
 		cmocka_unit_test(test_base64_vectors),
 		cmocka_unit_test(test_base64_refused),
 	};
