@@ -21,10 +21,18 @@ FUZZ_SECONDS ?= 60
 # .deb), libzstd and zlib (initrd compression), libelf (modules), inih
 # (recipes), jansson (manifests) and libcurl (package downloads).
 LIB_PKGS := openssl libarchive libzstd zlib libelf inih jansson libcurl
+# Loaded on first use with dlopen (common/lazy*.c), not linked, so that verbs
+# which do not download or unpack do not load their ~38 shared objects: only
+# their headers come from pkg-config. A library added here needs a
+# common/lazy_NAME.c (see common/lazy.h).
+LAZY_PKGS := libarchive libcurl
+LINK_PKGS := $(filter-out $(LAZY_PKGS),$(LIB_PKGS))
 PKGS := $(LIB_PKGS)
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-LIB_LIBS = $(shell $(PKG_CONFIG) --libs $(LIB_PKGS) 2>/dev/null) -pthread
-PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+# dlopen is in libc since glibc 2.34; -ldl keeps older C libraries working.
+DL_LIBS := -ldl
+LIB_LIBS = $(shell $(PKG_CONFIG) --libs $(LINK_PKGS) 2>/dev/null) $(DL_LIBS) -pthread
+PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(LINK_PKGS) 2>/dev/null) $(DL_LIBS)
 CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
 WARN := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -52,13 +60,15 @@ SAN_CLI_OBJS := $(CLI_SRCS:%.c=$(SAN)/obj/%.o)
 # test_tpm_boot boots QEMU (tests/boot); it runs once, in the plain run.
 SAN_UNIT_BINS := $(filter-out $(SAN)/tests/test_tpm_boot,$(UNIT_SRCS:tests/unit/%.c=$(SAN)/tests/%))
 
-.PHONY: all deps deps-check check demo bench fuzz clean
+.PHONY: all deps deps-check deps-fuzz check demo bench fuzz clean
 
 all: $(B)/cvmforge $(B)/sev-snp-measure $(B)/libcvmforge.a $(B)/libcvmforge.so | deps
 
 deps:
 	@sh scripts/deps.sh build
-deps-check:
+# After deps, never beside it: two apt-get runs at once fail on apt's lock
+# (make check -j2 on a fresh machine wants both).
+deps-check: deps
 	@sh scripts/deps.sh check
 
 $(B)/obj/%.o: %.c $(HDRS) | deps
@@ -121,10 +131,13 @@ bench: all
 	@sh bench/bench_initrd.sh $(B)/cvmforge
 	@sh bench/bench_build.sh $(B)/cvmforge
 	@sh bench/bench_sign.sh $(B)/cvmforge
+	@SHARED=$(SHARED) sh bench/bench_startup.sh $(B)/cvmforge
 
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-$(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(HDRS)
+# clang is installed once, before the targets, not by each (make fuzz -j2).
+deps-fuzz: deps
 	@sh scripts/deps.sh fuzz
+$(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(HDRS) | deps-fuzz
 	@mkdir -p $(dir $@)
 	clang -std=c17 -D_GNU_SOURCE -I. -Iinclude -g -O1 -fsanitize=fuzzer,address,undefined \
 		$(PKG_CFLAGS) -o $@ $< $(LIB_SRCS) $(PKG_LIBS) -pthread

@@ -114,12 +114,36 @@ static struct input *new_input(struct build *b, const char *role, unsigned line)
 	return in;
 }
 
-/* The pin of an input: the recipe's, else the lock's; check it, or record it. */
+/* A value the lock pins that differs from what the build used: the lock's
+ * FILE:LINE, the input, the field and both values. */
+static int lock_mismatch(struct build *b, const struct input *in, const struct rcp_lock_entry *le,
+			 unsigned line, const char *field, const char *pinned, const char *used)
+{
+	return cvmf_error(b->ctx, CVMF_E_FORMAT,
+			  "%s:%u: %s: the lock pins %s %s but %s (if the change is intended, run "
+			  "`cvmforge build --lock`)",
+			  b->lock->path, line ? line : le->line, in->id, field, pinned, used);
+}
+
+/* The pin of an input: the recipe's, else the lock's; check it, or record it.
+ * Whatever else the lock says about the input is checked too: a file or a
+ * tree has no package fields, and a package's are checked in resolve(). */
 static int check_pin(struct build *b, struct input *in, const uint8_t *recipe_pin)
 {
 	char got[65], want[65];
 	cvmf_hex(in->d.sha256, 32, got);
 	const struct rcp_lock_entry *le = rcp_lock_find(b->lock, in->id);
+	if (le && !b->o->lock && !in->is_deb) {
+		const char *field = le->version ? "version" : le->have_deb_sha256 ? "deb-sha256"
+				  : le->deb_file ? "deb-file" : NULL;
+		unsigned line = le->version ? le->version_line : le->have_deb_sha256
+			      ? le->deb_sha256_line : le->deb_file_line;
+		if (field)
+			return cvmf_error(b->ctx, CVMF_E_FORMAT,
+					  "%s:%u: %s: the lock pins a package's %s, but this input is not a package "
+					  "(if the change is intended, run `cvmforge build --lock`)",
+					  b->lock->path, line ? line : le->line, in->id, field);
+	}
 	if (recipe_pin) {
 		if (memcmp(recipe_pin, in->d.sha256, 32)) {
 			cvmf_hex(recipe_pin, 32, want);
@@ -127,15 +151,17 @@ static int check_pin(struct build *b, struct input *in, const uint8_t *recipe_pi
 					  "%s:%u: %s: the recipe pins sha256 %s but the bytes have %s",
 					  b->r->path, in->line, in->id, want, got);
 		}
-	} else if (le && le->have_sha256 && !b->o->lock) {
+	}
+	if (le && le->have_sha256 && !b->o->lock) {
 		if (memcmp(le->sha256, in->d.sha256, 32)) {
 			cvmf_hex(le->sha256, 32, want);
 			return cvmf_error(b->ctx, CVMF_E_FORMAT,
 					  "%s:%u: %s: the lock pins sha256 %s but the bytes have %s "
 					  "(if the change is intended, run `cvmforge build --lock`)",
-					  b->lock->path, le->line, in->id, want, got);
+					  b->lock->path, le->sha256_line ? le->sha256_line : le->line,
+					  in->id, want, got);
 		}
-	} else if (!b->o->lock) {
+	} else if (!recipe_pin && !b->o->lock) {
 		return cvmf_error(b->ctx, CVMF_E_FORMAT,
 				  "%s:%u: %s is not pinned: add sha256 = %s to the recipe, or run "
 				  "`cvmforge build --lock` to record it in %s",
@@ -169,33 +195,110 @@ static int cache(struct build *b)
 	return 0;
 }
 
-/* A pinned package file already extracted into the content-addressed cache
- * (files/<sha256>): used as is, after its digest is checked, with the
- * package's identity taken from the lock. Saves decompressing the .deb. */
-static bool from_cache(struct build *b, const struct rcp_source *src,
-		       const struct rcp_lock_entry *le, struct input *in)
+/* The package's version, .deb digest and file name as the lock pins them,
+ * against the package the build used. */
+static int check_lock_deb(struct build *b, const struct input *in, const struct rcp_lock_entry *le)
 {
-	const uint8_t *pin = src->have_sha256 ? src->sha256 :
-			     le && le->have_sha256 ? le->sha256 : NULL;
-	if (b->o->lock || !pin || !le || !le->version || !le->have_deb_sha256 || !le->deb_file ||
-	    (src->version && strcmp(src->version, le->version)))
+	const struct bld_deb *d = &in->deb;
+	char used[400], pinned[65], got[65];
+	if (b->o->lock || !le)
+		return 0;
+	if (le->version && strcmp(le->version, d->version)) {
+		snprintf(used, sizeof(used), "the build used %s %s", d->package, d->version);
+		return lock_mismatch(b, in, le, le->version_line, "version", le->version, used);
+	}
+	if (le->have_deb_sha256 && memcmp(le->deb_sha256, d->sha256, 32)) {
+		cvmf_hex(le->deb_sha256, 32, pinned);
+		cvmf_hex(d->sha256, 32, got);
+		snprintf(used, sizeof(used), "the build used %s with deb-sha256 %s", d->file, got);
+		return lock_mismatch(b, in, le, le->deb_sha256_line, "deb-sha256", pinned, used);
+	}
+	if (le->deb_file && strcmp(le->deb_file, d->file)) {
+		snprintf(used, sizeof(used), "the build used %s", d->file);
+		return lock_mismatch(b, in, le, le->deb_file_line, "deb-file", le->deb_file, used);
+	}
+	return 0;
+}
+
+/* Which file of the cache a package member was extracted to: a symbolic
+ * link CACHE/members/<.deb sha256>/<sha256 of the member path> pointing to
+ * ../../files/<the file's sha256>, made after each extraction (symlink(2)
+ * and rename(2) are atomic: no half-written record). It lets a later build
+ * use the extracted file without decompressing the package again, for that
+ * package and member only: the pin (recipe or lock) is then checked against
+ * those bytes, never used to choose them. */
+static bool member_record(struct build *b, const struct input *in, const char *member,
+			  char *dir, size_t dir_len, char *path, size_t path_len)
+{
+	struct cvmf_hasher *h = NULL;
+	uint8_t d[32];
+	char deb_hex[65], member_hex[65];
+	bool ok = !cvmf_hasher_new(b->ctx, CVMF_SHA256, &h) &&
+		  !cvmf_hasher_oneshot(h, member, strlen(member), d);
+	cvmf_hasher_free(h);
+	if (!ok)
 		return false;
-	char h[65];
-	cvmf_hex(pin, 32, h);
-	img_pathf(in->path, sizeof(in->path), "%s/files/%s", b->cache, h);
-	struct stat st;
-	if (stat(in->path, &st) || !S_ISREG(st.st_mode) ||
-	    img_digest_file(b->ctx, in->path, &in->d) || memcmp(in->d.sha256, pin, 32))
-		return false;
-	struct bld_deb *d = &in->deb;
-	snprintf(d->package, sizeof(d->package), "%s", src->package);
-	snprintf(d->version, sizeof(d->version), "%s", le->version);
-	snprintf(d->file, sizeof(d->file), "%s", le->deb_file);
-	memcpy(d->sha256, le->deb_sha256, 32);
-	cvmf_hex(d->sha256, 32, h);
-	img_pathf(d->path, sizeof(d->path), "%s/debs/%s.deb", b->cache, h);
-	d->downloaded = false;
+	cvmf_hex(in->deb.sha256, 32, deb_hex);
+	cvmf_hex(d, 32, member_hex);
+	img_pathf(dir, dir_len, "%s/members/%s", b->cache, deb_hex);
+	img_pathf(path, path_len, "%s/%s", dir, member_hex);
 	return true;
+}
+
+/* The member's file from an earlier extraction, when its record exists and
+ * the file still has the digest it is named by (with or without --lock:
+ * the record does not come from the lock). */
+static bool from_files(struct build *b, const char *member, struct input *in)
+{
+	char dir[4200], rec[4300], target[200];
+	if (!member_record(b, in, member, dir, sizeof(dir), rec, sizeof(rec)))
+		return false;
+	ssize_t n = readlink(rec, target, sizeof(target) - 1);
+	if (n != 12 + 64 || memcmp(target, "../../files/", 12))
+		return false;
+	target[n] = '\0';
+	uint8_t want[32];
+	if (cvmf_unhex(target + 12, want, 32))
+		return false;
+	img_pathf(in->path, sizeof(in->path), "%s/files/%s", b->cache, target + 12);
+	struct stat st;
+	return !lstat(in->path, &st) && S_ISREG(st.st_mode) &&
+	       !img_digest_file(b->ctx, in->path, &in->d) && !memcmp(in->d.sha256, want, 32);
+}
+
+/* Record an extraction (best effort: without the record the next build
+ * extracts again). */
+static void note_extracted(struct build *b, const char *member, struct input *in,
+			   const uint8_t sha[32])
+{
+	char dir[4200], rec[4300], tmp[4400], target[100], hex[65];
+	if (!member_record(b, in, member, dir, sizeof(dir), rec, sizeof(rec)))
+		return;
+	cvmf_hex(sha, 32, hex);
+	img_pathf(target, sizeof(target), "../../files/%s", hex);
+	img_pathf(tmp, sizeof(tmp), "%s.tmp-%ld", rec, (long)getpid());
+	if (cvmf_mkdir_p(b->ctx, dir, 0755))
+		return;
+	unlink(tmp);
+	if (symlink(target, tmp) || rename(tmp, rec))
+		unlink(tmp);
+}
+
+/* The same package, fetched and checked for an earlier input of this
+ * build (the kernel's package gives the kernel and its modules). */
+static const struct bld_deb *deb_seen(const struct build *b, const struct input *self,
+				      const char *package, const char *version,
+				      const uint8_t *want_deb)
+{
+	for (size_t i = 0; i < b->n_in; i++) {
+		const struct input *o = &b->in[i];
+		if (o == self || !o->is_deb || !o->deb.package[0] || strcmp(o->deb.package, package))
+			continue;
+		if (want_deb ? !memcmp(o->deb.sha256, want_deb, 32)
+			     : version && !strcmp(o->deb.version, version))
+			return &o->deb;
+	}
+	return NULL;
 }
 
 static int resolve(struct build *b, const char *role, const struct rcp_source *src,
@@ -219,26 +322,53 @@ static int resolve(struct build *b, const char *role, const struct rcp_source *s
 	} else {
 		if ((rc = cache(b)))
 			return rc;
-		const struct rcp_lock_entry *le = rcp_lock_find(b->lock, in->id);
+		const struct rcp_lock_entry *le = b->o->lock ? NULL : rcp_lock_find(b->lock, in->id);
 		const char *version = src->version;
 		const uint8_t *want_deb = NULL;
-		if (!version && le && le->version && !b->o->lock)
-			version = le->version;   /* the lock pins what the recipe leaves open */
-		if (le && le->have_deb_sha256 && version && le->version &&
-		    !strcmp(version, le->version) && !b->o->lock)
-			want_deb = le->deb_sha256;
+		char hex[65], deb_path[4200];
+		struct stat st;
 		in->is_deb = true;
-		if (from_cache(b, src, le, in))
+		if (le && le->version && version && strcmp(version, le->version)) {
+			char asked[300];
+			snprintf(asked, sizeof(asked), "the recipe asks for %s=%s (%s:%u)", src->package,
+				 version, b->r->path, src->line);
+			return lock_mismatch(b, in, le, le->version_line, "version", le->version, asked);
+		}
+		if (!version && le && le->version)
+			version = le->version;   /* the lock pins what the recipe leaves open */
+		/* The lock's .deb, when the cache has it: no apt. Otherwise apt
+		 * resolves the version, and the result is checked against the lock. */
+		if (le && le->have_deb_sha256) {
+			cvmf_hex(le->deb_sha256, 32, hex);
+			img_pathf(deb_path, sizeof(deb_path), "%s/debs/%s.deb", b->cache, hex);
+			if (!lstat(deb_path, &st) && S_ISREG(st.st_mode))
+				want_deb = le->deb_sha256;
+		}
+		const struct bld_deb *seen = deb_seen(b, in, src->package, version, want_deb);
+		if (seen) {
+			in->deb = *seen;
+		} else {
+			rc = bld_deb_fetch(b->ctx, b->cache, src->package, version, want_deb, progress,
+					   b, &in->deb);
+			if (rc && want_deb)
+				return wrap(b->ctx, rc, "%s:%u: %s: the lock pins %s%s%sdeb-sha256 %s: ",
+					    b->lock->path,
+					    le->deb_sha256_line ? le->deb_sha256_line : le->line, in->id,
+					    src->version ? "" : "version ", src->version ? "" : version,
+					    src->version ? "" : " and ", hex);
+			if (rc)
+				return wrap(b->ctx, rc, "%s:%u: ", b->r->path, src->line);
+		}
+		if ((rc = check_lock_deb(b, in, le)))
+			return rc;
+		if (from_files(b, src->path, in))
 			goto pinned;
-		rc = bld_deb_fetch(b->ctx, b->cache, src->package, version, want_deb, progress, b,
-				   &in->deb);
-		if (rc)
-			return wrap(b->ctx, rc, "%s:%u: ", b->r->path, src->line);
 		uint8_t sha[32];
 		rc = bld_deb_extract(b->ctx, b->cache, &in->deb, src->path, in->path,
 				     sizeof(in->path), sha);
 		if (rc)
 			return wrap(b->ctx, rc, "%s:%u: ", b->r->path, src->line);
+		note_extracted(b, src->path, in, sha);
 	}
 	if ((rc = img_digest_file(b->ctx, in->path, &in->d)))
 		return rc;
@@ -300,6 +430,14 @@ static int add_tree(struct build *b, const struct rcp_entry *re)
 	img_pathf(in->dest, sizeof(in->dest), "%s", re->dest);
 	char origin[4400];
 	snprintf(origin, sizeof(origin), "%s:%u: tree %s", b->r->path, re->line, dirtext);
+	/* Trees are walked without following links, their root included (as a
+	 * linked file = source is refused): `tree = t1` with t1 -> /etc must
+	 * not put the host's /etc in the initrd. */
+	struct stat rst;
+	if (lstat(re->src.path, &rst) == 0 && S_ISLNK(rst.st_mode))
+		return cvmf_error(b->ctx, CVMF_E_INVAL,
+				  "%s: '%s' is a symbolic link; a tree's root is not followed "
+				  "(name the directory itself)", origin, re->src.path);
 	struct bld_initrd t;
 	bld_initrd_init(&t);
 	int rc = bld_initrd_add_tree(b->ctx, &t, re->src.path, re->dest, re->uid, re->gid, origin);

@@ -178,6 +178,13 @@ int bld_module_vermagic(cvmf_ctx *ctx, const uint8_t *buf, size_t len, char *ret
  * directories, 0644 otherwise; no pax headers that carry times or ids. */
 int bld_tar_write(cvmf_ctx *ctx, const char *dir, const char *prefix, uint64_t mtime,
 		  const char *out_path);
+/* Check tar_path against the tarball bld_tar_write would write for dir now
+ * (with `skip`, a name at the top of dir, left out; NULL for none), in
+ * constant memory: the writer's output is compared as it is produced.
+ * *ret_same, or ret_diff names the first differing byte and its member. */
+int bld_tar_compare(cvmf_ctx *ctx, const char *dir, const char *skip, const char *prefix,
+		    uint64_t mtime, const char *tar_path, bool *ret_same, char *ret_diff,
+		    size_t diff_len);
 /* Extract a tarball written by bld_tar_write into dest (which must exist),
  * refusing absolute paths, "..", links and anything but files and dirs. */
 int bld_tar_extract(cvmf_ctx *ctx, const char *tar_path, const char *dest);

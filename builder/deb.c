@@ -41,6 +41,8 @@
 #include "builder/builder.h"
 #include "common/http.h"
 #include "common/write.h"
+#include "common/parse.h"
+#include "common/path.h"
 
 extern char **environ;
 
@@ -101,28 +103,12 @@ int bld_cache_dir(cvmf_ctx *ctx, char *ret, size_t len)
 	return 0;
 }
 
-/* Debian policy: package names are [a-z0-9][a-z0-9+.-]+; an apt
- * architecture qualifier ":amd64" is allowed too. Nothing may start with
- * '-': these strings become apt-get arguments. */
+/* Package names: Debian policy, by the rule recipes use (common/parse.h);
+ * no ":arch" qualifier, and nothing that starts with '-': these strings
+ * become apt-get arguments. */
 static bool valid_package(const char *p)
 {
-	size_t n = strlen(p);
-	if (n < 2 || n >= 100 || !((p[0] >= 'a' && p[0] <= 'z') || (p[0] >= '0' && p[0] <= '9')))
-		return false;
-	bool arch = false;
-	for (size_t i = 0; i < n; i++) {
-		char c = p[i];
-		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')
-			continue;
-		if ((c == '+' || c == '.') && !arch)
-			continue;
-		if (c == ':' && !arch && i + 1 < n) {
-			arch = true;
-			continue;
-		}
-		return false;
-	}
-	return true;
+	return cmn_deb_package_ok(p, strlen(p));
 }
 
 /* Versions: [epoch:]upstream[-revision] of [A-Za-z0-9.+~:-]. */
@@ -599,41 +585,21 @@ fail:
 	return r;
 }
 
-/* Normalise a path inside a package: no leading "./" or '/', no "." or
- * empty components, ".." resolved; false if it climbs above the root. */
+/* A path inside a package, by the rule of common/path.h with "." dropped
+ * and ".." resolved within the package's root: "./usr/lib/../bin/x" is
+ * "usr/bin/x" (written without the leading '/', as tar stores it; the root
+ * is ""). False if it climbs above the root or does not fit in len. */
 static bool norm_path(const char *in, char *out, size_t len)
 {
-	size_t o = 0;
-	const char *p = in;
-	while (*p) {
-		while (*p == '/')
-			p++;
-		if (!*p)
-			break;
-		size_t cl = strcspn(p, "/");
-		if (cl == 1 && p[0] == '.') {
-			/* nothing */
-		} else if (cl == 2 && p[0] == '.' && p[1] == '.') {
-			if (o == 0)
-				return false;
-			while (o && out[o - 1] != '/')
-				o--;
-			if (o)
-				o--;
-		} else {
-			if (o + (o ? 1 : 0) + cl + 1 > len)
-				return false;
-			if (o)
-				out[o++] = '/';
-			memcpy(out + o, p, cl);
-			o += cl;
-		}
-		p += cl;
-	}
-	if (len == 0)
+	char *n = NULL;
+	if (cmn_path_norm(in, CMN_PATH_RESOLVE | CMN_PATH_ROOT_OK, &n))
 		return false;
-	out[o] = '\0';
-	return true;
+	size_t l = strlen(n + 1);
+	bool fits = l < len;
+	if (fits)
+		memcpy(out, n + 1, l + 1);
+	free(n);
+	return fits;
 }
 
 /* Where a symlink at `link` (normalised) pointing to `target` leads. */
@@ -1090,11 +1056,10 @@ out:
 	return r;
 }
 
-/* The part of a package spec before an ":arch" qualifier. */
+/* Whether a package is the one requested (names carry no ":arch"). */
 static bool same_package(const char *requested, const char *actual)
 {
-	size_t n = strcspn(requested, ":");
-	return strlen(actual) == n && !strncmp(requested, actual, n);
+	return !strcmp(requested, actual);
 }
 
 /* A cached .deb at `path` that hashes to `sha`: fill ret from its control

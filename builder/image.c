@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "builder/image.h"
+#include "common/file.h"
 
 void img_pathf(char *buf, size_t len, const char *fmt, ...)
 {
@@ -182,9 +183,9 @@ int img_read_measurements(cvmf_ctx *ctx, const char *dir, json_t **ret)
 
 int img_copy(cvmf_ctx *ctx, const char *from, const char *to)
 {
-	int in = open(from, O_RDONLY | O_CLOEXEC);
+	int in = cmn_input_open(ctx, "input", from, CMN_MAX_STREAM, 0, NULL);
 	if (in < 0)
-		return cvmf_error(ctx, CVMF_E_IO, "%s: %s", from, strerror(errno));
+		return in;
 	int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (out < 0) {
 		int e = errno;
@@ -366,6 +367,12 @@ static int walk(cvmf_ctx *ctx, const char *dir, const char *rel, struct img_name
 			rc = cvmf_error(ctx, CVMF_E_IO, "%s: %s", full, strerror(errno));
 		else if (S_ISDIR(st.st_mode))
 			rc = walk(ctx, dir, sub, out);
+		else if (!S_ISREG(st.st_mode))
+			/* As the tarball path does: a link could point out of the
+			 * image, a FIFO or device would never end. */
+			rc = cvmf_error(ctx, CVMF_E_FORMAT,
+					"'%s' in image '%s' is %s; an image holds only regular files and directories",
+					sub, dir, S_ISLNK(st.st_mode) ? "a symbolic link" : "a special file");
 		else if (!*rel && strlen(e->d_name) > 4 &&
 			 !strcmp(e->d_name + strlen(e->d_name) - 4, ".tar"))
 			continue;   /* the tarball is compared on its own */

@@ -25,6 +25,7 @@
 #include <archive_entry.h>
 
 #include "builder/builder.h"
+#include "common/path.h"
 
 #define READ_CHUNK (256u * 1024u)
 #define PROGRESS_STEP (4ull << 20)
@@ -73,38 +74,34 @@ static const char *type_name(enum bld_type t)
 	return "unknown";
 }
 
-/* "/usr/bin/x" -> "usr/bin/x"; refuses "", "/", "..", ".", "a//b", "a/". */
+/* "/usr/bin/x" -> "usr/bin/x": the rule of common/path.h for paths that
+ * must already be normal (CMN_PATH_CANONICAL), a leading '/' optional;
+ * refuses "", "/", "..", ".", "a//b", "a/". */
 static int norm_path(cvmf_ctx *ctx, const char *in, const char *origin, char **ret)
 {
 	if (!in)
 		return cvmf_error(ctx, CVMF_E_FORMAT, "%s: an entry has no path", org(origin));
 	const char *p = in[0] == '/' ? in + 1 : in;
-	size_t len = strlen(p);
-	if (len == 0)
+	if (strlen(p) > MAX_PATH_LEN)
+		return cvmf_error(ctx, CVMF_E_FORMAT, "%s: path '%.64s...' is longer than %d bytes",
+				  org(origin), in, MAX_PATH_LEN);
+	char *n = NULL;
+	enum cmn_path_err e = cmn_path_norm(in, CMN_PATH_CANONICAL, &n);
+	switch (e) {
+	case CMN_PATH_OK:
+		break;
+	case CMN_PATH_E_NOMEM:
+		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+	case CMN_PATH_E_ROOT:
 		return cvmf_error(ctx, CVMF_E_FORMAT,
 				  "%s: path '%s' names the archive's root, which is implicit",
 				  org(origin), in);
-	if (len > MAX_PATH_LEN)
-		return cvmf_error(ctx, CVMF_E_FORMAT, "%s: path '%.64s...' is longer than %d bytes",
-				  org(origin), in, MAX_PATH_LEN);
-	for (const char *c = p;;) {
-		const char *slash = strchr(c, '/');
-		size_t n = slash ? (size_t)(slash - c) : strlen(c);
-		if (n == 0)
-			return cvmf_error(ctx, CVMF_E_FORMAT, "%s: path '%s' has an empty component",
-					  org(origin), in);
-		if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
-			return cvmf_error(ctx, CVMF_E_FORMAT,
-					  "%s: path '%s' has a '%.*s' component", org(origin), in,
-					  (int)n, c);
-		if (!slash)
-			break;
-		c = slash + 1;
+	default:
+		return cvmf_error(ctx, CVMF_E_FORMAT, "%s: path '%s' %s", org(origin), in,
+				  cmn_path_strerror(e));
 	}
-	char *s = strdup(p);
-	if (!s)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
-	*ret = s;
+	memmove(n, n + 1, strlen(n));   /* the archive's form: no leading '/' */
+	*ret = n;
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "builder/image.h"
+#include "common/file.h"
 
 static bool is_text(const char *name)
 {
@@ -23,42 +24,90 @@ static bool is_text(const char *name)
 	       (n > 4 && !strcmp(name + n - 4, ".txt"));
 }
 
-/* Describe how two byte strings differ. */
-static void describe(cvmf_ctx *ctx, const char *name, const uint8_t *a, size_t alen,
-		     const uint8_t *b, size_t blen, char *out, size_t len)
+/* The initrds are described entry by entry (in memory) up to this size each;
+ * beyond it, by the first differing byte. */
+#define CPIO_DIFF_MAX ((uint64_t)512 << 20)
+
+/* Describe how two files differ, given where their first difference is
+ * (cmn_compare_inputs). Reads at most the identical prefix, streaming, and
+ * two short windows; only the initrd's entry-level diff reads whole files. */
+static void describe(cvmf_ctx *ctx, const char *name, const char *pa, const char *pb,
+		     uint64_t off, uint64_t alen, uint64_t blen, char *out, size_t len)
 {
-	if (!strcmp(name, IMG_INITRD)) {
-		int rc = bld_cpio_diff(ctx, a, alen, b, blen, out, len);
+	int fa = -1, fb = -1;
+	uint8_t *buf = NULL;
+	if (!strcmp(name, IMG_INITRD) && alen <= CPIO_DIFF_MAX && blen <= CPIO_DIFF_MAX) {
+		uint8_t *a = NULL, *b = NULL;
+		size_t la = 0, lb = 0;
+		int rc = cvmf_read_file(ctx, "rebuilt initrd", pa, CPIO_DIFF_MAX, &a, &la);
+		if (!rc)
+			rc = cvmf_read_file(ctx, "image initrd", pb, CPIO_DIFF_MAX, &b, &lb);
+		if (!rc)
+			rc = bld_cpio_diff(ctx, a, la, b, lb, out, len);
 		if (rc < 0)
 			snprintf(out, len, "the initrds differ; one cannot be read as cpio: %s",
 				 cvmf_ctx_errmsg(ctx));
+		free(a);
+		free(b);
 		return;
 	}
-	size_t i = 0, line = 1, start = 0;
-	size_t m = alen < blen ? alen : blen;
-	while (i < m && a[i] == b[i]) {
-		if (a[i] == '\n') {
-			line++;
-			start = i + 1;
-		}
-		i++;
+	fa = cmn_input_open(ctx, "rebuilt file", pa, CMN_MAX_STREAM, CMN_IN_NOFOLLOW, NULL);
+	fb = cmn_input_open(ctx, "image file", pb, CMN_MAX_STREAM, CMN_IN_NOFOLLOW, NULL);
+	enum { CHUNK = 64 * 1024, SHOW = 200 };
+	buf = malloc(CHUNK);
+	if (fa < 0 || fb < 0 || !buf) {
+		snprintf(out, len, "first difference at byte %" PRIu64 "; sizes %" PRIu64 " and %"
+			 PRIu64, off, alen, blen);
+		goto out;
 	}
 	if (is_text(name)) {
-		size_t ea = start, eb = start;
-		while (ea < alen && a[ea] != '\n')
-			ea++;
-		while (eb < blen && b[eb] != '\n')
-			eb++;
-		snprintf(out, len, "line %zu: rebuilt \"%.*s\", image \"%.*s\"", line,
-			 (int)(ea - start > 200 ? 200 : ea - start), (const char *)a + start,
-			 (int)(eb - start > 200 ? 200 : eb - start), (const char *)b + start);
-	} else if (i == m) {
-		snprintf(out, len, "sizes differ: rebuilt %zu bytes, image %zu bytes (equal up "
-			 "to the shorter)", alen, blen);
+		/* The line of the first difference: count lines in the common prefix. */
+		uint64_t line = 1, start = 0;
+		for (uint64_t p = 0; p < off;) {
+			size_t n = off - p < CHUNK ? (size_t)(off - p) : CHUNK;
+			if (cvmf_file_pread(ctx, "rebuilt file", pa, fa, p, buf, n))
+				break;
+			for (size_t i = 0; i < n; i++)
+				if (buf[i] == '\n') {
+					line++;
+					start = p + i + 1;
+				}
+			p += n;
+		}
+		char la[SHOW + 1], lb[SHOW + 1];
+		size_t na = alen - start < SHOW ? (size_t)(alen - start) : SHOW;
+		size_t nb = blen - start < SHOW ? (size_t)(blen - start) : SHOW;
+		if (cvmf_file_pread(ctx, "rebuilt file", pa, fa, start, la, na))
+			na = 0;
+		if (cvmf_file_pread(ctx, "image file", pb, fb, start, lb, nb))
+			nb = 0;
+		la[na] = lb[nb] = 0;
+		size_t ea = strcspn(la, "\n"), eb = strcspn(lb, "\n");
+		int n = snprintf(out, len, "line %" PRIu64 ": rebuilt \"%.*s\", image \"%.*s\"",
+				 line, (int)(ea < na ? ea : na), la, (int)(eb < nb ? eb : nb), lb);
+		if (alen != blen && n > 0 && (size_t)n < len)
+			snprintf(out + n, len - (size_t)n, " (sizes %" PRIu64 " and %" PRIu64 " bytes)",
+				 alen, blen);
+	} else if (off == alen || off == blen) {
+		snprintf(out, len, "sizes differ: rebuilt %" PRIu64 " bytes, image %" PRIu64
+			 " bytes (equal up to the shorter)", alen, blen);
 	} else {
-		snprintf(out, len, "first difference at byte %zu (rebuilt 0x%02x, image 0x%02x); "
-			 "sizes %zu and %zu", i, a[i], b[i], alen, blen);
+		uint8_t ca = 0, cb = 0;
+		if (cvmf_file_pread(ctx, "rebuilt file", pa, fa, off, &ca, 1) ||
+		    cvmf_file_pread(ctx, "image file", pb, fb, off, &cb, 1))
+			snprintf(out, len, "first difference at byte %" PRIu64 "; sizes %" PRIu64
+				 " and %" PRIu64, off, alen, blen);
+		else
+			snprintf(out, len, "first difference at byte %" PRIu64 " (rebuilt 0x%02x, "
+				 "image 0x%02x); sizes %" PRIu64 " and %" PRIu64, off, ca, cb, alen,
+				 blen);
 	}
+out:
+	free(buf);
+	if (fa >= 0)
+		close(fa);
+	if (fb >= 0)
+		close(fb);
 }
 
 static int compare_dirs(cvmf_ctx *ctx, const char *mine, const char *theirs, cvmf_check_fn check,
@@ -91,23 +140,19 @@ static int compare_dirs(cvmf_ctx *ctx, const char *mine, const char *theirs, cvm
 		char pa[4400], pb[4400];
 		img_pathf(pa, sizeof(pa), "%s/%s", mine, name);
 		img_pathf(pb, sizeof(pb), "%s/%s", theirs, name);
-		uint8_t *da = NULL, *db = NULL;
-		size_t la = 0, lb = 0;
-		if ((rc = cvmf_read_file(ctx, "rebuilt file", pa, (size_t)4 << 30, &da, &la)) ||
-		    (rc = cvmf_read_file(ctx, "image file", pb, (size_t)4 << 30, &db, &lb))) {
-			free(da);
+		bool same;
+		uint64_t off, la, lb;
+		if ((rc = cmn_compare_inputs(ctx, "rebuilt file", pa, "image file", pb,
+					     CMN_MAX_STREAM, CMN_IN_NOFOLLOW, &same, &off, &la, &lb)))
 			goto out;
-		}
-		if (la == lb && !memcmp(da, db, la)) {
+		if (same) {
 			check(user, what, true, "");
 		} else {
 			char detail[1024];
-			describe(ctx, name, da, la, db, lb, detail, sizeof(detail));
+			describe(ctx, name, pa, pb, off, la, lb, detail, sizeof(detail));
 			(*ndiff)++;
 			check(user, what, false, detail);
 		}
-		free(da);
-		free(db);
 		i++;
 		j++;
 	}
@@ -141,10 +186,17 @@ int cvmf_reproduce(cvmf_ctx *ctx, const struct cvmf_build_opts *opts, const char
 	struct cvmf_build_result *res = calloc(1, sizeof(*res));
 	char dir[4200];
 	char *extracted = NULL;
-	int rc = res ? cvmf_build(ctx, &o, res) : cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+	struct img_names check_names = { 0 };
+	/* The image first: one that cannot be read (a link or a FIFO in it)
+	 * is refused before the rebuild. */
+	int rc = res ? img_open(ctx, against, dir, sizeof(dir), &extracted) :
+		       cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+	if (!rc)
+		rc = img_files(ctx, dir, &check_names);
+	img_names_free(&check_names);
+	if (!rc)
+		rc = cvmf_build(ctx, &o, res);
 	if (rc)
-		goto out;
-	if ((rc = img_open(ctx, against, dir, sizeof(dir), &extracted)))
 		goto out;
 	rc = compare_dirs(ctx, res->image_dir, dir, check, user, ret_differences);
 	if (!rc) {
@@ -157,21 +209,23 @@ int cvmf_reproduce(cvmf_ctx *ctx, const struct cvmf_build_opts *opts, const char
 			img_pathf(theirs, sizeof(theirs), "%s%s", dir, tar_name);
 		char what[4500];
 		snprintf(what, sizeof(what), "tarball %s", tar_name + 1);
-		uint8_t *da = NULL, *db = NULL;
-		size_t la, lb;
+		bool same;
+		uint64_t off, la, lb;
 		if (access(theirs, F_OK)) {
 			(*ret_differences)++;
 			check(user, what, false, "the image has no tarball");
-		} else if (!(rc = cvmf_read_file(ctx, "rebuilt tarball", res->tar_path,
-						 (size_t)4 << 30, &da, &la)) &&
-			   !(rc = cvmf_read_file(ctx, "tarball", theirs, (size_t)4 << 30, &db, &lb))) {
-			bool same = la == lb && !memcmp(da, db, la);
-			if (!same)
+		} else if (!(rc = cmn_compare_inputs(ctx, "rebuilt tarball", res->tar_path,
+						     "tarball", theirs, CMN_MAX_STREAM, 0, &same,
+						     &off, &la, &lb))) {
+			char detail[200] = "";
+			if (!same) {
 				(*ret_differences)++;
-			check(user, what, same, same ? "" : "the tarball's bytes differ");
+				snprintf(detail, sizeof(detail), "the tarball's bytes differ from "
+					 "byte %" PRIu64 " (sizes %" PRIu64 " and %" PRIu64 ")", off,
+					 la, lb);
+			}
+			check(user, what, same, detail);
 		}
-		free(da);
-		free(db);
 	}
 out:
 	if (extracted) {

@@ -25,6 +25,7 @@
 #include <archive_entry.h>
 
 #include "builder/builder.h"
+#include "common/file.h"
 
 #define TAR_BLOCK 10240
 #define TAR_CHUNK (64u * 1024u)
@@ -77,7 +78,7 @@ static char *join(const char *a, const char *b)
 
 /* Collect everything under dir/rel (rel "" for the top). */
 static int walk_dir(cvmf_ctx *ctx, const char *dir, const char *rel, struct walk *w,
-		    unsigned depth)
+		    unsigned depth, const char *skip)
 {
 	char *abs = *rel ? join(dir, rel) : strdup(dir);
 	DIR *d = NULL;
@@ -104,6 +105,8 @@ static int walk_dir(cvmf_ctx *ctx, const char *dir, const char *rel, struct walk
 			break;
 		}
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (skip && !*rel && !strcmp(de->d_name, skip))
 			continue;
 		struct stat st;
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
@@ -138,7 +141,7 @@ static int walk_dir(cvmf_ctx *ctx, const char *dir, const char *rel, struct walk
 				r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
 				break;
 			}
-			r = walk_dir(ctx, dir, sub, w, depth + 1);
+			r = walk_dir(ctx, dir, sub, w, depth + 1, NULL);
 			free(sub);
 			if (r)
 				break;
@@ -252,22 +255,83 @@ out:
 	return r;
 }
 
-int bld_tar_write(cvmf_ctx *ctx, const char *dir, const char *prefix, uint64_t mtime,
-		  const char *out_path)
+/* Open an archive writer with the tarball's format and blocking. */
+static struct archive *tar_writer(void)
+{
+	struct archive *a = archive_write_new();
+	if (a && (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+		  archive_write_add_filter_none(a) != ARCHIVE_OK ||
+		  archive_write_set_bytes_per_block(a, TAR_BLOCK) != ARCHIVE_OK ||
+		  archive_write_set_bytes_in_last_block(a, TAR_BLOCK) != ARCHIVE_OK)) {
+		archive_write_free(a);
+		a = NULL;
+	}
+	return a;
+}
+
+/*
+ * The tarball's entries into an opened writer, then its end: the one
+ * definition of the tarball's bytes, for writing and for checking. `skip`
+ * (or NULL) is a name left out at the top of dir. on_member (or NULL) is
+ * told each member's name before its header is written.
+ */
+static int tar_emit(cvmf_ctx *ctx, const char *dir, const char *pfx, uint64_t mtime,
+		    const char *skip, struct archive *a, const char *out_path,
+		    void (*on_member)(void *, struct archive *, const char *), void *user)
 {
 	struct walk w = { NULL, 0, 0 };
-	struct archive *a = NULL;
-	struct archive_entry *ae = NULL;
-	uint8_t *buf = NULL;
-	char *tmp = NULL, *name = NULL;
-	char pfx[1024];
-	int fd = -1, r;
+	struct archive_entry *ae = archive_entry_new();
+	uint8_t *buf = malloc(TAR_CHUNK);
+	char *name = NULL;
+	int r = 0;
+	if (!ae || !buf) {
+		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		goto out;
+	}
+	r = walk_dir(ctx, dir, "", &w, 0, skip);
+	if (r)
+		goto out;
+	if (w.n)
+		qsort(w.v, w.n, sizeof(*w.v), cmp_ent);
+	if (pfx[0]) {
+		if (on_member)
+			on_member(user, a, pfx);
+		r = write_one(ctx, a, ae, dir, out_path, pfx, NULL, mtime, buf);
+		if (r)
+			goto out;
+	}
+	for (size_t i = 0; i < w.n; i++) {
+		free(name);
+		name = pfx[0] ? join(pfx, w.v[i].rel) : strdup(w.v[i].rel);
+		if (!name) {
+			r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+			goto out;
+		}
+		if (on_member)
+			on_member(user, a, name);
+		r = write_one(ctx, a, ae, dir, out_path, name, &w.v[i], mtime, buf);
+		if (r)
+			goto out;
+	}
+	if (archive_write_close(a) != ARCHIVE_OK)
+		r = tar_err(ctx, a, out_path, "(end of archive)");
+out:
+	archive_entry_free(ae);
+	free(name);
+	free(buf);
+	walk_free(&w);
+	return r;
+}
 
+/* The checks both entry points make on their arguments. */
+static int tar_args(cvmf_ctx *ctx, const char *dir, const char *prefix, uint64_t mtime,
+		    char *pfx, size_t pfx_len)
+{
 	if (mtime > TAR_MTIME_MAX)
 		return cvmf_error(ctx, CVMF_E_INVAL,
 				  "tar: mtime %llu does not fit a ustar header (at most %u)",
 				  (unsigned long long)mtime, TAR_MTIME_MAX);
-	r = check_prefix(ctx, prefix, pfx, sizeof(pfx));
+	int r = check_prefix(ctx, prefix, pfx, pfx_len);
 	if (r)
 		return r;
 	struct stat st;
@@ -275,12 +339,19 @@ int bld_tar_write(cvmf_ctx *ctx, const char *dir, const char *prefix, uint64_t m
 		return cvmf_error(ctx, CVMF_E_IO, "tar: cannot stat '%s': %s", dir, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
 		return cvmf_error(ctx, CVMF_E_INVAL, "tar: '%s' is not a directory", dir);
-	r = walk_dir(ctx, dir, "", &w, 0);
-	if (r)
-		goto out;
-	if (w.n)
-		qsort(w.v, w.n, sizeof(*w.v), cmp_ent);
+	return 0;
+}
 
+int bld_tar_write(cvmf_ctx *ctx, const char *dir, const char *prefix, uint64_t mtime,
+		  const char *out_path)
+{
+	struct archive *a = NULL;
+	char *tmp = NULL;
+	char pfx[1024];
+	int fd = -1;
+	int r = tar_args(ctx, dir, prefix, mtime, pfx, sizeof(pfx));
+	if (r)
+		return r;
 	if (asprintf(&tmp, "%s.tmp-XXXXXX", out_path) < 0) {
 		tmp = NULL;
 		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
@@ -294,41 +365,17 @@ int bld_tar_write(cvmf_ctx *ctx, const char *dir, const char *prefix, uint64_t m
 		tmp = NULL;
 		goto out;
 	}
-	buf = malloc(TAR_CHUNK);
-	a = archive_write_new();
-	ae = archive_entry_new();
-	if (!buf || !a || !ae) {
+	a = tar_writer();
+	if (!a) {
 		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
-	if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
-	    archive_write_add_filter_none(a) != ARCHIVE_OK ||
-	    archive_write_set_bytes_per_block(a, TAR_BLOCK) != ARCHIVE_OK ||
-	    archive_write_set_bytes_in_last_block(a, TAR_BLOCK) != ARCHIVE_OK ||
-	    archive_write_open_fd(a, fd) != ARCHIVE_OK) {
+	if (archive_write_open_fd(a, fd) != ARCHIVE_OK) {
 		r = tar_err(ctx, a, out_path, "(header)");
 		goto out;
 	}
-	if (pfx[0]) {
-		r = write_one(ctx, a, ae, dir, out_path, pfx, NULL, mtime, buf);
-		if (r)
-			goto out;
-	}
-	for (size_t i = 0; i < w.n; i++) {
-		free(name);
-		name = pfx[0] ? join(pfx, w.v[i].rel) : strdup(w.v[i].rel);
-		if (!name) {
-			r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
-			goto out;
-		}
-		r = write_one(ctx, a, ae, dir, out_path, name, &w.v[i], mtime, buf);
-		if (r)
-			goto out;
-	}
-	if (archive_write_close(a) != ARCHIVE_OK) {
-		r = tar_err(ctx, a, out_path, "(end of archive)");
+	if ((r = tar_emit(ctx, dir, pfx, mtime, NULL, a, out_path, NULL, NULL)))
 		goto out;
-	}
 	if (fchmod(fd, 0644) < 0 || fsync(fd) < 0) {
 		r = cvmf_error(ctx, CVMF_E_IO, "tar: cannot finish '%s': %s", tmp, strerror(errno));
 		goto out;
@@ -349,16 +396,116 @@ int bld_tar_write(cvmf_ctx *ctx, const char *dir, const char *prefix, uint64_t m
 out:
 	if (a)
 		archive_write_free(a);
-	archive_entry_free(ae);
 	if (fd >= 0)
 		close(fd);
 	if (tmp) {
 		unlink(tmp);
 		free(tmp);
 	}
-	free(name);
-	free(buf);
-	walk_free(&w);
+	return r;
+}
+
+/* ---- checking a tarball against the directory it was written from ---- */
+
+struct tar_cmp {
+	cvmf_ctx *ctx;
+	const char *path;
+	int fd;
+	uint64_t size, off;     /* the tarball's size; bytes compared so far */
+	uint8_t *buf;
+	bool differs;
+	uint64_t diff_at;
+	int io_err;             /* a read error (not a difference) */
+	/* The member being written, and where its bytes start. */
+	char member[1024], diff_member[1024];
+	uint64_t member_at, diff_member_at;
+};
+
+static void cmp_member(void *u, struct archive *a, const char *name)
+{
+	struct tar_cmp *c = u;
+	/* Bytes the format has produced so far: where this member starts. */
+	c->member_at = (uint64_t)archive_filter_bytes(a, 0);
+	snprintf(c->member, sizeof(c->member), "%s", name);
+}
+
+static la_ssize_t cmp_write(struct archive *a, void *u, const void *data, size_t n)
+{
+	(void)a;
+	struct tar_cmp *c = u;
+	const uint8_t *p = data;
+	size_t done = 0;
+	if (c->differs || c->io_err)
+		return -1;   /* already stopped (libarchive may flush on free) */
+	while (done < n) {
+		size_t k = n - done < TAR_CHUNK ? n - done : TAR_CHUNK;
+		size_t have = c->off >= c->size ? 0 :
+			      c->size - c->off < k ? (size_t)(c->size - c->off) : k;
+		if (have && (c->io_err = cvmf_file_pread(c->ctx, "tarball", c->path, c->fd, c->off,
+							 c->buf, have)))
+			return -1;
+		size_t i = 0;
+		while (i < have && c->buf[i] == p[done + i])
+			i++;
+		if (i < k) {
+			c->differs = true;
+			c->diff_at = c->off + i;
+			snprintf(c->diff_member, sizeof(c->diff_member), "%s", c->member);
+			c->diff_member_at = c->member_at;
+			return -1;   /* stop: the first difference is all that is reported */
+		}
+		c->off += k;
+		done += k;
+	}
+	return (la_ssize_t)n;
+}
+
+int bld_tar_compare(cvmf_ctx *ctx, const char *dir, const char *skip, const char *prefix,
+		    uint64_t mtime, const char *tar_path, bool *ret_same, char *ret_diff,
+		    size_t diff_len)
+{
+	struct tar_cmp c = { .ctx = ctx, .path = tar_path, .fd = -1 };
+	struct archive *a = NULL;
+	char pfx[1024];
+	int r = tar_args(ctx, dir, prefix, mtime, pfx, sizeof(pfx));
+	if (r)
+		return r;
+	c.fd = cmn_input_open(ctx, "tarball", tar_path, CMN_MAX_STREAM, CMN_IN_NOFOLLOW, &c.size);
+	if (c.fd < 0)
+		return c.fd;
+	c.buf = malloc(TAR_CHUNK);
+	a = tar_writer();
+	if (!c.buf || !a) {
+		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		goto out;
+	}
+	if (archive_write_open(a, &c, NULL, cmp_write, NULL) != ARCHIVE_OK) {
+		r = tar_err(ctx, a, tar_path, "(header)");
+		goto out;
+	}
+	r = tar_emit(ctx, dir, pfx, mtime, skip, a, tar_path, cmp_member, &c);
+	if (c.io_err) {
+		r = c.io_err;   /* the message is the read's */
+		goto out;
+	}
+	if (c.differs) {
+		r = 0;
+		snprintf(ret_diff, diff_len, "first difference at byte %llu, in member '%s' "
+			 "(which starts at byte %llu)", (unsigned long long)c.diff_at,
+			 c.diff_member, (unsigned long long)c.diff_member_at);
+	} else if (!r && c.off != c.size) {
+		c.differs = true;
+		snprintf(ret_diff, diff_len, "%llu more bytes than the tarball of the image's "
+			 "files, from byte %llu", (unsigned long long)(c.size - c.off),
+			 (unsigned long long)c.off);
+	}
+	if (!r)
+		*ret_same = !c.differs;
+out:
+	if (a)
+		archive_write_free(a);
+	free(c.buf);
+	close(c.fd);
 	return r;
 }
 
@@ -552,10 +699,10 @@ int bld_tar_extract(cvmf_ctx *ctx, const char *tar_path, const char *dest)
 		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
-	tfd = open(tar_path, O_RDONLY | O_CLOEXEC);
+	tfd = cmn_input_open(ctx, "tarball", tar_path, CMN_MAX_STREAM, 0, NULL);
 	if (tfd < 0) {
-		r = cvmf_error(ctx, CVMF_E_IO, "tar: cannot open '%s': %s", tar_path,
-			       strerror(errno));
+		r = tfd;
+		tfd = -1;
 		goto out;
 	}
 	/* bld_tar_write's output is not compressed, but a user may have

@@ -11,8 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "builder/image.h"
+#include "common/file.h"
 
 struct verify {
 	cvmf_ctx *ctx;
@@ -76,6 +78,56 @@ static int check_files(struct verify *v, const char *dir, json_t *outputs)
 		report(v, what, false, "not listed in %s", IMG_MANIFEST);
 	}
 	img_names_free(&files);
+	return rc;
+}
+
+/*
+ * The tarball: exactly the deterministic tarball (builder/tar.c) of the
+ * image's files, regenerated in constant memory and compared as it is
+ * produced. In a directory, NAME-VERSION.tar beside the files; a tarball
+ * given as the image is checked when it is a plain (uncompressed) tar.
+ */
+static int check_tarball(struct verify *v, const char *image, const char *dir, bool given,
+			 json_t *manifest)
+{
+	json_t *img = json_object_get(manifest, "image");
+	json_t *sde = json_object_get(manifest, "source-date-epoch");
+	const char *name = jstr(img, "name"), *version = jstr(img, "version");
+	char stem[600], tar_name[700], path[4400], what[800], diff[1500] = "";
+	snprintf(stem, sizeof(stem), "%s-%s", name, version);
+	snprintf(tar_name, sizeof(tar_name), "%s.tar", stem);
+	snprintf(what, sizeof(what), "tarball %s", given ? image : tar_name);
+	if (!*name || !*version || !json_is_integer(sde) || json_integer_value(sde) < 0) {
+		report(v, what, false, "%s has no image name, version and source-date-epoch to "
+		       "check it with", IMG_MANIFEST);
+		return 0;
+	}
+	if (given) {
+		img_pathf(path, sizeof(path), "%s", image);
+		uint8_t hdr[263];
+		uint64_t size = 0;
+		int fd = cmn_input_open(v->ctx, "tarball", path, CMN_MAX_STREAM, 0, &size);
+		if (fd < 0)
+			return fd;
+		bool plain = size >= sizeof(hdr) &&
+			     !cvmf_file_pread(v->ctx, "tarball", path, fd, 0, hdr, sizeof(hdr)) &&
+			     !memcmp(hdr + 257, "ustar", 5);
+		close(fd);
+		if (!plain)
+			return 0;   /* compressed: its content is what was checked */
+	} else {
+		img_pathf(path, sizeof(path), "%s/%s", dir, tar_name);
+		struct stat st;
+		if (lstat(path, &st) && errno == ENOENT) {
+			report(v, what, false, "missing: build writes it beside the files");
+			return 0;
+		}
+	}
+	bool same = false;
+	int rc = bld_tar_compare(v->ctx, dir, given ? NULL : tar_name, stem,
+				 (uint64_t)json_integer_value(sde), path, &same, diff, sizeof(diff));
+	if (!rc)
+		report(v, what, same, "not the tarball of the image's files: %s", diff);
 	return rc;
 }
 
@@ -156,6 +208,14 @@ int cvmf_verify(cvmf_ctx *ctx, const char *image, cvmf_check_fn check, void *use
 	    (rc = img_read_measurements(ctx, dir, &meas)))
 		goto out;
 
+	/* Before any file is hashed: only regular files and directories (a link
+	 * could leave the image; a FIFO or a device would never end). */
+	struct img_names listed = { 0 };
+	rc = img_files(ctx, dir, &listed);
+	img_names_free(&listed);
+	if (rc)
+		goto out;
+
 	/* 1. Every file as the manifest lists it, and nothing else. */
 	json_t *outputs = json_object_get(manifest, "outputs");
 	const char *key;
@@ -178,6 +238,8 @@ int cvmf_verify(cvmf_ctx *ctx, const char *image, cvmf_check_fn check, void *use
 		json_decref(got);
 	}
 	if ((rc = check_files(&v, dir, outputs)))
+		goto out;
+	if ((rc = check_tarball(&v, image, dir, tmp != NULL, manifest)))
 		goto out;
 
 	/* 2. Every measurement, recomputed from the files and the recorded parameters. */

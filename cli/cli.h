@@ -15,16 +15,40 @@ enum cli_exit {
 	EXIT_OK_ = 0,        /* success */
 	EXIT_FAILURE_ = 1,   /* the work failed: bad input file, I/O, unsupported */
 	EXIT_USAGE = 2,      /* the command line is wrong */
-	EXIT_MISMATCH = 3,   /* reserved: a recomputed value differs (verify) */
+	EXIT_MISMATCH = 3,   /* compared and different: verify, reproduce, eventlog diff,
+	                        initrd diff */
 };
 
-/* ---- verbs (cli/main.c) ---- */
+/* ---- verbs and sub-verbs: one dispatch (cli/dispatch.c) ---- */
 struct verb {
 	const char *name;
 	int (*run)(const char *prog, int argc, char **argv);
-	const char *synopsis;
-	const char *help;
+	const char *synopsis;   /* as listed in the help: "diff EXPECTED ACTUAL ..." */
+	const char *help;       /* one line */
 };
+struct verb_table {
+	const char *prog;       /* "cvmforge", "cvmforge measure" */
+	const char *metavar;    /* in errors: "VERB", "PLATFORM", "SUBCOMMAND" */
+	const char *heading;    /* of the list in the help: "Verbs", "Platforms" */
+	const char *about;      /* help text before the list ("...\n"), or NULL */
+	const char *epilog;     /* help text after the list ("...\n"), or NULL */
+	const struct verb *verbs;
+	size_t n;
+	/* Sub-verbs run with prog "PROG NAME" (true), or PROG (false: the top
+	 * verbs, whose usage lines start with their own name). */
+	bool sub_prog;
+	/* Run with (prog, argc, argv) unchanged when argv[1] is not a sub-verb
+	 * (`initrd` builds); NULL: a missing or unknown sub-verb is an error. */
+	int (*fallback)(const char *prog, int argc, char **argv);
+};
+/* argv[0] is the verb that owns the table; argv[1] the sub-verb. Prints the
+ * help generated from the table for --help/-h (exit 0); without a sub-verb,
+ * the help and "PROG: error: the following arguments are required: METAVAR
+ * (a, b)"; for an unknown one, argparse's "argument METAVAR: invalid choice:
+ * 'x' (choose from 'a', 'b')" (both exit 2). Else the sub-verb's exit code. */
+int cli_dispatch(const struct verb_table *t, int argc, char **argv);
+void cli_dispatch_help(const struct verb_table *t, FILE *f);
+const struct verb *cli_dispatch_find(const struct verb_table *t, const char *name);
 
 int cmd_measure(const char *prog, int argc, char **argv);
 int cmd_inspect(const char *prog, int argc, char **argv);
@@ -96,11 +120,10 @@ int write_file_atomic(const char *path, const void *buf, size_t len);
 /* ---- shared by the measure verbs (cli/measure_common.c) ---- */
 #define CLI_DEFAULT_MEMORY (2ull << 30)
 struct json_t;
-/* "2G", "2048M", "512MiB", "2147483648": bytes (binary suffixes). */
-int cli_parse_size(const char *s, uint64_t *ret);
-/* "9.2", "10.0.1": major * 100 + minor. */
+/* "9.2", "10.0.1": major * 100 + minor (cmn_parse_qemu_version). */
 int cli_parse_qemu_version(const char *s, unsigned *ret);
-/* --memory (NULL: the default): 0, or -1 after printing a usage error. */
+/* --memory (NULL: the default) by cmn_parse_memory, 32 MiB .. 64 TiB: 0,
+ * or -1 after printing a usage error. */
 int cli_parse_memory(const char *prog, const char *usage, const char *arg, uint64_t *ret);
 /* The -append string (NULL: "") as every verb renders it in JSON:
  * {"value": the string if UTF-8, else null, "hex": its bytes} (cmn_json_text). */

@@ -8,7 +8,6 @@
  * Event numbers printed here count from 1 after the Spec ID record (#0),
  * as in the logs' documentation; the library's record numbers are 0-based.
  */
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,7 +19,6 @@
 #define N_PCRS 24
 #define N_RTMRS 4
 
-static const char usage_top[] = "{replay,show,diff} ...";
 static const char usage_replay[] = "FILE [--format auto|ccel|tpm] [--json]";
 static const char usage_show[] = "FILE [--format auto|ccel|tpm] [--json]";
 static const char usage_diff[] = "EXPECTED ACTUAL [--format auto|ccel|tpm] [--ignore N[,N...]]";
@@ -38,25 +36,6 @@ static const struct opt options_diff[] = {
 	{ "ignore", 0, true, OPT_IGNORE },
 	{ NULL, 0, false, 0 },
 };
-
-static void print_top_help(void)
-{
-	printf("usage: %s %s\n\n"
-	       "Read TCG2 crypto-agile event logs: a TPM log (binary_bios_measurements) or a\n"
-	       "TDX CCEL (/sys/firmware/acpi/tables/data/CCEL).\n\n"
-	       "  replay FILE [--format auto|ccel|tpm] [--json]\n"
-	       "      recompute the registers the log extends (RTMR0..3, or PCRs per bank)\n"
-	       "  show FILE [--format auto|ccel|tpm] [--json]\n"
-	       "      list the events: number, offset, register, type, digests, data\n"
-	       "  diff EXPECTED ACTUAL [--format auto|ccel|tpm]\n"
-	       "      compare two logs register by register; name the first difference and\n"
-	       "      the host parameter that usually causes it\n\n"
-	       "--format auto (default) reads a Spec ID record at index 1 as a CCEL (TDVF\n"
-	       "writes 1) and anything else as a TPM log.\n"
-	       "Exit codes: 0 success (diff: the logs agree), 1 failure, 2 usage error,\n"
-	       "3 the logs differ (diff).\n"
-	       "Run '%s SUBCOMMAND --help' for a subcommand's details.\n", PROG, usage_top, PROG);
-}
 
 static void print_sub_help(const char *sub)
 {
@@ -185,182 +164,6 @@ static const struct cvmf_event_digest *digest_of(const struct cvmf_event *e, uin
 	return NULL;
 }
 
-/* ---- decoding event data for show ---- */
-
-struct sbuf {
-	char *p;
-	size_t n, len;
-};
-
-static void sb_printf(struct sbuf *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(struct sbuf *s, const char *fmt, ...)
-{
-	if (s->len >= s->n)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	int w = vsnprintf(s->p + s->len, s->n - s->len, fmt, ap);
-	va_end(ap);
-	if (w > 0)
-		s->len = s->len + (size_t)w < s->n ? s->len + (size_t)w : s->n - 1;
-}
-
-#define MAX_SHOWN 64   /* characters of a decoded string */
-
-/* A quoted string from ASCII (step 1) or ASCII-in-UTF-16LE (step 2) bytes,
- * stopping at a NUL; false if a character is not printable. */
-static bool quoted(struct sbuf *s, const uint8_t *d, size_t n, size_t step)
-{
-	size_t chars = 0;
-	for (size_t i = 0; i + step <= n; i += step) {
-		if (d[i] == 0 && (step == 1 || d[i + 1] == 0))
-			break;
-		if (d[i] < 0x20 || d[i] > 0x7e || (step == 2 && d[i + 1]))
-			return false;
-		chars++;
-	}
-	if (!chars)
-		return false;
-	sb_printf(s, "\"");
-	for (size_t c = 0; c < chars && c < MAX_SHOWN; c++) {
-		char ch = (char)d[c * step];
-		sb_printf(s, ch == '"' || ch == '\\' ? "\\%c" : "%c", ch);
-	}
-	sb_printf(s, chars > MAX_SHOWN ? "...\"" : "\"");
-	return true;
-}
-
-static bool printable_or_utf16(struct sbuf *s, const uint8_t *d, size_t n)
-{
-	return quoted(s, d, n, 1) || (n >= 2 && quoted(s, d, n, 2));
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
-
-/* UEFI_VARIABLE_DATA: GUID, u64 name length (chars), u64 data length, name, data. */
-static bool decode_variable(struct sbuf *s, const uint8_t *d, size_t n)
-{
-	if (n < 32)
-		return false;
-	const uint64_t chars = le64(d + 16), dlen = le64(d + 24);
-	if (chars > (n - 32) / 2 || dlen > n - 32 - 2 * chars)
-		return false;
-	char g[37];
-	cvmf_guid_format(d, g);
-	if (!chars || !quoted(s, d + 32, 2 * chars, 2))
-		sb_printf(s, "(unnamed)");
-	sb_printf(s, " %s, %llu data byte%s", g, (unsigned long long)dlen, dlen == 1 ? "" : "s");
-	return true;
-}
-
-/* UEFI_IMAGE_LOAD_EVENT: u64 address, length, link-time address, path length, path. */
-static bool decode_image(struct sbuf *s, const uint8_t *d, size_t n)
-{
-	if (n < 32)
-		return false;
-	const uint64_t plen = le64(d + 24);
-	sb_printf(s, "image at 0x%llx, length 0x%llx", (unsigned long long)le64(d),
-		  (unsigned long long)le64(d + 8));
-	if (plen > n - 32)
-		return true;
-	/* Device path nodes: u8 type, u8 subtype, u16 length; File() is 4/4. */
-	const uint8_t *p = d + 32;
-	for (size_t off = 0; off + 4 <= plen;) {
-		const size_t nl = (size_t)p[off + 2] | (size_t)p[off + 3] << 8;
-		if (nl < 4 || nl > plen - off || p[off] == 0x7f)
-			break;
-		if (p[off] == 4 && p[off + 1] == 4) {
-			sb_printf(s, ", file ");
-			if (!quoted(s, p + off + 4, nl - 4, 2))
-				sb_printf(s, "?");
-		}
-		off += nl;
-	}
-	return true;
-}
-
-static void describe(const struct cvmf_event *e, char *out, size_t n)
-{
-	struct sbuf s = { out, n, 0 };
-	const uint8_t *d = e->data;
-	const size_t len = e->data_len;
-	out[0] = '\0';
-	if (!len)
-		return;
-	switch (e->type) {
-	case CVMF_EV_NO_ACTION:
-		if (len >= 17 && !memcmp(d, "StartupLocality", 16)) {
-			sb_printf(&s, "StartupLocality %u", d[16]);
-			return;
-		}
-		break;
-	case CVMF_EV_SEPARATOR:
-		if (len <= 8) {
-			for (size_t i = 0; i < len; i++)
-				sb_printf(&s, "%02x", d[i]);
-			return;
-		}
-		break;
-	case CVMF_EV_EVENT_TAG:
-		if (len >= 8) {
-			const uint32_t sz = le32(d + 4);
-			sb_printf(&s, "tag 0x%08x ", le32(d));
-			if (sz > len - 8 || !quoted(&s, d + 8, sz, 1))
-				sb_printf(&s, "(%u bytes)", sz);
-			return;
-		}
-		break;
-	case CVMF_EV_EFI_HANDOFF_TABLES2:
-	case CVMF_EV_EFI_PLATFORM_FIRMWARE_BLOB2:
-		if (len >= 1u + d[0] + 16) {
-			const size_t at = 1u + d[0];
-			if (!quoted(&s, d + 1, d[0], 1))
-				sb_printf(&s, "(%u-byte description)", d[0]);
-			if (e->type == CVMF_EV_EFI_PLATFORM_FIRMWARE_BLOB2)
-				sb_printf(&s, " base 0x%llx length 0x%llx",
-					  (unsigned long long)le64(d + at),
-					  (unsigned long long)le64(d + at + 8));
-			else if (len >= at + 32 && le64(d + at) >= 1)
-				sb_printf(&s, ", %llu table%s, first at 0x%llx",
-					  (unsigned long long)le64(d + at),
-					  le64(d + at) == 1 ? "" : "s",
-					  (unsigned long long)le64(d + at + 24));
-			return;
-		}
-		break;
-	case CVMF_EV_EFI_PLATFORM_FIRMWARE_BLOB:
-		if (len == 16) {
-			sb_printf(&s, "base 0x%llx length 0x%llx", (unsigned long long)le64(d),
-				  (unsigned long long)le64(d + 8));
-			return;
-		}
-		break;
-	case CVMF_EV_EFI_VARIABLE_DRIVER_CONFIG:
-	case CVMF_EV_EFI_VARIABLE_BOOT:
-	case 0x8000000C:   /* EV_EFI_VARIABLE_BOOT2 */
-	case CVMF_EV_EFI_VARIABLE_AUTHORITY:
-		if (decode_variable(&s, d, len))
-			return;
-		break;
-	case CVMF_EV_EFI_BOOT_SERVICES_APPLICATION:
-	case CVMF_EV_EFI_BOOT_SERVICES_DRIVER:
-	case 0x80000005:   /* EV_EFI_RUNTIME_SERVICES_DRIVER */
-		if (decode_image(&s, d, len))
-			return;
-		break;
-	}
-	if (!printable_or_utf16(&s, d, len))
-		sb_printf(&s, "%zu bytes", len);
-}
-
 /* ---- replay ---- */
 
 static bool has_events(const struct cvmf_eventlog *log, uint32_t index)
@@ -476,7 +279,7 @@ static int do_show(const char *path, enum cvmf_evlog_kind kind, bool json)
 	}
 	for (size_t i = 0; i < log->n_events; i++) {
 		const struct cvmf_event *e = &log->events[i];
-		describe(e, desc, sizeof(desc));
+		cvmf_eventlog_describe(e, desc, sizeof(desc));
 		if (!json) {
 			printf("#%zu offset 0x%llx %s %s%s%s\n", i + 1, (unsigned long long)e->offset,
 			       reg_name(log->kind, e->index), type_str(e->type), desc[0] ? " " : "", desc);
@@ -544,23 +347,6 @@ static void print_side(const char *label, const struct cvmf_eventlog *log,
 	       e->what ? e->what : "", e->what ? ")" : "", alg_str(alg), hex);
 }
 
-/* Drop the events of ignored registers (a bit per register as printed:
- * PCR n, or RTMR n = MR index n + 1). */
-static void drop_ignored(struct cvmf_eventlog *log, uint32_t ignore)
-{
-	size_t k = 0;
-	for (size_t i = 0; i < log->n_events; i++) {
-		struct cvmf_event *e = &log->events[i];
-		uint32_t reg = log->kind == CVMF_EVLOG_CCEL ? e->index - 1 : e->index;
-		if (e->type != CVMF_EV_NO_ACTION && reg < 32 && (ignore >> reg & 1)) {
-			free(e->data);
-			continue;
-		}
-		log->events[k++] = *e;
-	}
-	log->n_events = k;
-}
-
 static int do_diff(const char *exp_path, const char *act_path, enum cvmf_evlog_kind kind,
 		   uint32_t ignore)
 {
@@ -569,8 +355,8 @@ static int do_diff(const char *exp_path, const char *act_path, enum cvmf_evlog_k
 	if (!r)
 		r = load(act_path, kind, &act);
 	if (!r && ignore) {
-		drop_ignored(exp, ignore);
-		drop_ignored(act, ignore);
+		cvmf_eventlog_drop_registers(exp, ignore);
+		cvmf_eventlog_drop_registers(act, ignore);
 	}
 	cvmf_ctx *ctx = r ? NULL : cvmf_ctx_new();
 	if (!r && !ctx)
@@ -613,27 +399,15 @@ static int do_diff(const char *exp_path, const char *act_path, enum cvmf_evlog_k
 	return r;
 }
 
-int cmd_eventlog(const char *prog, int argc, char **argv)
+/* One of replay, show, diff: argv[0] says which; prog is "cvmforge eventlog SUB". */
+static int eventlog_sub(const char *subprog, int argc, char **argv)
 {
-	(void)prog;
-	if (argc < 2)
-		return usage_error(PROG, usage_top,
-				   "the following arguments are required: SUBCOMMAND (replay, show, diff)");
-	const char *sub = argv[1];
-	if (!strcmp(sub, "--help") || !strcmp(sub, "-h")) {
-		print_top_help();
-		return EXIT_OK_;
-	}
+	const char *sub = argv[0];
 	const bool is_diff = !strcmp(sub, "diff");
-	if (!is_diff && strcmp(sub, "replay") && strcmp(sub, "show"))
-		return usage_error(PROG, usage_top,
-				   "invalid choice: '%s' (choose from 'replay', 'show', 'diff')", sub);
 	const char *usage = is_diff ? usage_diff : !strcmp(sub, "replay") ? usage_replay : usage_show;
-	char subprog[64];
-	snprintf(subprog, sizeof(subprog), "%s %s", PROG, sub);
 	struct opt_parser p = { .prog = subprog, .usage = usage,
 				.opts = is_diff ? options_diff : options_json,
-				.argc = argc, .argv = argv, .i = 2,
+				.argc = argc, .argv = argv, .i = 1,
 				.max_positional = is_diff ? 2 : 1 };
 	const char *v;
 	bool json = false;
@@ -675,4 +449,34 @@ int cmd_eventlog(const char *prog, int argc, char **argv)
 		return usage_error(subprog, usage, "the following arguments are required: FILE");
 	return !strcmp(sub, "replay") ? do_replay(p.positional[0], kind, json)
 				      : do_show(p.positional[0], kind, json);
+}
+
+static const struct verb subcommands[] = {
+	{ "replay", eventlog_sub, "replay FILE [--format auto|ccel|tpm] [--json]",
+	  "recompute the registers the log extends (RTMR0..3, or PCRs per bank)" },
+	{ "show", eventlog_sub, "show FILE [--format auto|ccel|tpm] [--json]",
+	  "list the events: number, offset, register, type, digests, data" },
+	{ "diff", eventlog_sub, "diff EXPECTED ACTUAL [--format auto|ccel|tpm]",
+	  "compare two logs; name the first difference and the host parameter behind it" },
+};
+
+int cmd_eventlog(const char *prog, int argc, char **argv)
+{
+	(void)prog;
+	static const struct verb_table t = {
+		.prog = PROG,
+		.metavar = "SUBCOMMAND",
+		.heading = "Subcommands",
+		.about = "Read TCG2 crypto-agile event logs: a TPM log (binary_bios_measurements) or a\n"
+			 "TDX CCEL (/sys/firmware/acpi/tables/data/CCEL).\n",
+		.epilog = "--format auto (default) reads a Spec ID record at index 1 as a CCEL (TDVF\n"
+			  "writes 1) and anything else as a TPM log.\n"
+			  "Exit codes: 0 success (diff: the logs agree), 1 failure, 2 usage error,\n"
+			  "3 the logs differ (diff).\n"
+			  "Run '" PROG " SUBCOMMAND --help' for a subcommand's details.\n",
+		.verbs = subcommands,
+		.n = sizeof(subcommands) / sizeof(subcommands[0]),
+		.sub_prog = true,
+	};
+	return cli_dispatch(&t, argc, argv);
 }

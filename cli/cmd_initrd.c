@@ -382,7 +382,8 @@ struct mapped {
 
 static int map_file(const char *path, struct mapped *m)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO is refused below, not waited on (mmap ignores it). */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		int e = errno;
@@ -409,9 +410,9 @@ static int map_file(const char *path, struct mapped *m)
 	return EXIT_OK_;
 }
 
-static int cmd_diff(int argc, char **argv)
+static int cmd_diff(const char *prog, int argc, char **argv)
 {
-	struct opt_parser p = { .prog = PROG " diff", .usage = usage_diff, .opts = options_diff,
+	struct opt_parser p = { .prog = prog, .usage = usage_diff, .opts = options_diff,
 				.argc = argc, .argv = argv, .i = 1, .max_positional = 2 };
 	const char *v;
 	int id;
@@ -454,10 +455,27 @@ static int cmd_diff(int argc, char **argv)
 	return r;
 }
 
+/* Anything but `diff` builds: `initrd -o OUT ...`, `initrd --help`. */
+static int build_or_help(const char *prog, int argc, char **argv)
+{
+	(void)prog;
+	return cmd_build_initrd(argc, argv);
+}
+
 int cmd_initrd(const char *prog, int argc, char **argv)
 {
 	(void)prog;
-	if (argc > 1 && !strcmp(argv[1], "diff"))
-		return cmd_diff(argc - 1, argv + 1);
-	return cmd_build_initrd(argc, argv);
+	static const struct verb subverbs[] = {
+		{ "diff", cmd_diff, usage_diff, "compare two initrds entry by entry" },
+	};
+	static const struct verb_table t = {
+		.prog = PROG,
+		.metavar = "SUBCOMMAND",
+		.heading = "Subcommands",
+		.verbs = subverbs,
+		.n = sizeof(subverbs) / sizeof(subverbs[0]),
+		.sub_prog = true,
+		.fallback = build_or_help,
+	};
+	return cli_dispatch(&t, argc, argv);
 }

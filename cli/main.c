@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * cvmforge: one binary, a table of verbs, one file per verb.
+ * cvmforge: one binary, a table of verbs (dispatched by cli/dispatch.c, as
+ * every sub-verb table is), one file per verb.
  *
  * Invoked as "sev-snp-measure" (a symlink), it is exactly that tool's
  * command line: `cvmforge measure snp` under another name.
@@ -32,28 +33,27 @@ static const struct verb verbs[] = {
 	{ "version", cmd_version, "version", "print the version" },
 };
 
-static void print_usage(FILE *f, const char *prog)
-{
-	fprintf(f, "usage: %s VERB [ARGS]\n\n"
-		   "cvmforge builds Confidential VM images and precomputes their launch measurements.\n\n"
-		   "Verbs:\n", prog);
-	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-		fprintf(f, "  %-34s %s\n", verbs[i].synopsis, verbs[i].help);
-	fprintf(f, "\nRun '%s VERB --help' for a verb's options.\n"
-		   "Exit codes: 0 success, 1 failure, 2 usage error, 3 a compared value differs.\n", prog);
-}
+static const struct verb_table top = {
+	.prog = "cvmforge",
+	.metavar = "VERB",
+	.heading = "Verbs",
+	.about = "cvmforge builds Confidential VM images and precomputes their launch measurements.\n",
+	.epilog = "Run 'cvmforge VERB --help' for a verb's options.\n"
+		  "Exit codes: 0 success, 1 failure, 2 usage error, 3 a compared value differs.\n",
+	.verbs = verbs,
+	.n = sizeof(verbs) / sizeof(verbs[0]),
+};
 
 static int cmd_help(const char *prog, int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "help")) {
-		for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-			if (!strcmp(verbs[i].name, argv[1]) && verbs[i].run != cmd_help) {
-				char *args[] = { argv[1], "--help", NULL };
-				return verbs[i].run(prog, 2, args);
-			}
-		return usage_error(prog, "help [VERB]", "unknown verb '%s'", argv[1]);
+		const struct verb *v = cli_dispatch_find(&top, argv[1]);
+		if (!v)   /* the dispatch's own "invalid choice" */
+			return cli_dispatch(&top, 2, (char *[]){ argv[0], argv[1], NULL });
+		char *args[] = { argv[1], "--help", NULL };
+		return v->run(prog, 2, args);
 	}
-	print_usage(stdout, prog);
+	cli_dispatch_help(&top, stdout);
 	return EXIT_OK_;
 }
 
@@ -73,20 +73,7 @@ int main(int argc, char **argv)
 	if (!strcmp(base, "sev-snp-measure"))
 		return measure_snp("sev-snp-measure", argc, argv);
 
-	const char *prog = "cvmforge";
-	if (argc < 2) {
-		print_usage(stderr, prog);
-		fprintf(stderr, "%s: error: a verb is required\n", prog);
-		return EXIT_USAGE;
-	}
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
-		return cmd_help(prog, 1, argv + 1);
-	if (!strcmp(argv[1], "--version"))
-		return cmd_version(prog, 1, argv + 1);
-	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-		if (!strcmp(verbs[i].name, argv[1]))
-			return verbs[i].run(prog, argc - 1, argv + 1);
-	print_usage(stderr, prog);
-	fprintf(stderr, "%s: error: unknown verb '%s'\n", prog, argv[1]);
-	return EXIT_USAGE;
+	if (argc > 1 && !strcmp(argv[1], "--version"))
+		return cmd_version("cvmforge", 1, argv + 1);
+	return cli_dispatch(&top, argc, argv);
 }

@@ -10,54 +10,12 @@
 
 #include "cli/cli.h"
 #include "common/json.h"
+#include "common/parse.h"
 
-/* "2G", "2048M", "2147483648", "512MiB": bytes. */
-int cli_parse_size(const char *s, uint64_t *ret)
-{
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno)
-		return -1;
-	unsigned shift = 0;
-	if (*end) {
-		const char *u = "KMGT", *k = strchr(u, toupper((unsigned char)*end));
-		if (!k || !*end)
-			return -1;
-		shift = 10 * (unsigned)(k - u + 1);
-		end++;
-		if (!strcmp(end, "iB") || !strcmp(end, "B"))
-			end += strlen(end);
-		if (*end)
-			return -1;
-	}
-	if (shift && v > (~0ull >> shift))
-		return -1;
-	*ret = v << shift;
-	return 0;
-}
-
-/* "9.2", "10.0.1": major * 100 + minor. */
+/* "9.2", "10.0.1": major * 100 + minor, by the rule recipes use. */
 int cli_parse_qemu_version(const char *s, unsigned *ret)
 {
-	unsigned maj, min;
-	int n = 0;
-	if (sscanf(s, "%u.%u%n", &maj, &min, &n) != 2 || maj > 99 || min > 99)
-		return -1;
-	s += n;
-	if (*s == '.') {
-		s++;
-		if (!isdigit((unsigned char)*s))
-			return -1;
-		while (isdigit((unsigned char)*s))
-			s++;
-	}
-	if (*s)
-		return -1;
-	*ret = maj * 100 + min;
-	return 0;
+	return cmn_parse_qemu_version(s, ret);
 }
 
 json_t *cli_file_obj(const char *path, const struct cvmf_file_digest *d)
@@ -144,9 +102,9 @@ int cli_write_tcg_log(const char *path, const struct cvmf_eventlog *log)
 int cli_parse_memory(const char *prog, const char *usage, const char *arg, uint64_t *ret)
 {
 	uint64_t v = CLI_DEFAULT_MEMORY;
-	if (arg && (cli_parse_size(arg, &v) || !v || v % 4096)) {
+	if (arg && cmn_parse_memory(arg, &v)) {
 		usage_error(prog, usage,
-			    "argument --memory: '%s' is not a size in bytes, K, M, G or T (a non-zero multiple of 4 KiB)",
+			    "argument --memory: '%s' is not a memory size such as 2G, 2048M or 512MiB (" CMN_MEMORY_RULE ")",
 			    arg);
 		return -1;
 	}

@@ -151,10 +151,17 @@ static int parse_args(const char *prog, int argc, char **argv, struct args *a)
 		return usage_error(prog, usage_line,
 				   "argument --ovmf-release: '%s' is not an edk2 release like 2025.02",
 				   a->release_arg);
-	if (a->release >= 202505)
-		return usage_error(prog, usage_line,
-				   "argument --ovmf-release: OVMF %s is not modelled: edk2 >= 202505 adds fw_cfg, SMBIOS and boot-manager events",
-				   a->release_arg);
+	struct cvmf_tpm_rules rules;
+	cvmf_ctx *rctx = cvmf_ctx_new();
+	if (!rctx)
+		return fail("out of memory");
+	int bad = cvmf_tpm_rules_for_release(rctx, a->release, &rules);
+	if (bad)
+		bad = usage_error(prog, usage_line, "argument --ovmf-release: %s",
+				  cvmf_ctx_errmsg(rctx));
+	cvmf_ctx_free(rctx);
+	if (bad)
+		return bad;
 	if (a->spec.secure_boot != (a->spec.signer_cert_path != NULL))
 		return usage_error(prog, usage_line, "--secure-boot and --signer-cert go together");
 	int n_acpi = !!a->spec.acpi_loader_path + !!a->spec.acpi_rsdp_path +
@@ -162,14 +169,12 @@ static int parse_args(const char *prog, int argc, char **argv, struct args *a)
 	if (n_acpi && n_acpi != 4)
 		return usage_error(prog, usage_line,
 				   "the ACPI blobs go together: --acpi-loader, --acpi-rsdp, --acpi-tpm-log and --acpi-tables");
-	/* OVMF measures QEMU's ACPI blobs into PCR 1 from its 2023 releases on
-	 * (seen on 2025.02, not on 2022.11). */
-	a->spec.acpi_in_pcr1 = a->release >= 202302;
+	a->spec.acpi_in_pcr1 = rules.acpi_in_pcr1;
 	if (n_acpi && !a->spec.acpi_in_pcr1)
 		return usage_error(prog, usage_line,
 				   "OVMF %u.%02u does not measure ACPI blobs; drop --acpi-* or give --ovmf-release",
 				   a->release / 100, a->release % 100);
-	a->spec.secure_boot_var = a->release <= 202211 ? 0 : -1;
+	a->spec.secure_boot_var = rules.secure_boot_var;
 	if (a->sbvar_arg) {
 		if (!strcmp(a->sbvar_arg, "absent"))
 			a->spec.secure_boot_var = -1;

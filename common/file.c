@@ -1,33 +1,69 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Safe file input: whole small files, and constant-memory hashing of big ones. */
+/* Safe file input (common/file.h): one opener, whole small files, and
+ * constant-memory hashing and comparison of big ones. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "common/file.h"
 
 /* Large inputs are hashed through this much buffer, whatever their size. */
 #define STREAM_CHUNK (256u * 1024u)
 
-static int open_regular(cvmf_ctx *ctx, const char *what, const char *path,
-			struct stat *st)
+static const char *kind(mode_t m)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (S_ISDIR(m))
+		return "a directory";
+	if (S_ISCHR(m))
+		return "a character device";
+	if (S_ISBLK(m))
+		return "a block device";
+	if (S_ISFIFO(m))
+		return "a FIFO";
+	if (S_ISSOCK(m))
+		return "a socket";
+	return "not a regular file";
+}
+
+int cmn_input_open(cvmf_ctx *ctx, const char *what, const char *path, uint64_t max,
+		   unsigned flags, uint64_t *ret_size)
+{
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer; it is
+	 * refused below, and cleared for the regular file that remains. */
+	int oflags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+	if (flags & CMN_IN_NOFOLLOW)
+		oflags |= O_NOFOLLOW;
+	int fd = open(path, oflags);
+	if (fd < 0 && errno == ELOOP && (flags & CMN_IN_NOFOLLOW))
+		return cvmf_error(ctx, CVMF_E_IO,
+				  "%s '%s' is a symbolic link; only regular files are accepted here",
+				  what, path);
 	if (fd < 0)
 		return cvmf_error(ctx, CVMF_E_IO, "cannot open %s '%s': %s", what, path,
 				  strerror(errno));
-	if (fstat(fd, st) < 0) {
-		int e = errno;
+	struct stat st;
+	int r = 0;
+	if (fstat(fd, &st) < 0)
+		r = cvmf_error(ctx, CVMF_E_IO, "cannot stat %s '%s': %s", what, path,
+			       strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		r = cvmf_error(ctx, CVMF_E_IO, "%s '%s' is %s; only regular files are accepted",
+			       what, path, kind(st.st_mode));
+	else if ((uint64_t)st.st_size > max)
+		r = cvmf_error(ctx, CVMF_E_INVAL,
+			       "%s '%s' is %llu bytes, more than the %llu accepted", what, path,
+			       (unsigned long long)st.st_size, (unsigned long long)max);
+	else if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0)
+		r = cvmf_error(ctx, CVMF_E_IO, "cannot read %s '%s': %s", what, path,
+			       strerror(errno));
+	if (r) {
 		close(fd);
-		return cvmf_error(ctx, CVMF_E_IO, "cannot stat %s '%s': %s", what, path,
-				  strerror(e));
+		return r;
 	}
-	if (S_ISDIR(st->st_mode)) {
-		close(fd);
-		return cvmf_error(ctx, CVMF_E_IO, "%s '%s' is a directory", what, path);
-	}
+	if (ret_size)
+		*ret_size = (uint64_t)st.st_size;
 	return fd;
 }
 
@@ -48,17 +84,12 @@ static ssize_t read_chunk(cvmf_ctx *ctx, const char *what, const char *path, int
 int cvmf_read_file(cvmf_ctx *ctx, const char *what, const char *path, size_t max,
 		   uint8_t **ret_buf, size_t *ret_len)
 {
-	struct stat st;
-	int fd = open_regular(ctx, what, path, &st);
+	uint64_t size;
+	int fd = cmn_input_open(ctx, what, path, max, 0, &size);
 	if (fd < 0)
 		return fd;
-	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max) {
-		close(fd);
-		return cvmf_error(ctx, CVMF_E_INVAL,
-				  "%s '%s' is %lld bytes, more than the %zu accepted",
-				  what, path, (long long)st.st_size, max);
-	}
-	size_t cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 65536;
+	/* One byte more than fstat said, to see a file that grew. */
+	size_t cap = (size_t)size + 1;
 	uint8_t *buf = malloc(cap);
 	size_t len = 0;
 	int r = 0;
@@ -67,22 +98,6 @@ int cvmf_read_file(cvmf_ctx *ctx, const char *what, const char *path, size_t max
 		goto out;
 	}
 	for (;;) {
-		if (len == cap) {
-			if (cap > max) {
-				r = cvmf_error(ctx, CVMF_E_INVAL,
-					       "%s '%s' is larger than the %zu bytes accepted",
-					       what, path, max);
-				goto out;
-			}
-			uint8_t *nb = realloc(buf, cap * 2);
-			if (!nb) {
-				r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory reading %s '%s'",
-					       what, path);
-				goto out;
-			}
-			buf = nb;
-			cap *= 2;
-		}
 		ssize_t n = read_chunk(ctx, what, path, fd, buf + len, cap - len);
 		if (n < 0) {
 			r = (int)n;
@@ -91,11 +106,12 @@ int cvmf_read_file(cvmf_ctx *ctx, const char *what, const char *path, size_t max
 		if (n == 0)
 			break;
 		len += (size_t)n;
-	}
-	if (len > max) {
-		r = cvmf_error(ctx, CVMF_E_INVAL, "%s '%s' is larger than the %zu bytes accepted",
-			       what, path, max);
-		goto out;
+		if (len == cap) {
+			r = cvmf_error(ctx, CVMF_E_IO,
+				       "%s '%s' grew past its %llu bytes while being read", what,
+				       path, (unsigned long long)size);
+			goto out;
+		}
 	}
 	*ret_buf = buf;
 	*ret_len = len;
@@ -110,10 +126,16 @@ int cvmf_hash_file(cvmf_ctx *ctx, const char *what, const char *path,
 		   struct cvmf_hasher *const *h, size_t n_hashers, uint8_t *const *out,
 		   uint64_t *ret_size)
 {
-	struct stat st;
+	return cmn_hash_input(ctx, what, path, CMN_MAX_STREAM, 0, h, n_hashers, out, ret_size);
+}
+
+int cmn_hash_input(cvmf_ctx *ctx, const char *what, const char *path, uint64_t max,
+		   unsigned flags, struct cvmf_hasher *const *h, size_t n_hashers,
+		   uint8_t *const *out, uint64_t *ret_size)
+{
 	uint8_t *buf = NULL;
-	uint64_t total = 0;
-	int fd = open_regular(ctx, what, path, &st);
+	uint64_t total = 0, size;
+	int fd = cmn_input_open(ctx, what, path, max, flags, &size);
 	if (fd < 0)
 		return fd;
 	int r = 0;
@@ -140,6 +162,12 @@ int cvmf_hash_file(cvmf_ctx *ctx, const char *what, const char *path,
 			if (cvmf_hasher_update(h[i], buf, (size_t)n))
 				goto crypto;
 		total += (uint64_t)n;
+		if (total > size) {
+			r = cvmf_error(ctx, CVMF_E_IO,
+				       "%s '%s' grew past its %llu bytes while being read", what,
+				       path, (unsigned long long)size);
+			goto out;
+		}
 	}
 	for (size_t i = 0; i < n_hashers; i++)
 		if (cvmf_hasher_final(h[i], out[i]))
@@ -152,6 +180,64 @@ crypto:
 out:
 	free(buf);
 	close(fd);
+	return r;
+}
+
+int cmn_compare_inputs(cvmf_ctx *ctx, const char *what_a, const char *path_a,
+		       const char *what_b, const char *path_b, uint64_t max, unsigned flags,
+		       bool *ret_same, uint64_t *ret_off, uint64_t *ret_size_a,
+		       uint64_t *ret_size_b)
+{
+	uint64_t sa = 0, sb = 0, off = 0;
+	uint8_t *a = NULL, *b = NULL;
+	int fb = -1, r = 0;
+	int fa = cmn_input_open(ctx, what_a, path_a, max, flags, &sa);
+	if (fa < 0)
+		return fa;
+	fb = cmn_input_open(ctx, what_b, path_b, max, flags, &sb);
+	if (fb < 0) {
+		r = fb;
+		fb = -1;
+		goto out;
+	}
+	a = malloc(STREAM_CHUNK);
+	b = malloc(STREAM_CHUNK);
+	if (!a || !b) {
+		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		goto out;
+	}
+	bool same = true;
+	const uint64_t common = sa < sb ? sa : sb;
+	while (off < common && same) {
+		size_t n = common - off < STREAM_CHUNK ? (size_t)(common - off) : STREAM_CHUNK;
+		if ((r = cvmf_file_pread(ctx, what_a, path_a, fa, off, a, n)) ||
+		    (r = cvmf_file_pread(ctx, what_b, path_b, fb, off, b, n)))
+			goto out;
+		if (!memcmp(a, b, n)) {
+			off += n;
+			continue;
+		}
+		size_t i = 0;
+		while (a[i] == b[i])
+			i++;
+		off += i;
+		same = false;
+	}
+	if (sa != sb)
+		same = false;
+	*ret_same = same;
+	if (ret_off)
+		*ret_off = same ? sa : off;
+	if (ret_size_a)
+		*ret_size_a = sa;
+	if (ret_size_b)
+		*ret_size_b = sb;
+out:
+	free(a);
+	free(b);
+	close(fa);
+	if (fb >= 0)
+		close(fb);
 	return r;
 }
 
@@ -168,16 +254,7 @@ int cvmf_sha256_file(cvmf_ctx *ctx, const char *what, const char *path,
 
 int cvmf_file_open(cvmf_ctx *ctx, const char *what, const char *path, uint64_t *ret_size)
 {
-	struct stat st;
-	int fd = open_regular(ctx, what, path, &st);
-	if (fd < 0)
-		return fd;
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		return cvmf_error(ctx, CVMF_E_IO, "%s '%s' is not a regular file", what, path);
-	}
-	*ret_size = (uint64_t)st.st_size;
-	return fd;
+	return cmn_input_open(ctx, what, path, CMN_MAX_STREAM, 0, ret_size);
 }
 
 int cvmf_file_pread(cvmf_ctx *ctx, const char *what, const char *path, int fd, uint64_t off,

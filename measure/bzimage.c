@@ -55,23 +55,41 @@ static void vga_mode(const char *cmdline, uint8_t *hdr)
 	cvmf_put_le16(hdr + 0x1fa, (uint16_t)mode);
 }
 
-int cvmf_qemu_patch_setup(cvmf_ctx *ctx, const char *what, uint8_t *hdr, size_t hdr_len,
-			  uint64_t file_size, const struct cvmf_qemu_linux *q,
-			  struct cvmf_qemu_patch *ret)
+int cvmf_bzimage_check(cvmf_ctx *ctx, const char *what, const uint8_t *hdr, size_t hdr_len,
+		       uint64_t file_size, bool has_initrd, uint16_t *ret_protocol)
 {
 	if (hdr_len < HDR_END)
 		return cvmf_error(ctx, CVMF_E_FORMAT,
 				  "%s is %llu bytes, too short for a Linux setup header", what,
 				  (unsigned long long)file_size);
-	struct cvmf_qemu_patch p = { 0 };
+	uint16_t protocol = 0;
 	if (!memcmp(hdr + 0x202, "HdrS", 4))
-		p.protocol = cvmf_le16(hdr + 0x206);
+		protocol = cvmf_le16(hdr + 0x206);
 	unsigned sects = hdr[0x1f1] ? hdr[0x1f1] : 4;
-	p.setup_len = (size_t)(sects + 1) * 512;
-	if (p.setup_len > file_size)
+	size_t setup_len = (size_t)(sects + 1) * 512;
+	if (setup_len > file_size)
 		return cvmf_error(ctx, CVMF_E_FORMAT,
 				  "%s: setup_sects %u (%zu bytes) exceeds the %llu-byte file", what,
-				  hdr[0x1f1], p.setup_len, (unsigned long long)file_size);
+				  hdr[0x1f1], setup_len, (unsigned long long)file_size);
+	if (has_initrd && protocol < 0x200)
+		return cvmf_error(ctx, CVMF_E_UNSUPPORTED,
+				  "%s has boot protocol %#x: QEMU cannot pass it an initrd",
+				  what, protocol);
+	if (ret_protocol)
+		*ret_protocol = protocol;
+	return 0;
+}
+
+int cvmf_qemu_patch_setup(cvmf_ctx *ctx, const char *what, uint8_t *hdr, size_t hdr_len,
+			  uint64_t file_size, const struct cvmf_qemu_linux *q,
+			  struct cvmf_qemu_patch *ret)
+{
+	struct cvmf_qemu_patch p = { 0 };
+	int r = cvmf_bzimage_check(ctx, what, hdr, hdr_len, file_size, q->has_initrd, &p.protocol);
+	if (r)
+		return r;
+	unsigned sects = hdr[0x1f1] ? hdr[0x1f1] : 4;
+	p.setup_len = (size_t)(sects + 1) * 512;
 	const char *cmdline = q->cmdline ? q->cmdline : "";
 	if (p.protocol < 0x202 || !(hdr[0x211] & 1)) {
 		p.real_addr = 0x90000;
@@ -107,10 +125,6 @@ int cvmf_qemu_patch_setup(cvmf_ctx *ctx, const char *what, uint8_t *hdr, size_t 
 		cvmf_put_le16(hdr + 0x224, (uint16_t)(p.cmdline_addr - p.real_addr - 0x200));
 	}
 	if (q->has_initrd) {
-		if (p.protocol < 0x200)
-			return cvmf_error(ctx, CVMF_E_UNSUPPORTED,
-					  "%s has boot protocol %#x: QEMU cannot pass it an initrd",
-					  what, p.protocol);
 		if (q->initrd_size >= p.initrd_max)
 			return cvmf_error(ctx, CVMF_E_INVAL,
 					  "the %llu-byte initrd does not fit below the kernel's initrd limit 0x%x (QEMU refuses it)",

@@ -42,6 +42,7 @@
  * event's data is copied only once its whole record has been seen inside
  * the buffer.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
@@ -1025,4 +1026,189 @@ int cvmf_eventlog_diff(cvmf_ctx *ctx, const struct cvmf_eventlog *expected,
 	d.hint = d.what == CVMF_EVDIFF_SAME ? NULL : diff_hint(expected, actual, &d);
 	*ret = d;
 	return 0;
+}
+
+/* ---- one-line summaries of event data (eventlog show) ---- */
+
+struct sbuf {
+	char *p;
+	size_t n, len;
+};
+
+static void sb_printf(struct sbuf *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(struct sbuf *s, const char *fmt, ...)
+{
+	if (s->len >= s->n)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int w = vsnprintf(s->p + s->len, s->n - s->len, fmt, ap);
+	va_end(ap);
+	if (w > 0)
+		s->len = s->len + (size_t)w < s->n ? s->len + (size_t)w : s->n - 1;
+}
+
+#define MAX_SHOWN 64   /* characters of a decoded string */
+
+/* A quoted string from ASCII (step 1) or ASCII-in-UTF-16LE (step 2) bytes,
+ * stopping at a NUL; false if a character is not printable. */
+static bool quoted(struct sbuf *s, const uint8_t *d, size_t n, size_t step)
+{
+	size_t chars = 0;
+	for (size_t i = 0; i + step <= n; i += step) {
+		if (d[i] == 0 && (step == 1 || d[i + 1] == 0))
+			break;
+		if (d[i] < 0x20 || d[i] > 0x7e || (step == 2 && d[i + 1]))
+			return false;
+		chars++;
+	}
+	if (!chars)
+		return false;
+	sb_printf(s, "\"");
+	for (size_t c = 0; c < chars && c < MAX_SHOWN; c++) {
+		char ch = (char)d[c * step];
+		sb_printf(s, ch == '"' || ch == '\\' ? "\\%c" : "%c", ch);
+	}
+	sb_printf(s, chars > MAX_SHOWN ? "...\"" : "\"");
+	return true;
+}
+
+static bool printable_or_utf16(struct sbuf *s, const uint8_t *d, size_t n)
+{
+	return quoted(s, d, n, 1) || (n >= 2 && quoted(s, d, n, 2));
+}
+
+/* UEFI_VARIABLE_DATA: GUID, u64 name length (chars), u64 data length, name, data. */
+static bool decode_variable(struct sbuf *s, const uint8_t *d, size_t n)
+{
+	if (n < 32)
+		return false;
+	const uint64_t chars = cvmf_le64(d + 16), dlen = cvmf_le64(d + 24);
+	if (chars > (n - 32) / 2 || dlen > n - 32 - 2 * chars)
+		return false;
+	char g[37];
+	cvmf_guid_format(d, g);
+	if (!chars || !quoted(s, d + 32, 2 * chars, 2))
+		sb_printf(s, "(unnamed)");
+	sb_printf(s, " %s, %llu data byte%s", g, (unsigned long long)dlen, dlen == 1 ? "" : "s");
+	return true;
+}
+
+/* UEFI_IMAGE_LOAD_EVENT: u64 address, length, link-time address, path length, path. */
+static bool decode_image(struct sbuf *s, const uint8_t *d, size_t n)
+{
+	if (n < 32)
+		return false;
+	const uint64_t plen = cvmf_le64(d + 24);
+	sb_printf(s, "image at 0x%llx, length 0x%llx", (unsigned long long)cvmf_le64(d),
+		  (unsigned long long)cvmf_le64(d + 8));
+	if (plen > n - 32)
+		return true;
+	/* Device path nodes: u8 type, u8 subtype, u16 length; File() is 4/4. */
+	const uint8_t *p = d + 32;
+	for (size_t off = 0; off + 4 <= plen;) {
+		const size_t nl = (size_t)p[off + 2] | (size_t)p[off + 3] << 8;
+		if (nl < 4 || nl > plen - off || p[off] == 0x7f)
+			break;
+		if (p[off] == 4 && p[off + 1] == 4) {
+			sb_printf(s, ", file ");
+			if (!quoted(s, p + off + 4, nl - 4, 2))
+				sb_printf(s, "?");
+		}
+		off += nl;
+	}
+	return true;
+}
+
+void cvmf_eventlog_describe(const struct cvmf_event *e, char *out, size_t n)
+{
+	if (!n)
+		return;
+	struct sbuf s = { out, n, 0 };
+	const uint8_t *d = e->data;
+	const size_t len = e->data_len;
+	out[0] = '\0';
+	if (!len)
+		return;
+	switch (e->type) {
+	case CVMF_EV_NO_ACTION:
+		if (len >= 17 && !memcmp(d, "StartupLocality", 16)) {
+			sb_printf(&s, "StartupLocality %u", d[16]);
+			return;
+		}
+		break;
+	case CVMF_EV_SEPARATOR:
+		if (len <= 8) {
+			for (size_t i = 0; i < len; i++)
+				sb_printf(&s, "%02x", d[i]);
+			return;
+		}
+		break;
+	case CVMF_EV_EVENT_TAG:
+		if (len >= 8) {
+			const uint32_t sz = cvmf_le32(d + 4);
+			sb_printf(&s, "tag 0x%08x ", cvmf_le32(d));
+			if (sz > len - 8 || !quoted(&s, d + 8, sz, 1))
+				sb_printf(&s, "(%u bytes)", sz);
+			return;
+		}
+		break;
+	case CVMF_EV_EFI_HANDOFF_TABLES2:
+	case CVMF_EV_EFI_PLATFORM_FIRMWARE_BLOB2:
+		if (len >= 1u + d[0] + 16) {
+			const size_t at = 1u + d[0];
+			if (!quoted(&s, d + 1, d[0], 1))
+				sb_printf(&s, "(%u-byte description)", d[0]);
+			if (e->type == CVMF_EV_EFI_PLATFORM_FIRMWARE_BLOB2)
+				sb_printf(&s, " base 0x%llx length 0x%llx",
+					  (unsigned long long)cvmf_le64(d + at),
+					  (unsigned long long)cvmf_le64(d + at + 8));
+			else if (len >= at + 32 && cvmf_le64(d + at) >= 1)
+				sb_printf(&s, ", %llu table%s, first at 0x%llx",
+					  (unsigned long long)cvmf_le64(d + at),
+					  cvmf_le64(d + at) == 1 ? "" : "s",
+					  (unsigned long long)cvmf_le64(d + at + 24));
+			return;
+		}
+		break;
+	case CVMF_EV_EFI_PLATFORM_FIRMWARE_BLOB:
+		if (len == 16) {
+			sb_printf(&s, "base 0x%llx length 0x%llx", (unsigned long long)cvmf_le64(d),
+				  (unsigned long long)cvmf_le64(d + 8));
+			return;
+		}
+		break;
+	case CVMF_EV_EFI_VARIABLE_DRIVER_CONFIG:
+	case CVMF_EV_EFI_VARIABLE_BOOT:
+	case 0x8000000C:   /* EV_EFI_VARIABLE_BOOT2 */
+	case CVMF_EV_EFI_VARIABLE_AUTHORITY:
+		if (decode_variable(&s, d, len))
+			return;
+		break;
+	case CVMF_EV_EFI_BOOT_SERVICES_APPLICATION:
+	case CVMF_EV_EFI_BOOT_SERVICES_DRIVER:
+	case 0x80000005:   /* EV_EFI_RUNTIME_SERVICES_DRIVER */
+		if (decode_image(&s, d, len))
+			return;
+		break;
+	}
+	if (!printable_or_utf16(&s, d, len))
+		sb_printf(&s, "%zu bytes", len);
+}
+
+/* ---- leaving registers out ---- */
+
+void cvmf_eventlog_drop_registers(struct cvmf_eventlog *log, uint32_t registers)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < log->n_events; i++) {
+		struct cvmf_event *e = &log->events[i];
+		uint32_t reg = log->kind == CVMF_EVLOG_CCEL ? e->index - 1 : e->index;
+		if (e->type != CVMF_EV_NO_ACTION && reg < 32 && (registers >> reg & 1)) {
+			free(e->data);
+			continue;
+		}
+		log->events[k++] = *e;
+	}
+	log->n_events = k;
 }

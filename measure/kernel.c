@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "common/internal.h"
+#include "common/file.h"
 #include "measure/measure.h"
 
 #define KERNEL_HDR 4096
@@ -38,7 +38,7 @@ int cvmf_kernel_measure(cvmf_ctx *ctx, const char *path, const struct cvmf_qemu_
 			bool patched, bool sha256_too, struct cvmf_kernel_image *ret)
 {
 	struct cvmf_kernel_image k = { .patched = patched };
-	int fd = cvmf_file_open(ctx, "kernel", path, &k.size);
+	int fd = cmn_input_open(ctx, "kernel", path, CMN_MAX_KERNEL, 0, &k.size);
 	if (fd < 0)
 		return fd;
 	uint8_t hdr[KERNEL_HDR], orig[KERNEL_HDR];
@@ -75,7 +75,7 @@ int cvmf_kernel_measure(cvmf_ctx *ctx, const char *path, const struct cvmf_qemu_
 	if (!r && !sha256_too)
 		r = cvmf_hasher_new(ctx, CVMF_SHA256, &h[1]);
 	if (!r)
-		r = cvmf_hash_file(ctx, "kernel", path, h, 2, outs, &k.file.size);
+		r = cmn_hash_input(ctx, "kernel", path, CMN_MAX_KERNEL, 0, h, 2, outs, &k.file.size);
 	k.file.present = !r;
 	cvmf_hasher_free(h[0]);
 	cvmf_hasher_free(h[1]);
@@ -83,4 +83,27 @@ int cvmf_kernel_measure(cvmf_ctx *ctx, const char *path, const struct cvmf_qemu_
 		return r;
 	*ret = k;
 	return 0;
+}
+
+int cvmf_kernel_check(cvmf_ctx *ctx, const char *path, const struct cvmf_qemu_linux *q,
+		      bool has_initrd, uint64_t *ret_size)
+{
+	uint64_t size;
+	int fd = cmn_input_open(ctx, "kernel", path, CMN_MAX_KERNEL, 0, &size);
+	if (fd < 0)
+		return fd;
+	uint8_t hdr[KERNEL_HDR];
+	size_t hdr_len = size < KERNEL_HDR ? (size_t)size : KERNEL_HDR;
+	char what[300];
+	snprintf(what, sizeof(what), "kernel '%s'", path);
+	int r = cvmf_file_pread(ctx, "kernel", path, fd, 0, hdr, hdr_len);
+	close(fd);
+	struct cvmf_qemu_patch p;
+	if (!r && q)
+		r = cvmf_qemu_patch_setup(ctx, what, hdr, hdr_len, size, q, &p);
+	else if (!r)
+		r = cvmf_bzimage_check(ctx, what, hdr, hdr_len, size, has_initrd, NULL);
+	if (!r && ret_size)
+		*ret_size = size;
+	return r;
 }

@@ -137,6 +137,11 @@ struct cvmf_qemu_patch {
 int cvmf_qemu_patch_setup(cvmf_ctx *ctx, const char *what, uint8_t *hdr, size_t hdr_len,
 			  uint64_t file_size, const struct cvmf_qemu_linux *q,
 			  struct cvmf_qemu_patch *ret);
+/* The checks of the header alone that QEMU's x86_load_linux makes before it
+ * loads a kernel ("invalid kernel header"; an initrd for a protocol below
+ * 2.00): the first part of cvmf_qemu_patch_setup. */
+int cvmf_bzimage_check(cvmf_ctx *ctx, const char *what, const uint8_t *hdr, size_t hdr_len,
+		       uint64_t file_size, bool has_initrd, uint16_t *ret_protocol);
 /* RAM QEMU maps below 4 GiB on q35 (pc: false), without max-ram-below-4g. */
 uint64_t cvmf_qemu_below_4g(uint64_t ram, bool q35);
 
@@ -151,6 +156,12 @@ struct cvmf_kernel_image {
 };
 int cvmf_kernel_measure(cvmf_ctx *ctx, const char *path, const struct cvmf_qemu_linux *q,
 			bool patched, bool sha256_too, struct cvmf_kernel_image *ret);
+/* Before any hashing: the kernel's header as QEMU checks it, with q's
+ * settings (cvmf_qemu_patch_setup), or the header alone when q is NULL
+ * (cvmf_bzimage_check; has_initrd then says whether an initrd is passed).
+ * Its size is capped at CMN_MAX_KERNEL. */
+int cvmf_kernel_check(cvmf_ctx *ctx, const char *path, const struct cvmf_qemu_linux *q,
+		      bool has_initrd, uint64_t *ret_size);
 
 /* measure/varstore.c: edk2's authenticated variable store. Variables point
  * into the parsed buffer. */

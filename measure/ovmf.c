@@ -293,6 +293,65 @@ unsigned cvmf_ovmf_kernel_hashes(const struct cvmf_ovmf *o,
 	return why;
 }
 
+/*
+ * What every OVMF image has, with or without SEV/TDX support (edk2's
+ * OvmfPkg/ResetVector and its .fdf layout):
+ *   - firmware volumes back to back from offset 0 to the end of the file,
+ *     each with the "_FVH" signature at +40, a header length (+48) of at
+ *     least 56 bytes whose 16-bit words sum to 0, and a length (+32) that
+ *     is a whole number of 4 KiB pages within the file;
+ *   - the reset vector's "VTF\0" signature 20 bytes before the end, just
+ *     ahead of the instruction at 0xFFFFFFF0;
+ *   - the footer GUID table (OVMF_TABLE_FOOTER, 48 bytes before the end,
+ *     in every edk2 release since 202011).
+ * A variable store alone (OVMF_VARS.fd) is one volume with none of the rest.
+ */
+#define FV_SIGNATURE_AT 40
+#define FV_MIN_HEADER 56
+
+int cvmf_ovmf_validate(cvmf_ctx *ctx, const uint8_t *buf, size_t len, const struct cvmf_ovmf *o)
+{
+	if (len == 0 || len % CVMF_PAGE_SIZE)
+		return cvmf_error(ctx, CVMF_E_FORMAT,
+				  "%zu bytes is not a whole number of 4 KiB pages, as a firmware image is (truncated?)",
+				  len);
+	size_t n_fv = 0;
+	for (size_t off = 0; off < len; n_fv++) {
+		const uint8_t *h = buf + off;
+		if (len - off < FV_MIN_HEADER || memcmp(h + FV_SIGNATURE_AT, "_FVH", 4))
+			return cvmf_error(ctx, CVMF_E_FORMAT,
+					  "no firmware volume header (\"_FVH\" signature) at offset 0x%zx%s",
+					  off, n_fv ? ", where the previous volume ends" : "");
+		const uint64_t fv_len = cvmf_le64(h + 32);
+		const size_t hdr_len = cvmf_le16(h + 48);
+		if (hdr_len < FV_MIN_HEADER || hdr_len % 2 || hdr_len > len - off)
+			return cvmf_error(ctx, CVMF_E_FORMAT,
+					  "firmware volume at offset 0x%zx has header length %zu",
+					  off, hdr_len);
+		uint16_t sum = 0;
+		for (size_t i = 0; i < hdr_len; i += 2)
+			sum = (uint16_t)(sum + cvmf_le16(h + i));
+		if (sum)
+			return cvmf_error(ctx, CVMF_E_FORMAT,
+					  "firmware volume header at offset 0x%zx has a bad checksum",
+					  off);
+		if (fv_len < hdr_len || fv_len % CVMF_PAGE_SIZE || fv_len > len - off)
+			return cvmf_error(ctx, CVMF_E_FORMAT,
+					  "firmware volume at offset 0x%zx has length 0x%llx, but the file has 0x%zx bytes from there (truncated?)",
+					  off, (unsigned long long)fv_len, len - off);
+		off += (size_t)fv_len;
+	}
+	if (len < FOOTER_RESERVED || memcmp(buf + len - 20, "VTF", 4))
+		return cvmf_error(ctx, CVMF_E_FORMAT,
+				  "no reset vector: the \"VTF\" signature is not at offset 0x%zx (20 bytes before the end)",
+				  len - 20);
+	if (!o->has_table)
+		return cvmf_error(ctx, CVMF_E_FORMAT,
+				  "no OVMF footer GUID table (OVMF_TABLE_FOOTER GUID at offset 0x%zx)",
+				  len - FOOTER_RESERVED - 16);
+	return 0;
+}
+
 int cvmf_ovmf_read_image(cvmf_ctx *ctx, const char *what, const char *path, bool whole_pages,
 			 uint8_t **ret_buf, size_t *ret_len, struct cvmf_ovmf **ret)
 {

@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "common/internal.h"
+#include "common/file.h"
 #include "measure/measure.h"
 
 enum { BFV = 0, CFV = 1, TD_HOB = 2, TEMP_MEM = 3 };
@@ -352,7 +352,8 @@ static int job_file_digest(struct job *j)
 	struct cvmf_hasher *h;
 	int r = cvmf_hasher_new(&j->ctx, j->alg, &h);
 	if (!r)
-		r = cvmf_hash_file(&j->ctx, j->what, j->path, &h, 1, &j->out, &j->size);
+		r = cmn_hash_input(&j->ctx, j->what, j->path, CMN_MAX_INITRD, 0, &h, 1, &j->out,
+				   &j->size);
 	cvmf_hasher_free(h);
 	return r;
 }
@@ -414,7 +415,8 @@ static int job_kernel(struct job *j)
 	cvmf_ctx *ctx = &j->ctx;
 	uint64_t initrd_size = 0;
 	if (spec->initrd_path) {
-		int fd = cvmf_file_open(ctx, "initrd", spec->initrd_path, &initrd_size);
+		int fd = cmn_input_open(ctx, "initrd", spec->initrd_path, CMN_MAX_INITRD, 0,
+					&initrd_size);
 		if (fd < 0)
 			return fd;
 		close(fd);
@@ -685,7 +687,29 @@ int cvmf_tdx_measure(cvmf_ctx *ctx, const struct cvmf_tdx_spec *spec, struct cvm
 		all[i]->spec = spec;
 		all[i]->res = res;
 	}
-	if (spec->initrd_path) {
+	/* The kernel's header and the initrd's size first (a few reads): an
+	 * initrd QEMU would refuse is not hashed for nothing. The kernel job
+	 * reports the error in its turn below. */
+	cvmf_ctx pre = { 0 };
+	int pre_r = 0;
+	if (spec->initrd_path && spec->kernel_path) {
+		uint64_t isz = 0;
+		int fd = cmn_input_open(&pre, "initrd", spec->initrd_path, CMN_MAX_INITRD, 0, &isz);
+		if (fd >= 0) {
+			close(fd);
+			struct cvmf_qemu_linux q = {
+				.below_4g = cvmf_qemu_below_4g(spec->memory, true),
+				.acpi_data_size = spec->acpi_data_size,
+				.cmdline = spec->append ? spec->append : "",
+				.has_initrd = true,
+				.initrd_size = isz,
+			};
+			pre_r = cvmf_kernel_check(&pre, spec->kernel_path, &q, true, NULL);
+		} else {
+			pre_r = fd;
+		}
+	}
+	if (spec->initrd_path && !pre_r) {
 		i384.what = i256.what = "initrd";
 		i384.path = i256.path = spec->initrd_path;
 		i384.alg = CVMF_SHA384;
@@ -707,6 +731,8 @@ int cvmf_tdx_measure(cvmf_ctx *ctx, const struct cvmf_tdx_spec *spec, struct cvm
 	for (size_t i = 0; i < CVMF_ARRAY_SIZE(order) && !r; i++)
 		if (order[i]->rc)
 			r = cvmf_error(ctx, order[i]->rc, "%s", order[i]->ctx.msg);
+	if (!r && pre_r)
+		r = cvmf_error(ctx, pre_r, "%s", pre.msg);
 	if (!r && spec->initrd_path) {
 		res->initrd.present = true;
 		res->initrd.size = i384.size;

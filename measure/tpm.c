@@ -24,7 +24,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "common/internal.h"
+#include "common/file.h"
 #include "measure/measure.h"
 
 #define MAX_VARS (16u << 20)
@@ -36,6 +36,20 @@ void cvmf_tpm_result_free(struct cvmf_tpm_result *r)
 		return;
 	cvmf_eventlog_free(r->log);
 	free(r);
+}
+
+int cvmf_tpm_rules_for_release(cvmf_ctx *ctx, unsigned release, struct cvmf_tpm_rules *ret)
+{
+	if (release >= 202505)
+		return cvmf_error(ctx, CVMF_E_UNSUPPORTED,
+				  "OVMF %u.%02u is not modelled: edk2 >= 202505 adds fw_cfg, SMBIOS and boot-manager events",
+				  release / 100, release % 100);
+	/* OVMF measures QEMU's ACPI blobs into PCR 1 from its 2023 releases on
+	 * (seen on 2025.02, not on 2022.11); SecureBoot = 0 is measured up to
+	 * 2022.11, and the variable is absent after. */
+	ret->acpi_in_pcr1 = release >= 202302;
+	ret->secure_boot_var = release <= 202211 ? 0 : -1;
+	return 0;
 }
 
 /* The signer certificate as DER, from a DER or PEM file. */
@@ -94,6 +108,29 @@ static int check_spec(cvmf_ctx *ctx, const struct cvmf_tpm_spec *s)
 	return 0;
 }
 
+/* The firmware, refused unless it is laid out as OVMF is: its bytes are
+ * not measured into the PCRs given here, so nothing else would notice. */
+static int read_firmware(cvmf_ctx *ctx, const char *path, uint8_t **ret, size_t *ret_len)
+{
+	struct cvmf_ovmf *o = NULL;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int r = cvmf_ovmf_read_image(ctx, "firmware", path, true, &buf, &len, &o);
+	if (!r && (r = cvmf_ovmf_validate(ctx, buf, len, o))) {
+		char msg[sizeof(ctx->msg)];
+		snprintf(msg, sizeof(msg), "%s", ctx->msg);
+		r = cvmf_error(ctx, r, "firmware '%s' is not an OVMF image: %s", path, msg);
+	}
+	cvmf_ovmf_free(o);
+	if (r) {
+		free(buf);
+		return r;
+	}
+	*ret = buf;
+	*ret_len = len;
+	return 0;
+}
+
 struct blob {
 	const char *what, *path;
 	uint8_t *buf;
@@ -134,7 +171,7 @@ int cvmf_tpm_measure(cvmf_ctx *ctx, const struct cvmf_tpm_spec *spec, struct cvm
 	struct cvmf_uefi_emit e = { 0 };
 
 	/* Firmware and variable store. */
-	r = cvmf_read_file(ctx, "firmware", spec->ovmf_path, 64u << 20, &fw, &fw_len);
+	r = read_firmware(ctx, spec->ovmf_path, &fw, &fw_len);
 	if (!r)
 		r = cvmf_digest_both(ctx, fw, fw_len, &res->firmware);
 	if (r)
@@ -165,13 +202,32 @@ int cvmf_tpm_measure(cvmf_ctx *ctx, const struct cvmf_tpm_spec *spec, struct cvm
 	uint64_t initrd_size = 0;
 	struct cvmf_hasher *h[2] = { NULL, NULL };
 	uint8_t initrd256[32], initrd384[48];
+	res->below_4g = cvmf_qemu_below_4g(spec->memory, spec->q35);
+	struct cvmf_qemu_linux q = {
+		.below_4g = res->below_4g,
+		.acpi_data_size = spec->acpi_data_size,
+		.cmdline = spec->append ? spec->append : "",
+		.has_initrd = spec->initrd_path != NULL,
+	};
 	if (spec->initrd_path) {
+		/* The size and the kernel's header first: an initrd QEMU would
+		 * refuse is not hashed for nothing. */
+		int fd = cmn_input_open(ctx, "initrd", spec->initrd_path, CMN_MAX_INITRD, 0,
+					&q.initrd_size);
+		if (fd < 0) {
+			r = fd;
+			goto out;
+		}
+		close(fd);
+		if ((r = cvmf_kernel_check(ctx, spec->kernel_path, &q, true, NULL)))
+			goto out;
 		uint8_t *outs[2] = { initrd256, initrd384 };
 		r = cvmf_hasher_new(ctx, CVMF_SHA256, &h[0]);
 		if (!r)
 			r = cvmf_hasher_new(ctx, CVMF_SHA384, &h[1]);
 		if (!r)
-			r = cvmf_hash_file(ctx, "initrd", spec->initrd_path, h, 2, outs, &initrd_size);
+			r = cmn_hash_input(ctx, "initrd", spec->initrd_path, CMN_MAX_INITRD, 0, h, 2,
+					   outs, &initrd_size);
 		cvmf_hasher_free(h[0]);
 		cvmf_hasher_free(h[1]);
 		if (r)
@@ -181,14 +237,7 @@ int cvmf_tpm_measure(cvmf_ctx *ctx, const struct cvmf_tpm_spec *spec, struct cvm
 		memcpy(res->initrd.sha256, initrd256, 32);
 		memcpy(res->initrd.sha384, initrd384, 48);
 	}
-	res->below_4g = cvmf_qemu_below_4g(spec->memory, spec->q35);
-	struct cvmf_qemu_linux q = {
-		.below_4g = res->below_4g,
-		.acpi_data_size = spec->acpi_data_size,
-		.cmdline = spec->append ? spec->append : "",
-		.has_initrd = spec->initrd_path != NULL,
-		.initrd_size = initrd_size,
-	};
+	q.initrd_size = initrd_size;
 	struct cvmf_kernel_image k;
 	r = cvmf_kernel_measure(ctx, spec->kernel_path, &q, spec->kernel_header_patch, true, &k);
 	if (r)

@@ -2,7 +2,7 @@
 /*
  * RECIPE.lock: the digests and package versions `cvmforge build --lock`
  * resolved, one INI section per input, named by its identity. Read with the
- * INI layer of recipe.c (full section names, line numbers); written sorted
+ * INI layer of ini.c (full section names, line numbers); written sorted
  * by id through the one writer (common/write.h): a temporary file in the same
  * directory and a rename.
  */
@@ -124,6 +124,9 @@ static int lock_line(cvmf_ctx *ctx, void *user, const struct rcp_ini_item *it)
 			    st->key_line[k]);
 	st->key_line[k] = it->line;
 	struct rcp_lock_entry *e = &st->l->v[st->l->n - 1];
+	unsigned *const field_line[N_LKEYS] = { &e->sha256_line, &e->version_line,
+						&e->deb_sha256_line, &e->deb_file_line };
+	*field_line[k] = it->line;
 	const char *v = it->value;
 	switch (k) {
 	case L_SHA256:

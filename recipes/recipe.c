@@ -1,323 +1,36 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Recipes (docs/recipe.md): an INI file read with libinih, then checked key
- * by key in the order of its lines, so that the first error reported is the
- * first one in the file. Every message is "FILE:LINE: what is wrong".
- *
- * libinih does the splitting; the reader below feeds it one line at a time
- * from memory and keeps the line number, the full section name (inih keeps
- * 49 characters) and the previous key, following inih's own rules for
- * comments, headers and continuation lines.
+ * Recipes (docs/recipe.md): an INI file read with libinih (recipes/ini.c),
+ * then checked key by key in the order of its lines, so that the first
+ * error reported is the first one in the file. Every message is
+ * "FILE:LINE: what is wrong". Sources are in recipes/source.c, the entry
+ * lines of [initrd] in recipes/entry.c.
  */
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include <ini.h>
-
-#include "recipes/recipe.h"
+#include "common/parse.h"
+#include "recipes/recipe_int.h"
 
 /* A recipe larger than this is not a recipe. */
 #define RECIPE_MAX_SIZE (1u << 20)
-#define MIB (1ull << 20)
-/* The largest guest memory accepted: 64 TiB, as the image's measurements file. */
-#define MEMORY_MAX (1ull << 46)
 #define LIST_MAX 64
 #define EPOCH_MAX 253402300799ull   /* 9999-12-31T23:59:59Z */
-
-/* ------------------------------------------------------------------------
- * The INI layer
- */
-
-struct ini_state {
-	cvmf_ctx *ctx;
-	const char *name;
-	const char *p;              /* what is left of the text */
-	size_t left;
-	unsigned line;              /* of the line last handed to inih */
-	int err;                    /* the first error; its message is in ctx */
-	unsigned err_line;
-	rcp_ini_fn fn;
-	void *user;
-	bool full;                  /* the last line filled inih's buffer exactly */
-	int last_num;
-	bool cont;                  /* the current line continues prev_key */
-	char section[RCP_MAX_LINE + 1];
-	char prev_key[RCP_MAX_LINE + 1];   /* "" after a header */
-	char value[RCP_MAX_LINE + 1];      /* a continuation line without its comment */
-};
-
-static int ini_fail(struct ini_state *st, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int ini_fail(struct ini_state *st, int err, const char *fmt, ...)
-{
-	char msg[400];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	st->err = cvmf_error(st->ctx, err, "%s:%u: %s", st->name, st->line, msg);
-	st->err_line = st->line;
-	return st->err;
-}
-
-/* The end of s (n bytes) at the first of `chars` or at an inline comment:
- * ';' after whitespace, as inih's ini_find_chars_or_comment. */
-static size_t find_chars_or_comment(const char *s, size_t n, const char *chars)
-{
-	bool was_space = false;
-	size_t i;
-	for (i = 0; i < n; i++) {
-		if (chars && strchr(chars, s[i]))
-			break;
-		if (was_space && s[i] == ';')
-			break;
-		was_space = isspace((unsigned char)s[i]);
-	}
-	return i;
-}
-
-static size_t rstrip_len(const char *s, size_t n)
-{
-	while (n && isspace((unsigned char)s[n - 1]))
-		n--;
-	return n;
-}
-
-/* Where the first invalid UTF-8 sequence or control character starts, or n. */
-static size_t bad_byte(const unsigned char *s, size_t n)
-{
-	size_t i = 0;
-	while (i < n) {
-		unsigned c = s[i];
-		if (c < 0x80) {
-			if ((c < 0x20 && c != '\t') || c == 0x7f)
-				return i;
-			i++;
-			continue;
-		}
-		size_t k;
-		unsigned min, cp;
-		if (c >= 0xc2 && c <= 0xdf) {
-			k = 1, min = 0x80, cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			k = 2, min = 0x800, cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			k = 3, min = 0x10000, cp = c & 0x07;
-		} else {
-			return i;
-		}
-		if (n - i <= k)
-			return i;
-		for (size_t j = 1; j <= k; j++) {
-			if ((s[i + j] & 0xc0) != 0x80)
-				return i;
-			cp = cp << 6 | (s[i + j] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return i;
-		i += k + 1;
-	}
-	return n;
-}
-
-bool rcp_ini_text_ok(const char *s)
-{
-	size_t n = strlen(s);
-	return bad_byte((const unsigned char *)s, n) == n;
-}
-
-/* Follow inih's reading of one line (without its '\n'): note headers and
- * keys, and call the callback for a header. */
-static void ini_classify(struct ini_state *st, const char *line, size_t n)
-{
-	const char *s = line;
-	if (st->line == 1 && n >= 3 && !memcmp(s, "\xef\xbb\xbf", 3))
-		s += 3;
-	while (s < line + n && isspace((unsigned char)*s))
-		s++;
-	size_t len = rstrip_len(s, (size_t)(line + n - s));
-	st->cont = false;
-	if (!len || *s == ';' || *s == '#')
-		return;
-	if (st->prev_key[0] && s > line) {
-		st->cont = true;
-		size_t e = find_chars_or_comment(s, len, NULL);
-		e = rstrip_len(s, e);
-		memcpy(st->value, s, e);
-		st->value[e] = '\0';
-		return;
-	}
-	if (*s == '[') {
-		size_t e = find_chars_or_comment(s + 1, len - 1, "]");
-		if (e == len - 1 || s[1 + e] != ']')
-			return;     /* inih reports the line */
-		/* inih ignores what follows the ']': only a comment may. */
-		const char *rest = s + 2 + e;
-		size_t rn = len - 2 - e, c = find_chars_or_comment(rest, rn, NULL);
-		if (rstrip_len(rest, c)) {
-			ini_fail(st, CVMF_E_FORMAT, "text after the section header's ']'");
-			return;
-		}
-		memcpy(st->section, s + 1, e);
-		st->section[e] = '\0';
-		st->prev_key[0] = '\0';
-		struct rcp_ini_item it = { st->section, NULL, NULL, st->line, false };
-		int r = st->fn(st->ctx, st->user, &it);
-		if (r) {
-			st->err = r;
-			st->err_line = st->line;
-		}
-		return;
-	}
-	size_t e = find_chars_or_comment(s, len, "=:");
-	if (e == len)
-		return;     /* inih reports the line */
-	if (s[e] == ':') {
-		ini_fail(st, CVMF_E_FORMAT, "expected 'key = value' (':' is not a separator)");
-		return;
-	}
-	size_t k = rstrip_len(s, e);
-	memcpy(st->prev_key, s, k);
-	st->prev_key[k] = '\0';
-}
-
-/* An fgets() over the text for ini_parse_stream: one whole line per call. */
-static char *ini_read(char *buf, int num, void *stream)
-{
-	struct ini_state *st = stream;
-	/* A newer inih drains the rest of a line that filled its buffer with
-	 * smaller reads: that line was whole. */
-	if (st->full && num < st->last_num) {
-		st->full = false;
-		return NULL;
-	}
-	st->full = false;
-	st->last_num = num;
-	if (st->err || !st->left || num < 2)
-		return NULL;
-	const char *nl = memchr(st->p, '\n', st->left);
-	size_t n = nl ? (size_t)(nl - st->p) : st->left;
-	size_t adv = nl ? n + 1 : n;
-	size_t len = n && st->p[n - 1] == '\r' ? n - 1 : n;
-	st->line++;
-	size_t bad = bad_byte((const unsigned char *)st->p, len);
-	if (bad < len) {
-		unsigned char c = (unsigned char)st->p[bad];
-		if (!c)
-			ini_fail(st, CVMF_E_FORMAT, "NUL byte in column %zu", bad + 1);
-		else if (c < 0x80)
-			ini_fail(st, CVMF_E_FORMAT, "control character 0x%02x in column %zu", c,
-				 bad + 1);
-		else
-			ini_fail(st, CVMF_E_FORMAT, "not UTF-8 text (byte 0x%02x in column %zu)", c,
-				 bad + 1);
-		return NULL;
-	}
-	size_t max = (size_t)num - 1 < RCP_MAX_LINE ? (size_t)num - 1 : RCP_MAX_LINE;
-	if (len > max) {
-		ini_fail(st, CVMF_E_FORMAT,
-			 "line longer than %zu characters (continue a long value on indented lines)",
-			 max);
-		return NULL;
-	}
-	memcpy(buf, st->p, len);
-	st->p += adv;
-	st->left -= adv;
-	ini_classify(st, buf, len);
-	if (st->err)
-		return NULL;
-	size_t out = len;
-	if (out < (size_t)num - 1)
-		buf[out++] = '\n';
-	else
-		st->full = true;
-	buf[out] = '\0';
-	return buf;
-}
-
-static int ini_line(void *user, const char *section, const char *name, const char *value)
-{
-	struct ini_state *st = user;
-	if (st->err)
-		return 1;
-	/* inih truncates long names: use ours when they extend its. */
-	const char *sec = strncmp(st->section, section, strlen(section)) ? section : st->section;
-	const char *key = strncmp(st->prev_key, name, strlen(name)) ? name : st->prev_key;
-	struct rcp_ini_item it = { sec, key, st->cont ? st->value : value, st->line, st->cont };
-	int r = st->fn(st->ctx, st->user, &it);
-	if (r) {
-		st->err = r;
-		st->err_line = st->line;
-	}
-	return 1;
-}
-
-int rcp_ini_parse(cvmf_ctx *ctx, const char *name, const char *text, size_t len,
-		  rcp_ini_fn fn, void *user)
-{
-	struct ini_state *st = calloc(1, sizeof(*st));
-	if (!st)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
-	st->ctx = ctx;
-	st->name = name;
-	st->p = text;
-	st->left = len;
-	st->fn = fn;
-	st->user = user;
-	int r = ini_parse_stream(ini_read, st, ini_line, st);
-	int rc = st->err;
-	if (r > 0 && (!rc || (unsigned)r < st->err_line)) {
-		/* inih's syntax error: find the line to say what it is. */
-		const char *p = text, *end = text + len;
-		for (int i = 1; i < r && p < end; i++) {
-			const char *nl = memchr(p, '\n', (size_t)(end - p));
-			p = nl ? nl + 1 : end;
-		}
-		while (p < end && (*p == ' ' || *p == '\t'))
-			p++;
-		if (p < end && *p == '[')
-			rc = cvmf_error(ctx, CVMF_E_FORMAT,
-					"%s:%d: section header without a closing ']' (or with a ';' comment inside)",
-					name, r);
-		else
-			rc = cvmf_error(ctx, CVMF_E_FORMAT,
-					"%s:%d: expected '[section]', 'key = value' or a comment", name, r);
-	} else if (!rc && r < 0) {
-		rc = cvmf_error(ctx, CVMF_E_NOMEM, "%s: the INI parser failed (%d)", name, r);
-	}
-	free(st);
-	return rc;
-}
 
 /* ------------------------------------------------------------------------
  * Sections and keys: the one table (docs/recipe.md follows it)
  */
 
-enum section { S_IMAGE, S_FIRMWARE, S_KERNEL, S_INITRD, S_CMDLINE, S_SNP, S_TDX, N_SECTIONS };
 static const char *const section_names[N_SECTIONS] = {
 	"image", "firmware", "kernel", "initrd", "cmdline", "snp", "tdx",
-};
-
-enum key {
-	K_NAME, K_VERSION, K_EPOCH,
-	K_FW_SOURCE, K_FW_SHA256, K_FW_RELEASE,
-	K_KERNEL_SOURCE, K_KERNEL_SHA256,
-	K_INITRD_SOURCE, K_INITRD_SHA256, K_COMPRESSION, K_LEVEL,
-	K_TREE, K_FILE, K_DIR, K_SYMLINK, K_DEVICE,
-	K_CMDLINE,
-	K_SNP_HASHES, K_SNP_VCPUS, K_SNP_CPUS, K_SNP_VMMS, K_SNP_FEATURES, K_SNP_MEMORY,
-	K_TDX_MEMORY, K_TDX_ORDER, K_TDX_LAYOUT, K_TDX_QEMU, K_TDX_PATCH, K_TDX_STUB_CC,
-	K_TDX_ACPI, K_TDX_ACPI_SHA256,
-	N_KEYS
 };
 
 /* How an indented continuation line joins the value. */
 enum join { J_NONE, J_SPACE, J_LIST, J_REPEAT /* each line one entry; no continuation */ };
 
-static const struct rcp_key_doc key_docs[N_KEYS] = {
+const struct rcp_key_doc rcp_key_table[N_KEYS] = {
 	[K_NAME] = { "image", "name", "NAME",
 		"the image's name: letters, digits and . _ + ~ - (not first: . -); required" },
 	[K_VERSION] = { "image", "version", "VERSION",
@@ -394,7 +107,7 @@ static const unsigned char key_join[N_KEYS] = {
 
 size_t rcp_key_docs(const struct rcp_key_doc **ret)
 {
-	*ret = key_docs;
+	*ret = rcp_key_table;
 	return N_KEYS;
 }
 
@@ -409,7 +122,7 @@ static int find_section(const char *s)
 static int find_key(int sec, const char *k)
 {
 	for (int i = 0; i < N_KEYS; i++)
-		if (!strcmp(key_docs[i].section, section_names[sec]) && !strcmp(key_docs[i].key, k))
+		if (!strcmp(rcp_key_table[i].section, section_names[sec]) && !strcmp(rcp_key_table[i].key, k))
 			return i;
 	return -1;
 }
@@ -418,32 +131,7 @@ static int find_key(int sec, const char *k)
  * Collecting the lines
  */
 
-struct item {
-	int key;
-	unsigned line;
-	char *value;
-	size_t len, cap;
-};
-
-struct pstate {
-	cvmf_ctx *ctx;
-	const char *name;
-	const char *dir;
-	struct rcp_recipe *r;
-	struct item *items;
-	size_t n, cap;
-	int sec;                        /* the current section, -1 for none */
-	unsigned sec_line[N_SECTIONS];
-	unsigned key_line[N_KEYS];      /* first line of each key */
-	size_t key_item[N_KEYS];
-	/* sha256 keys apply to their source after every line is read */
-	struct pin { bool have; uint8_t d[32]; unsigned line; } pin[N_KEYS];
-};
-
-static int perr(struct pstate *ps, unsigned line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int perr(struct pstate *ps, unsigned line, const char *fmt, ...)
+int rcp_perr(struct pstate *ps, unsigned line, const char *fmt, ...)
 {
 	char msg[400];
 	va_list ap;
@@ -455,7 +143,7 @@ static int perr(struct pstate *ps, unsigned line, const char *fmt, ...)
 	return cvmf_error(ps->ctx, CVMF_E_FORMAT, "%s: %s", ps->name, msg);
 }
 
-static int nomem(cvmf_ctx *ctx)
+int rcp_nomem(cvmf_ctx *ctx)
 {
 	return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
 }
@@ -469,7 +157,7 @@ static int item_append(struct pstate *ps, struct item *it, const char *sep, cons
 			cap *= 2;
 		char *v = realloc(it->value, cap);
 		if (!v)
-			return nomem(ps->ctx);
+			return rcp_nomem(ps->ctx);
 		it->value = v;
 		it->cap = cap;
 	}
@@ -483,10 +171,10 @@ static void list_keys(int sec, char *buf, size_t size)
 {
 	buf[0] = '\0';
 	for (int i = 0; i < N_KEYS; i++) {
-		if (strcmp(key_docs[i].section, section_names[sec]))
+		if (strcmp(rcp_key_table[i].section, section_names[sec]))
 			continue;
 		size_t l = strlen(buf);
-		snprintf(buf + l, size - l, "%s%s", l ? ", " : "", key_docs[i].key);
+		snprintf(buf + l, size - l, "%s%s", l ? ", " : "", rcp_key_table[i].key);
 	}
 }
 
@@ -497,22 +185,22 @@ static int recipe_line(cvmf_ctx *ctx, void *user, const struct rcp_ini_item *it)
 	if (!it->key) {
 		int s = find_section(it->section);
 		if (s < 0)
-			return perr(ps, it->line,
+			return rcp_perr(ps, it->line,
 				    "unknown section [%s] (sections: image, firmware, kernel, initrd, cmdline, snp, tdx)",
 				    it->section);
 		if (ps->sec_line[s])
-			return perr(ps, it->line, "section [%s] already started on line %u",
+			return rcp_perr(ps, it->line, "section [%s] already started on line %u",
 				    it->section, ps->sec_line[s]);
 		ps->sec_line[s] = it->line;
 		ps->sec = s;
 		return 0;
 	}
 	if (ps->sec < 0)
-		return perr(ps, it->line, "'%s' is outside any section", it->key);
+		return rcp_perr(ps, it->line, "'%s' is outside any section", it->key);
 	if (it->continuation) {
 		struct item *last = ps->n ? &ps->items[ps->n - 1] : NULL;
-		if (!last || strcmp(key_docs[last->key].key, it->key))
-			return perr(ps, it->line, "unexpected indented line");
+		if (!last || strcmp(rcp_key_table[last->key].key, it->key))
+			return rcp_perr(ps, it->line, "unexpected indented line");
 		switch (key_join[last->key]) {
 		case J_SPACE:
 			return item_append(ps, last, " ", it->value);
@@ -522,24 +210,24 @@ static int recipe_line(cvmf_ctx *ctx, void *user, const struct rcp_ini_item *it)
 			return item_append(ps, last, comma ? "," : "", it->value);
 		}
 		default:
-			return perr(ps, it->line, "'%s' does not take continuation lines", it->key);
+			return rcp_perr(ps, it->line, "'%s' does not take continuation lines", it->key);
 		}
 	}
 	int k = find_key(ps->sec, it->key);
 	if (k < 0) {
 		char keys[300];
 		list_keys(ps->sec, keys, sizeof(keys));
-		return perr(ps, it->line, "unknown key '%s' in [%s] (keys: %s)", it->key,
+		return rcp_perr(ps, it->line, "unknown key '%s' in [%s] (keys: %s)", it->key,
 			    section_names[ps->sec], keys);
 	}
 	if (key_join[k] != J_REPEAT && ps->key_line[k])
-		return perr(ps, it->line, "duplicate key '%s' in [%s] (first on line %u)", it->key,
+		return rcp_perr(ps, it->line, "duplicate key '%s' in [%s] (first on line %u)", it->key,
 			    section_names[ps->sec], ps->key_line[k]);
 	if (ps->n == ps->cap) {
 		size_t cap = ps->cap ? ps->cap * 2 : 32;
 		struct item *v = realloc(ps->items, cap * sizeof(*v));
 		if (!v)
-			return nomem(ps->ctx);
+			return rcp_nomem(ps->ctx);
 		ps->items = v;
 		ps->cap = cap;
 	}
@@ -574,7 +262,7 @@ static bool parse_bool(const char *s, bool *ret)
 }
 
 /* Plain decimal digits, at most max. */
-static bool parse_dec(const char *s, uint64_t max, uint64_t *ret)
+bool rcp_parse_dec(const char *s, uint64_t max, uint64_t *ret)
 {
 	uint64_t v = 0;
 	if (!*s)
@@ -608,81 +296,7 @@ static bool parse_u64(const char *s, uint64_t *ret)
 		*ret = v;
 		return true;
 	}
-	return parse_dec(s, UINT64_MAX, ret);
-}
-
-static bool parse_octal(const char *s, unsigned max, unsigned *ret)
-{
-	unsigned v = 0;
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '7' || v > max)
-			return false;
-		v = v * 8 + (unsigned)(*s - '0');
-	}
-	if (v > max)
-		return false;
-	*ret = v;
-	return true;
-}
-
-/* "2G", "2048M", "512MiB", "1GiB", "4096K", bytes. */
-static bool parse_size(const char *s, uint64_t *ret)
-{
-	uint64_t v = 0;
-	const char *p = s;
-	if (*p < '0' || *p > '9')
-		return false;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		unsigned d = (unsigned)(*p - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return false;
-		v = v * 10 + d;
-	}
-	unsigned shift = 0;
-	if (*p) {
-		const char *units = "KMGT", *u = strchr(units, toupper((unsigned char)*p));
-		if (!u)
-			return false;
-		shift = 10 * (unsigned)(u - units + 1);
-		p++;
-		if (!strcmp(p, "iB") || !strcmp(p, "B"))
-			p += strlen(p);
-		if (*p)
-			return false;
-	}
-	if (shift && v > (UINT64_MAX >> shift))
-		return false;
-	*ret = v << shift;
-	return true;
-}
-
-/* "9.2", "10.0.1": major * 100 + minor. */
-static bool parse_qemu_version(const char *s, unsigned *ret)
-{
-	unsigned part[3] = { 0 };
-	int n = 0;
-	for (;;) {
-		if (*s < '0' || *s > '9')
-			return false;
-		unsigned v = 0;
-		for (; *s >= '0' && *s <= '9'; s++) {
-			if (v > 9999)
-				return false;
-			v = v * 10 + (unsigned)(*s - '0');
-		}
-		part[n++] = v;
-		if (!*s)
-			break;
-		if (*s != '.' || n == 3)
-			return false;
-		s++;
-	}
-	if (n < 2 || part[0] > 99 || part[1] > 99)
-		return false;
-	*ret = part[0] * 100 + part[1];
-	return true;
+	return rcp_parse_dec(s, UINT64_MAX, ret);
 }
 
 static bool valid_name(const char *s)
@@ -695,260 +309,51 @@ static bool valid_name(const char *s)
 	return true;
 }
 
-static char *xstrndup(const char *s, size_t n)
-{
-	char *d = malloc(n + 1);
-	if (d) {
-		memcpy(d, s, n);
-		d[n] = '\0';
-	}
-	return d;
-}
-
-/* An absolute path with no ".", ".." or empty components: "/a//b/" is
- * "/a/b". NULL with *why set when refused (or out of memory, why NULL). */
-static char *norm_path(const char *s, bool root_ok, const char **why)
-{
-	*why = NULL;
-	if (s[0] != '/') {
-		*why = "is not absolute";
-		return NULL;
-	}
-	char *out = malloc(strlen(s) + 2);
-	if (!out)
-		return NULL;
-	size_t o = 0;
-	const char *p = s;
-	while (*p) {
-		while (*p == '/')
-			p++;
-		if (!*p)
-			break;
-		size_t n = strcspn(p, "/");
-		if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')) {
-			free(out);
-			*why = n == 1 ? "has a '.' component" : "has a '..' component";
-			return NULL;
-		}
-		out[o++] = '/';
-		memcpy(out + o, p, n);
-		o += n;
-		p += n;
-	}
-	if (!o) {
-		if (!root_ok) {
-			free(out);
-			*why = "is the root directory";
-			return NULL;
-		}
-		out[o++] = '/';
-	}
-	out[o] = '\0';
-	return out;
-}
-
-/* ------------------------------------------------------------------------
- * Sources
- */
-
-static bool valid_package(const char *s, size_t n)
-{
-	if (n < 2 || !(islower((unsigned char)s[0]) || isdigit((unsigned char)s[0])))
-		return false;
-	for (size_t i = 1; i < n; i++)
-		if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) &&
-		    !strchr("+.-", s[i]))
-			return false;
-	return true;
-}
-
-/* [EPOCH:]UPSTREAM[-REVISION]: what Debian allows, starting with a digit. */
-static bool valid_deb_version(const char *s, size_t n)
-{
-	if (!n || !isdigit((unsigned char)s[0]))
-		return false;
-	const char *colon = memchr(s, ':', n);
-	if (colon) {
-		for (const char *p = s; p < colon; p++)
-			if (!isdigit((unsigned char)*p))
-				return false;
-		if (colon + 1 == s + n || !isdigit((unsigned char)colon[1]))
-			return false;
-	}
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && !strchr(".+~:-", s[i]))
-			return false;
-	return true;
-}
-
-static char *join_path(const char *dir, const char *p)
-{
-	char *out = NULL;
-	if (p[0] == '/' || !dir || !*dir || !strcmp(dir, "."))
-		return strdup(p);
-	size_t l = strlen(dir);
-	if (asprintf(&out, "%s%s%s", dir, dir[l - 1] == '/' ? "" : "/", p) < 0)
-		return NULL;
-	return out;
-}
-
-void rcp_source_clear(struct rcp_source *s)
-{
-	if (!s)
-		return;
-	free(s->text);
-	free(s->path);
-	free(s->package);
-	free(s->version);
-	memset(s, 0, sizeof(*s));
-}
-
-int rcp_source_parse(cvmf_ctx *ctx, const char *where, const char *dir, const char *text,
-		     struct rcp_source *ret)
-{
-	struct rcp_source s = { 0 };
-	const char *why;
-	if (!strncmp(text, "file:", 5)) {
-		s.kind = RCP_SRC_FILE;
-		if (!text[5])
-			return cvmf_error(ctx, CVMF_E_FORMAT, "%s: 'file:' needs a path", where);
-		s.path = join_path(dir, text + 5);
-		if (!s.path)
-			goto oom;
-	} else if (!strncmp(text, "deb:", 4)) {
-		s.kind = RCP_SRC_DEB;
-		const char *p = text + 4, *pend = p + strcspn(p, "=:"), *path;
-		if (!valid_package(p, (size_t)(pend - p)))
-			return cvmf_error(ctx, CVMF_E_FORMAT,
-					  "%s: '%.*s' is not a Debian package name ([a-z0-9][a-z0-9+.-]+) in '%s'",
-					  where, (int)(pend - p), p, text);
-		if (*pend == '=') {
-			const char *v = pend + 1, *vend = strstr(v, ":/");
-			if (!vend)
-				return cvmf_error(ctx, CVMF_E_FORMAT,
-						  "%s: '%s' has no ':/PATH' after the version (deb:PACKAGE[=VERSION]:/PATH)",
-						  where, text);
-			if (!valid_deb_version(v, (size_t)(vend - v)))
-				return cvmf_error(ctx, CVMF_E_FORMAT,
-						  "%s: '%.*s' is not a Debian version ([EPOCH:]UPSTREAM[-REVISION], starting with a digit) in '%s'",
-						  where, (int)(vend - v), v, text);
-			s.version = xstrndup(v, (size_t)(vend - v));
-			if (!s.version)
-				goto oom;
-			path = vend + 1;
-		} else if (pend[0] == ':' && pend[1] == '/') {
-			path = pend + 1;
-		} else {
-			return cvmf_error(ctx, CVMF_E_FORMAT,
-					  "%s: '%s' is not deb:PACKAGE[=VERSION]:/PATH", where, text);
-		}
-		s.package = xstrndup(p, (size_t)(pend - p));
-		if (!s.package)
-			goto oom;
-		s.path = norm_path(path, false, &why);
-		if (!s.path) {
-			rcp_source_clear(&s);
-			if (!why)
-				goto oom;
-			return cvmf_error(ctx, CVMF_E_FORMAT, "%s: the path in '%s' %s", where, text,
-					  why);
-		}
-	} else {
-		return cvmf_error(ctx, CVMF_E_FORMAT,
-				  "%s: '%s' is not a source (file:PATH or deb:PACKAGE[=VERSION]:/PATH)",
-				  where, text);
-	}
-	s.text = strdup(text);
-	if (!s.text)
-		goto oom;
-	*ret = s;
-	return 0;
-oom:
-	rcp_source_clear(&s);
-	return nomem(ctx);
-}
-
 /* ------------------------------------------------------------------------
  * Checking each line
  */
-
-static int source_at(struct pstate *ps, unsigned line, const char *text, struct rcp_source *out)
-{
-	char where[300];
-	snprintf(where, sizeof(where), "%s:%u", ps->name, line);
-	rcp_source_clear(out);
-	int r = rcp_source_parse(ps->ctx, where, ps->dir, text, out);
-	if (!r)
-		out->line = line;
-	return r;
-}
 
 static int sha256_at(struct pstate *ps, const struct item *it, uint8_t out[32])
 {
 	const char *v = it->value;
 	if (strlen(v) != 64 || cvmf_unhex(v, out, 32))
-		return perr(ps, it->line, "'%s' must be 64 hex digits, not '%s'",
-			    key_docs[it->key].key, v);
+		return rcp_perr(ps, it->line, "'%s' must be 64 hex digits, not '%s'",
+			    rcp_key_table[it->key].key, v);
 	return 0;
 }
 
 static int bool_at(struct pstate *ps, const struct item *it, bool *out)
 {
 	if (!parse_bool(it->value, out))
-		return perr(ps, it->line, "'%s' must be yes or no (or true/false, 1/0), not '%s'",
-			    key_docs[it->key].key, it->value);
+		return rcp_perr(ps, it->line, "'%s' must be yes or no (or true/false, 1/0), not '%s'",
+			    rcp_key_table[it->key].key, it->value);
 	return 0;
 }
 
 static int memory_at(struct pstate *ps, const struct item *it, const char *s, uint64_t *out)
 {
-	if (!parse_size(s, out) || *out % CVMF_PAGE_SIZE || *out < 32 * MIB || *out > MEMORY_MAX)
-		return perr(ps, it->line,
+	if (cmn_parse_memory(s, out))
+		return rcp_perr(ps, it->line,
 			    "'%s' in '%s' is not a memory size such as 2G, 2048M or 512MiB (a multiple of 4 KiB, 32 MiB .. 64 TiB)",
-			    s, key_docs[it->key].key);
+			    s, rcp_key_table[it->key].key);
 	return 0;
 }
 
-/* Split a comma-separated list; items are trimmed and never empty. The
- * strings point into *buf, which the caller frees. */
-static int split_list(struct pstate *ps, const struct item *it, char **buf, char ***ret,
-		      size_t *ret_n)
+/* Split a comma-separated list (common/parse.h): items are trimmed and
+ * never empty. */
+static int split_list(struct pstate *ps, const struct item *it, struct cmn_list *ret)
 {
-	char *b = strdup(it->value);
-	size_t n = 1;
-	for (const char *p = it->value; *p; p++)
-		n += *p == ',';
-	char **v = calloc(n, sizeof(*v));
-	if (!b || !v) {
-		free(b);
-		free(v);
-		return nomem(ps->ctx);
-	}
-	char *p = b;
-	for (size_t i = 0; i < n; i++) {
-		char *e = strchr(p, ',');
-		if (e)
-			*e = '\0';
-		while (*p == ' ' || *p == '\t')
-			p++;
-		p[rstrip_len(p, strlen(p))] = '\0';
-		if (!*p) {
-			free(b);
-			free(v);
-			return perr(ps, it->line, "'%s' has an empty item", key_docs[it->key].key);
-		}
-		v[i] = p;
-		p = e ? e + 1 : p + strlen(p);
-	}
-	*buf = b;
-	*ret = v;
-	*ret_n = n;
+	int r = cmn_split_list(it->value, ret, NULL);
+	if (r == -2)
+		return rcp_nomem(ps->ctx);
+	if (r)
+		return rcp_perr(ps, it->line, "'%s' has an empty item", rcp_key_table[it->key].key);
 	return 0;
 }
 
 static int dup_item(struct pstate *ps, const struct item *it, const char *s)
 {
-	return perr(ps, it->line, "'%s' lists '%s' twice", key_docs[it->key].key, s);
+	return rcp_perr(ps, it->line, "'%s' lists '%s' twice", rcp_key_table[it->key].key, s);
 }
 
 static int check_vcpus(struct pstate *ps, const struct item *it, char **v, size_t n)
@@ -960,14 +365,14 @@ static int check_vcpus(struct pstate *ps, const struct item *it, char **v, size_
 		char *dash = strchr(v[i], '-');
 		if (dash)
 			*dash = '\0';
-		bool ok = parse_dec(v[i], CVMF_MAX_VCPUS, &a) &&
-			  (!dash || parse_dec(dash + 1, CVMF_MAX_VCPUS, &b));
+		bool ok = rcp_parse_dec(v[i], CVMF_MAX_VCPUS, &a) &&
+			  (!dash || rcp_parse_dec(dash + 1, CVMF_MAX_VCPUS, &b));
 		if (!dash)
 			b = a;
 		if (dash)
 			*dash = '-';
 		if (!ok || !a || a > b)
-			return perr(ps, it->line,
+			return rcp_perr(ps, it->line,
 				    "'%s' in 'vcpus' is not a count or range within 1..%u (1,2,4-8)",
 				    v[i], CVMF_MAX_VCPUS);
 		for (uint64_t c = a; c <= b; c++) {
@@ -980,7 +385,7 @@ static int check_vcpus(struct pstate *ps, const struct item *it, char **v, size_
 		}
 		unsigned *nv = realloc(snp->vcpus, (snp->n_vcpus + (b - a + 1)) * sizeof(*nv));
 		if (!nv)
-			return nomem(ps->ctx);
+			return rcp_nomem(ps->ctx);
 		snp->vcpus = nv;
 		for (uint64_t c = a; c <= b; c++)
 			snp->vcpus[snp->n_vcpus++] = (unsigned)c;
@@ -990,15 +395,16 @@ static int check_vcpus(struct pstate *ps, const struct item *it, char **v, size_
 
 static int check_list(struct pstate *ps, const struct item *it)
 {
-	char *buf = NULL, **v = NULL;
-	size_t n = 0;
-	int r = split_list(ps, it, &buf, &v, &n);
+	struct cmn_list list = { 0 };
+	int r = split_list(ps, it, &list);
 	if (r)
 		return r;
+	char **v = list.v;
+	size_t n = list.n;
 	struct rcp_snp *snp = &ps->r->snp;
 	struct rcp_tdx *tdx = &ps->r->tdx;
 	if (n > LIST_MAX && it->key != K_SNP_VCPUS) {
-		r = perr(ps, it->line, "'%s' has %zu items, more than %u", key_docs[it->key].key, n,
+		r = rcp_perr(ps, it->line, "'%s' has %zu items, more than %u", rcp_key_table[it->key].key, n,
 			 LIST_MAX);
 		goto out;
 	}
@@ -1015,7 +421,7 @@ static int check_list(struct pstate *ps, const struct item *it)
 	case K_SNP_CPUS:
 		snp->cpu_types = calloc(n, sizeof(char *));
 		if (!snp->cpu_types) {
-			r = nomem(ps->ctx);
+			r = rcp_nomem(ps->ctx);
 			break;
 		}
 		for (size_t i = 0; i < n && !r; i++) {
@@ -1028,34 +434,34 @@ static int check_list(struct pstate *ps, const struct item *it)
 					snprintf(known + l, sizeof(known) - l, "%s%s", j ? ", " : "",
 						 t[j].name);
 				}
-				r = perr(ps, it->line, "unknown CPU type '%s' (%zu known: %s)", v[i], nt,
+				r = rcp_perr(ps, it->line, "unknown CPU type '%s' (%zu known: %s)", v[i], nt,
 					 known);
 				break;
 			}
 			if (!(snp->cpu_types[snp->n_cpu_types++] = strdup(v[i])))
-				r = nomem(ps->ctx);
+				r = rcp_nomem(ps->ctx);
 		}
 		break;
 	case K_SNP_VMMS:
 		snp->vmms = calloc(n, sizeof(*snp->vmms));
 		if (!snp->vmms) {
-			r = nomem(ps->ctx);
+			r = rcp_nomem(ps->ctx);
 			break;
 		}
 		for (size_t i = 0; i < n && !r; i++)
 			if (cvmf_vmm_parse(v[i], &snp->vmms[snp->n_vmms++]))
-				r = perr(ps, it->line, "unknown VMM type '%s' (QEMU, ec2, gce)", v[i]);
+				r = rcp_perr(ps, it->line, "unknown VMM type '%s' (QEMU, ec2, gce)", v[i]);
 		break;
 	case K_SNP_FEATURES:
 		snp->guest_features = calloc(n, sizeof(uint64_t));
 		if (!snp->guest_features) {
-			r = nomem(ps->ctx);
+			r = rcp_nomem(ps->ctx);
 			break;
 		}
 		for (size_t i = 0; i < n && !r; i++) {
 			uint64_t f;
 			if (!parse_u64(v[i], &f)) {
-				r = perr(ps, it->line,
+				r = rcp_perr(ps, it->line,
 					 "'%s' in 'guest-features' is not a 64-bit number (0x1, 1)",
 					 v[i]);
 				break;
@@ -1069,7 +475,7 @@ static int check_list(struct pstate *ps, const struct item *it)
 	case K_TDX_MEMORY:
 		tdx->memory = calloc(n, sizeof(uint64_t));
 		if (!tdx->memory) {
-			r = nomem(ps->ctx);
+			r = rcp_nomem(ps->ctx);
 			break;
 		}
 		for (size_t i = 0; i < n && !r; i++) {
@@ -1084,316 +490,52 @@ static int check_list(struct pstate *ps, const struct item *it)
 	case K_TDX_ORDER:
 		tdx->orders = calloc(n, sizeof(*tdx->orders));
 		if (!tdx->orders) {
-			r = nomem(ps->ctx);
+			r = rcp_nomem(ps->ctx);
 			break;
 		}
 		for (size_t i = 0; i < n && !r; i++)
 			if (cvmf_tdx_page_order_parse(v[i], &tdx->orders[tdx->n_orders++]))
-				r = perr(ps, it->line,
+				r = rcp_perr(ps, it->line,
 					 "unknown page order '%s' (single-pass, two-pass)", v[i]);
 		break;
 	}
 out:
-	free(buf);
-	free(v);
+	cmn_list_free(&list);
 	return r;
-}
-
-/* ---- initrd entry lines ---- */
-
-/* The whitespace-separated tokens of s (modified in place). */
-static size_t tokenize(char *s, char **tok, size_t max)
-{
-	size_t n = 0;
-	for (;;) {
-		while (*s == ' ' || *s == '\t')
-			s++;
-		if (!*s)
-			return n;
-		if (n == max)
-			return n + 1;
-		tok[n++] = s;
-		while (*s && *s != ' ' && *s != '\t')
-			s++;
-		if (*s)
-			*s++ = '\0';
-	}
-}
-
-enum opt { O_MODE = 1, O_UID = 2, O_GID = 4, O_SHA256 = 8, O_DEST = 16 };
-
-static int entry_options(struct pstate *ps, const struct item *it, struct rcp_entry *e,
-			 char **tok, size_t n, unsigned allowed)
-{
-	static const char *const names[] = { "mode", "uid", "gid", "sha256", "dest" };
-	const char *what = key_docs[it->key].key;
-	unsigned seen = 0;
-	for (size_t i = 0; i < n; i++) {
-		char *eq = strchr(tok[i], '=');
-		size_t kl = eq ? (size_t)(eq - tok[i]) : 0;
-		unsigned o = 0;
-		for (unsigned j = 0; j < CVMF_ARRAY_SIZE(names) && eq; j++)
-			if (strlen(names[j]) == kl && !strncmp(tok[i], names[j], kl))
-				o = 1u << j;
-		if (!(o & allowed)) {
-			char opts[64] = "";
-			for (unsigned j = 0; j < CVMF_ARRAY_SIZE(names); j++)
-				if (allowed & (1u << j)) {
-					size_t l = strlen(opts);
-					snprintf(opts + l, sizeof(opts) - l, "%s%s=", l ? ", " : "",
-						 names[j]);
-				}
-			if (!eq)
-				return perr(ps, it->line, "unexpected '%s' in '%s' (options: %s)",
-					    tok[i], what, opts);
-			return perr(ps, it->line, "unknown option '%.*s' in '%s' (options: %s)",
-				    (int)kl, tok[i], what, opts);
-		}
-		if (seen & o)
-			return perr(ps, it->line, "option '%.*s' given twice", (int)kl, tok[i]);
-		seen |= o;
-		const char *v = eq + 1;
-		uint64_t u;
-		const char *why;
-		switch (o) {
-		case O_MODE:
-			if (!parse_octal(v, 07777, &e->mode))
-				return perr(ps, it->line, "mode '%s' is not octal 0..07777", v);
-			e->have_mode = true;
-			break;
-		case O_UID:
-		case O_GID:
-			if (!parse_dec(v, 0xfffffffeu, &u))
-				return perr(ps, it->line, "%s '%s' is not a number 0..4294967294",
-					    o == O_UID ? "uid" : "gid", v);
-			*(o == O_UID ? &e->uid : &e->gid) = (unsigned)u;
-			break;
-		case O_SHA256:
-			if (strlen(v) != 64 || cvmf_unhex(v, e->src.sha256, 32))
-				return perr(ps, it->line, "sha256 must be 64 hex digits, not '%s'", v);
-			e->src.have_sha256 = true;
-			break;
-		case O_DEST:
-			free(e->dest);
-			e->dest = norm_path(v, true, &why);
-			if (!e->dest)
-				return why ? perr(ps, it->line, "dest '%s' %s", v, why) : nomem(ps->ctx);
-			break;
-		}
-	}
-	return 0;
-}
-
-static int dest_at(struct pstate *ps, const struct item *it, const char *s, bool root_ok,
-		   struct rcp_entry *e)
-{
-	const char *why;
-	e->dest = norm_path(s, root_ok, &why);
-	if (!e->dest)
-		return why ? perr(ps, it->line, "'%s': '%s' %s", key_docs[it->key].key, s, why)
-			   : nomem(ps->ctx);
-	return 0;
-}
-
-static int parse_entry(struct pstate *ps, const struct item *it, struct rcp_entry *e)
-{
-	char *buf = strdup(it->value);
-	char *tok[16];
-	int r = 0;
-	if (!buf)
-		return nomem(ps->ctx);
-	size_t n = tokenize(buf, tok, CVMF_ARRAY_SIZE(tok));
-	const char *what = key_docs[it->key].key;
-	e->line = it->line;
-	if (n > CVMF_ARRAY_SIZE(tok)) {
-		r = perr(ps, it->line, "too many words in '%s'", what);
-		goto out;
-	}
-	if (!n) {
-		r = perr(ps, it->line, "'%s' needs a value: %s = %s", what, what,
-			 key_docs[it->key].value);
-		goto out;
-	}
-	switch (it->key) {
-	case K_FILE: {
-		e->kind = RCP_ENT_FILE;
-		char *sep = NULL;
-		for (char *p = strstr(tok[0], ":/"); p; p = strstr(p + 1, ":/"))
-			sep = p;
-		if (!sep || sep == tok[0]) {
-			r = perr(ps, it->line, "'file' needs SOURCE:/DEST, as in file:init:/init, not '%s'",
-				 tok[0]);
-			goto out;
-		}
-		*sep = '\0';
-		if ((r = dest_at(ps, it, sep + 1, false, e)) ||
-		    (r = source_at(ps, it->line, tok[0], &e->src)))
-			goto out;
-		r = entry_options(ps, it, e, tok + 1, n - 1, O_MODE | O_UID | O_GID | O_SHA256);
-		break;
-	}
-	case K_TREE: {
-		e->kind = RCP_ENT_TREE;
-		char *text = NULL;
-		if (!strncmp(tok[0], "deb:", 4)) {
-			r = perr(ps, it->line, "'tree' takes a host directory (DIR or file:DIR), not '%s'",
-				 tok[0]);
-			goto out;
-		}
-		if (asprintf(&text, "%s%s", strncmp(tok[0], "file:", 5) ? "file:" : "", tok[0]) < 0) {
-			r = nomem(ps->ctx);
-			goto out;
-		}
-		r = source_at(ps, it->line, text, &e->src);
-		free(text);
-		if (r || (r = entry_options(ps, it, e, tok + 1, n - 1, O_DEST | O_UID | O_GID)))
-			goto out;
-		/* The source as written. */
-		free(e->src.text);
-		if (!(e->src.text = strdup(tok[0]))) {
-			r = nomem(ps->ctx);
-			goto out;
-		}
-		if (!e->dest && !(e->dest = strdup("/")))
-			r = nomem(ps->ctx);
-		break;
-	}
-	case K_DIR:
-		e->kind = RCP_ENT_DIR;
-		if (!(r = dest_at(ps, it, tok[0], true, e)))
-			r = entry_options(ps, it, e, tok + 1, n - 1, O_MODE | O_UID | O_GID);
-		break;
-	case K_SYMLINK:
-		e->kind = RCP_ENT_SYMLINK;
-		if (n < 3 || strcmp(tok[1], "->")) {
-			r = perr(ps, it->line, "'symlink' needs /DEST -> TARGET");
-			goto out;
-		}
-		if ((r = dest_at(ps, it, tok[0], false, e)))
-			goto out;
-		if (!(e->target = strdup(tok[2]))) {
-			r = nomem(ps->ctx);
-			goto out;
-		}
-		r = entry_options(ps, it, e, tok + 3, n - 3, O_UID | O_GID);
-		break;
-	case K_DEVICE: {
-		uint64_t ma, mi;
-		if (n < 4 || (strcmp(tok[1], "c") && strcmp(tok[1], "b"))) {
-			r = perr(ps, it->line, "'device' needs /DEST c|b MAJOR MINOR");
-			goto out;
-		}
-		e->kind = tok[1][0] == 'c' ? RCP_ENT_CHAR : RCP_ENT_BLOCK;
-		if (!parse_dec(tok[2], 4095, &ma) || !parse_dec(tok[3], 1048575, &mi)) {
-			r = perr(ps, it->line,
-				 "device numbers '%s %s' are not MAJOR 0..4095 and MINOR 0..1048575",
-				 tok[2], tok[3]);
-			goto out;
-		}
-		e->major = (unsigned)ma;
-		e->minor = (unsigned)mi;
-		if (!(r = dest_at(ps, it, tok[0], false, e)))
-			r = entry_options(ps, it, e, tok + 4, n - 4, O_MODE | O_UID | O_GID);
-		break;
-	}
-	}
-out:
-	free(buf);
-	return r;
-}
-
-static void entry_clear(struct rcp_entry *e)
-{
-	rcp_source_clear(&e->src);
-	free(e->dest);
-	free(e->target);
-}
-
-static int add_entry(struct pstate *ps, const struct item *it)
-{
-	struct rcp_recipe *r = ps->r;
-	struct rcp_entry *v = realloc(r->entries, (r->n_entries + 1) * sizeof(*v));
-	if (!v)
-		return nomem(ps->ctx);
-	r->entries = v;
-	struct rcp_entry *e = &v[r->n_entries];
-	memset(e, 0, sizeof(*e));
-	int rc = parse_entry(ps, it, e);
-	if (rc) {
-		entry_clear(e);
-		return rc;
-	}
-	r->n_entries++;
-	return 0;
-}
-
-static int cmp_dest(const void *a, const void *b)
-{
-	const struct rcp_entry *x = *(const struct rcp_entry *const *)a,
-			       *y = *(const struct rcp_entry *const *)b;
-	int c = strcmp(x->dest, y->dest);
-	return c ? c : (x->line > y->line) - (x->line < y->line);
-}
-
-/* Two lines creating the same path: the later of the earliest such pair. */
-static int check_dup_dests(struct pstate *ps)
-{
-	struct rcp_recipe *r = ps->r;
-	const struct rcp_entry **v = calloc(r->n_entries + 1, sizeof(*v));
-	size_t n = 0;
-	if (!v)
-		return nomem(ps->ctx);
-	for (size_t i = 0; i < r->n_entries; i++)
-		if (r->entries[i].kind != RCP_ENT_TREE)
-			v[n++] = &r->entries[i];
-	qsort(v, n, sizeof(*v), cmp_dest);
-	const struct rcp_entry *first = NULL, *second = NULL;
-	for (size_t i = 1; i < n; i++)
-		if (!strcmp(v[i]->dest, v[i - 1]->dest) &&
-		    (i < 2 || strcmp(v[i]->dest, v[i - 2]->dest)) &&
-		    (!second || v[i]->line < second->line)) {
-			first = v[i - 1];
-			second = v[i];
-		}
-	free(v);
-	if (second)
-		return perr(ps, second->line, "'%s' is already created on line %u", second->dest,
-			    first->line);
-	return 0;
 }
 
 static int check_item(struct pstate *ps, const struct item *it)
 {
 	struct rcp_recipe *r = ps->r;
 	const char *v = it->value;
-	const char *key = key_docs[it->key].key;
+	const char *key = rcp_key_table[it->key].key;
 	uint64_t u;
 	switch (it->key) {
 	case K_NAME:
 	case K_VERSION:
 		if (!valid_name(v))
-			return perr(ps, it->line,
+			return rcp_perr(ps, it->line,
 				    "'%s' must be letters, digits and . _ + ~ - (not starting with . or -), not '%s'",
 				    key, v);
 		if (!(*(it->key == K_NAME ? &r->name : &r->version) = strdup(v)))
-			return nomem(ps->ctx);
+			return rcp_nomem(ps->ctx);
 		return 0;
 	case K_EPOCH:
-		if (!parse_dec(v, EPOCH_MAX, &r->source_date_epoch))
-			return perr(ps, it->line,
+		if (!rcp_parse_dec(v, EPOCH_MAX, &r->source_date_epoch))
+			return rcp_perr(ps, it->line,
 				    "'source-date-epoch' must be decimal seconds 0..253402300799, not '%s'",
 				    v);
 		return 0;
 	case K_FW_SOURCE:
-		return source_at(ps, it->line, v, &r->firmware);
+		return rcp_source_at(ps, it->line, v, &r->firmware);
 	case K_KERNEL_SOURCE:
-		return source_at(ps, it->line, v, &r->kernel);
+		return rcp_source_at(ps, it->line, v, &r->kernel);
 	case K_INITRD_SOURCE:
 		r->initrd_prebuilt = true;
-		return source_at(ps, it->line, v, &r->initrd);
+		return rcp_source_at(ps, it->line, v, &r->initrd);
 	case K_TDX_ACPI:
 		r->tdx.have_acpi = true;
-		return source_at(ps, it->line, v, &r->tdx.acpi);
+		return rcp_source_at(ps, it->line, v, &r->tdx.acpi);
 	case K_FW_SHA256:
 	case K_KERNEL_SHA256:
 	case K_INITRD_SHA256:
@@ -1403,7 +545,7 @@ static int check_item(struct pstate *ps, const struct item *it)
 		return sha256_at(ps, it, ps->pin[it->key].d);
 	case K_FW_RELEASE:
 		if (cvmf_edk2_release_parse(v, &r->ovmf_release))
-			return perr(ps, it->line,
+			return rcp_perr(ps, it->line,
 				    "'release' must be an edk2 release such as 2024.11 or edk2-stable202411, not '%s'",
 				    v);
 		return 0;
@@ -1415,12 +557,12 @@ static int check_item(struct pstate *ps, const struct item *it)
 		else if (!strcmp(v, "none"))
 			r->compression = RCP_NONE;
 		else
-			return perr(ps, it->line, "'compression' must be zstd, gzip or none, not '%s'",
+			return rcp_perr(ps, it->line, "'compression' must be zstd, gzip or none, not '%s'",
 				    v);
 		return 0;
 	case K_LEVEL:
-		if (!parse_dec(v, 19, &u) || !u)
-			return perr(ps, it->line, "'level' must be 1..19 (zstd) or 1..9 (gzip), not '%s'",
+		if (!rcp_parse_dec(v, 19, &u) || !u)
+			return rcp_perr(ps, it->line, "'level' must be 1..19 (zstd) or 1..9 (gzip), not '%s'",
 				    v);
 		r->level = (int)u;
 		return 0;
@@ -1429,10 +571,10 @@ static int check_item(struct pstate *ps, const struct item *it)
 	case K_DIR:
 	case K_SYMLINK:
 	case K_DEVICE:
-		return add_entry(ps, it);
+		return rcp_add_entry(ps, it);
 	case K_CMDLINE:
 		free(r->cmdline);
-		return (r->cmdline = strdup(v)) ? 0 : nomem(ps->ctx);
+		return (r->cmdline = strdup(v)) ? 0 : rcp_nomem(ps->ctx);
 	case K_SNP_HASHES:
 		return bool_at(ps, it, &r->snp.kernel_hashes);
 	case K_SNP_MEMORY:
@@ -1440,12 +582,12 @@ static int check_item(struct pstate *ps, const struct item *it)
 	case K_TDX_LAYOUT:
 		/* Its message, prefixed with where (perr copies it first). */
 		if (cvmf_tdx_layout_parse(ps->ctx, v, &r->tdx.layout))
-			return perr(ps, it->line, "%s", cvmf_ctx_errmsg(ps->ctx));
+			return rcp_perr(ps, it->line, "%s", cvmf_ctx_errmsg(ps->ctx));
 		r->tdx.have_layout = true;
 		return 0;
 	case K_TDX_QEMU:
-		if (!parse_qemu_version(v, &r->tdx.qemu_version))
-			return perr(ps, it->line, "'qemu-version' must be MAJOR.MINOR[.MICRO] (9.2, 10.0.1), not '%s'",
+		if (cmn_parse_qemu_version(v, &r->tdx.qemu_version))
+			return rcp_perr(ps, it->line, "'qemu-version' must be MAJOR.MINOR[.MICRO] (9.2, 10.0.1), not '%s'",
 				    v);
 		return 0;
 	case K_TDX_PATCH:
@@ -1478,11 +620,11 @@ static int check_recipe(struct pstate *ps)
 	for (size_t i = 0; i < CVMF_ARRAY_SIZE(required); i++) {
 		enum section s = required[i].s;
 		if (!ps->sec_line[s])
-			return perr(ps, 0, "no section [%s] (it needs %s)", section_names[s],
+			return rcp_perr(ps, 0, "no section [%s] (it needs %s)", section_names[s],
 				    s == S_IMAGE ? "name, version and source-date-epoch" : "source");
 		if (!ps->key_line[required[i].k])
-			return perr(ps, ps->sec_line[s], "[%s] has no '%s' (required)",
-				    section_names[s], key_docs[required[i].k].key);
+			return rcp_perr(ps, ps->sec_line[s], "[%s] has no '%s' (required)",
+				    section_names[s], rcp_key_table[required[i].k].key);
 	}
 	apply_pin(ps, K_FW_SHA256, &r->firmware);
 	apply_pin(ps, K_KERNEL_SHA256, &r->kernel);
@@ -1494,31 +636,31 @@ static int check_recipe(struct pstate *ps)
 		if (r->initrd_prebuilt) {
 			for (size_t i = 0; i < CVMF_ARRAY_SIZE(built_only); i++)
 				if (ps->key_line[built_only[i]])
-					return perr(ps, ps->key_line[built_only[i]],
+					return rcp_perr(ps, ps->key_line[built_only[i]],
 						    "'%s' builds an initrd, but 'source' on line %u names a prebuilt one",
-						    key_docs[built_only[i]].key, ps->key_line[K_INITRD_SOURCE]);
+						    rcp_key_table[built_only[i]].key, ps->key_line[K_INITRD_SOURCE]);
 			apply_pin(ps, K_INITRD_SHA256, &r->initrd);
 		} else {
 			if (ps->key_line[K_INITRD_SHA256])
-				return perr(ps, ps->key_line[K_INITRD_SHA256],
+				return rcp_perr(ps, ps->key_line[K_INITRD_SHA256],
 					    "'sha256' pins a prebuilt initrd ('source'); pin a file with sha256= on its line");
 			if (!r->n_entries)
-				return perr(ps, ps->sec_line[S_INITRD],
+				return rcp_perr(ps, ps->sec_line[S_INITRD],
 					    "[initrd] has neither 'source' nor entry lines (tree, file, dir, symlink, device)");
 			if (r->compression == RCP_NONE && r->level)
-				return perr(ps, ps->key_line[K_LEVEL], "'level' with compression none");
+				return rcp_perr(ps, ps->key_line[K_LEVEL], "'level' with compression none");
 			if (r->compression == RCP_GZIP && r->level > 9)
-				return perr(ps, ps->key_line[K_LEVEL], "'level' %d is above gzip's 9",
+				return rcp_perr(ps, ps->key_line[K_LEVEL], "'level' %d is above gzip's 9",
 					    r->level);
 			if (!r->level && r->compression != RCP_NONE)
 				r->level = r->compression == RCP_ZSTD ? 3 : 9;
 		}
-		int rc = check_dup_dests(ps);
+		int rc = rcp_check_dup_dests(ps);
 		if (rc)
 			return rc;
 	}
 	if (!r->cmdline && !(r->cmdline = strdup("")))
-		return nomem(ps->ctx);
+		return rcp_nomem(ps->ctx);
 
 	struct rcp_snp *snp = &r->snp;
 	snp->enabled = ps->sec_line[S_SNP] != 0;
@@ -1528,23 +670,23 @@ static int check_recipe(struct pstate *ps)
 			snp->kernel_hashes = true;
 		if (!snp->n_vcpus) {
 			if (!(snp->vcpus = malloc(sizeof(*snp->vcpus))))
-				return nomem(ps->ctx);
+				return rcp_nomem(ps->ctx);
 			snp->vcpus[snp->n_vcpus++] = 1;
 		}
 		if (!snp->n_cpu_types) {
 			if (!(snp->cpu_types = calloc(1, sizeof(char *))) ||
 			    !(snp->cpu_types[0] = strdup("EPYC-v4")))
-				return nomem(ps->ctx);
+				return rcp_nomem(ps->ctx);
 			snp->n_cpu_types = 1;
 		}
 		if (!snp->n_vmms) {
 			if (!(snp->vmms = malloc(sizeof(*snp->vmms))))
-				return nomem(ps->ctx);
+				return rcp_nomem(ps->ctx);
 			snp->vmms[snp->n_vmms++] = CVMF_VMM_QEMU;
 		}
 		if (!snp->n_guest_features) {
 			if (!(snp->guest_features = malloc(sizeof(uint64_t))))
-				return nomem(ps->ctx);
+				return rcp_nomem(ps->ctx);
 			snp->guest_features[snp->n_guest_features++] = 1;
 		}
 		if (!snp->memory)
@@ -1555,18 +697,18 @@ static int check_recipe(struct pstate *ps)
 	tdx->enabled = ps->sec_line[S_TDX] != 0;
 	tdx->line = ps->sec_line[S_TDX];
 	if (ps->key_line[K_TDX_ACPI_SHA256] && !tdx->have_acpi)
-		return perr(ps, ps->key_line[K_TDX_ACPI_SHA256],
+		return rcp_perr(ps, ps->key_line[K_TDX_ACPI_SHA256],
 			    "'acpi-tables-sha256' without 'acpi-tables'");
 	apply_pin(ps, K_TDX_ACPI_SHA256, &tdx->acpi);
 	if (tdx->enabled) {
 		if (!tdx->n_memory) {
 			if (!(tdx->memory = malloc(sizeof(uint64_t))))
-				return nomem(ps->ctx);
+				return rcp_nomem(ps->ctx);
 			tdx->memory[tdx->n_memory++] = 2ull << 30;
 		}
 		if (!tdx->n_orders) {
 			if (!(tdx->orders = malloc(sizeof(*tdx->orders))))
-				return nomem(ps->ctx);
+				return rcp_nomem(ps->ctx);
 			tdx->orders[tdx->n_orders++] = CVMF_TDX_SINGLE_PASS;
 		}
 		if (!tdx->qemu_version)
@@ -1593,7 +735,7 @@ void rcp_free(struct rcp_recipe *r)
 	rcp_source_clear(&r->kernel);
 	rcp_source_clear(&r->initrd);
 	for (size_t i = 0; i < r->n_entries; i++)
-		entry_clear(&r->entries[i]);
+		rcp_entry_clear(&r->entries[i]);
 	free(r->entries);
 	free(r->cmdline);
 	free(r->snp.vcpus);
@@ -1615,12 +757,12 @@ int rcp_parse(cvmf_ctx *ctx, const char *name, const char *dir, const char *text
 	struct rcp_recipe *r = calloc(1, sizeof(*r));
 	int rc;
 	if (!r)
-		return nomem(ctx);
+		return rcp_nomem(ctx);
 	ps.r = r;
 	r->path = strdup(ps.name);
 	r->dir = strdup(dir ? dir : ".");
 	if (!r->path || !r->dir) {
-		rc = nomem(ctx);
+		rc = rcp_nomem(ctx);
 		goto out;
 	}
 	struct cvmf_hasher *h = NULL;
@@ -1659,10 +801,10 @@ int rcp_load(cvmf_ctx *ctx, const char *path, struct rcp_recipe **ret)
 		return rc == CVMF_E_NOMEM ? rc : CVMF_E_IO;
 	const char *slash = strrchr(path, '/');
 	char *dir = !slash ? strdup(".") : slash == path ? strdup("/")
-			   : xstrndup(path, (size_t)(slash - path));
+			   : rcp_xstrndup(path, (size_t)(slash - path));
 	if (!dir) {
 		free(buf);
-		return nomem(ctx);
+		return rcp_nomem(ctx);
 	}
 	rc = rcp_parse(ctx, path, dir, (const char *)buf, len, ret);
 	free(dir);

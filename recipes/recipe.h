@@ -140,7 +140,7 @@ struct rcp_key_doc {
 };
 size_t rcp_key_docs(const struct rcp_key_doc **ret);
 
-/* ---- the INI layer shared by recipe.c and lock.c (recipes/recipe.c) ----
+/* ---- the INI layer shared by recipe.c and lock.c (recipes/ini.c) ----
  * libinih underneath, with an in-memory reader that numbers the lines and
  * refuses what inih would mangle: lines over RCP_MAX_LINE characters (inih
  * would split them), NUL bytes, control characters and invalid UTF-8.
@@ -187,7 +187,9 @@ struct rcp_lock_entry {
 	bool have_deb_sha256;
 	uint8_t deb_sha256[32];
 	char *deb_file;         /* or NULL */
-	unsigned line;
+	unsigned line;          /* of the [ID] header */
+	/* of each key, 0 when absent (or set by rcp_lock_set) */
+	unsigned sha256_line, version_line, deb_sha256_line, deb_file_line;
 };
 struct rcp_lock {
 	char *path;

@@ -8,7 +8,7 @@ BUILD="make gcc pkg-config libssl-dev libjansson-dev libarchive-dev libzstd-dev 
 CHECK="libcmocka-dev cpio zstd openssl"
 CHECK="$CHECK golang-go golang-golang-x-mod-dev"   # ../shared/tools/tlogcheck audits the logs tests make
 FUZZ="clang"
-BENCH="gcc cpio zstd findutils" # bench/benchrun.c is compiled by the benchmark itself
+BENCH="gcc cpio zstd findutils openssl" # bench/benchrun.c is compiled by the benchmark itself; openssl(1) is bench_startup.sh's baseline
 DEMO="ovmf qemu-system-x86"
 BOOT="qemu-system-x86 swtpm swtpm-tools ovmf busybox-static"   # tests/boot: the vTPM oracle
 

@@ -126,6 +126,12 @@ void cvmf_ovmf_free(struct cvmf_ovmf *o);
  * the file. */
 int cvmf_ovmf_read(cvmf_ctx *ctx, const char *path, struct cvmf_ovmf **ret);
 
+/* Whether a parsed image is laid out as every OVMF is, SEV/TDX support or
+ * not: firmware volumes ("_FVH") back to back from offset 0 to the end, the
+ * reset vector's "VTF" signature, the footer GUID table. CVMF_E_FORMAT with
+ * what is missing and where (the caller names the file). */
+int cvmf_ovmf_validate(cvmf_ctx *ctx, const uint8_t *buf, size_t len, const struct cvmf_ovmf *o);
+
 /* Why a firmware cannot take QEMU's SEV hashes table (kernel-hashes=on), as
  * a set of reasons; 0 means it can. The SECTION reasons matter for SNP only;
  * each caller reports them in its own order. */
@@ -386,6 +392,20 @@ int cvmf_eventlog_write(cvmf_ctx *ctx, const struct cvmf_eventlog *log,
 int cvmf_eventlog_replay(cvmf_ctx *ctx, const struct cvmf_eventlog *log, uint16_t alg,
 			 uint8_t (*regs)[64], unsigned n_regs);
 
+/* A one-line summary of an event's data, as `cvmforge eventlog show` prints
+ * it: StartupLocality, a separator's bytes, an event tag, a firmware blob or
+ * handoff table (description, base, length), a UEFI variable (quoted name,
+ * GUID, data size), a loaded image (address, length, File() path nodes), a
+ * printable ASCII or UTF-16 string (quoted, at most 64 characters), else
+ * "N bytes"; "" for an event without data. Cut to fit out (n bytes) and
+ * always NUL-terminated when n > 0. */
+void cvmf_eventlog_describe(const struct cvmf_event *e, char *out, size_t n);
+
+/* Remove the events of some registers from a log (they and their data are
+ * freed): bit r of `registers` for PCR r in a TPM log, for RTMR r (MR index
+ * r + 1) in a CCEL. EV_NO_ACTION records and registers above 31 stay. */
+void cvmf_eventlog_drop_registers(struct cvmf_eventlog *log, uint32_t registers);
+
 /* Compare an expected log with an actual one, register by register: the
  * k-th measured event of a register in one is matched with the k-th of the
  * same register in the other. */
@@ -518,6 +538,16 @@ struct cvmf_tpm_spec {
 	const char *acpi_loader_path, *acpi_rsdp_path, *acpi_tpm_log_path, *acpi_tables_path;
 	uint64_t acpi_data_size;        /* 0 = 0x28000 */
 };
+
+/* What an OVMF release (YYYYMM) does to the vTPM log, as the model knows
+ * it: the defaults of the spec fields of the same names. */
+struct cvmf_tpm_rules {
+	bool acpi_in_pcr1;              /* >= 202302: QEMU's ACPI blobs in PCR 1 */
+	int secure_boot_var;            /* without --secure-boot: 0 up to 202211, else -1 (absent) */
+};
+/* CVMF_E_UNSUPPORTED, with the reason in ctx, for releases whose events are
+ * not modelled (>= 202505). */
+int cvmf_tpm_rules_for_release(cvmf_ctx *ctx, unsigned release, struct cvmf_tpm_rules *ret);
 
 struct cvmf_tpm_result {
 	bool have_pcr[24];              /* PCR 0 and 8 are never computed */

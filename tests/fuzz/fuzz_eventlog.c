@@ -91,6 +91,14 @@ static void check_log(const struct cvmf_eventlog *log, size_t size)
 			(void)x;
 		}
 		touch_str(cvmf_ev_type_name(e->type));
+		/* The summary decodes variable, image-load and device-path data
+		 * from the record: within its buffer, always terminated. */
+		char desc[256], tiny[9];
+		cvmf_eventlog_describe(e, desc, sizeof(desc));
+		CHECK(memchr(desc, 0, sizeof(desc)) != NULL);
+		cvmf_eventlog_describe(e, tiny, sizeof(tiny));
+		CHECK(memchr(tiny, 0, sizeof(tiny)) != NULL);
+		CHECK(!strncmp(tiny, desc, strlen(tiny)));
 		prev_end = e->offset + rec;
 	}
 	if (log->n_events)
@@ -226,6 +234,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	same_events(log, back);
 	check_replay(ctx, log, back);
 	check_diff(ctx, log, back, data);
+
+	/* Leaving every register out keeps only EV_NO_ACTION records. */
+	cvmf_eventlog_drop_registers(back, UINT32_MAX);
+	for (size_t i = 0; i < back->n_events; i++) {
+		const uint32_t ix = back->events[i].index, reg = log->kind == CVMF_EVLOG_CCEL ? ix - 1 : ix;
+		CHECK(back->events[i].type == CVMF_EV_NO_ACTION || reg >= 32);
+	}
 
 	cvmf_eventlog_free(back);
 	free(out);

@@ -6,6 +6,9 @@
  * catch out-of-bounds reads; the checks below catch a parse that succeeds
  * but returns offsets or sections its callers would trust and misuse.
  *
+ * A parsed image also goes through cvmf_ovmf_validate(), the layout check of
+ * every OVMF (firmware volumes, reset vector, footer table).
+ *
  * Each input is parsed twice: as a whole file, and as the tail of a 4 MiB
  * image whose start is zeros. Real TDVF sections point at the start of the
  * firmware, so only the second view lets the seeds (tails of real images,
@@ -150,6 +153,13 @@ static void check_image(cvmf_ctx *ctx, const uint8_t *data, size_t size)
 	check_entries(o, size);
 	check_sev(o, size);
 	check_tdx(o, size);
+	/* The layout check walks firmware volumes by lengths from the input. */
+	r = cvmf_ovmf_validate(ctx, data, size, o);
+	CHECK(r <= 0);
+	if (r)
+		touch_str(cvmf_ctx_errmsg(ctx));
+	else
+		CHECK(size % PAGE == 0 && o->has_table);
 	cvmf_ovmf_free(o);
 }
 

@@ -137,6 +137,12 @@ static int setup(void **state)
 	e->fw = t_write(e->dir, "fw.fd", e->f.buf, e->f.len);
 	for (size_t i = 0; i < sizeof(e->kernel_data); i++)
 		e->kernel_data[i] = (uint8_t)(i * 7 + 1);
+	/* A setup header QEMU (and measure/bzimage.c) accepts: one setup
+	 * sector, boot protocol 2.15, so that it may take an initrd. */
+	e->kernel_data[0x1f1] = 1;
+	memcpy(e->kernel_data + 0x202, "HdrS", 4);
+	e->kernel_data[0x206] = 0x0f;
+	e->kernel_data[0x207] = 0x02;
 	for (size_t i = 0; i < sizeof(e->initrd_data); i++)
 		e->initrd_data[i] = (uint8_t)(i * 13 + 5);
 	e->kernel = t_write(e->dir, "vmlinuz", e->kernel_data, sizeof(e->kernel_data));
