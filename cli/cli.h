@@ -63,6 +63,7 @@ int cmd_initrd(const char *prog, int argc, char **argv);    /* cli/cmd_initrd.c 
 int cmd_key(const char *prog, int argc, char **argv);       /* cli/cmd_key.c */
 int cmd_sign(const char *prog, int argc, char **argv);      /* cli/cmd_sign.c */
 int cmd_log(const char *prog, int argc, char **argv);       /* cli/cmd_log.c */
+int cmd_log_serve(int argc, char **argv);                   /* cli/cmd_log_serve.c: log serve */
 
 /* ---- progress on a terminal (cli/progress.c) ---- */
 struct cli_progress {

@@ -538,6 +538,11 @@ void tlg_log_close(struct tlg_log *l)
 	free(l);
 }
 
+const char *tlg_log_key_path(const struct tlg_log *l)
+{
+	return l->key_path;
+}
+
 void tlg_log_info(const struct tlg_log *l, struct tlg_log_info *ret)
 {
 	ret->origin = l->origin;
@@ -784,6 +789,7 @@ static int sign_and_publish(cvmf_ctx *ctx, struct tlg_log *l, struct cmn_key *k)
 	if (!r)
 		r = cmn_write_file(ctx, "last signed checkpoint", p, note, strlen(note),
 				   CMN_W_DURABLE | CMN_W_PRIVATE);
+	tlg_crash_point("signed");
 	if (!r && !(cp = path_join(l->dir, "checkpoint")))
 		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
 	if (!r)
@@ -982,6 +988,7 @@ static int write_tile(struct batch *b, int level, uint64_t index, unsigned w, co
 		return cvmf_error(b->ctx, CVMF_E_NOMEM, "out of memory");
 	int r = put_file(b->ctx, p, data, len, 0644, &b->ds);
 	free(p);
+	tlg_crash_point(level == TLG_LEVEL_ENTRIES ? "bundle" : "tile");
 	return r;
 }
 
@@ -1134,6 +1141,13 @@ static int check_tree(cvmf_ctx *ctx, struct tlg_log *l, uint64_t size, uint8_t r
 int cvmf_log_add(cvmf_ctx *ctx, const char *dir, const uint8_t *const *entries,
 		 const size_t *lens, size_t n, uint64_t *ret_first)
 {
+	return tlg_log_append(ctx, dir, entries, lens, n, NULL, NULL, ret_first);
+}
+
+int tlg_log_append(cvmf_ctx *ctx, const char *dir, const uint8_t *const *entries,
+		   const size_t *lens, size_t n, tlg_commit_fn hook, void *user,
+		   uint64_t *ret_first)
+{
 	struct tlg_log *l = NULL;
 	struct cmn_key *k = NULL;
 	struct batch *b = NULL;
@@ -1160,17 +1174,23 @@ int cvmf_log_add(cvmf_ctx *ctx, const char *dir, const uint8_t *const *entries,
 	uint64_t first = l->size;
 	if ((r = load_edge(b, l->size)))
 		goto out;
+	tlg_crash_point("sequence");
 	for (size_t i = 0; i < n; i++)
 		if ((r = push_entry(b, entries[i], lens[i])))
 			goto out;
 	if ((r = finish_edge(b)) || (r = dirset_sync(ctx, &b->ds)))
 		goto out;
+	tlg_crash_point("sync");
 	uint8_t root[TLG_HASH];
 	if ((r = check_tree(ctx, l, b->size, root)))
 		goto out;
 	/* The commit point, then the one signature of this batch. */
 	if ((l->size != b->size || memcmp(l->root, root, TLG_HASH)) &&
 	    (r = write_tree_state(ctx, l, b->size, root)))
+		goto out;
+	tlg_crash_point("commit");
+	if (hook && (r = hook(user, ctx, &(struct tlg_commit){ l->origin, l->key_path, l->size,
+							       l->root })))
 		goto out;
 	if (l->signed_size != l->size || memcmp(l->signed_root, l->root, TLG_HASH))
 		r = sign_and_publish(ctx, l, k);

@@ -154,6 +154,26 @@ struct tlg_log_info {
 int tlg_log_open(cvmf_ctx *ctx, const char *dir, bool writer, struct tlg_log **ret);
 void tlg_log_close(struct tlg_log *l);
 void tlg_log_info(const struct tlg_log *l, struct tlg_log_info *ret);
+const char *tlg_log_key_path(const struct tlg_log *l);
+/* The append path of cvmf_log_add, with a hook called after the tree state is
+ * committed and before the checkpoint is signed (the server keeps a copy of
+ * the committed tree outside the served directory there); a hook error stops
+ * the append before anything is signed. n == 0 finishes an interrupted batch
+ * (signs a committed tree that has no checkpoint yet). */
+struct tlg_commit {
+	const char *origin, *key_path;
+	uint64_t size;
+	const uint8_t *root;
+};
+typedef int (*tlg_commit_fn)(void *user, cvmf_ctx *ctx, const struct tlg_commit *c);
+int tlg_log_append(cvmf_ctx *ctx, const char *dir, const uint8_t *const *entries,
+		   const size_t *lens, size_t n, tlg_commit_fn hook, void *user,
+		   uint64_t *ret_first);
+/* Crash-test failpoints (log/crash.c): with CVMF_CRASH_POINT=NAME:N in the
+ * environment, the N-th time NAME is reached the process kills itself with
+ * SIGKILL. Names: sequence, bundle, tile, sync, commit, signed (log/store.c);
+ * external, ack (log/server.c). A no-op otherwise. */
+void tlg_crash_point(const char *name);
 /* Node reader over the log's tiles for a tree of `size` (tlg_node_fn's user). */
 struct tlg_tiles;
 int tlg_tiles_new(cvmf_ctx *ctx, const char *dir, uint64_t size, struct tlg_tiles **ret);
