@@ -834,7 +834,7 @@ int tlg_serve(cvmf_ctx *ctx, const struct tlg_serve_opts *o)
 	if (o->ready)
 		o->ready(o->ready_user, addr);
 	while (!o->stop || !*o->stop) {
-		struct timespec ts = { 0, 200 * 1000 * 1000 };
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 		reap(&s);
 	}

@@ -808,6 +808,25 @@ static int sign_and_publish(cvmf_ctx *ctx, struct tlg_log *l, struct cmn_key *k)
 	return r;
 }
 
+/* A crash between lastSigned and the checkpoint leaves the published
+ * checkpoint one batch behind: publish lastSigned again if it differs. */
+static int republish(cvmf_ctx *ctx, struct tlg_log *l)
+{
+	char *cp = path_join(l->dir, "checkpoint");
+	uint8_t *b = NULL;
+	size_t len = 0;
+	int r = 0;
+	if (!cp)
+		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+	if (get_file(ctx, "checkpoint", cp, TLG_MAX_NOTE, &b, &len) != 0 ||
+	    len != strlen(l->signed_note) || memcmp(b, l->signed_note, len))
+		r = cmn_write_file(ctx, "checkpoint", cp, l->signed_note, strlen(l->signed_note),
+				   CMN_W_DURABLE);
+	free(b);
+	free(cp);
+	return r;
+}
+
 static int write_tree_state(cvmf_ctx *ctx, struct tlg_log *l, uint64_t size,
 			    const uint8_t root[TLG_HASH])
 {
@@ -1194,6 +1213,8 @@ int tlg_log_append(cvmf_ctx *ctx, const char *dir, const uint8_t *const *entries
 		goto out;
 	if (l->signed_size != l->size || memcmp(l->signed_root, l->root, TLG_HASH))
 		r = sign_and_publish(ctx, l, k);
+	else
+		r = republish(ctx, l);
 	if (!r)
 		*ret_first = first;
 out:
