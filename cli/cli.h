@@ -64,6 +64,7 @@ int cmd_key(const char *prog, int argc, char **argv);       /* cli/cmd_key.c */
 int cmd_sign(const char *prog, int argc, char **argv);      /* cli/cmd_sign.c */
 int cmd_log(const char *prog, int argc, char **argv);       /* cli/cmd_log.c */
 int cmd_log_serve(int argc, char **argv);                   /* cli/cmd_log_serve.c: log serve */
+int cmd_publish(const char *prog, int argc, char **argv);   /* cli/cmd_publish.c */
 
 /* ---- progress on a terminal (cli/progress.c) ---- */
 struct cli_progress {
@@ -83,6 +84,13 @@ struct cli_checks {
 	size_t ok, bad;
 };
 void cli_check_print(void *user, const char *what, bool ok, const char *detail);
+/* verify --vkey: IMAGE.tlog-proof as one check (cli/cmd_publish.c); -1 (after
+ * printing why) only when the verifier key cannot be read. */
+int cli_check_log(cvmf_ctx *ctx, const char *image, const char *vkey, struct cli_checks *c,
+		  size_t *bad);
+/* A note verifier key given inline (it has a '+') or as a file holding it on its
+ * first line (malloc'd; NULL after printing an error). cli/cmd_log.c */
+char *cli_vkey_arg(const char *v);
 
 /* ---- argparse-compatible option parsing (cli/args.c) ---- */
 struct opt {

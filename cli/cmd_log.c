@@ -106,7 +106,7 @@ static void print_help(const char *sub)
 }
 
 /* A verifier key given inline (it has '+') or in a file (its first line). */
-static char *vkey_arg(const char *v)
+char *cli_vkey_arg(const char *v)
 {
 	if (strchr(v, '+'))
 		return strdup(v);
@@ -237,6 +237,31 @@ static void describe(const uint8_t *e, size_t len)
 				printf("    ... %zu subjects\n", json_array_size(json_object_get(st, "subject")));
 				break;
 			}
+		}
+		/* A measurement record (docs/sign.md): the attested values. */
+		json_t *pred = json_object_get(st, "predicate");
+		size_t k;
+		json_t *m;
+		json_array_foreach(json_object_get(json_object_get(pred, "snp"), "measurements"), k, m) {
+			if (k == 8) {
+				printf("    ... %zu SEV-SNP launch digests\n",
+				       json_array_size(json_object_get(json_object_get(pred, "snp"),
+								       "measurements")));
+				break;
+			}
+			printf("    snp launch-digest %s (%s, %lld vCPU, %s)\n",
+			       json_string_value(json_object_get(m, "launch-digest")) ?: "?",
+			       json_string_value(json_object_get(m, "vmm")) ?: "?",
+			       (long long)json_integer_value(json_object_get(m, "vcpus")),
+			       json_string_value(json_object_get(m, "cpu-type")) ?: "?");
+		}
+		json_array_foreach(json_object_get(json_object_get(pred, "tdx"), "measurements"), k, m) {
+			if (k == 4)
+				break;
+			printf("    tdx mrtd %s (memory %lld MiB, %s)\n",
+			       json_string_value(json_object_get(m, "mrtd")) ?: "?",
+			       (long long)(json_integer_value(json_object_get(m, "memory")) >> 20),
+			       json_string_value(json_object_get(m, "page-order")) ?: "?");
 		}
 		json_decref(st);
 	} else if (!j) {
@@ -411,7 +436,7 @@ int cmd_log(const char *prog, int argc, char **argv)
 	size_t len = 0, elen = 0;
 	if (!ctx)
 		return fail("out of memory");
-	if (vkey && !(vk = vkey_arg(vkey))) {
+	if (vkey && !(vk = cli_vkey_arg(vkey))) {
 		rc = EXIT_FAILURE_;
 		goto out;
 	}
@@ -441,7 +466,7 @@ int cmd_log(const char *prog, int argc, char **argv)
 		for (size_t i = 0; i < nw; i++)
 			wk[i] = NULL;
 		for (size_t i = 0; i < nw; i++)
-			if (!(wk[i] = vkey_arg(witnesses[i])))
+			if (!(wk[i] = cli_vkey_arg(witnesses[i])))
 				rc = EXIT_FAILURE_;
 		struct cvmf_log_verify_opts o = {
 			.vkey = vk, .witnesses = (const char *const *)wk, .n_witnesses = nw,

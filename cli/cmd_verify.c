@@ -7,14 +7,15 @@
 
 #include "cli/cli.h"
 
-static const char usage_line[] = "verify IMAGE [--pubkey PUB] [--json] [--quiet]";
+static const char usage_line[] = "verify IMAGE [--pubkey PUB] [--vkey VKEY] [--json] [--quiet]";
 
-enum { OPT_HELP = 1, OPT_JSON, OPT_QUIET, OPT_PUBKEY };
+enum { OPT_HELP = 1, OPT_JSON, OPT_QUIET, OPT_PUBKEY, OPT_VKEY };
 static const struct opt options[] = {
 	{ "help", 'h', false, OPT_HELP },
 	{ "json", 0, false, OPT_JSON },
 	{ "quiet", 'q', false, OPT_QUIET },
 	{ "pubkey", 0, true, OPT_PUBKEY },
+	{ "vkey", 0, true, OPT_VKEY },
 	{ NULL, 0, false, 0 },
 };
 
@@ -23,7 +24,7 @@ int cmd_verify(const char *prog, int argc, char **argv)
 	struct opt_parser p = { .prog = prog, .usage = usage_line, .opts = options,
 				.argc = argc, .argv = argv, .i = 1, .max_positional = 1 };
 	struct cli_checks c = { 0 };
-	const char *v, *pubkey = NULL;
+	const char *v, *pubkey = NULL, *vkey = NULL;
 	int id;
 	while ((id = opt_next(&p, &v)) > 0) {
 		switch (id) {
@@ -37,6 +38,9 @@ int cmd_verify(const char *prog, int argc, char **argv)
 			       "              this public key: both envelopes, every signed file's\n"
 			       "              digest, no file outside the signed subjects, the signed\n"
 			       "              measurements against measurements.json\n"
+			       "  --vkey VKEY also check IMAGE.tlog-proof (cvmforge publish) offline:\n"
+			       "              the log's checkpoint signed by VKEY, the image's signed\n"
+			       "              statement included in it\n"
 			       "  --json      one JSON object: {\"ok\": bool, \"checks\": [...]}\n"
 			       "  -q, --quiet print only what differs\n\n"
 			       "Exit codes: 0 everything matches, 3 something differs, 1 the image cannot\n"
@@ -45,6 +49,7 @@ int cmd_verify(const char *prog, int argc, char **argv)
 		case OPT_JSON: c.json = true; break;
 		case OPT_QUIET: c.quiet = true; break;
 		case OPT_PUBKEY: pubkey = v; break;
+		case OPT_VKEY: vkey = v; break;
 		}
 	}
 	if (id < 0)
@@ -62,6 +67,8 @@ int cmd_verify(const char *prog, int argc, char **argv)
 		       cvmf_verify_signatures(ctx, p.positional[0], pub, cli_check_print, &c,
 					      &sig_bad))) {
 		rc = fail("%s", cvmf_ctx_errmsg(ctx));
+	} else if (vkey && cli_check_log(ctx, p.positional[0], vkey, &c, &sig_bad)) {
+		rc = EXIT_FAILURE_;
 	} else if (cvmf_verify(ctx, p.positional[0], cli_check_print, &c, &bad)) {
 		rc = fail("%s", cvmf_ctx_errmsg(ctx));
 	} else {

@@ -28,6 +28,7 @@ static const struct verb verbs[] = {
 	{ "eventlog", cmd_eventlog, "eventlog replay|show|diff ...", "replay, list and compare TPM and CCEL event logs" },
 	{ "key", cmd_key, "key generate|show ...", "generate a signing key, or show a key's fingerprint" },
 	{ "sign", cmd_sign, "sign IMAGE --key KEY | sign id-block ...", "sign an image's measurements and provenance; SNP ID blocks" },
+	{ "publish", cmd_publish, "publish IMAGE --log DIR", "log a signed image's measurement statement; write IMAGE.tlog-proof" },
 	{ "log", cmd_log, "log init|add|proof|verify|monitor|serve ...", "the embedded transparency log: tiles, checkpoints, offline proofs" },
 	{ "help", cmd_help, "help [VERB]", "show this help, or a verb's" },
 	{ "version", cmd_version, "version", "print the version" },

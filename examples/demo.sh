@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # `make demo`: build the hello image from Debian 12's own packages, show its
-# measurements, verify and reproduce it, sign it and verify the signatures, and
-# boot it. Then measure the reference firmware and kernels of ../shared, when
+# measurements, verify and reproduce it, sign it and verify the signatures,
+# publish it to a transparency log and verify the proof offline, and boot it. Then measure the reference firmware and kernels of ../shared, when
 # present.
 set -eu
 cvmforge=${1:-build/cvmforge}
@@ -28,6 +28,17 @@ rm -f "$key" "$key.pub" "$out/id.key" "$out/id.key.pub"   # the demo's own keys,
 run "$cvmforge" key generate --type ed25519 -o "$key"
 run "$cvmforge" sign "$image" --key "$key" --recipe examples/hello/hello.recipe
 run "$cvmforge" verify --quiet "$image" --pubkey "$key.pub"
+echo
+echo "Publish the signed statement to an embedded transparency log, and check the proof"
+echo "offline (docs/log.md)."
+log=$out/log
+rm -rf "$log" "$log.key" "$log.key.pub" "$image.tlog-proof" "$out/log-monitor.state"   # made afresh
+say "$cvmforge log init $log --origin demo.cvmforge.example/log"
+vkey=$("$cvmforge" log init "$log" --origin demo.cvmforge.example/log)
+echo "$vkey"
+run "$cvmforge" publish "$image" --log "$log"
+run "$cvmforge" verify --quiet "$image" --pubkey "$key.pub" --vkey "$vkey"
+run "$cvmforge" log monitor "$log" --vkey "$vkey" --state "$out/log-monitor.state"
 run "$cvmforge" key generate --type ecdsa-p384 -o "$out/id.key"
 say "$cvmforge sign id-block --image $image --id-key $out/id.key | cut -c1-110"
 "$cvmforge" sign id-block --image "$image" --id-key "$out/id.key" | cut -c1-110

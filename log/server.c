@@ -789,9 +789,8 @@ int tlg_serve(cvmf_ctx *ctx, const struct tlg_serve_opts *o)
 		goto out;
 	}
 	{
-		struct tlg_log_info li;
-		tlg_log_info(l, &li);
-		if ((r = read_record(ctx, &s, li.origin)))
+		struct cvmf_log_state st;
+		if ((r = cvmf_log_state(ctx, o->dir, &st)) || (r = read_record(ctx, &s, st.origin)))
 			goto out;
 	}
 	tlg_log_close(l);

@@ -205,24 +205,24 @@ static int make_parents(cvmf_ctx *ctx, const char *path, struct dirset *ds)
 	return r;
 }
 
-/* Write a whole file through a temporary beside it, renamed over the name once
- * synced: now (ds NULL: file and directory fsync'd before returning), or with
- * the rest of a batch at dirset_sync(ds). */
+/* Write a whole file through a temporary beside it; it is fsync'd and renamed
+ * over the name with the rest of the batch, at dirset_sync(ds). */
 static int put_file(cvmf_ctx *ctx, const char *path, const void *buf, size_t len, mode_t mode,
 		    struct dirset *ds)
 {
-	struct dirset local = { 0 };
-	struct dirset *d = ds ? ds : &local;
 	struct pending f = { NULL, NULL, -1, 0 };
 	int r = 0;
 	const char *slash = strrchr(path, '/');
 	size_t dl = slash ? (size_t)(slash - path) : 1;
-	if ((r = make_parents(ctx, path, d)))
+	if ((r = make_parents(ctx, path, ds)))
 		goto out;
 	if (asprintf(&f.tmp, "%.*s/.tmp-%ld-%s", (int)dl, slash ? path : ".", (long)getpid(),
-		     slash ? slash + 1 : path) < 0 || !(f.path = strdup(path))) {
-		if (!f.path)
-			f.tmp = NULL;
+		     slash ? slash + 1 : path) < 0) {
+		f.tmp = NULL;
+		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		goto out;
+	}
+	if (!(f.path = strdup(path))) {
 		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
@@ -243,18 +243,16 @@ static int put_file(cvmf_ctx *ctx, const char *path, const void *buf, size_t len
 		}
 		off += (size_t)w;
 	}
-	/* Start the write-back now; fsync later waits for less. */
+	/* Start the write-back now; the fsync later waits for less. */
 	sync_file_range(f.fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-	struct pending *nf = realloc(d->f, (d->nf + 1) * sizeof(*nf));
+	struct pending *nf = realloc(ds->f, (ds->nf + 1) * sizeof(*nf));
 	if (!nf) {
 		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
-	d->f = nf;
-	d->f[d->nf++] = f;
+	ds->f = nf;
+	ds->f[ds->nf++] = f;
 	f = (struct pending){ NULL, NULL, -1, 0 };
-	if (!ds)
-		r = dirset_sync(ctx, &local);
 out:
 	if (f.fd >= 0)
 		close(f.fd);
@@ -262,7 +260,6 @@ out:
 		unlink(f.tmp);
 	free(f.tmp);
 	free(f.path);
-	dirset_free(&local);
 	return r;
 }
 
@@ -541,13 +538,6 @@ void tlg_log_close(struct tlg_log *l)
 const char *tlg_log_key_path(const struct tlg_log *l)
 {
 	return l->key_path;
-}
-
-void tlg_log_info(const struct tlg_log *l, struct tlg_log_info *ret)
-{
-	ret->origin = l->origin;
-	ret->size = l->signed_size;
-	memcpy(ret->root, l->signed_root, TLG_HASH);
 }
 
 static int state_path(cvmf_ctx *ctx, const struct tlg_log *l, const char *name, char **ret)
@@ -890,6 +880,8 @@ int cvmf_log_init(cvmf_ctx *ctx, const char *dir, const char *origin, const char
 	char *def_key = NULL, *key_abs = NULL, *p = NULL, *conf = NULL, *vkey = NULL;
 	int r = 0;
 	struct stat st;
+	/* What this call created, removed again if it fails: no half-made log. */
+	bool made_dir = false, made_key = false, made_state = false;
 	if (!tlg_key_name_ok(origin, strlen(origin)) || strlen(origin) >= 256)
 		return cvmf_error(ctx, CVMF_E_INVAL,
 				  "log origin '%s': must be non-empty, shorter than 256 bytes, "
@@ -904,11 +896,16 @@ int cvmf_log_init(cvmf_ctx *ctx, const char *dir, const char *origin, const char
 				empty = false;
 		if (d)
 			closedir(d);
+		if (!S_ISDIR(st.st_mode))
+			return cvmf_error(ctx, CVMF_E_INVAL, "log directory '%s' is not a directory",
+					  dir);
 		if (!empty)
 			return cvmf_error(ctx, CVMF_E_INVAL,
 					  "log directory '%s' exists and is not empty", dir);
 	} else if ((r = cvmf_mkdir_p(ctx, dir, 0755))) {
 		return r;
+	} else {
+		made_dir = true;
 	}
 	if (!key_path) {
 		size_t dl = strlen(dir);
@@ -927,8 +924,8 @@ int cvmf_log_init(cvmf_ctx *ctx, const char *dir, const char *origin, const char
 		r = load_key(ctx, key_abs, origin, &k);
 	} else {
 		r = cmn_key_generate(ctx, CMN_KEY_ED25519, &k);
-		if (!r)
-			r = cmn_key_write(ctx, k, key_abs);
+		if (!r && !(r = cmn_key_write(ctx, k, key_abs)))
+			made_key = true;
 	}
 	if (r)
 		goto out;
@@ -949,6 +946,7 @@ int cvmf_log_init(cvmf_ctx *ctx, const char *dir, const char *origin, const char
 			       strerror(errno));
 		goto out;
 	}
+	made_state = true;
 	uint8_t empty[TLG_HASH];
 	tlg_empty_root(empty);
 	if ((r = state_path(ctx, l, "config", &p)) ||
@@ -967,6 +965,23 @@ int cvmf_log_init(cvmf_ctx *ctx, const char *dir, const char *origin, const char
 	*ret_vkey = vkey;
 	vkey = NULL;
 out:
+	if (r && made_key) {
+		char *pub = NULL;
+		unlink(key_abs);
+		if (asprintf(&pub, "%s.pub", key_abs) > 0) {
+			unlink(pub);
+			free(pub);
+		}
+	}
+	if (r && made_dir) {
+		cmn_rmtree(dir);
+	} else if (r && made_state) {
+		char *cp = path_join(dir, "checkpoint");
+		cmn_rmtree(l->state);
+		if (cp)
+			unlink(cp);
+		free(cp);
+	}
 	tlg_log_close(l);
 	cmn_key_free(k);
 	free(def_key);

@@ -146,14 +146,8 @@ int tlg_tile_subtree(const uint8_t *hashes, unsigned start, unsigned r, uint8_t 
 
 /* ---- store.c: the log in a directory ---- */
 struct tlg_log;
-struct tlg_log_info {
-	const char *origin;
-	uint64_t size;                  /* committed and signed */
-	uint8_t root[TLG_HASH];
-};
 int tlg_log_open(cvmf_ctx *ctx, const char *dir, bool writer, struct tlg_log **ret);
 void tlg_log_close(struct tlg_log *l);
-void tlg_log_info(const struct tlg_log *l, struct tlg_log_info *ret);
 const char *tlg_log_key_path(const struct tlg_log *l);
 /* The append path of cvmf_log_add, with a hook called after the tree state is
  * committed and before the checkpoint is signed (the server keeps a copy of

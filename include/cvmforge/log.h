@@ -98,6 +98,17 @@ struct cvmf_log_monitor_result {
 int cvmf_log_monitor(cvmf_ctx *ctx, const char *dir, const char *vkey, const char *state_path,
 		     cvmf_log_entry_fn entry, void *user, struct cvmf_log_monitor_result *ret);
 
+/* Publish a signed image (cvmforge sign): its measurement statement envelope
+ * (measurements.dsse.json, in the image directory or beside a tarball) becomes
+ * one entry, and the tlog-proof is written beside the image as IMAGE.tlog-proof
+ * (*ret_proof_path, malloc'd). An existing IMAGE.tlog-proof is not replaced. */
+int cvmf_log_publish(cvmf_ctx *ctx, const char *image, const char *log_dir,
+		     char **ret_proof_path, uint64_t *ret_index);
+/* Verify IMAGE.tlog-proof offline, the entry being the image's envelope (opts'
+ * entry is ignored). The envelope's own signature is cvmf_verify_signatures'. */
+int cvmf_log_check_image(cvmf_ctx *ctx, const char *image, const struct cvmf_log_verify_opts *opts,
+			 struct cvmf_log_verified *ret);
+
 #pragma GCC visibility pop
 
 #ifdef __cplusplus

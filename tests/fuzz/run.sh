@@ -330,6 +330,30 @@ seed_json()
 	echo "fuzz: seeded fuzz_json with 3 documents and 3 base64 strings"
 }
 
+# seed_tlog DIR: the notes and checkpoints of $SHARED's tlog fixtures, and a
+# tlog-proof of the golden log written by cvmforge itself.
+seed_tlog()
+{
+	n=0
+	for f in "$SHARED"/fixtures/tlog-upstream/notes/* "$SHARED"/fixtures/tlog-upstream/golden-log-1000/checkpoint*; do
+		[ -f "$f" ] || continue
+		cat "$f" >"$1/seed-$(basename "$f")"
+		n=$((n + 1))
+	done
+	bin=build/cvmforge
+	g=$SHARED/fixtures/tlog-upstream/golden-log-1000
+	if [ -x "$bin" ] && [ -d "$g" ]; then
+		t=$(mktemp -d)
+		cp -r "$g" "$t/log"
+		chmod -R u+w "$t/log"
+		mkdir -p "$t/log/.state"
+		# a proof needs only the checkpoint and the tiles
+		"$bin" log proof "$t/log" 777 -o "$1/seed-golden-777.tlog-proof" 2>/dev/null && n=$((n + 1))
+		rm -rf "$t"
+	fi
+	echo "fuzz: seeded fuzz_tlog with $n notes, checkpoints and proofs"
+}
+
 # hexdump_ends FILE: all of FILE in hex, or its first 64 and last 256 bytes.
 hexdump_ends()
 {
@@ -371,6 +395,7 @@ for target in "$@"; do
 	fuzz_recipe) seed_recipe "$corpus" ;;
 	fuzz_modinfo) seed_modinfo "$corpus" ;;
 	fuzz_cpio) seed_cpio "$corpus" ;;
+	fuzz_tlog) seed_tlog "$corpus" ;;
 	fuzz_dsse) seed_dsse "$corpus" ;;
 	fuzz_json) seed_json "$corpus" ;;
 	esac

@@ -89,6 +89,9 @@ static void test_roundtrip(void **state)
 		{ "log monitor log --vkey vk", "required: --state", 2 },
 		{ "log frob", "invalid choice", 2 },
 		{ "log init log --origin t.example/cli", "not empty", 1 },
+		{ "log init e4 --origin t.example/cli", "is not a directory", 1 },
+		{ "log init new --origin t.example/cli --key new/k", "inside the log directory", 1 },
+		{ "log add e4 e4", "not a cvmforge log", 1 },
 	};
 	/* p4x: the first inclusion hash changed; p4y: the log signature changed. */
 	r = sh_ok("cd '%s' && awk '{ if (NR == 4) { c = substr($0, 1, 1); "
@@ -107,8 +110,8 @@ static void test_roundtrip(void **state)
 				 r.err);
 		t_run_free(&r);
 	}
-	/* Nothing was appended by the refused add. */
-	r = sh_ok("cd '%s' && sed -n 2p log/checkpoint", d);
+	/* Nothing was appended by the refused add; the refused init left nothing. */
+	r = sh_ok("cd '%s' && test ! -e new && sed -n 2p log/checkpoint", d);
 	assert_string_equal(r.out, "10\n");
 	t_run_free(&r);
 	t_rmrf(d);
@@ -253,6 +256,84 @@ static void test_monitor_fork(void **state)
 	free(vkey);
 }
 
+/* publish a signed image, verify it offline with --pubkey and --vkey. */
+static void test_publish(void **state)
+{
+	(void)state;
+	char *ovmf = t_shared_file("inputs/OVMF.fd"), *kernel = t_shared_file("inputs/vmlinuz-6.1.0-50");
+	if (!ovmf || !kernel) {
+		free(ovmf);
+		free(kernel);
+		skip();
+	}
+	char *ao = realpath(ovmf, NULL), *ak = realpath(kernel, NULL);
+	char *d = t_tmpdir();
+	const char *b = t_bin();
+	struct run r = sh_ok(
+		"cd '%s' && mkdir rootfs && printf '#!/bin/sh\\necho hi\\n' > rootfs/init && "
+		"printf '[image]\\nname = t\\nversion = 1\\nsource-date-epoch = 1700000000\\n\\n"
+		"[firmware]\\nsource = file:%s\\nrelease = 2022.11\\n\\n[kernel]\\nsource = file:%s\\n\\n"
+		"[initrd]\\ntree = rootfs\\n\\n[cmdline]\\nvalue = console=ttyS0\\n\\n"
+		"[snp]\\nkernel-hashes = no\\nvcpus = 1\\n' > t.recipe && "
+		"'%s' build t.recipe -o out --lock --quiet >/dev/null 2>&1 && "
+		"'%s' key generate --type ed25519 -o rel.key >/dev/null && "
+		"'%s' key generate --type ed25519 -o other.key >/dev/null && "
+		"'%s' sign out/t-1 --key rel.key >/dev/null && "
+		"'%s' log init L --origin t.example/pub > vk && echo x > x && '%s' log add L x >/dev/null && "
+		"'%s' publish out/t-1 --log L",
+		d, ao, ak, b, b, b, b, b, b, b);
+	assert_non_null(strstr(r.out, "out/t-1: entry 1 of t.example/pub (tree size 2); proof out/t-1.tlog-proof"));
+	t_run_free(&r);
+	r = sh_ok("cd '%s' && '%s' verify out/t-1 --pubkey rel.key.pub --vkey vk", d, b);
+	assert_non_null(strstr(r.out, "ok       transparency log (out/t-1.tlog-proof)"));
+	t_run_free(&r);
+	/* The monitor decodes the record: envelope, predicate, attested values. */
+	r = sh_ok("cd '%s' && '%s' log monitor L --vkey vk --state mon", d, b);
+	assert_non_null(strstr(r.out, "entry 1: "));
+	assert_non_null(strstr(r.out, "DSSE envelope, application/vnd.in-toto+json, 1 signature(s)"));
+	assert_non_null(strstr(r.out, "statement: predicate https://cvmforge.dev/measurements/v1"));
+	assert_non_null(strstr(r.out, "snp launch-digest "));
+	assert_non_null(strstr(r.out, "tdx mrtd ") || !strstr(r.out, "tdx"));
+	t_run_free(&r);
+	/* The proof is a plain tlog-proof: log verify and tlogcheck take it. */
+	r = sh_ok("cd '%s' && '%s' log verify out/t-1.tlog-proof --vkey vk --entry out/t-1/measurements.dsse.json",
+		  d, b);
+	t_run_free(&r);
+	if (t_tlogcheck()) {
+		r = sh_ok("cd '%s' && '%s' tlog-proof -vkey \"$(cat vk)\" -entry-file "
+			  "out/t-1/measurements.dsse.json out/t-1.tlog-proof", d, t_tlogcheck());
+		t_run_free(&r);
+	}
+	/* Published twice: refused, the proof kept. */
+	r = t_sh("cd '%s' && '%s' publish out/t-1 --log L", d, b);
+	t_assert_clean_exit(&r, 1);
+	assert_non_null(strstr(r.err, "already published"));
+	t_run_free(&r);
+	/* Another log's key: the image's proof does not verify (3). */
+	r = t_sh("cd '%s' && '%s' log init L2 --origin t.example/pub > vk2 && "
+		 "'%s' verify out/t-1 --pubkey rel.key.pub --vkey vk2", d, b, b);
+	t_assert_clean_exit(&r, 3);
+	assert_non_null(strstr(r.out, "DIFFERS  transparency log (out/t-1.tlog-proof)"));
+	t_run_free(&r);
+	/* Re-signed with another key: the logged envelope is not this one (3). */
+	r = t_sh("cd '%s' && '%s' sign out/t-1 --key other.key --force >/dev/null && "
+		 "'%s' verify out/t-1 --pubkey other.key.pub --vkey vk", d, b, b);
+	t_assert_clean_exit(&r, 3);
+	assert_non_null(strstr(r.out, "differs from the one in the extra line"));
+	t_run_free(&r);
+	/* Unsigned image: publish says so. */
+	r = t_sh("cd '%s' && rm out/t-1/measurements.dsse.json && '%s' publish out/t-1 --log L", d, b);
+	t_assert_clean_exit(&r, 1);
+	assert_non_null(strstr(r.err, "is not signed"));
+	t_run_free(&r);
+	t_rmrf(d);
+	free(d);
+	free(ao);
+	free(ak);
+	free(ovmf);
+	free(kernel);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -260,6 +341,7 @@ int main(void)
 		cmocka_unit_test(test_witnesses),
 		cmocka_unit_test(test_golden_cli),
 		cmocka_unit_test(test_monitor_fork),
+		cmocka_unit_test(test_publish),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -367,6 +367,58 @@ static void test_two_writers(void **state)
 	free(vkey);
 }
 
+/* The states a crash leaves behind (tlog.md 6.3): a tree committed but not
+ * signed, and files of an uncommitted batch. Both recover, and the log audits. */
+static void test_crash_states(void **state)
+{
+	(void)state;
+	char *tmp = t_tmpdir(), *dir = NULL, *vkey = NULL;
+	assert_true(asprintf(&dir, "%s/log", tmp) > 0);
+	cvmf_ctx *ctx = cvmf_ctx_new();
+	must(ctx, cvmf_log_init(ctx, dir, "t.example/crash", NULL, &vkey), "init");
+	add_range(ctx, dir, 0, 5);
+	struct run r = t_sh("cd '%s' && cp log/checkpoint cp5 && cp log/.state/lastSigned ls5", tmp);
+	assert_int_equal(r.status, 0);
+	t_run_free(&r);
+	add_range(ctx, dir, 5, 8);
+	/* Committed at 8, crashed before signing: lastSigned and checkpoint still at 5. */
+	r = t_sh("cd '%s' && cp cp5 log/checkpoint && cp ls5 log/.state/lastSigned", tmp);
+	assert_int_equal(r.status, 0);
+	t_run_free(&r);
+	struct cvmf_log_state st;
+	must(ctx, cvmf_log_state(ctx, dir, &st), "state");
+	assert_int_equal(st.size, 5);
+	uint64_t first = 0;
+	must(ctx, cvmf_log_add(ctx, dir, NULL, NULL, 0, &first), "recover by signing");
+	assert_int_equal(first, 8);
+	must(ctx, cvmf_log_state(ctx, dir, &st), "state");
+	assert_int_equal(st.size, 8);
+	/* A batch that crashed before its commit point: junk beyond size 8, and temporaries. */
+	uint8_t junk[11 * 32];
+	memset(junk, 0x5a, sizeof(junk));
+	free(t_write(tmp, "log/tile/0/000.p/11", junk, sizeof(junk)));
+	free(t_write(tmp, "log/tile/entries/000.p/11", junk, 40));
+	free(t_write(tmp, "log/tile/0/.tmp-1-000.p", junk, 7));
+	add_range(ctx, dir, 8, 11);
+	if (t_tlogcheck()) {
+		r = tlogcheck("audit -log '%s' -vkey '%s' -full -old '%s/cp5'", dir, vkey, tmp);
+		if (r.status)
+			fail_msg("audit after recovery: %s", r.out);
+		t_run_free(&r);
+	}
+	char *e = NULL;
+	size_t el = 0;
+	must(ctx, tlg_read_entry(ctx, dir, 10, 11, (uint8_t **)&e, &el), "entry 10");
+	assert_int_equal(el, 8);
+	assert_memory_equal(e, "entry 10", 8);
+	free(e);
+	cvmf_ctx_free(ctx);
+	t_rmrf(tmp);
+	free(tmp);
+	free(dir);
+	free(vkey);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -374,6 +426,7 @@ int main(void)
 		cmocka_unit_test(test_audit),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_two_writers),
+		cmocka_unit_test(test_crash_states),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
