@@ -64,6 +64,8 @@ int cmd_key(const char *prog, int argc, char **argv);       /* cli/cmd_key.c */
 int cmd_sign(const char *prog, int argc, char **argv);      /* cli/cmd_sign.c */
 int cmd_log(const char *prog, int argc, char **argv);       /* cli/cmd_log.c */
 int cmd_log_serve(int argc, char **argv);                   /* cli/cmd_log_serve.c: log serve */
+/* A bearer token: the first line of FILE, mode 0600 (cli/cmd_log_serve.c); prints the error. */
+int cli_read_token(const char *path, char **ret, size_t *ret_len);
 int cmd_publish(const char *prog, int argc, char **argv);   /* cli/cmd_publish.c */
 
 /* ---- progress on a terminal (cli/progress.c) ---- */

@@ -64,7 +64,7 @@ static int parse_uint(const char *s, unsigned max, unsigned *ret)
 }
 
 /* The token: the first line of FILE, which only its owner may read. */
-static int read_token(const char *path, char **ret, size_t *ret_len)
+int cli_read_token(const char *path, char **ret, size_t *ret_len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	struct stat st;
@@ -155,7 +155,7 @@ int cmd_log_serve(int argc, char **argv)
 		return usage_error(PROG, usage, "the following arguments are required: --listen");
 	char *token = NULL;
 	int rc = EXIT_OK_;
-	if (token_file && (rc = read_token(token_file, &token, &o.token_len)))
+	if (token_file && (rc = cli_read_token(token_file, &token, &o.token_len)))
 		return rc;
 	o.dir = p.positional[0];
 	o.listen = listen;

@@ -357,10 +357,12 @@ static int tile_get(struct tlg_tiles *t, int level, uint64_t index, const uint8_
 			r = cvmf_error(t->ctx, CVMF_E_NOMEM, "out of memory");
 			goto out;
 		}
-		if (access(path, F_OK) == 0 || attempt)
+		bool missing = false;
+		r = tlg_fetch(t->ctx, "hash tile", path, TLG_TILE_WIDTH * TLG_HASH, &data, &len,
+			      &missing);
+		if (!r || !missing || attempt || w == TLG_TILE_WIDTH)
 			break;
 	}
-	r = cvmf_read_file(t->ctx, "hash tile", path, TLG_TILE_WIDTH * TLG_HASH, &data, &len);
 	if (r)
 		goto out;
 	if (len < (size_t)w * TLG_HASH || len % TLG_HASH) {
@@ -438,8 +440,8 @@ static int read_bundle(cvmf_ctx *ctx, const char *dir, uint64_t bindex, unsigned
 	char *path = path_join(dir, rel);
 	if (!path)
 		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
-	int r = cvmf_read_file(ctx, "entry bundle", path, (size_t)w * (TLG_MAX_ENTRY + 2) + 1,
-			       ret, ret_len);
+	int r = tlg_fetch(ctx, "entry bundle", path, (size_t)w * (TLG_MAX_ENTRY + 2) + 1,
+			  ret, ret_len, NULL);
 	if (r == 0 && ret_path)
 		*ret_path = path;
 	else

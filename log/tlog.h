@@ -144,6 +144,20 @@ unsigned tlg_tile_width(int level, uint64_t index, uint64_t size);
 /* The root of a full or partial tile's first 2^r hashes from `start`. */
 int tlg_tile_subtree(const uint8_t *hashes, unsigned start, unsigned r, uint8_t out[TLG_HASH]);
 
+/* ---- fetch.c: a log's files from a directory or an http(s):// URL ---- */
+bool tlg_is_url(const char *path);
+/* Whole file (or GET body) of at most max bytes; *ret_missing (may be NULL)
+ * is set when it does not exist (ENOENT, HTTP 404/410), with CVMF_E_IO. */
+int tlg_fetch(cvmf_ctx *ctx, const char *what, const char *path, size_t max, uint8_t **ret,
+	      size_t *ret_len, bool *ret_missing);
+
+/* ---- client.c: POST URL/add of a served log (log serve) ---- */
+int tlg_submit(cvmf_ctx *ctx, const char *url, const char *token, const uint8_t *entry,
+	       size_t len, char **ret_proof, size_t *ret_len, uint64_t *ret_index);
+/* publish.c: cvmf_log_publish to a directory, or to a served log's URL with a token */
+int tlg_publish(cvmf_ctx *ctx, const char *image, const char *log, const char *token,
+		char **ret_proof_path, uint64_t *ret_index);
+
 /* ---- store.c: the log in a directory ---- */
 struct tlg_log;
 int tlg_log_open(cvmf_ctx *ctx, const char *dir, bool writer, struct tlg_log **ret);

@@ -490,6 +490,96 @@ static void test_slow_clients(void **state)
 	fx_free(&f);
 }
 
+/* The client side over HTTP: publish IMAGE --log URL, log monitor URL (a
+ * rollback of the served log is an alert), log proof URL N. */
+static void test_client(void **state)
+{
+	(void)state;
+	struct fixture f;
+	fx_init(&f, 2);
+	struct srv_proc s;
+	char *extra[] = { "--token-file", f.tok, NULL };
+	assert_int_equal(srv_start(&s, f.log, extra, NULL, NULL), 0);
+	const char *b = t_bin();
+	char url[64];
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", s.port);
+	struct run r = t_sh("cd '%s' && '%s' log monitor %s/ --vkey '%s' --state mon", f.d, b, url,
+			    f.vkey);
+	t_assert_clean_exit(&r, 0);
+	assert_non_null(strstr(r.out, "2 new entries (size 0 -> 2), first run"));
+	t_run_free(&r);
+	char *ovmf = t_shared_file("inputs/OVMF.fd"), *kernel = t_shared_file("inputs/vmlinuz-6.1.0-50");
+	if (ovmf && kernel) {
+		char *ao = realpath(ovmf, NULL), *ak = realpath(kernel, NULL);
+		r = t_sh("cd '%s' && mkdir rootfs && printf '#!/bin/sh\\necho hi\\n' > rootfs/init && "
+			 "printf '[image]\\nname = t\\nversion = 1\\nsource-date-epoch = 1700000000\\n\\n"
+			 "[firmware]\\nsource = file:%s\\nrelease = 2022.11\\n\\n[kernel]\\nsource = file:%s\\n\\n"
+			 "[initrd]\\ntree = rootfs\\n\\n[cmdline]\\nvalue = console=ttyS0\\n\\n"
+			 "[snp]\\nkernel-hashes = no\\nvcpus = 1\\n' > t.recipe && "
+			 "'%s' build t.recipe -o out --lock --quiet >/dev/null 2>&1 && "
+			 "'%s' key generate --type ed25519 -o rel.key >/dev/null && "
+			 "'%s' sign out/t-1 --key rel.key >/dev/null && "
+			 "'%s' publish out/t-1 --log %s --token-file token",
+			 f.d, ao, ak, b, b, b, b, url);
+		t_assert_clean_exit(&r, 0);
+		assert_non_null(strstr(r.out, "out/t-1: entry 2 of the log at http://127.0.0.1:"));
+		t_run_free(&r);
+		r = t_sh("cd '%s' && '%s' log verify out/t-1.tlog-proof --vkey '%s' --entry "
+			 "out/t-1/measurements.dsse.json", f.d, b, f.vkey);
+		t_assert_clean_exit(&r, 0);
+		assert_non_null(strstr(r.out, "entry 2 of example.com/served (tree size 3)"));
+		t_run_free(&r);
+		/* Wrong token, missing token: refused, named. */
+		r = t_sh("cd '%s' && rm out/t-1.tlog-proof && printf 'nope\\n' > bad && chmod 600 bad && "
+			 "'%s' publish out/t-1 --log %s --token-file bad", f.d, b, url);
+		t_assert_clean_exit(&r, 1);
+		assert_non_null(strstr(r.err, "refused the entry: HTTP 401: missing or wrong bearer token"));
+		t_run_free(&r);
+		r = t_sh("cd '%s' && '%s' publish out/t-1 --log %s", f.d, b, url);
+		t_assert_clean_exit(&r, 2);
+		assert_non_null(strstr(r.err, "a log URL needs --token-file"));
+		t_run_free(&r);
+		/* The monitor decodes the published record over HTTP too. */
+		r = t_sh("cd '%s' && '%s' log monitor %s --vkey '%s' --state mon", f.d, b, url, f.vkey);
+		t_assert_clean_exit(&r, 0);
+		assert_non_null(strstr(r.out, "DSSE envelope"));
+		assert_non_null(strstr(r.out, "1 new entry (size 2 -> 3), consistent"));
+		t_run_free(&r);
+		free(ao);
+		free(ak);
+	}
+	free(ovmf);
+	free(kernel);
+	/* A proof fetched over HTTP verifies. */
+	r = t_sh("cd '%s' && '%s' log proof %s 1 -o p1 && '%s' log verify p1 --vkey '%s'", f.d, b,
+		 url, b, f.vkey);
+	t_assert_clean_exit(&r, 0);
+	assert_non_null(strstr(r.out, "entry 1 of example.com/served"));
+	t_run_free(&r);
+	/* The served log rolled back (replaced by its own older copy, the
+	 * server restarted without its record): the monitor alerts. */
+	struct t_resp h = t_http(s.port, "POST", "/add", TOKEN, "one more", 8);
+	assert_int_equal(h.status, 200);
+	t_resp_free(&h);
+	r = t_sh("cd '%s' && '%s' log monitor %s --vkey '%s' --state mon -q", f.d, b, url, f.vkey);
+	t_assert_clean_exit(&r, 0);
+	t_run_free(&r);
+	assert_int_equal(srv_stop(&s, SIGTERM), 0);
+	r = t_sh("cd '%s' && rm -rf log && mkdir e2 && echo a >e2/a && '%s' log init log --origin "
+		 "example.com/served --key log.key >/dev/null && '%s' log add log e2/a >/dev/null && "
+		 "rm log.key.tree-head", f.d, b, b);
+	t_assert_clean_exit(&r, 0);
+	t_run_free(&r);
+	assert_int_equal(srv_start(&s, f.log, extra, NULL, NULL), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", s.port);
+	r = t_sh("cd '%s' && '%s' log monitor %s --vkey '%s' --state mon", f.d, b, url, f.vkey);
+	t_assert_clean_exit(&r, 4);
+	assert_non_null(strstr(r.out, "ALERT: rollback"));
+	t_run_free(&r);
+	assert_int_equal(srv_stop(&s, SIGTERM), 0);
+	fx_free(&f);
+}
+
 /* Usage errors and a token file others can read. */
 static void test_usage(void **state)
 {
@@ -523,7 +613,7 @@ int main(void)
 		cmocka_unit_test(test_read_api),   cmocka_unit_test(test_add),
 		cmocka_unit_test(test_bad_input),  cmocka_unit_test(test_overload),
 		cmocka_unit_test(test_rollback),   cmocka_unit_test(test_slow_clients),
-		cmocka_unit_test(test_usage),
+		cmocka_unit_test(test_client),     cmocka_unit_test(test_usage),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
