@@ -305,6 +305,9 @@ int cmd_log(const char *prog, int argc, char **argv)
 	const char *sub = argv[1];
 	if (!strcmp(sub, "serve"))
 		return cmd_log_serve(argc - 1, argv + 1);
+	for (int i = 2; !strcmp(sub, "verify") && i < argc; i++)
+		if (!strcmp(argv[i], "--rekor-key") || !strncmp(argv[i], "--rekor-key=", 12))
+			return cmd_log_verify_rekor(argc - 1, argv + 1);
 	if (!strcmp(sub, "--help") || !strcmp(sub, "-h")) {
 		print_help(NULL);
 		return EXIT_OK_;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <openssl/x509.h>
 
 #include "common/encode.h"
 #include "common/http.h"
@@ -263,5 +264,147 @@ out:
 	free(body);
 	free(url);
 	free(resp);
+	return r;
+}
+
+/* ---- Sigstore bundle v0.3 (tlog.md §8.5) ---- */
+
+#define BUNDLE_V03 "application/vnd.dev.sigstore.bundle.v0.3+json"
+
+/* The logged body's signature and key (base64 strings, borrowed from body). */
+static int body_sig_key(cvmf_ctx *ctx, json_t *body, const char **ret_sig, const char **ret_key)
+{
+	json_t *spec = json_object_get(body, "spec");
+	json_t *hr = json_object_get(spec, "hashedRekordV002");
+	if (!hr)
+		hr = json_object_get(spec, "hashedRekordV0_0_2");
+	json_t *sig = json_object_get(hr, "signature");
+	*ret_sig = json_string_value(json_object_get(sig, "content"));
+	*ret_key = json_string_value(json_object_get(
+		json_object_get(json_object_get(sig, "verifier"), "publicKey"), "rawBytes"));
+	if (!*ret_sig || !*ret_key)
+		return cvmf_error(ctx, CVMF_E_FORMAT,
+				  "Rekor body: no signature.content or verifier.publicKey.rawBytes");
+	return 0;
+}
+
+int tlg_rekor_bundle(cvmf_ctx *ctx, const struct tlg_rekor_entry *e, const uint8_t digest[48],
+		     char **ret, size_t *ret_len)
+{
+	json_t *tle = NULL, *body = NULL, *b = NULL;
+	const char *s64 = NULL, *k64 = NULL;
+	uint8_t *spki = NULL, fp[32];
+	size_t spki_len = 0;
+	char *d64 = NULL, *h64 = NULL;
+	int r = cmn_json_parse(ctx, "Rekor entry", e->tle, e->tle_len, &tle);
+	if (!r)
+		r = cmn_json_parse(ctx, "Rekor body", e->body, e->body_len, &body);
+	if (!r)
+		r = body_sig_key(ctx, body, &s64, &k64);
+	if (!r)
+		r = cmn_base64_decode(ctx, "Rekor body: publicKey.rawBytes", k64, strlen(k64), &spki,
+				      &spki_len);
+	if (r)
+		goto out;
+	EVP_Digest(spki, spki_len, fp, NULL, EVP_sha256(), NULL);
+	if (!(d64 = cmn_base64_encode(digest, 48)) || !(h64 = cmn_base64_encode(fp, 32)) ||
+	    !(b = json_pack("{s:s,s:{s:{s:s},s:[O]},s:{s:{s:s,s:s},s:s}}", "mediaType", BUNDLE_V03,
+			    "verificationMaterial", "publicKey", "hint", h64, "tlogEntries", tle,
+			    "messageSignature", "messageDigest", "algorithm", "SHA2_384", "digest",
+			    d64, "signature", s64)) ||
+	    (r = cmn_json_pretty(ctx, b, ret, ret_len)) != 0) {
+		if (!r)
+			r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+	}
+out:
+	json_decref(tle);
+	json_decref(body);
+	json_decref(b);
+	free(spki);
+	free(d64);
+	free(h64);
+	return r;
+}
+
+int tlg_rekor_bundle_verify(cvmf_ctx *ctx, const char *what, const void *buf, size_t len,
+			    const char *vkey, const void *stmt, size_t stmt_len,
+			    struct tlg_rekor_entry *ret)
+{
+	json_t *j = NULL, *tle = NULL, *body = NULL;
+	const char *mt = NULL, *alg = NULL, *sig64 = NULL, *bs64 = NULL, *k64 = NULL;
+	uint8_t *digest = NULL, *sig = NULL, *spki = NULL;
+	size_t dl = 0, sl = 0, kl = 0;
+	char *tle_text = NULL;
+	struct tlg_rekor_entry e = { 0 };
+	struct cmn_key *k = NULL;
+	EVP_PKEY *pk = NULL;
+	int r = cmn_json_parse(ctx, what, buf, len, &j);
+	if (!r)
+		r = cmn_json_get_str(ctx, what, j, "mediaType", &mt);
+	if (!r && strcmp(mt, BUNDLE_V03))
+		r = cvmf_error(ctx, CVMF_E_UNSUPPORTED, "%s: mediaType '%s', not %s", what, mt,
+			       BUNDLE_V03);
+	if (!r)
+		r = cmn_json_get_str(ctx, what, j, "messageSignature.messageDigest.algorithm", &alg);
+	if (!r && strcmp(alg, "SHA2_384"))
+		r = cvmf_error(ctx, CVMF_E_UNSUPPORTED, "%s: digest algorithm %s, not SHA2_384", what,
+			       alg);
+	if (!r)
+		r = get_b64(ctx, what, j, "messageSignature.messageDigest.digest", &digest, &dl);
+	if (!r)
+		r = cmn_json_get_str(ctx, what, j, "messageSignature.signature", &sig64);
+	if (!r)
+		r = cmn_json_get(ctx, what, j, "verificationMaterial.tlogEntries[0]", JSON_OBJECT, &tle);
+	if (r)
+		goto out;
+	if (!(tle_text = json_dumps(tle, JSON_COMPACT))) {
+		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		goto out;
+	}
+	/* The log includes an entry for this digest... */
+	if ((r = tlg_rekor_verify(ctx, what, tle_text, strlen(tle_text), vkey, digest, dl, &e)) ||
+	    (r = cmn_json_parse(ctx, "Rekor body", e.body, e.body_len, &body)) ||
+	    (r = body_sig_key(ctx, body, &bs64, &k64)))
+		goto out;
+	/* ...with the bundle's signature... */
+	if (strcmp(bs64, sig64)) {
+		r = cvmf_error(ctx, CVMF_E_CRYPTO, "%s: the logged signature is not the bundle's", what);
+		goto out;
+	}
+	/* ...which signs this statement. */
+	if (stmt) {
+		uint8_t d[48];
+		const unsigned char *p;
+		EVP_Digest(stmt, stmt_len, d, NULL, EVP_sha384(), NULL);
+		if (dl != 48 || memcmp(d, digest, 48)) {
+			r = cvmf_error(ctx, CVMF_E_CRYPTO,
+				       "%s: the bundle's digest is not SHA-384 of the statement", what);
+			goto out;
+		}
+		if ((r = cmn_base64_decode(ctx, "the logged key", k64, strlen(k64), &spki, &kl)) ||
+		    (r = cmn_base64_decode(ctx, "the bundle's signature", sig64, strlen(sig64), &sig,
+					   &sl)))
+			goto out;
+		p = spki;
+		if (!(pk = d2i_PUBKEY(NULL, &p, (long)kl))) {
+			r = cvmf_error(ctx, CVMF_E_FORMAT, "%s: the logged key is not a DER SPKI", what);
+			goto out;
+		}
+		if ((r = cmn_key_from_pkey(ctx, "the logged key", pk, &k)) ||
+		    (r = cmn_key_verify(ctx, k, stmt, stmt_len, sig, sl)))
+			goto out;
+	}
+	*ret = e;
+	memset(&e, 0, sizeof(e));
+out:
+	json_decref(j);
+	json_decref(body);
+	free(tle_text);
+	free(digest);
+	free(sig);
+	free(spki);
+	EVP_PKEY_free(pk);
+	cmn_key_free(k);
+	tlg_rekor_entry_clear(&e);
 	return r;
 }

@@ -38,4 +38,14 @@ int tlg_rekor_request(cvmf_ctx *ctx, const struct cmn_key *k, const void *stmt, 
 int tlg_rekor_submit(cvmf_ctx *ctx, const char *base_url, const struct cmn_key *k,
 		     const void *stmt, size_t len, const char *vkey, struct tlg_rekor_entry *ret);
 
+/* A Sigstore bundle v0.3 (JSON, malloc'd) of a verified entry: the entry,
+ * the digest and signature as messageSignature, the key's SHA-256 as hint. */
+int tlg_rekor_bundle(cvmf_ctx *ctx, const struct tlg_rekor_entry *e, const uint8_t digest[48],
+		     char **ret, size_t *ret_len);
+/* Verify a bundle offline with the log's vkey; with stmt, also that its
+ * digest is SHA-384(stmt) and the logged key's signature verifies over it. */
+int tlg_rekor_bundle_verify(cvmf_ctx *ctx, const char *what, const void *buf, size_t len,
+			    const char *vkey, const void *stmt, size_t stmt_len,
+			    struct tlg_rekor_entry *ret);
+
 #endif

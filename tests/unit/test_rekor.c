@@ -257,6 +257,39 @@ static void test_submit(void **state)
 	assert_int_equal(e.index, 0);
 	assert_int_equal(e.size, 1);
 	assert_non_null(strstr((char *)e.body, "\"keyDetails\":\"PKIX_ECDSA_P384_SHA_384\""));
+	/* The Sigstore bundle v0.3 of it verifies offline, through the CLI too. */
+	uint8_t dg[48];
+	EVP_Digest(stmt, strlen(stmt), dg, NULL, EVP_sha384(), NULL);
+	char *bundle = NULL;
+	size_t bl = 0;
+	assert_int_equal(tlg_rekor_bundle(ctx, &e, dg, &bundle, &bl), 0);
+	assert_non_null(strstr(bundle, "\"mediaType\": \"application/vnd.dev.sigstore.bundle.v0.3+json\""));
+	struct tlg_rekor_entry e3;
+	assert_int_equal(tlg_rekor_bundle_verify(ctx, "bundle", bundle, bl, vkey, stmt, strlen(stmt), &e3), 0);
+	tlg_rekor_entry_clear(&e3);
+	assert_int_equal(tlg_rekor_bundle_verify(ctx, "bundle", bundle, bl, vkey, "other", 5, &e3),
+			 CVMF_E_CRYPTO);
+	char *d = t_tmpdir();
+	char *bp = t_write(d, "b.sigstore.json", bundle, bl), *sp = t_write(d, "stmt", stmt, strlen(stmt));
+	char *op = t_write(d, "other", "x", 1);
+	struct run rr = t_sh("'%s' log verify '%s' --rekor-key '%s' --entry '%s'", t_bin(), bp, vkey, sp);
+	t_assert_clean_exit(&rr, 0);
+	assert_non_null(strstr(rr.out, "entry 0 of the Rekor log (tree size 1) logs its digest, and the "
+				       "logged key signed the statement"));
+	t_run_free(&rr);
+	rr = t_sh("'%s' log verify '%s' --rekor-key '%s' --entry '%s'", t_bin(), bp, vkey, op);
+	t_assert_clean_exit(&rr, 3);
+	t_run_free(&rr);
+	rr = t_sh("'%s' log verify '%s' --rekor-key '%s'", t_bin(), bp, REKOR_LOCAL_VKEY);
+	t_assert_clean_exit(&rr, 3);    /* another log's key */
+	assert_non_null(strstr(rr.err, "not signed by the log key 'rekor-local'"));
+	t_run_free(&rr);
+	t_rmrf(d);
+	free(d);
+	free(bp);
+	free(sp);
+	free(op);
+	free(bundle);
 	tlg_rekor_entry_clear(&e);
 	/* An answer for another entry (the fixture, validly signed by its log):
 	 * refused, because it does not log our digest. */
