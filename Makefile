@@ -46,7 +46,7 @@ B := build
 LIB_SRCS := $(sort $(wildcard common/*.c measure/*.c builder/*.c recipes/*.c sign/*.c log/*.c))
 CLI_SRCS := $(sort $(wildcard cli/*.c))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
-HDRS := $(wildcard include/cvmforge/*.h common/*.h measure/*.h builder/*.h recipes/*.h cli/*.h tests/unit/*.h)
+HDRS := $(wildcard include/cvmforge/*.h common/*.h measure/*.h builder/*.h recipes/*.h log/*.h cli/*.h tests/unit/*.h)
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
 LIB_PIC_OBJS := $(LIB_SRCS:%.c=$(B)/pic/%.o)

@@ -1278,12 +1278,31 @@ out:
 int cvmf_log_state(cvmf_ctx *ctx, const char *dir, struct cvmf_log_state *ret)
 {
 	struct tlg_log *l = NULL;
-	int r = tlg_log_open(ctx, dir, false, &l);
-	if (r)
-		return r;
-	snprintf(ret->origin, sizeof(ret->origin), "%s", l->origin);
-	ret->size = l->signed_size;
-	memcpy(ret->root, l->signed_root, TLG_HASH);
+	struct tlg_note *n = NULL;
+	struct tlg_checkpoint c = { 0 };
+	uint8_t *b = NULL;
+	size_t len = 0;
+	char *p = path_join(dir, "checkpoint");
+	/* The published checkpoint (lastSigned may be one batch ahead of it). */
+	int r = p ? tlg_log_open(ctx, dir, false, &l) : cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+	if (!r)
+		r = get_file(ctx, "checkpoint", p, TLG_MAX_NOTE, &b, &len);
+	if (!r)
+		r = tlg_note_parse(ctx, p, b, len, &n);
+	if (!r)
+		r = tlg_checkpoint_parse(ctx, p, n->text, n->text_len, &c);
+	if (!r && strcmp(c.origin, l->origin))
+		r = cvmf_error(ctx, CVMF_E_FORMAT, "%s: origin '%s' is not the log's ('%s')", p,
+			       c.origin, l->origin);
+	if (!r) {
+		snprintf(ret->origin, sizeof(ret->origin), "%s", l->origin);
+		ret->size = c.size;
+		memcpy(ret->root, c.root, TLG_HASH);
+	}
+	tlg_checkpoint_clear(&c);
+	tlg_note_free(n);
 	tlg_log_close(l);
-	return 0;
+	free(b);
+	free(p);
+	return r;
 }

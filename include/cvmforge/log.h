@@ -41,7 +41,7 @@ int cvmf_log_add(cvmf_ctx *ctx, const char *dir, const uint8_t *const *entries,
 int cvmf_log_add_files(cvmf_ctx *ctx, const char *dir, const char *const *paths, size_t n,
 		       uint64_t *ret_first);
 
-/* The log's origin, size and root of its current signed checkpoint. */
+/* The log's origin, and the size and root of its published checkpoint. */
 struct cvmf_log_state {
 	char origin[256];
 	uint64_t size;

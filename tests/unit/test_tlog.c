@@ -367,6 +367,70 @@ static void test_two_writers(void **state)
 	free(vkey);
 }
 
+/* Readers while a writer appends: every proof a reader gets verifies against
+ * the checkpoint it was made from (immutable tiles, partial tiles kept for every
+ * published size, the checkpoint replaced atomically). */
+static void test_read_while_writing(void **state)
+{
+	(void)state;
+	char *tmp = t_tmpdir(), *dir = NULL, *vkey = NULL;
+	assert_true(asprintf(&dir, "%s/log", tmp) > 0);
+	cvmf_ctx *ctx = cvmf_ctx_new();
+	must(ctx, cvmf_log_init(ctx, dir, "t.example/rw", NULL, &vkey), "init");
+	add_range(ctx, dir, 0, 1);
+	pid_t w = fork();
+	assert_true(w >= 0);
+	if (w == 0) {
+		cvmf_ctx *c = cvmf_ctx_new();
+		uint64_t n = 1;
+		for (int b = 0; b < 60; b++) {
+			uint64_t k = 1 + (uint64_t)(b * 37 % 97), first;
+			uint8_t *e[100];
+			size_t l[100];
+			char buf[100][32];
+			for (uint64_t i = 0; i < k; i++) {
+				l[i] = (size_t)snprintf(buf[i], 32, "entry %llu", (unsigned long long)(n + i));
+				e[i] = (uint8_t *)buf[i];
+			}
+			if (cvmf_log_add(c, dir, (const uint8_t *const *)e, l, (size_t)k, &first) ||
+			    first != n)
+				_exit(1);
+			n += k;
+		}
+		_exit(0);
+	}
+	int proofs = 0, st = 0;
+	srand(11);
+	for (;;) {
+		pid_t done = waitpid(w, &st, WNOHANG);
+		struct cvmf_log_state ls;
+		must(ctx, cvmf_log_state(ctx, dir, &ls), "state");
+		uint64_t idx = (uint64_t)rand() % ls.size;
+		char *proof = NULL, e[32];
+		size_t plen;
+		int el = snprintf(e, sizeof(e), "entry %llu", (unsigned long long)idx);
+		must(ctx, cvmf_log_proof(ctx, dir, idx, &proof, &plen), "proof while writing");
+		struct cvmf_log_verify_opts o = { .vkey = vkey, .entry = (uint8_t *)e,
+						  .entry_len = (size_t)el };
+		struct cvmf_log_verified v;
+		must(ctx, cvmf_log_verify_proof(ctx, proof, plen, &o, &v), "verify while writing");
+		assert_true(v.size >= ls.size);
+		cvmf_log_verified_clear(&v);
+		free(proof);
+		proofs++;
+		if (done == w)
+			break;
+	}
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	printf("# %d proofs verified while the writer appended\n", proofs);
+	assert_true(proofs > 1);
+	cvmf_ctx_free(ctx);
+	t_rmrf(tmp);
+	free(tmp);
+	free(dir);
+	free(vkey);
+}
+
 /* The states a crash leaves behind (tlog.md 6.3): a tree committed but not
  * signed, and files of an uncommitted batch. Both recover, and the log audits. */
 static void test_crash_states(void **state)
@@ -427,6 +491,7 @@ int main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_two_writers),
 		cmocka_unit_test(test_crash_states),
+		cmocka_unit_test(test_read_while_writing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
