@@ -25,7 +25,7 @@ json_t *cli_file_obj(const char *path, const struct cvmf_file_digest *d)
 	json_t *o = cmn_json_digest(d);
 	if (!o)
 		return NULL;
-	json_object_set_new(o, "path", path ? json_string(path) : json_null());
+	json_object_set_new(o, "path", cmn_json_string_or_null(path));
 	if (d->derived)
 		json_object_set_new(o, "derived", json_string("from acpi_tables"));
 	return o;

@@ -441,7 +441,7 @@ static const char *verbose_name(enum cvmf_sev_mode m)
 static json_t *file_obj(const char *path, uint64_t size, const uint8_t sha[32], bool have_sha)
 {
 	json_t *o = json_object();
-	json_object_set_new(o, "path", json_string(path));
+	json_object_set_new(o, "path", cmn_json_string_or_null(path));
 	json_object_set_new(o, "size", json_integer((json_int_t)size));
 	json_object_set_new(o, "sha256", have_sha ? cmn_json_hex(sha, 32) : json_null());
 	return o;

@@ -12,6 +12,7 @@
 
 #include "common/http.h"
 #include "common/internal.h"
+#include "common/lazy.h"
 
 #define CONNECT_TIMEOUT_S 30L
 #define STALL_S 60L
@@ -134,6 +135,9 @@ int cmn_http(cvmf_ctx *ctx, const struct cmn_http_req *req, long *ret_status,
 	if (!post && strcmp(method, "GET"))
 		return cvmf_error(ctx, CVMF_E_INVAL, "%s %s: method %s is not GET or POST", x.what,
 				  req->url, method);
+	/* libcurl is loaded on first use (common/lazy.h): say so if it cannot be. */
+	if ((rc = cmn_lazy_require(ctx, &cmn_lazy_curl)))
+		return rc;
 	pthread_once(&g_once, global_init);
 	if (g_init != CURLE_OK)
 		return cvmf_error(ctx, CVMF_E_UNSUPPORTED, "libcurl cannot be initialised: %s",
@@ -146,6 +150,15 @@ int cmn_http(cvmf_ctx *ctx, const struct cmn_http_req *req, long *ret_status,
 			goto out;
 		}
 		struct curl_slist *n = curl_slist_append(hdrs, *h);
+		if (!n) {
+			rc = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+			goto out;
+		}
+		hdrs = n;
+	}
+	if (post) {
+		/* No "Expect: 100-continue" round trip before a large body. */
+		struct curl_slist *n = curl_slist_append(hdrs, "Expect:");
 		if (!n) {
 			rc = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
 			goto out;

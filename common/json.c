@@ -49,6 +49,12 @@ json_t *cmn_json_digest(const struct cvmf_file_digest *d)
 	return o;
 }
 
+json_t *cmn_json_string_or_null(const char *s)
+{
+	json_t *v = s ? json_string(s) : NULL;   /* NULL when not UTF-8 */
+	return v ? v : json_null();
+}
+
 json_t *cmn_json_text(const void *s, size_t len)
 {
 	if (!s)
@@ -235,7 +241,7 @@ int cmn_json_get(cvmf_ctx *ctx, const char *what, const json_t *root, const char
 			char *end;
 			errno = 0;
 			unsigned long long i = strtoull(p + 1, &end, 10);
-			if (end == p + 1 || *end != ']' || errno || p[1] == '-' || p[1] == '+')
+			if (p[1] < '0' || p[1] > '9' || *end != ']' || errno)
 				return cvmf_error(ctx, CVMF_E_INVAL, "%s: bad JSON path '%s'", what,
 						  path);
 			p = end + 1;

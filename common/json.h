@@ -50,6 +50,9 @@ json_t *cmn_json_hex_u64(uint64_t v);
 /* {"size": d->size, "sha256": hex, "sha384": hex}: a file in manifest.json,
  * measurements.json and the measure verbs' reports. NULL when out of memory. */
 json_t *cmn_json_digest(const struct cvmf_file_digest *d);
+/* A JSON string of s when it is valid UTF-8, else (and for NULL) null: file
+ * paths in reports, which are bytes. Never NULL but when out of memory. */
+json_t *cmn_json_string_or_null(const char *s);
 /* A byte string that is usually text (a kernel command line):
  * {"value": the string if it is valid UTF-8 without NUL, else null,
  *  "hex": the lowercase hex of its bytes}. NULL when out of memory. */

@@ -90,6 +90,9 @@ static void test_get_paths(void **state)
 	assert_int_equal(cmn_json_get_u64(ctx, "d", doc, "n", 10, &u), CVMF_E_FORMAT);
 	assert_string_equal(CTX_MSG(ctx), "d: n: -1 is out of range (0 to 10)");
 	assert_int_equal(cmn_json_get(ctx, "d", doc, "a..b", -1, &v), CVMF_E_INVAL);
+	assert_int_equal(cmn_json_get(ctx, "d", doc, "a.b[ 1]", -1, &v), CVMF_E_INVAL);
+	assert_int_equal(cmn_json_get(ctx, "d", doc, "a.b[-1]", -1, &v), CVMF_E_INVAL);
+	assert_int_equal(cmn_json_get(ctx, "d", doc, "a.b[1", -1, &v), CVMF_E_INVAL);
 	json_decref(doc);
 	cvmf_ctx_free(ctx);
 }
@@ -131,7 +134,7 @@ static void test_parse_errors(void **state)
 	assert_true(asprintf(&missing, "%s/nope.json", dir) > 0);
 	assert_true(cmn_json_read_file(ctx, "manifest", missing, 1 << 20, &v) == CVMF_E_IO);
 	assert_true(strncmp(CTX_MSG(ctx), "cannot open manifest '", 22) == 0);
-	assert_null(strstr(CTX_MSG(ctx), "-1"));
+	assert_null(strstr(CTX_MSG(ctx), ":-1:-1:"));
 	/* The size cap. */
 	assert_true(cmn_json_read_file(ctx, "manifest", p, 4, &v) < 0);
 	assert_null(v);
@@ -254,6 +257,11 @@ static void test_text(void **state)
 	assert_true(json_is_null(json_object_get(t, "value")));
 	assert_string_equal(json_string_value(json_object_get(t, "hex")), "610062");
 	json_decref(t);
+	json_t *p = cmn_json_string_or_null("caf\xc3\xa9");
+	assert_string_equal(json_string_value(p), "caf\xc3\xa9");
+	json_decref(p);
+	assert_true(json_is_null(cmn_json_string_or_null("a\xff")));
+	assert_true(json_is_null(cmn_json_string_or_null(NULL)));
 	t = cmn_json_text("", 0);
 	assert_string_equal(json_string_value(json_object_get(t, "value")), "");
 	json_decref(t);

@@ -142,6 +142,43 @@ static void test_cmdline_every_verb(void **state)
 	}
 }
 
+/* A file name that is not UTF-8: "path" is null, not left out. */
+static void test_path_not_utf8(void **state)
+{
+	struct fx *f = *state;
+	if (!f->amdsev || !f->ovmf || !f->kernel)
+		skip();
+	char *sev = NULL, *tdx = NULL;
+	assert_true(asprintf(&sev, "%s/sev\xff.fd", f->dir) > 0);
+	assert_true(asprintf(&tdx, "%s/tdx\xff.fd", f->dir) > 0);
+	struct run r = t_sh("cp '%s' '%s' && cp '%s' '%s'", f->amdsev, sev, f->ovmf, tdx);
+	t_assert_clean_exit(&r, 0);
+	t_run_free(&r);
+	r = RUN("measure", "snp", "--mode", "snp", "--vcpus", "1", "--vcpu-type", "EPYC-v4",
+		"--ovmf", sev, "--json");
+	t_assert_clean_exit(&r, 0);
+	json_t *j = parse(r.out);
+	json_t *o = json_object_get(j, "ovmf");
+	assert_non_null(json_object_get(o, "path"));
+	assert_true(json_is_null(json_object_get(o, "path")));
+	assert_int_equal(json_integer_value(json_object_get(o, "size")), 4194304);
+	json_decref(j);
+	t_run_free(&r);
+	r = RUN("measure", "tdx", "--ovmf", tdx, "--kernel", f->kernel, "--json");
+	t_assert_clean_exit(&r, 0);
+	j = parse(r.out);
+	o = json_object_get(json_object_get(j, "params"), "firmware");
+	assert_non_null(json_object_get(o, "path"));
+	assert_true(json_is_null(json_object_get(o, "path")));
+	/* and a UTF-8 one is kept */
+	assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(j, "params"),
+									 "kernel"), "path")), f->kernel);
+	json_decref(j);
+	t_run_free(&r);
+	free(sev);
+	free(tdx);
+}
+
 /* Build a small image once (file: inputs, locked) into f->dir/out/t-1. */
 static char *build_image(struct fx *f)
 {
@@ -264,7 +301,7 @@ static void test_verify_shapes(void **state)
 	t_assert_clean_exit(&r, 1);
 	assert_non_null(strstr(r.err, "Error: cannot open manifest.json '"));
 	assert_non_null(strstr(r.err, "No such file or directory"));
-	assert_null(strstr(r.err, "-1"));
+	assert_null(strstr(r.err, ":-1:-1:"));
 	t_run_free(&r);
 	free(img);
 }
@@ -273,6 +310,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cmdline_every_verb),
+		cmocka_unit_test(test_path_not_utf8),
 		cmocka_unit_test(test_verify_shapes),
 	};
 	return cmocka_run_group_tests_name("json_cli", tests, setup, teardown);
