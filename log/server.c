@@ -64,7 +64,8 @@ struct req {
 	struct MHD_Connection *conn;
 	struct req *next;
 	uint8_t *body;
-	size_t len;
+	size_t len, cap;
+	size_t announced;               /* Content-Length, when given */
 	int status;                     /* an error to answer once the body is in */
 	const char *msg;
 	bool queued, done;
@@ -522,8 +523,18 @@ static enum MHD_Result on_add(struct srv *s, struct MHD_Connection *c, struct re
 			q->body = NULL;
 		}
 		if (!q->dropped) {
-			if (!q->body && !(q->body = malloc(TLG_SERVE_MAX_BODY)))
-				return MHD_NO;
+			if (q->len + *upload_size > q->cap) {   /* as large as announced, or doubling */
+				size_t cap = q->cap ? q->cap : q->announced;
+				while (cap < q->len + *upload_size)
+					cap = cap ? cap * 2 : 4096;
+				if (cap > TLG_SERVE_MAX_BODY)
+					cap = TLG_SERVE_MAX_BODY;
+				uint8_t *nb = realloc(q->body, cap);
+				if (!nb)
+					return MHD_NO;
+				q->body = nb;
+				q->cap = cap;
+			}
 			memcpy(q->body + q->len, upload, *upload_size);
 			q->len += *upload_size;
 		}
@@ -609,6 +620,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		if (!q)
 			return MHD_NO;
 		q->s = s;
+		q->announced = cl ? (size_t)strtoull(cl, NULL, 10) : 0;
 		clock_gettime(CLOCK_MONOTONIC, &q->start);
 		*con_cls = q;
 		return MHD_YES;
