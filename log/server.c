@@ -246,8 +246,9 @@ static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned status, co
 /* ---- read API ---- */
 
 /* "tile/L/N[.p/W]" or "tile/entries/N[.p/W]", canonical only. */
-static bool parse_tile(const char *p, int *ret_level, uint64_t *ret_index, unsigned *ret_w)
+bool tlg_serve_parse_tile(const char *p, int *ret_level, uint64_t *ret_index, unsigned *ret_w)
 {
+	const char *start = p;
 	int level;
 	if (strncmp(p, "tile/", 5))
 		return false;
@@ -302,7 +303,7 @@ static bool parse_tile(const char *p, int *ret_level, uint64_t *ret_index, unsig
 	}
 	/* Canonical: exactly what tlg_tile_path writes for these numbers. */
 	char canon[128];
-	if (tlg_tile_path(canon, sizeof(canon), level, index, w))
+	if (tlg_tile_path(canon, sizeof(canon), level, index, w) || strcmp(canon, start))
 		return false;
 	*ret_level = level;
 	*ret_index = index;
@@ -383,7 +384,7 @@ static bool is_read_path(const char *url)
 	int level;
 	uint64_t index;
 	unsigned w;
-	return !strcmp(url, "/checkpoint") || parse_tile(url + 1, &level, &index, &w);
+	return !strcmp(url, "/checkpoint") || tlg_serve_parse_tile(url + 1, &level, &index, &w);
 }
 
 static enum MHD_Result serve_read(struct srv *s, struct MHD_Connection *c, const char *url)
@@ -392,7 +393,7 @@ static enum MHD_Result serve_read(struct srv *s, struct MHD_Connection *c, const
 	uint64_t index = 0;
 	unsigned w = 0;
 	bool cp = !strcmp(url, "/checkpoint");
-	if (!cp && !parse_tile(url + 1, &level, &index, &w))
+	if (!cp && !tlg_serve_parse_tile(url + 1, &level, &index, &w))
 		return reply_error(c, MHD_HTTP_NOT_FOUND, "not found: not a tlog-tiles path\n");
 	if (!cp && !tile_inside(level, index, w, s->signed_size))
 		return reply_error(c, MHD_HTTP_NOT_FOUND,

@@ -46,4 +46,9 @@ int tlg_serve(cvmf_ctx *ctx, const struct tlg_serve_opts *o);
  * the log's key, outside the served directory (malloc'd). */
 int tlg_serve_record_path(cvmf_ctx *ctx, const char *dir, char **ret);
 
+/* A read-API path without its leading '/' ("tile/0/x001/234.p/7",
+ * "tile/entries/000"): true only for the canonical form, with the numbers. */
+bool tlg_serve_parse_tile(const char *path, int *ret_level, uint64_t *ret_index,
+			  unsigned *ret_w);
+
 #endif

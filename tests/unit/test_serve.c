@@ -272,6 +272,7 @@ static void test_bad_input(void **state)
 		"/tile/../checkpoint", "/tile/0/../../.state/lastSigned", "/.state/config",
 		"/tile%2F0/000", "/tile/0%2F000", "/%63heckpoint", "//checkpoint",
 		"/tile/0//000", "/tile/0/000.p/01", "/tile/0/0", "/tile/00/000", "/tile/0/x000/001",
+		"/tile/0/x000/000", "/tile/entries/x000/001.p/44", /* non-canonical zero groups */
 		"/tile/0/001", "/tile/0/001.p/45", "/tile/0/002.p/1", "/tile/entries/001.p/45",
 		"/tile/64/000", "/tile/0/000.p/256", "/checkpoint/", "/checkpoint/?x=1",
 		"/", "/add/", "/tile", "/tile/entries/000/", "/tile/0/000.p/",
@@ -289,6 +290,14 @@ static void test_bad_input(void **state)
 			    "tile/0/001.p/44 && mv tile/1 ../saved1 && mkdir -p ../evil && "
 			    "cp ../saved1/000.p/1 ../evil/ 2>/dev/null; mkdir -p ../evil/000.p && "
 			    "cp ../saved1/000.p/1 ../evil/000.p/1 && ln -s ../../evil tile/1", f.log);
+	t_assert_clean_exit(&r, 0);
+	t_run_free(&r);
+	/* A file at a non-canonical name of a real tile (found by fuzz_serve). */
+	r = t_sh("cd '%s' && mkdir tile/0/x000 && cp tile/0/000 tile/0/x000/000", f.log);
+	t_assert_clean_exit(&r, 0);
+	t_run_free(&r);
+	expect_refused(p, &f, REQ("GET /tile/0/x000/000 HTTP/1.1\r\nHost: x\r\n\r\n"), 404, NULL);
+	r = t_sh("rm -r '%s/tile/0/x000'", f.log);
 	t_assert_clean_exit(&r, 0);
 	t_run_free(&r);
 	expect_refused(p, &f, REQ("GET /tile/0/001.p/44 HTTP/1.1\r\nHost: x\r\n\r\n"), 404, NULL);
