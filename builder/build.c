@@ -27,6 +27,7 @@
 #include <openssl/crypto.h>
 
 #include "builder/image.h"
+#include "common/write.h"
 #include "recipes/recipe.h"
 
 struct input {
@@ -57,6 +58,9 @@ struct build {
 	bool have_ires;
 	char release[256];
 	json_t *modules;            /* [{path, vermagic}] */
+	struct cvmf_fw_info *fw;    /* what the firmware's volumes say (check_firmware) */
+	unsigned ovmf_release;      /* the recipe's release, else the image's; 0 if unknown */
+	char ovmf_release_source[200];
 };
 
 static double now(void)
@@ -94,7 +98,7 @@ static int wrap(cvmf_ctx *ctx, int rc, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
-	return cvmf_error(ctx, rc, "%s%s", prefix, msg);
+	return cmn_error(ctx, rc, "%s%s", prefix, msg);
 }
 
 static struct input *new_input(struct build *b, const char *role, unsigned line)
@@ -119,7 +123,7 @@ static struct input *new_input(struct build *b, const char *role, unsigned line)
 static int lock_mismatch(struct build *b, const struct input *in, const struct rcp_lock_entry *le,
 			 unsigned line, const char *field, const char *pinned, const char *used)
 {
-	return cvmf_error(b->ctx, CVMF_E_FORMAT,
+	return cmn_error(b->ctx, CVMF_E_FORMAT,
 			  "%s:%u: %s: the lock pins %s %s but %s (if the change is intended, run "
 			  "`cvmforge build --lock`)",
 			  b->lock->path, line ? line : le->line, in->id, field, pinned, used);
@@ -139,7 +143,7 @@ static int check_pin(struct build *b, struct input *in, const uint8_t *recipe_pi
 		unsigned line = le->version ? le->version_line : le->have_deb_sha256
 			      ? le->deb_sha256_line : le->deb_file_line;
 		if (field)
-			return cvmf_error(b->ctx, CVMF_E_FORMAT,
+			return cmn_error(b->ctx, CVMF_E_FORMAT,
 					  "%s:%u: %s: the lock pins a package's %s, but this input is not a package "
 					  "(if the change is intended, run `cvmforge build --lock`)",
 					  b->lock->path, line ? line : le->line, in->id, field);
@@ -147,7 +151,7 @@ static int check_pin(struct build *b, struct input *in, const uint8_t *recipe_pi
 	if (recipe_pin) {
 		if (memcmp(recipe_pin, in->d.sha256, 32)) {
 			cvmf_hex(recipe_pin, 32, want);
-			return cvmf_error(b->ctx, CVMF_E_FORMAT,
+			return cmn_error(b->ctx, CVMF_E_FORMAT,
 					  "%s:%u: %s: the recipe pins sha256 %s but the bytes have %s",
 					  b->r->path, in->line, in->id, want, got);
 		}
@@ -155,14 +159,14 @@ static int check_pin(struct build *b, struct input *in, const uint8_t *recipe_pi
 	if (le && le->have_sha256 && !b->o->lock) {
 		if (memcmp(le->sha256, in->d.sha256, 32)) {
 			cvmf_hex(le->sha256, 32, want);
-			return cvmf_error(b->ctx, CVMF_E_FORMAT,
+			return cmn_error(b->ctx, CVMF_E_FORMAT,
 					  "%s:%u: %s: the lock pins sha256 %s but the bytes have %s "
 					  "(if the change is intended, run `cvmforge build --lock`)",
 					  b->lock->path, le->sha256_line ? le->sha256_line : le->line,
 					  in->id, want, got);
 		}
 	} else if (!recipe_pin && !b->o->lock) {
-		return cvmf_error(b->ctx, CVMF_E_FORMAT,
+		return cmn_error(b->ctx, CVMF_E_FORMAT,
 				  "%s:%u: %s is not pinned: add sha256 = %s to the recipe, or run "
 				  "`cvmforge build --lock` to record it in %s",
 				  b->r->path, in->line, in->id, got, b->lock->path);
@@ -230,12 +234,12 @@ static int check_lock_deb(struct build *b, const struct input *in, const struct 
 static bool member_record(struct build *b, const struct input *in, const char *member,
 			  char *dir, size_t dir_len, char *path, size_t path_len)
 {
-	struct cvmf_hasher *h = NULL;
+	struct cmn_hasher *h = NULL;
 	uint8_t d[32];
 	char deb_hex[65], member_hex[65];
-	bool ok = !cvmf_hasher_new(b->ctx, CVMF_SHA256, &h) &&
-		  !cvmf_hasher_oneshot(h, member, strlen(member), d);
-	cvmf_hasher_free(h);
+	bool ok = !cmn_hasher_new(b->ctx, CMN_SHA256, &h) &&
+		  !cmn_hasher_oneshot(h, member, strlen(member), d);
+	cmn_hasher_free(h);
 	if (!ok)
 		return false;
 	cvmf_hex(in->deb.sha256, 32, deb_hex);
@@ -277,7 +281,7 @@ static void note_extracted(struct build *b, const char *member, struct input *in
 	cvmf_hex(sha, 32, hex);
 	img_pathf(target, sizeof(target), "../../files/%s", hex);
 	img_pathf(tmp, sizeof(tmp), "%s.tmp-%ld", rec, (long)getpid());
-	if (cvmf_mkdir_p(b->ctx, dir, 0755))
+	if (cmn_mkdir_p(b->ctx, dir, 0755))
 		return;
 	unlink(tmp);
 	if (symlink(target, tmp) || rename(tmp, rec))
@@ -306,17 +310,17 @@ static int resolve(struct build *b, const char *role, const struct rcp_source *s
 {
 	struct input *in = new_input(b, role, src->line);
 	if (!in)
-		return cvmf_error(b->ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(b->ctx, CVMF_E_NOMEM, "out of memory");
 	in->src = src;
 	img_pathf(in->id, sizeof(in->id), "%s", src->text);
 	int rc;
 	if (src->kind == RCP_SRC_FILE) {
 		struct stat st;
 		if (stat(src->path, &st))
-			return cvmf_error(b->ctx, CVMF_E_IO, "%s:%u: %s: %s", b->r->path, src->line,
+			return cmn_error(b->ctx, CVMF_E_IO, "%s:%u: %s: %s", b->r->path, src->line,
 					  src->text, strerror(errno));
 		if (!S_ISREG(st.st_mode))
-			return cvmf_error(b->ctx, CVMF_E_FORMAT, "%s:%u: %s is not a regular file",
+			return cmn_error(b->ctx, CVMF_E_FORMAT, "%s:%u: %s is not a regular file",
 					  b->r->path, src->line, src->text);
 		img_pathf(in->path, sizeof(in->path), "%s", src->path);
 	} else {
@@ -387,8 +391,8 @@ static const char *const type_names[] = { "file", "dir", "symlink", "char", "blo
  * "TYPE MODE UID GID PATH\0" then the content's sha256 or the symlink target. */
 static int tree_digest(struct build *b, const struct bld_initrd *t, struct input *in)
 {
-	struct cvmf_hasher *h;
-	int rc = cvmf_hasher_new(b->ctx, CVMF_SHA256, &h);
+	struct cmn_hasher *h;
+	int rc = cmn_hasher_new(b->ctx, CMN_SHA256, &h);
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < t->n && !rc; i++) {
@@ -396,22 +400,22 @@ static int tree_digest(struct build *b, const struct bld_initrd *t, struct input
 		char head[4400];
 		int n = snprintf(head, sizeof(head), "%s %04o %u %u %s", type_names[e->type], e->mode,
 				 e->uid, e->gid, e->path);
-		rc = cvmf_hasher_update(h, head, (size_t)n + 1);
+		rc = cmn_hasher_update(h, head, (size_t)n + 1);
 		if (e->type == BLD_REG && !rc) {
 			uint8_t sha[32];
 			uint64_t size;
-			if (!(rc = cvmf_sha256_file(b->ctx, "tree file", e->source, sha, &size))) {
-				rc = cvmf_hasher_update(h, sha, 32);
+			if (!(rc = cmn_sha256_file(b->ctx, "tree file", e->source, sha, &size))) {
+				rc = cmn_hasher_update(h, sha, 32);
 				in->d.size += size;
 				in->tree_files++;
 			}
 		} else if (e->type == BLD_SYMLINK && !rc) {
-			rc = cvmf_hasher_update(h, e->target, strlen(e->target) + 1);
+			rc = cmn_hasher_update(h, e->target, strlen(e->target) + 1);
 		}
 	}
 	if (!rc)
-		rc = cvmf_hasher_final(h, in->d.sha256);
-	cvmf_hasher_free(h);
+		rc = cmn_hasher_final(h, in->d.sha256);
+	cmn_hasher_free(h);
 	in->d.present = true;
 	return rc;
 }
@@ -420,7 +424,7 @@ static int add_tree(struct build *b, const struct rcp_entry *re)
 {
 	struct input *in = new_input(b, "initrd-tree", re->line);
 	if (!in)
-		return cvmf_error(b->ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(b->ctx, CVMF_E_NOMEM, "out of memory");
 	/* The id names the tree as the recipe does. */
 	const char *dirtext = re->src.text;
 	if (!strncmp(dirtext, "file:", 5))
@@ -435,7 +439,7 @@ static int add_tree(struct build *b, const struct rcp_entry *re)
 	 * not put the host's /etc in the initrd. */
 	struct stat rst;
 	if (lstat(re->src.path, &rst) == 0 && S_ISLNK(rst.st_mode))
-		return cvmf_error(b->ctx, CVMF_E_INVAL,
+		return cmn_error(b->ctx, CVMF_E_INVAL,
 				  "%s: '%s' is a symbolic link; a tree's root is not followed "
 				  "(name the directory itself)", origin, re->src.path);
 	struct bld_initrd t;
@@ -507,18 +511,12 @@ static int collect_initrd(struct build *b)
 	return rc;
 }
 
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-	return n >= m && !memcmp(s + n - m, suffix, m);
-}
-
 /* Every kernel module in the initrd must be built for this kernel. */
 static int check_modules(struct build *b, const char *kernel_path)
 {
 	uint8_t *buf;
 	size_t len;
-	int rc = cvmf_read_file(b->ctx, "kernel", kernel_path, 512u << 20, &buf, &len);
+	int rc = cmn_read_file(b->ctx, "kernel", kernel_path, 512u << 20, &buf, &len);
 	if (rc)
 		return rc;
 	rc = bld_bzimage_release(b->ctx, buf, len, b->release, sizeof(b->release));
@@ -528,18 +526,18 @@ static int check_modules(struct build *b, const char *kernel_path)
 	b->modules = json_array();
 	for (size_t i = 0; i < b->initrd.n; i++) {
 		const struct bld_entry *e = &b->initrd.v[i];
-		if (e->type != BLD_REG || !ends_with(e->path, ".ko"))
+		if (e->type != BLD_REG || !bld_module_kind(e->path))
 			continue;
-		if ((rc = cvmf_read_file(b->ctx, "module", e->source, 256u << 20, &buf, &len)))
+		if ((rc = cmn_read_file(b->ctx, "module", e->source, 256u << 20, &buf, &len)))
 			return rc;
 		char vermagic[512];
-		rc = bld_module_vermagic(b->ctx, buf, len, vermagic, sizeof(vermagic));
+		rc = bld_module_vermagic_file(b->ctx, e->path, buf, len, vermagic, sizeof(vermagic));
 		free(buf);
 		if (rc)
 			return wrap(b->ctx, rc, "%s: /%s: ", e->origin, e->path);
 		size_t w = strcspn(vermagic, " ");
 		if (w != strlen(b->release) || memcmp(vermagic, b->release, w))
-			return cvmf_error(b->ctx, CVMF_E_FORMAT,
+			return cmn_error(b->ctx, CVMF_E_FORMAT,
 					  "%s: /%s: module built for %.*s, but the kernel is %s "
 					  "(vermagic \"%s\")", e->origin, e->path, (int)w, vermagic,
 					  b->release, vermagic);
@@ -548,6 +546,36 @@ static int check_modules(struct build *b, const char *kernel_path)
 		json_object_set_new(m, "vermagic", json_string(vermagic));
 		json_array_append_new(b->modules, m);
 	}
+	return 0;
+}
+
+/* The firmware is read, not trusted: a [firmware] release the image
+ * contradicts is an error naming both; without one, the image's is used. */
+static int check_firmware(struct build *b)
+{
+	const struct rcp_recipe *r = b->r;
+	int rc = cvmf_fw_read(b->ctx, b->in[0].path, &b->fw);
+	if (rc)
+		return wrap(b->ctx, rc, "%s:%u: firmware: ", r->path, r->firmware.line);
+	const struct cvmf_fw_info *fw = b->fw;
+	if (r->ovmf_release) {
+		if (cvmf_fw_check_release(b->ctx, fw, r->ovmf_release))
+			return wrap(b->ctx, CVMF_E_INVAL,
+				    "%s:%u: [firmware] release %u.%02u contradicts the firmware %s: ",
+				    r->path, r->firmware.line, r->ovmf_release / 100,
+				    r->ovmf_release % 100, r->firmware.text);
+		b->ovmf_release = r->ovmf_release;
+		snprintf(b->ovmf_release_source, sizeof(b->ovmf_release_source),
+			 "recipe: [firmware] release %u.%02u", r->ovmf_release / 100,
+			 r->ovmf_release % 100);
+	} else if (fw->release) {
+		b->ovmf_release = fw->release;
+		snprintf(b->ovmf_release_source, sizeof(b->ovmf_release_source),
+			 "firmware: version string '%s' in %s", fw->versions[0], fw->version_module[0]);
+	}
+	if (r->tdx.enabled && fw->known && !(fw->features & CVMF_FW_TDX_MEASURE))
+		warn(b, "tdx: the firmware has no TDX measurement driver (TdTcg2Dxe): it extends no "
+		     "RTMR, so rtmr0..rtmr2 are null");
 	return 0;
 }
 
@@ -566,7 +594,7 @@ static int write_initrd(struct build *b, const char *dir)
 	}
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0)
-		return cvmf_error(b->ctx, CVMF_E_IO, "%s: %s", path, strerror(errno));
+		return cmn_error(b->ctx, CVMF_E_IO, "%s: %s", path, strerror(errno));
 	unsigned workers = b->o->workers;
 	if (!workers) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -583,7 +611,7 @@ static int write_initrd(struct build *b, const char *dir)
 	};
 	int rc = bld_initrd_write(b->ctx, &b->initrd, &o, fd, &b->ires);
 	if (close(fd) && !rc)
-		rc = cvmf_error(b->ctx, CVMF_E_IO, "%s: %s", path, strerror(errno));
+		rc = cmn_error(b->ctx, CVMF_E_IO, "%s: %s", path, strerror(errno));
 	b->have_ires = !rc;
 	return rc;
 }
@@ -594,12 +622,12 @@ static int write_cmdline(struct build *b, const char *dir)
 	img_pathf(path, sizeof(path), "%s/%s", dir, IMG_CMDLINE);
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0)
-		return cvmf_error(b->ctx, CVMF_E_IO, "%s: %s", path, strerror(errno));
+		return cmn_error(b->ctx, CVMF_E_IO, "%s: %s", path, strerror(errno));
 	size_t n = strlen(b->r->cmdline);
 	ssize_t w = write(fd, b->r->cmdline, n);
 	int e = errno;
 	if (close(fd) || w != (ssize_t)n)
-		return cvmf_error(b->ctx, CVMF_E_IO, "%s: %s", path, strerror(e));
+		return cmn_error(b->ctx, CVMF_E_IO, "%s: %s", path, strerror(e));
 	return 0;
 }
 
@@ -652,24 +680,25 @@ static int platform_params(struct build *b, json_t **ret)
 		/* The event layout: the recipe's, else the firmware release's. */
 		enum cvmf_tdx_layout layout;
 		const char *layout_source;
-		char src[256];
+		const bool fw_measures = !b->fw->known || (b->fw->features & CVMF_FW_TDX_MEASURE);
 		if (r->tdx.have_layout) {
 			layout = r->tdx.layout;
 			layout_source = "recipe: [tdx] ovmf-event-layout";
-		} else if (r->ovmf_release) {
-			if (cvmf_tdx_layout_for_release(b->ctx, r->ovmf_release, &layout)) {
+		} else if (!fw_measures) {
+			layout = CVMF_TDX_LAYOUT_2024_11;
+			layout_source = "unused: the firmware has no TDX measurement driver";
+		} else if (b->ovmf_release) {
+			if (cvmf_tdx_layout_for_release(b->ctx, b->ovmf_release, &layout)) {
 				json_decref(p);
 				json_decref(t);
 				return wrap(b->ctx, CVMF_E_UNSUPPORTED, "%s:%u: [tdx]: ", r->path,
 					    r->tdx.line);
 			}
-			snprintf(src, sizeof(src), "recipe: [firmware] release %u.%02u",
-				 r->ovmf_release / 100, r->ovmf_release % 100);
-			layout_source = src;
+			layout_source = b->ovmf_release_source;
 		} else {
 			json_decref(p);
 			json_decref(t);
-			return cvmf_error(b->ctx, CVMF_E_FORMAT,
+			return cmn_error(b->ctx, CVMF_E_FORMAT,
 					  "%s:%u: [tdx] needs the OVMF event layout: set release in "
 					  "[firmware] (e.g. 2022.11) or ovmf-event-layout in [tdx]",
 					  r->path, r->tdx.line);
@@ -683,16 +712,23 @@ static int platform_params(struct build *b, json_t **ret)
 			patch = r->tdx.kernel_patch;
 			snprintf(psrc, sizeof(psrc), "recipe: [tdx] kernel-header-patch");
 		} else {
-			if (cvmf_qemu_kernel_patched(b->ctx, r->tdx.qemu_version, r->ovmf_release,
-						     &layout, true, &patch)) {
+			int pr = cvmf_qemu_kernel_patched(b->ctx, r->tdx.qemu_version, b->ovmf_release,
+							  &layout, true, &patch);
+			if (pr && fw_measures) {
 				json_decref(p);
 				json_decref(t);
 				return wrap(b->ctx, CVMF_E_FORMAT,
 					    "%s:%u: [tdx] (set kernel-header-patch): ", r->path,
 					    r->tdx.line);
 			}
-			snprintf(psrc, sizeof(psrc), "rule: QEMU %u.%u, OVMF %s", r->tdx.qemu_version / 100,
-				 r->tdx.qemu_version % 100, r->ovmf_release ? "release" : "layout");
+			if (pr) {   /* nothing measures the kernel into an RTMR: either will do */
+				patch = true;
+				snprintf(psrc, sizeof(psrc), "unused: the firmware has no TDX measurement driver");
+			} else {
+				snprintf(psrc, sizeof(psrc), "rule: QEMU %u.%u, OVMF %s",
+					 r->tdx.qemu_version / 100, r->tdx.qemu_version % 100,
+					 b->ovmf_release ? "release" : "layout");
+			}
 		}
 		char q[16];
 		snprintf(q, sizeof(q), "%u.%u", r->tdx.qemu_version / 100, r->tdx.qemu_version % 100);
@@ -830,15 +866,15 @@ static int fix_modes(cvmf_ctx *ctx, const char *path)
 {
 	struct stat st;
 	if (lstat(path, &st))
-		return cvmf_error(ctx, CVMF_E_IO, "%s: %s", path, strerror(errno));
+		return cmn_error(ctx, CVMF_E_IO, "%s: %s", path, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
 		return chmod(path, (st.st_mode & S_IXUSR) ? 0755 : 0644) ?
-			cvmf_error(ctx, CVMF_E_IO, "%s: %s", path, strerror(errno)) : 0;
+			cmn_error(ctx, CVMF_E_IO, "%s: %s", path, strerror(errno)) : 0;
 	if (chmod(path, 0755))
-		return cvmf_error(ctx, CVMF_E_IO, "%s: %s", path, strerror(errno));
+		return cmn_error(ctx, CVMF_E_IO, "%s: %s", path, strerror(errno));
 	DIR *d = opendir(path);
 	if (!d)
-		return cvmf_error(ctx, CVMF_E_IO, "%s: %s", path, strerror(errno));
+		return cmn_error(ctx, CVMF_E_IO, "%s: %s", path, strerror(errno));
 	struct dirent *e;
 	int rc = 0;
 	while (!rc && (e = readdir(d))) {
@@ -860,7 +896,7 @@ static int resolve_inputs(struct build *b)
 	/* x86 Linux keeps at most COMMAND_LINE_SIZE - 1 = 2047 bytes and drops the rest
 	 * silently, while the measured cmdline would still hold all of it. */
 	if (strlen(r->cmdline) > 2047)
-		return cvmf_error(b->ctx, CVMF_E_FORMAT, "%s: [cmdline] value is %zu bytes; the "
+		return cmn_error(b->ctx, CVMF_E_FORMAT, "%s: [cmdline] value is %zu bytes; the "
 				  "x86 kernel keeps at most 2047", r->path, strlen(r->cmdline));
 	if ((rc = resolve(b, "firmware", &r->firmware, &in)) ||
 	    (rc = resolve(b, "kernel", &r->kernel, &in)))
@@ -882,7 +918,7 @@ static int make_image(struct build *b, const char *tmp, const char *dir, const c
 	int rc;
 	double t0 = now();
 	if (mkdir(dir, 0755))
-		return cvmf_error(b->ctx, CVMF_E_IO, "%s: %s", dir, strerror(errno));
+		return cmn_error(b->ctx, CVMF_E_IO, "%s: %s", dir, strerror(errno));
 	char path[4200];
 	const struct input *fw = &b->in[0], *kernel = &b->in[1];
 	img_pathf(path, sizeof(path), "%s/%s", dir, IMG_FIRMWARE);
@@ -936,9 +972,9 @@ static int make_image(struct build *b, const char *tmp, const char *dir, const c
 		rc = bld_tar_write(b->ctx, dir, stem, r->source_date_epoch, tar);
 	img_pathf(tar_final, sizeof(tar_final), "%s/%s.tar", dir, stem);
 	if (!rc && rename(tar, tar_final))
-		rc = cvmf_error(b->ctx, CVMF_E_IO, "%s: %s", tar_final, strerror(errno));
+		rc = cmn_error(b->ctx, CVMF_E_IO, "%s: %s", tar_final, strerror(errno));
 	if (!rc && chmod(tar_final, 0644))
-		rc = cvmf_error(b->ctx, CVMF_E_IO, "%s: %s", tar_final, strerror(errno));
+		rc = cmn_error(b->ctx, CVMF_E_IO, "%s: %s", tar_final, strerror(errno));
 	res->t_write += now() - t0;
 	return rc;
 }
@@ -948,10 +984,12 @@ int cvmf_build(cvmf_ctx *ctx, const struct cvmf_build_opts *o, struct cvmf_build
 	double t_start = now();
 	memset(res, 0, sizeof(*res));
 	if (!o->recipe_path || !o->out_dir)
-		return cvmf_error(ctx, CVMF_E_INVAL, "a recipe and an output directory are required");
+		return cmn_error(ctx, CVMF_E_INVAL, "a recipe and an output directory are required");
 	struct build b = { .ctx = ctx, .o = o, .res = res };
 	bld_initrd_init(&b.initrd);
 	char *tmp = NULL;
+	struct cmn_out *lock_out = NULL;
+	bool moved_old = false, placed = false;
 	int rc = rcp_load(ctx, o->recipe_path, &b.r);
 	if (rc)
 		goto out;
@@ -967,7 +1005,7 @@ int cvmf_build(cvmf_ctx *ctx, const struct cvmf_build_opts *o, struct cvmf_build
 	img_pathf(res->tar_path, sizeof(res->tar_path), "%s/%s.tar", res->image_dir, stem);
 	struct stat st;
 	if (!o->force && !lstat(res->image_dir, &st)) {
-		rc = cvmf_error(ctx, CVMF_E_INVAL, "%s already exists (use --force to replace it)",
+		rc = cmn_error(ctx, CVMF_E_INVAL, "%s already exists (use --force to replace it)",
 				res->image_dir);
 		goto out;
 	}
@@ -976,55 +1014,65 @@ int cvmf_build(cvmf_ctx *ctx, const struct cvmf_build_opts *o, struct cvmf_build
 	if ((rc = resolve_inputs(&b)))
 		goto out;
 	res->n_inputs = b.n_in;
-	if ((rc = check_modules(&b, b.in[1].path)))
+	if ((rc = check_firmware(&b)) || (rc = check_modules(&b, b.in[1].path)))
 		goto out;
 	res->t_inputs = now() - t0;
 
-	if ((rc = cvmf_mkdir_p(ctx, o->out_dir, 0755)))
+	if ((rc = cmn_mkdir_p(ctx, o->out_dir, 0755)))
 		goto out;
-	if (asprintf(&tmp, "%s/.%s.tmp-XXXXXX", o->out_dir, stem) < 0) {
-		tmp = NULL;
-		rc = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+	/* OUT/.STEM.tmp-xxxxxx, locked while we live and removed on SIGINT/SIGTERM;
+	 * the ones of killed runs (unlocked) go first. */
+	char prefix[620];
+	snprintf(prefix, sizeof(prefix), ".%s.tmp-", stem);
+	cmn_tmpdir_sweep(o->out_dir, prefix);
+	if ((rc = cmn_tmpdir_create(ctx, o->out_dir, prefix, &tmp)))
 		goto out;
-	}
-	if (!mkdtemp(tmp)) {
-		rc = cvmf_error(ctx, CVMF_E_IO, "%s: %s", o->out_dir, strerror(errno));
-		free(tmp);
-		tmp = NULL;
-		goto out;
-	}
-	char dir[4400];
+	char dir[4400], old[4400];
 	img_pathf(dir, sizeof(dir), "%s/%s", tmp, stem);
+	img_pathf(old, sizeof(old), "%s/old", tmp);
 	if ((rc = make_image(&b, tmp, dir, stem)))
+		goto out;
+	/* The lock is written before the image lands and renamed just after it:
+	 * a lock that cannot be written leaves nothing in OUT. */
+	if (o->lock && (rc = rcp_lock_stage(ctx, b.lock, &lock_out)))
 		goto out;
 
 	/* Into place: the old image (with --force) moves aside first. */
 	if (!lstat(res->image_dir, &st)) {
 		if (!o->force) {
-			rc = cvmf_error(ctx, CVMF_E_INVAL, "%s appeared during the build",
+			rc = cmn_error(ctx, CVMF_E_INVAL, "%s appeared during the build",
 					res->image_dir);
 			goto out;
 		}
-		char old[4400];
-		img_pathf(old, sizeof(old), "%s/old", tmp);
 		if (rename(res->image_dir, old)) {
-			rc = cvmf_error(ctx, CVMF_E_IO, "%s: %s", res->image_dir, strerror(errno));
+			rc = cmn_error(ctx, CVMF_E_IO, "%s: %s", res->image_dir, strerror(errno));
 			goto out;
 		}
+		moved_old = true;
 	}
 	if (rename(dir, res->image_dir)) {
-		rc = cvmf_error(ctx, CVMF_E_IO, "%s: %s", res->image_dir, strerror(errno));
+		rc = cmn_error(ctx, CVMF_E_IO, "%s: %s", res->image_dir, strerror(errno));
 		goto out;
 	}
-	if (o->lock && (rc = rcp_lock_write(ctx, b.lock)))
-		goto out;
+	placed = true;
+	if (lock_out) {
+		rc = cmn_out_commit(lock_out);
+		lock_out = NULL;
+	}
 out:
+	cmn_out_abort(lock_out);
+	/* A failure after the image landed takes it back out, and the old one in. */
+	if (rc && placed)
+		rename(res->image_dir, dir);
+	if (rc && moved_old)
+		rename(old, res->image_dir);
 	if (tmp) {
-		img_rmtree(tmp);
+		cmn_tmpdir_remove(tmp);
 		free(tmp);
 	}
 	bld_initrd_free(&b.initrd);
 	json_decref(b.modules);
+	cvmf_fw_info_free(b.fw);
 	free(b.in);
 	rcp_lock_free(b.lock);
 	rcp_free(b.r);
@@ -1041,7 +1089,7 @@ static void fill_keys(void)
 {
 	const struct rcp_key_doc *d;
 	size_t n = rcp_key_docs(&d);
-	for (size_t i = 0; i < n && i < CVMF_ARRAY_SIZE(pub_keys); i++)
+	for (size_t i = 0; i < n && i < CMN_ARRAY_SIZE(pub_keys); i++)
 		pub_keys[n_pub_keys++] = (struct cvmf_recipe_key){ d[i].section, d[i].key,
 								   d[i].value, d[i].help };
 }

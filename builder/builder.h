@@ -166,10 +166,20 @@ int bld_deb_parse_uri_line(cvmf_ctx *ctx, const char *line, struct bld_deb_uri *
  * header points to (kernel_version at 0x20e), e.g. "6.1.0-50-amd64". */
 int bld_bzimage_release(cvmf_ctx *ctx, const uint8_t *buf, size_t len, char *ret,
 			size_t retlen);
-/* The vermagic of a kernel module (ELF .ko), read from its .modinfo section
- * with libelf: "6.1.0-50-amd64 SMP preempt mod_unload modversions ". */
+/* The vermagic of a kernel module (ELF .ko, or compressed), read from its
+ * .modinfo section with libelf: "6.1.0-50-amd64 SMP preempt mod_unload modversions ". */
 int bld_module_vermagic(cvmf_ctx *ctx, const uint8_t *buf, size_t len, char *ret,
 			size_t retlen);
+/* Kernel modules by file name: .ko, or compressed as .ko.xz, .ko.zst, .ko.gz. */
+enum bld_module_kind {
+	BLD_MODULE_NONE, BLD_MODULE_ELF, BLD_MODULE_XZ, BLD_MODULE_ZSTD, BLD_MODULE_GZIP,
+};
+enum bld_module_kind bld_module_kind(const char *path);
+/* bld_module_vermagic() decodes a compressed module (by its magic, at most
+ * 256 MiB decoded) and reads the ELF inside. This one also requires the
+ * file's compression to be the one its name says (as kmod does). */
+int bld_module_vermagic_file(cvmf_ctx *ctx, const char *path, const uint8_t *buf, size_t len,
+			     char *ret, size_t retlen);
 
 /* ---- the image tarball (builder/tar.c) ----
  * A deterministic POSIX ustar/pax archive of the files of `dir` (sorted

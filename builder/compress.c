@@ -60,7 +60,7 @@ struct bld_sink {
 	z_stream z;
 	bool z_init;
 	gz_header gzh;          /* zlib keeps a pointer to it until the header is out */
-	struct cvmf_hasher *raw256, *out256, *out384;   /* the helper's */
+	struct cmn_hasher *raw256, *out256, *out384;   /* the helper's */
 	uint8_t *in;            /* staged input, a pool chunk */
 	size_t in_len;
 	uint8_t *out;           /* compressor output being filled, a pool chunk */
@@ -133,7 +133,7 @@ const char *bld_sink_error(const struct bld_sink *s)
 /* Hash and write one output chunk; 0 or an error (message in th_msg). */
 static int helper_out(struct bld_sink *s, const uint8_t *p, size_t len, char *msg, size_t n)
 {
-	if (cvmf_hasher_update(s->out256, p, len) || cvmf_hasher_update(s->out384, p, len)) {
+	if (cmn_hasher_update(s->out256, p, len) || cmn_hasher_update(s->out384, p, len)) {
 		snprintf(msg, n, "hashing the output failed");
 		return CVMF_E_CRYPTO;
 	}
@@ -168,7 +168,7 @@ static void *helper(void *arg)
 
 		int r = 0;
 		if (!failed && j.raw) {
-			if (cvmf_hasher_update(s->raw256, j.buf, j.len)) {
+			if (cmn_hasher_update(s->raw256, j.buf, j.len)) {
 				snprintf(msg, sizeof(msg), "hashing the uncompressed stream failed");
 				r = CVMF_E_CRYPTO;
 			}
@@ -303,39 +303,39 @@ int bld_sink_new(cvmf_ctx *ctx, enum bld_compress c, int level, unsigned workers
 		 struct bld_sink **ret)
 {
 	if (c != BLD_ZSTD && c != BLD_GZIP && c != BLD_NONE)
-		return cvmf_error(ctx, CVMF_E_INVAL, "unknown compression method %d", (int)c);
+		return cmn_error(ctx, CVMF_E_INVAL, "unknown compression method %d", (int)c);
 	if (c == BLD_ZSTD && level == 0)
 		level = ZSTD_DEFAULT_LEVEL;
 	if (c == BLD_GZIP && level == 0)
 		level = GZIP_DEFAULT_LEVEL;
 	if (c == BLD_ZSTD && (level < 1 || level > 19))
-		return cvmf_error(ctx, CVMF_E_INVAL, "zstd level %d is out of range (1..19)", level);
+		return cmn_error(ctx, CVMF_E_INVAL, "zstd level %d is out of range (1..19)", level);
 	if (c == BLD_GZIP && (level < 1 || level > 9))
-		return cvmf_error(ctx, CVMF_E_INVAL, "gzip level %d is out of range (1..9)", level);
+		return cmn_error(ctx, CVMF_E_INVAL, "gzip level %d is out of range (1..9)", level);
 	if (fd < 0)
-		return cvmf_error(ctx, CVMF_E_INVAL, "no output file descriptor");
+		return cmn_error(ctx, CVMF_E_INVAL, "no output file descriptor");
 	if (workers == 0)
 		workers = 1;
 
 	struct bld_sink *s = calloc(1, sizeof(*s));
 	if (!s)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	s->c = c;
 	s->fd = fd;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv_job, NULL);
 	pthread_cond_init(&s->cv_free, NULL);
-	int r = cvmf_hasher_new(ctx, CVMF_SHA256, &s->raw256);
+	int r = cmn_hasher_new(ctx, CMN_SHA256, &s->raw256);
 	if (!r)
-		r = cvmf_hasher_new(ctx, CVMF_SHA256, &s->out256);
+		r = cmn_hasher_new(ctx, CMN_SHA256, &s->out256);
 	if (!r)
-		r = cvmf_hasher_new(ctx, CVMF_SHA384, &s->out384);
+		r = cmn_hasher_new(ctx, CMN_SHA384, &s->out384);
 	if (r)
 		goto fail;
 	for (size_t i = 0; i < SINK_NBUF; i++) {
 		s->pool[i] = malloc(SINK_CHUNK);
 		if (!s->pool[i]) {
-			r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+			r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 			goto fail;
 		}
 	}
@@ -348,7 +348,7 @@ int bld_sink_new(cvmf_ctx *ctx, enum bld_compress c, int level, unsigned workers
 	if (c == BLD_ZSTD) {
 		s->zc = ZSTD_createCCtx();
 		if (!s->zc) {
-			r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory (zstd context)");
+			r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory (zstd context)");
 			goto fail;
 		}
 		const struct {
@@ -361,10 +361,10 @@ int bld_sink_new(cvmf_ctx *ctx, enum bld_compress c, int level, unsigned workers
 			{ ZSTD_c_nbWorkers, (int)workers, "workers" },
 			{ ZSTD_c_jobSize, ZSTD_JOB_SIZE, "job size" },
 		};
-		for (size_t i = 0; i < CVMF_ARRAY_SIZE(params); i++) {
+		for (size_t i = 0; i < CMN_ARRAY_SIZE(params); i++) {
 			size_t zr = ZSTD_CCtx_setParameter(s->zc, params[i].p, params[i].v);
 			if (ZSTD_isError(zr)) {
-				r = cvmf_error(ctx, CVMF_E_UNSUPPORTED,
+				r = cmn_error(ctx, CVMF_E_UNSUPPORTED,
 					       "libzstd %s refuses %s = %d: %s (a multi-threaded libzstd is required)",
 					       ZSTD_versionString(), params[i].name, params[i].v,
 					       ZSTD_getErrorName(zr));
@@ -374,7 +374,7 @@ int bld_sink_new(cvmf_ctx *ctx, enum bld_compress c, int level, unsigned workers
 	} else if (c == BLD_GZIP) {
 		int zr = deflateInit2(&s->z, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
 		if (zr != Z_OK) {
-			r = cvmf_error(ctx, zr == Z_MEM_ERROR ? CVMF_E_NOMEM : CVMF_E_UNSUPPORTED,
+			r = cmn_error(ctx, zr == Z_MEM_ERROR ? CVMF_E_NOMEM : CVMF_E_UNSUPPORTED,
 				       "zlib %s: deflateInit2 failed (%d)", zlibVersion(), zr);
 			goto fail;
 		}
@@ -383,14 +383,14 @@ int bld_sink_new(cvmf_ctx *ctx, enum bld_compress c, int level, unsigned workers
 		s->gzh.time = 0;
 		s->gzh.os = 3;
 		if (deflateSetHeader(&s->z, &s->gzh) != Z_OK) {
-			r = cvmf_error(ctx, CVMF_E_UNSUPPORTED, "zlib %s: deflateSetHeader failed",
+			r = cmn_error(ctx, CVMF_E_UNSUPPORTED, "zlib %s: deflateSetHeader failed",
 				       zlibVersion());
 			goto fail;
 		}
 	}
 	int e = pthread_create(&s->th, NULL, helper, s);
 	if (e) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "cannot start the hashing thread: %s", strerror(e));
+		r = cmn_error(ctx, CVMF_E_NOMEM, "cannot start the hashing thread: %s", strerror(e));
 		goto fail;
 	}
 	s->th_started = true;
@@ -463,8 +463,8 @@ int bld_sink_finish(struct bld_sink *s, struct bld_initrd_result *ret)
 		return r;
 	s->finished = true;
 	uint8_t raw[32], d256[32], d384[48];
-	if (cvmf_hasher_final(s->raw256, raw) || cvmf_hasher_final(s->out256, d256) ||
-	    cvmf_hasher_final(s->out384, d384))
+	if (cmn_hasher_final(s->raw256, raw) || cmn_hasher_final(s->out256, d256) ||
+	    cmn_hasher_final(s->out384, d384))
 		return sink_fail(s, CVMF_E_CRYPTO, "hashing failed");
 	ret->raw_size = s->raw_size;
 	memcpy(ret->raw_sha256, s->c == BLD_NONE ? d256 : raw, 32);
@@ -482,9 +482,9 @@ void bld_sink_free(struct bld_sink *s)
 	ZSTD_freeCCtx(s->zc);
 	if (s->z_init)
 		deflateEnd(&s->z);
-	cvmf_hasher_free(s->raw256);
-	cvmf_hasher_free(s->out256);
-	cvmf_hasher_free(s->out384);
+	cmn_hasher_free(s->raw256);
+	cmn_hasher_free(s->out256);
+	cmn_hasher_free(s->out384);
 	for (size_t i = 0; i < SINK_NBUF; i++)
 		free(s->pool[i]);
 	pthread_cond_destroy(&s->cv_job);

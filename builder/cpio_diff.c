@@ -73,27 +73,27 @@ static int side_open(cvmf_ctx *ctx, struct side *s, const uint8_t *p, size_t len
 	s->a = archive_read_new();
 	s->buf = malloc(DATA_CHUNK);
 	if (!s->a || !s->buf)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	int r = ARCHIVE_OK;
 	if (s->kind == K_ZSTD)
 		r = archive_read_support_filter_zstd(s->a);
 	else if (s->kind == K_GZIP)
 		r = archive_read_support_filter_gzip(s->a);
 	if (r != ARCHIVE_OK)
-		return cvmf_error(ctx, CVMF_E_UNSUPPORTED, "initrd %s: libarchive cannot read %s: %s",
+		return cmn_error(ctx, CVMF_E_UNSUPPORTED, "initrd %s: libarchive cannot read %s: %s",
 				  s->name, kind_name(s->kind), archive_error_string(s->a));
 	if (raw_format)
 		r = archive_read_support_format_raw(s->a);
 	else
 		r = archive_read_support_format_cpio(s->a);
 	if (r != ARCHIVE_OK)
-		return cvmf_error(ctx, CVMF_E_UNSUPPORTED, "initrd %s: %s", s->name,
+		return cmn_error(ctx, CVMF_E_UNSUPPORTED, "initrd %s: %s", s->name,
 				  archive_error_string(s->a));
 	/* An empty buffer still needs a valid pointer. */
 	static const uint8_t empty[1];
 	if (archive_read_open_memory(s->a, len ? p : empty, len) != ARCHIVE_OK) {
 		const char *m = archive_error_string(s->a);
-		return cvmf_error(ctx, CVMF_E_FORMAT, "initrd %s (%s): not a cpio archive: %s",
+		return cmn_error(ctx, CVMF_E_FORMAT, "initrd %s (%s): not a cpio archive: %s",
 				  s->name, kind_name(s->kind), m ? m : "unreadable");
 	}
 	return 0;
@@ -117,7 +117,7 @@ static int next(cvmf_ctx *ctx, struct side *s, size_t idx, struct archive_entry 
 	if (r == ARCHIVE_OK || r == ARCHIVE_WARN)
 		return 1;
 	const char *m = archive_error_string(s->a);
-	return cvmf_error(ctx, CVMF_E_FORMAT, "initrd %s (%s): cannot read entry %zu: %s", s->name,
+	return cmn_error(ctx, CVMF_E_FORMAT, "initrd %s (%s): cannot read entry %zu: %s", s->name,
 			  kind_name(s->kind), idx, m ? m : "malformed header");
 }
 
@@ -130,7 +130,7 @@ static la_ssize_t fill(cvmf_ctx *ctx, struct side *s, size_t idx, const char *pa
 		if (n < 0) {
 			char q[512];
 			const char *m = archive_error_string(s->a);
-			return cvmf_error(ctx, CVMF_E_FORMAT, "initrd %s (%s): entry %zu %s: %s",
+			return cmn_error(ctx, CVMF_E_FORMAT, "initrd %s (%s): entry %zu %s: %s",
 					  s->name, kind_name(s->kind), idx, quote(q, path),
 					  m ? m : "cannot read the data");
 		}
@@ -278,7 +278,7 @@ static int scan_headers(cvmf_ctx *ctx, const struct side *s, const uint8_t *p, s
 				ns = ns * 16 + (unsigned)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
 			}
 			if (k == NEWC_HDR && ns > NAME_MAX_GUARD)
-				return cvmf_error(ctx, CVMF_E_FORMAT,
+				return cmn_error(ctx, CVMF_E_FORMAT,
 						  "initrd %s (%s): a newc header at byte %llu declares a %llu-byte name (more than %u)",
 						  s->name, kind_name(s->kind),
 						  (unsigned long long)(base + i), ns, NAME_MAX_GUARD);
@@ -370,7 +370,7 @@ static int stream_differs(cvmf_ctx *ctx, const uint8_t *a, size_t alen, const ui
 	if (r > 0)
 		r = 1;
 	else if (r == 0)   /* an empty stream on one side: cannot happen after a cpio read */
-		r = cvmf_error(ctx, CVMF_E_FORMAT, "initrd: the uncompressed stream is empty");
+		r = cmn_error(ctx, CVMF_E_FORMAT, "initrd: the uncompressed stream is empty");
 	side_close(&sa);
 	side_close(&sb);
 	return r;
@@ -420,7 +420,7 @@ int bld_cpio_diff(cvmf_ctx *ctx, const uint8_t *a, size_t alen, const uint8_t *b
 		const char *p = archive_entry_pathname(ea);
 		char *path = strdup(p ? p : "");
 		if (!path) {
-			r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+			r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 			break;
 		}
 		r = data_differs(ctx, &sa, &sb, i, path, msg, sizeof(msg));

@@ -67,7 +67,7 @@ static int fmt(cvmf_ctx *ctx, char *ret, size_t len, const char *f, ...)
 	int n = vsnprintf(ret, len, f, ap);
 	va_end(ap);
 	if (n < 0 || (size_t)n >= len)
-		return cvmf_error(ctx, CVMF_E_INVAL, "path too long: '%.64s...'", ret);
+		return cmn_error(ctx, CVMF_E_INVAL, "path too long: '%.64s...'", ret);
 	return 0;
 }
 
@@ -82,7 +82,7 @@ int bld_cache_dir(cvmf_ctx *ctx, char *ret, size_t len)
 	} else {
 		const char *home = getenv("HOME");
 		if (!home || home[0] != '/')
-			return cvmf_error(ctx, CVMF_E_INVAL,
+			return cmn_error(ctx, CVMF_E_INVAL,
 					  "cache: neither XDG_CACHE_HOME nor HOME is an absolute path");
 		r = fmt(ctx, buf, sizeof(buf), "%s/.cache/cvmforge", home);
 	}
@@ -94,11 +94,11 @@ int bld_cache_dir(cvmf_ctx *ctx, char *ret, size_t len)
 		if (!(buf[i] == '/' && o && buf[o - 1] == '/'))
 			buf[o++] = buf[i];
 	buf[o] = '\0';
-	r = cvmf_mkdir_p(ctx, buf, 0755);
+	r = cmn_mkdir_p(ctx, buf, 0755);
 	if (r)
 		return r;
 	if (o >= len)
-		return cvmf_error(ctx, CVMF_E_INVAL, "cache: '%s' does not fit in %zu bytes", buf, len);
+		return cmn_error(ctx, CVMF_E_INVAL, "cache: '%s' does not fit in %zu bytes", buf, len);
 	memcpy(ret, buf, o + 1);
 	return 0;
 }
@@ -150,7 +150,7 @@ static bool unescape(const char *s, size_t n, char *out, size_t len)
 		if (c == '%') {
 			if (i + 2 >= n)
 				return false;
-			int hi = cvmf_hexval(s[i + 1]), lo = cvmf_hexval(s[i + 2]);
+			int hi = cmn_hexval(s[i + 1]), lo = cmn_hexval(s[i + 2]);
 			if (hi < 0 || lo < 0)
 				return false;
 			c = (char)(hi << 4 | lo);
@@ -170,12 +170,12 @@ int bld_deb_parse_uri_line(cvmf_ctx *ctx, const char *line, struct bld_deb_uri *
 	memset(&u, 0, sizeof(u));
 	size_t ll = strcspn(line, "\r\n");
 	if (ll == 0 || line[0] != '\'')
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "apt-get --print-uris: expected 'URI' FILE SIZE SHA256:HEX, got '%.*s'",
 				  (int)(ll > 200 ? 200 : ll), line);
 	const char *q = memchr(line + 1, '\'', ll - 1);
 	if (!q || q == line + 1 || (size_t)(q - line - 1) >= sizeof(u.uri))
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "apt-get --print-uris: no quoted URI in '%.*s'",
 				  (int)(ll > 200 ? 200 : ll), line);
 	memcpy(u.uri, line + 1, (size_t)(q - line - 1));
@@ -186,7 +186,7 @@ int bld_deb_parse_uri_line(cvmf_ctx *ctx, const char *line, struct bld_deb_uri *
 	const char *p = q + 1, *end = line + ll;
 	for (int i = 0; i < 3; i++) {
 		if (p >= end || *p != ' ')
-			return cvmf_error(ctx, CVMF_E_FORMAT,
+			return cmn_error(ctx, CVMF_E_FORMAT,
 					  "apt-get --print-uris: expected FILE SIZE SHA256:HEX after the URI in '%.*s'",
 					  (int)(ll > 200 ? 200 : ll), line);
 		while (p < end && *p == ' ')
@@ -196,20 +196,20 @@ int bld_deb_parse_uri_line(cvmf_ctx *ctx, const char *line, struct bld_deb_uri *
 			p++;
 		fl[i] = (size_t)(p - f[i]);
 		if (fl[i] == 0)
-			return cvmf_error(ctx, CVMF_E_FORMAT,
+			return cmn_error(ctx, CVMF_E_FORMAT,
 					  "apt-get --print-uris: missing field %d in '%.*s'", i + 2,
 					  (int)(ll > 200 ? 200 : ll), line);
 	}
 	while (p < end && *p == ' ')
 		p++;
 	if (p != end)
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "apt-get --print-uris: unexpected text after the hash in '%.*s'",
 				  (int)(ll > 200 ? 200 : ll), line);
 
 	/* FILE: PACKAGE_VERSION_ARCH.deb; none of the three may hold '_'. */
 	if (fl[0] >= sizeof(u.file) || fl[0] < 5 || memcmp(f[0] + fl[0] - 4, ".deb", 4))
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "apt-get --print-uris: '%.*s' is not a .deb file name",
 				  (int)(fl[0] > 200 ? 200 : fl[0]), f[0]);
 	memcpy(u.file, f[0], fl[0]);
@@ -218,24 +218,24 @@ int bld_deb_parse_uri_line(cvmf_ctx *ctx, const char *line, struct bld_deb_uri *
 	const char *dot = u.file + fl[0] - 4;
 	if (!u1 || !u2 || memchr(u2 + 1, '_', (size_t)(dot - u2 - 1)) || u1 == u.file ||
 	    u2 == u1 + 1 || dot == u2 + 1)
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "apt-get --print-uris: '%s' is not PACKAGE_VERSION_ARCH.deb", u.file);
 	size_t pl = (size_t)(u1 - u.file), al = (size_t)(dot - u2 - 1);
 	if (pl >= sizeof(u.package) || al >= sizeof(u.arch))
-		return cvmf_error(ctx, CVMF_E_FORMAT, "apt-get --print-uris: '%s' has overlong fields",
+		return cmn_error(ctx, CVMF_E_FORMAT, "apt-get --print-uris: '%s' has overlong fields",
 				  u.file);
 	memcpy(u.package, u.file, pl);
 	memcpy(u.arch, u2 + 1, al);
 	if (!unescape(u1 + 1, (size_t)(u2 - u1 - 1), u.version, sizeof(u.version)) ||
 	    !valid_version(u.version) || !valid_package(u.package))
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "apt-get --print-uris: '%s' has an invalid package name or version",
 				  u.file);
 
 	/* SIZE */
 	char num[32];
 	if (fl[1] >= sizeof(num))
-		return cvmf_error(ctx, CVMF_E_FORMAT, "apt-get --print-uris: size '%.*s' is too long",
+		return cmn_error(ctx, CVMF_E_FORMAT, "apt-get --print-uris: size '%.*s' is too long",
 				  (int)fl[1], f[1]);
 	memcpy(num, f[1], fl[1]);
 	num[fl[1]] = '\0';
@@ -243,7 +243,7 @@ int bld_deb_parse_uri_line(cvmf_ctx *ctx, const char *line, struct bld_deb_uri *
 	errno = 0;
 	unsigned long long sz = strtoull(num, &e, 10);
 	if (num[0] < '0' || num[0] > '9' || *e || errno)
-		return cvmf_error(ctx, CVMF_E_FORMAT, "apt-get --print-uris: bad size '%s' for %s",
+		return cmn_error(ctx, CVMF_E_FORMAT, "apt-get --print-uris: bad size '%s' for %s",
 				  num, u.file);
 	u.size = sz;
 
@@ -254,10 +254,10 @@ int bld_deb_parse_uri_line(cvmf_ctx *ctx, const char *line, struct bld_deb_uri *
 		const char *colon = memchr(f[2], ':', fl[2]);
 		int tl = colon ? (int)(colon - f[2]) : (int)(fl[2] > 32 ? 32 : fl[2]);
 		if (colon && (size_t)tl == strlen(tag) - 1 && !memcmp(f[2], tag, (size_t)tl))
-			return cvmf_error(ctx, CVMF_E_FORMAT,
+			return cmn_error(ctx, CVMF_E_FORMAT,
 					  "apt-get --print-uris: malformed SHA256 '%.*s' for %s",
 					  (int)(fl[2] > 80 ? 80 : fl[2]), f[2], u.file);
-		return cvmf_error(ctx, CVMF_E_UNSUPPORTED,
+		return cmn_error(ctx, CVMF_E_UNSUPPORTED,
 				  "apt gives no SHA256 for %s (only '%.*s'); refusing to download it unverified",
 				  u.file, tl, f[2]);
 	}
@@ -265,7 +265,7 @@ int bld_deb_parse_uri_line(cvmf_ctx *ctx, const char *line, struct bld_deb_uri *
 	memcpy(hex, f[2] + strlen(tag), 64);
 	hex[64] = '\0';
 	if (cvmf_unhex(hex, u.sha256, 32))
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "apt-get --print-uris: malformed SHA256 '%s' for %s", hex, u.file);
 	*ret = u;
 	return 0;
@@ -338,7 +338,7 @@ static int run_apt(cvmf_ctx *ctx, const char *spec, const char *cwd, char **ret_
 		ne++;
 	env = calloc(ne + 2, sizeof(*env));
 	if (!env)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	size_t k = 0;
 	for (size_t i = 0; i < ne; i++)
 		if (strncmp(environ[i], "LC_ALL=", 7))
@@ -347,11 +347,11 @@ static int run_apt(cvmf_ctx *ctx, const char *spec, const char *cwd, char **ret_
 	env[k] = NULL;
 
 	if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
-		r = cvmf_error(ctx, CVMF_E_IO, "apt-get: cannot create a pipe: %s", strerror(errno));
+		r = cmn_error(ctx, CVMF_E_IO, "apt-get: cannot create a pipe: %s", strerror(errno));
 		goto out;
 	}
 	if (posix_spawn_file_actions_init(&fa)) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	fa_init = true;
@@ -359,7 +359,7 @@ static int run_apt(cvmf_ctx *ctx, const char *spec, const char *cwd, char **ret_
 	    posix_spawn_file_actions_adddup2(&fa, po[1], 1) ||
 	    posix_spawn_file_actions_adddup2(&fa, pe[1], 2) ||
 	    posix_spawn_file_actions_addchdir_np(&fa, cwd)) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	char *argv[] = { (char *)"apt-get", (char *)"download", (char *)"--print-uris",
@@ -368,11 +368,11 @@ static int run_apt(cvmf_ctx *ctx, const char *spec, const char *cwd, char **ret_
 	if (se) {
 		pid = -1;
 		if (se == ENOENT)
-			r = cvmf_error(ctx, CVMF_E_UNSUPPORTED,
+			r = cmn_error(ctx, CVMF_E_UNSUPPORTED,
 				       "cannot resolve '%s': apt-get is not in PATH (a Debian host with apt is needed, or pin the .deb's sha256 and pre-seed the cache)",
 				       spec);
 		else
-			r = cvmf_error(ctx, CVMF_E_IO, "cannot run apt-get for '%s': %s", spec,
+			r = cmn_error(ctx, CVMF_E_IO, "cannot run apt-get for '%s': %s", spec,
 				       strerror(se));
 		goto out;
 	}
@@ -387,7 +387,7 @@ static int run_apt(cvmf_ctx *ctx, const char *spec, const char *cwd, char **ret_
 		if (poll(pfd, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			r = cvmf_error(ctx, CVMF_E_IO, "apt-get: poll: %s", strerror(errno));
+			r = cmn_error(ctx, CVMF_E_IO, "apt-get: poll: %s", strerror(errno));
 			goto out;
 		}
 		for (int i = 0; i < 2; i++) {
@@ -395,7 +395,7 @@ static int run_apt(cvmf_ctx *ctx, const char *spec, const char *cwd, char **ret_
 				continue;
 			int c = capture_read(cap[i], pfd[i].fd);
 			if (c < 0) {
-				r = cvmf_error(ctx, CVMF_E_IO, "apt-get: reading its output failed");
+				r = cmn_error(ctx, CVMF_E_IO, "apt-get: reading its output failed");
 				goto out;
 			}
 			if (c == 0) {
@@ -407,7 +407,7 @@ static int run_apt(cvmf_ctx *ctx, const char *spec, const char *cwd, char **ret_
 	int st;
 	while (waitpid(pid, &st, 0) < 0) {
 		if (errno != EINTR) {
-			r = cvmf_error(ctx, CVMF_E_IO, "apt-get: waitpid: %s", strerror(errno));
+			r = cmn_error(ctx, CVMF_E_IO, "apt-get: waitpid: %s", strerror(errno));
 			goto out;
 		}
 	}
@@ -416,18 +416,18 @@ static int run_apt(cvmf_ctx *ctx, const char *spec, const char *cwd, char **ret_
 		char msg[300];
 		apt_message(err.buf, msg, sizeof(msg));
 		if (WIFEXITED(st))
-			r = cvmf_error(ctx, CVMF_E_INVAL,
+			r = cmn_error(ctx, CVMF_E_INVAL,
 				       "apt-get cannot resolve '%s' (exit %d): %s", spec,
 				       WEXITSTATUS(st), msg[0] ? msg : "no message");
 		else
-			r = cvmf_error(ctx, CVMF_E_IO, "apt-get was killed by signal %d resolving '%s'",
+			r = cmn_error(ctx, CVMF_E_IO, "apt-get was killed by signal %d resolving '%s'",
 				       WTERMSIG(st), spec);
 		goto out;
 	}
 	if (!out.buf) {
 		char msg[300];
 		apt_message(err.buf, msg, sizeof(msg));
-		r = cvmf_error(ctx, CVMF_E_FORMAT, "apt-get printed no URI for '%s'%s%s", spec,
+		r = cmn_error(ctx, CVMF_E_FORMAT, "apt-get printed no URI for '%s'%s%s", spec,
 			       msg[0] ? ": " : "", msg);
 		goto out;
 	}
@@ -476,7 +476,7 @@ static int publish(cvmf_ctx *ctx, const char *tmp, const char *path)
 	if (rename(tmp, path) < 0) {
 		int e = errno;
 		unlink(tmp);
-		return cvmf_error(ctx, CVMF_E_IO, "cache: cannot rename '%s' to '%s': %s", tmp,
+		return cmn_error(ctx, CVMF_E_IO, "cache: cannot rename '%s' to '%s': %s", tmp,
 				  path, strerror(e));
 	}
 	return 0;
@@ -520,7 +520,7 @@ static bool tar_member_name(const char *name, const char *base)
 	size_t bl = strlen(base);
 	if (strncmp(name, base, bl))
 		return false;
-	for (size_t i = 0; i < CVMF_ARRAY_SIZE(sfx); i++)
+	for (size_t i = 0; i < CMN_ARRAY_SIZE(sfx); i++)
 		if (!strcmp(name + bl, sfx[i]))
 			return true;
 	return false;
@@ -537,12 +537,12 @@ static int deb_tar_open(cvmf_ctx *ctx, const char *path, const char *label, cons
 	t->inner = archive_read_new();
 	int r = 0;
 	if (!t->nbuf || !t->outer || !t->inner) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto fail;
 	}
 	archive_read_support_format_ar(t->outer);
 	if (archive_read_open_filename(t->outer, path, DEB_CHUNK) != ARCHIVE_OK) {
-		r = cvmf_error(ctx, CVMF_E_FORMAT, "package %s ('%s'): not a readable .deb: %s",
+		r = cmn_error(ctx, CVMF_E_FORMAT, "package %s ('%s'): not a readable .deb: %s",
 			       label, path, archive_error_string(t->outer));
 		goto fail;
 	}
@@ -550,12 +550,12 @@ static int deb_tar_open(cvmf_ctx *ctx, const char *path, const char *label, cons
 		struct archive_entry *ae;
 		int ar = archive_read_next_header(t->outer, &ae);
 		if (ar == ARCHIVE_EOF) {
-			r = cvmf_error(ctx, CVMF_E_FORMAT, "package %s ('%s'): no %s.* member",
+			r = cmn_error(ctx, CVMF_E_FORMAT, "package %s ('%s'): no %s.* member",
 				       label, path, base);
 			goto fail;
 		}
 		if (ar != ARCHIVE_OK) {
-			r = cvmf_error(ctx, CVMF_E_FORMAT, "package %s ('%s'): not a readable .deb: %s",
+			r = cmn_error(ctx, CVMF_E_FORMAT, "package %s ('%s'): not a readable .deb: %s",
 				       label, path, archive_error_string(t->outer));
 			goto fail;
 		}
@@ -575,7 +575,7 @@ static int deb_tar_open(cvmf_ctx *ctx, const char *path, const char *label, cons
 	archive_read_support_filter_zstd(t->inner);
 	archive_read_support_format_tar(t->inner);
 	if (archive_read_open(t->inner, t, NULL, nested_read, NULL) != ARCHIVE_OK) {
-		r = cvmf_error(ctx, CVMF_E_FORMAT, "package %s ('%s'): cannot read %s: %s", label,
+		r = cmn_error(ctx, CVMF_E_FORMAT, "package %s ('%s'): cannot read %s: %s", label,
 			       path, t->member, archive_error_string(t->inner));
 		goto fail;
 	}
@@ -621,7 +621,7 @@ enum scan_kind { SCAN_FILE, SCAN_LINK, SCAN_MISSING };
 
 struct sink {
 	int fd;                  /* -1: into mem */
-	struct cvmf_hasher *h;
+	struct cmn_hasher *h;
 	uint8_t *mem;            /* CONTROL_MAX bytes */
 	size_t mem_len;
 };
@@ -644,7 +644,7 @@ static int scan_once(cvmf_ctx *ctx, const char *path, const char *label, const c
 		return r;
 	buf = s->fd >= 0 ? malloc(DEB_CHUNK) : NULL;
 	if (s->fd >= 0 && !buf) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	size_t wl = strlen(want);
@@ -654,7 +654,7 @@ static int scan_once(cvmf_ctx *ctx, const char *path, const char *label, const c
 		if (ar == ARCHIVE_EOF)
 			break;
 		if (ar != ARCHIVE_OK && ar != ARCHIVE_WARN) {
-			r = cvmf_error(ctx, CVMF_E_FORMAT, "package %s ('%s'): %s: %s", label, path,
+			r = cmn_error(ctx, CVMF_E_FORMAT, "package %s ('%s'): %s: %s", label, path,
 				       t.member, archive_error_string(t.inner));
 			goto out;
 		}
@@ -680,7 +680,7 @@ static int scan_once(cvmf_ctx *ctx, const char *path, const char *label, const c
 		}
 		if (hl) {
 			if (!norm_path(hl, next, next_len)) {
-				r = cvmf_error(ctx, CVMF_E_FORMAT,
+				r = cmn_error(ctx, CVMF_E_FORMAT,
 					       "package %s: member '%s' is a hard link to '%s', outside the package",
 					       label, member, hl);
 				goto out;
@@ -690,7 +690,7 @@ static int scan_once(cvmf_ctx *ctx, const char *path, const char *label, const c
 		}
 		if (type == AE_IFLNK && sl) {
 			if (!link_dest(name, sl, next, next_len)) {
-				r = cvmf_error(ctx, CVMF_E_FORMAT,
+				r = cmn_error(ctx, CVMF_E_FORMAT,
 					       "package %s: member '%s': symlink '/%s' -> '%s' leads outside the package",
 					       label, member, name, sl);
 				goto out;
@@ -699,13 +699,13 @@ static int scan_once(cvmf_ctx *ctx, const char *path, const char *label, const c
 			goto out;
 		}
 		if (type == AE_IFDIR) {
-			r = cvmf_error(ctx, CVMF_E_FORMAT,
+			r = cmn_error(ctx, CVMF_E_FORMAT,
 				       "package %s: member '%s' is a directory ('/%s'), not a file",
 				       label, member, want);
 			goto out;
 		}
 		if (type != AE_IFREG) {
-			r = cvmf_error(ctx, CVMF_E_FORMAT,
+			r = cmn_error(ctx, CVMF_E_FORMAT,
 				       "package %s: member '%s' is not a regular file (type 0%o)", label,
 				       member, (unsigned)type);
 			goto out;
@@ -717,7 +717,7 @@ static int scan_once(cvmf_ctx *ctx, const char *path, const char *label, const c
 				got = archive_read_data(t.inner, buf, DEB_CHUNK);
 			} else {
 				if (s->mem_len == CONTROL_MAX) {
-					r = cvmf_error(ctx, CVMF_E_FORMAT,
+					r = cmn_error(ctx, CVMF_E_FORMAT,
 						       "package %s: '%s' is larger than %u bytes",
 						       label, member, CONTROL_MAX);
 					goto out;
@@ -726,7 +726,7 @@ static int scan_once(cvmf_ctx *ctx, const char *path, const char *label, const c
 							CONTROL_MAX - s->mem_len);
 			}
 			if (got < 0) {
-				r = cvmf_error(ctx, CVMF_E_FORMAT, "package %s ('%s'): member '%s': %s",
+				r = cmn_error(ctx, CVMF_E_FORMAT, "package %s ('%s'): member '%s': %s",
 					       label, path, member, archive_error_string(t.inner));
 				goto out;
 			}
@@ -736,8 +736,8 @@ static int scan_once(cvmf_ctx *ctx, const char *path, const char *label, const c
 				s->mem_len += (size_t)got;
 				continue;
 			}
-			if (cvmf_hasher_update(s->h, buf, (size_t)got)) {
-				r = cvmf_error(ctx, CVMF_E_CRYPTO, "hashing failed");
+			if (cmn_hasher_update(s->h, buf, (size_t)got)) {
+				r = cmn_error(ctx, CVMF_E_CRYPTO, "hashing failed");
 				goto out;
 			}
 			for (la_ssize_t off = 0; off < got;) {
@@ -745,7 +745,7 @@ static int scan_once(cvmf_ctx *ctx, const char *path, const char *label, const c
 				if (w < 0 && errno == EINTR)
 					continue;
 				if (w < 0) {
-					r = cvmf_error(ctx, CVMF_E_IO,
+					r = cmn_error(ctx, CVMF_E_IO,
 						       "package %s: member '%s': cannot write to the cache: %s",
 						       label, member, strerror(errno));
 					goto out;
@@ -775,7 +775,7 @@ static int deb_find(cvmf_ctx *ctx, const char *path, const char *label, const ch
 {
 	char want[4096], next[4096];
 	if (!norm_path(member, want, sizeof(want)) || !want[0])
-		return cvmf_error(ctx, CVMF_E_INVAL, "package %s: '%s' is not a usable member path",
+		return cmn_error(ctx, CVMF_E_INVAL, "package %s: '%s' is not a usable member path",
 				  label, member);
 	for (int hop = 0;; hop++) {
 		enum scan_kind k = SCAN_MISSING;
@@ -786,19 +786,19 @@ static int deb_find(cvmf_ctx *ctx, const char *path, const char *label, const ch
 			return 0;
 		if (k == SCAN_MISSING) {
 			if (hop)
-				return cvmf_error(ctx, CVMF_E_FORMAT,
+				return cmn_error(ctx, CVMF_E_FORMAT,
 						  "package %s: member '%s' is a link to '/%s', which is not in the package",
 						  label, member, want);
-			return cvmf_error(ctx, CVMF_E_FORMAT, "package %s: no member '%s' in %s",
+			return cmn_error(ctx, CVMF_E_FORMAT, "package %s: no member '%s' in %s",
 					  label, member, base);
 		}
 		if (hop == LINK_HOPS)
-			return cvmf_error(ctx, CVMF_E_FORMAT,
+			return cmn_error(ctx, CVMF_E_FORMAT,
 					  "package %s: member '%s': more than %d links to follow (a symlink loop?)",
 					  label, member, LINK_HOPS);
 		snprintf(want, sizeof(want), "%s", next);
 		if (!want[0])
-			return cvmf_error(ctx, CVMF_E_FORMAT,
+			return cmn_error(ctx, CVMF_E_FORMAT,
 					  "package %s: member '%s' is a link to the package's root",
 					  label, member);
 	}
@@ -816,7 +816,7 @@ static int cache_subdir(cvmf_ctx *ctx, const char *cache, const char *sub, char 
 			size_t len)
 {
 	int r = fmt(ctx, ret, len, "%s/%s", cache, sub);
-	return r ? r : cvmf_mkdir_p(ctx, ret, 0755);
+	return r ? r : cmn_mkdir_p(ctx, ret, 0755);
 }
 
 int bld_deb_extract(cvmf_ctx *ctx, const char *cache_dir, const struct bld_deb *deb,
@@ -839,12 +839,12 @@ int bld_deb_extract(cvmf_ctx *ctx, const char *cache_dir, const struct bld_deb *
 		r = fmt(ctx, tmp, sizeof(tmp), "%s/.tmp-XXXXXX", files);
 	if (r)
 		return r;
-	r = cvmf_hasher_new(ctx, CVMF_SHA256, &s.h);
+	r = cmn_hasher_new(ctx, CMN_SHA256, &s.h);
 	if (r)
 		return r;
 	s.fd = mkstemp(tmp);
 	if (s.fd < 0) {
-		r = cvmf_error(ctx, CVMF_E_IO, "cache: cannot create a file in '%s': %s", files,
+		r = cmn_error(ctx, CVMF_E_IO, "cache: cannot create a file in '%s': %s", files,
 			       strerror(errno));
 		goto out;
 	}
@@ -852,13 +852,13 @@ int bld_deb_extract(cvmf_ctx *ctx, const char *cache_dir, const struct bld_deb *
 	r = deb_find(ctx, deb->path, deb_label(deb), "data.tar", member, &s);
 	if (r)
 		goto out;
-	if (cvmf_hasher_final(s.h, digest)) {
-		r = cvmf_error(ctx, CVMF_E_CRYPTO, "hashing failed");
+	if (cmn_hasher_final(s.h, digest)) {
+		r = cmn_error(ctx, CVMF_E_CRYPTO, "hashing failed");
 		goto out;
 	}
 	if (fchmod(s.fd, 0644) < 0 || close(s.fd) < 0) {
 		s.fd = -1;
-		r = cvmf_error(ctx, CVMF_E_IO, "cache: cannot write '%s': %s", tmp, strerror(errno));
+		r = cmn_error(ctx, CVMF_E_IO, "cache: cannot write '%s': %s", tmp, strerror(errno));
 		goto out;
 	}
 	s.fd = -1;
@@ -867,7 +867,7 @@ int bld_deb_extract(cvmf_ctx *ctx, const char *cache_dir, const struct bld_deb *
 	if (r)
 		goto out;
 	if (strlen(final) >= ret_path_len) {
-		r = cvmf_error(ctx, CVMF_E_INVAL, "cache: '%s' does not fit in %zu bytes", final,
+		r = cmn_error(ctx, CVMF_E_INVAL, "cache: '%s' does not fit in %zu bytes", final,
 			       ret_path_len);
 		goto out;
 	}
@@ -883,7 +883,7 @@ out:
 	if (r && tmp[0] && s.h)
 		unlink(tmp);
 	cmn_tmp_unregister(slot);
-	cvmf_hasher_free(s.h);
+	cmn_hasher_free(s.h);
 	return r;
 }
 
@@ -921,14 +921,14 @@ static int read_control(cvmf_ctx *ctx, const char *path, const char *label, stru
 {
 	struct sink s = { -1, NULL, malloc(CONTROL_MAX), 0 };
 	if (!s.mem)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	int r = deb_find(ctx, path, label, "control.tar", "control", &s);
 	if (!r) {
 		control_field((char *)s.mem, s.mem_len, "Package", c->package, sizeof(c->package));
 		control_field((char *)s.mem, s.mem_len, "Version", c->version, sizeof(c->version));
 		control_field((char *)s.mem, s.mem_len, "Architecture", c->arch, sizeof(c->arch));
 		if (!valid_package(c->package) || !valid_version(c->version) || !c->arch[0])
-			r = cvmf_error(ctx, CVMF_E_FORMAT,
+			r = cmn_error(ctx, CVMF_E_FORMAT,
 				       "package %s ('%s'): the control file lacks a valid Package, Version or Architecture",
 				       label, path);
 	}
@@ -941,21 +941,21 @@ static int read_control(cvmf_ctx *ctx, const char *path, const char *label, stru
 /* The body goes to the temporary file and through SHA-256 as it arrives. */
 struct dl {
 	int fd;
-	struct cvmf_hasher *h;
+	struct cmn_hasher *h;
 	const char *package, *tmp;
 };
 
 static int dl_sink(void *user, cvmf_ctx *ctx, const void *buf, size_t n)
 {
 	struct dl *d = user;
-	if (cvmf_hasher_update(d->h, buf, n))
-		return cvmf_error(ctx, CVMF_E_CRYPTO, "download of %s: hashing failed", d->package);
+	if (cmn_hasher_update(d->h, buf, n))
+		return cmn_error(ctx, CVMF_E_CRYPTO, "download of %s: hashing failed", d->package);
 	for (size_t off = 0; off < n;) {
 		ssize_t w = write(d->fd, (const char *)buf + off, n - off);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
-			return cvmf_error(ctx, CVMF_E_IO, "download of %s: cannot write '%s': %s",
+			return cmn_error(ctx, CVMF_E_IO, "download of %s: cannot write '%s': %s",
 					  d->package, d->tmp, strerror(w < 0 ? errno : ENOSPC));
 		off += (size_t)w;
 	}
@@ -972,26 +972,27 @@ static int download(cvmf_ctx *ctx, const char *debs, const struct bld_deb_uri *u
 	char want_hex[65], got_hex[65];
 	uint8_t digest[32];
 	struct dl d = { .fd = -1, .package = package, .tmp = tmp };
-	int r;
+	int r, slot = -1;
 
 	if (strncmp(u->uri, "http://", 7) && strncmp(u->uri, "https://", 8) &&
 	    strncmp(u->uri, "file://", 7))
-		return cvmf_error(ctx, CVMF_E_UNSUPPORTED,
+		return cmn_error(ctx, CVMF_E_UNSUPPORTED,
 				  "%s: apt's URI '%s' is not http, https or file", u->file, u->uri);
 	snprintf(what, sizeof(what), "download %s", package);
 	r = fmt(ctx, tmp, sizeof(tmp), "%s/.tmp-XXXXXX", debs);
 	if (r)
 		return r;
-	r = cvmf_hasher_new(ctx, CVMF_SHA256, &d.h);
+	r = cmn_hasher_new(ctx, CMN_SHA256, &d.h);
 	if (r)
 		return r;
 	d.fd = mkstemp(tmp);
 	if (d.fd < 0) {
-		r = cvmf_error(ctx, CVMF_E_IO, "cache: cannot create a file in '%s': %s", debs,
+		r = cmn_error(ctx, CVMF_E_IO, "cache: cannot create a file in '%s': %s", debs,
 			       strerror(errno));
 		tmp[0] = '\0';
 		goto out;
 	}
+	slot = cmn_tmp_register(tmp, false);   /* removed on SIGINT/SIGTERM */
 	const struct cmn_http_req req = {
 		.url = u->uri, .what = what, .protocols = "http,https,file",
 		.max_response = u->size, .connect_timeout_s = CONNECT_TIMEOUT,
@@ -1004,45 +1005,45 @@ static int download(cvmf_ctx *ctx, const char *debs, const struct bld_deb_uri *u
 	r = cmn_http(ctx, &req, &status, &err_body, &got);
 	free(err_body);
 	if (r == CVMF_E_FORMAT)
-		r = cvmf_error(ctx, CVMF_E_FORMAT,
+		r = cmn_error(ctx, CVMF_E_FORMAT,
 			       "download of %s from %s: the server sent more than apt's %llu bytes",
 			       package, u->uri, (unsigned long long)u->size);
 	if (r)
 		goto out;
 	/* file:// has no status; anything but 200 from a server is a failure. */
 	if (status != 0 && status != 200) {
-		r = cvmf_error(ctx, CVMF_E_IO, "download of %s from %s failed: HTTP status %ld",
+		r = cmn_error(ctx, CVMF_E_IO, "download of %s from %s failed: HTTP status %ld",
 			       package, u->uri, status);
 		goto out;
 	}
 	off_t size = lseek(d.fd, 0, SEEK_CUR);
 	if (size < 0 || (uint64_t)size != u->size) {
-		r = cvmf_error(ctx, CVMF_E_FORMAT,
+		r = cmn_error(ctx, CVMF_E_FORMAT,
 			       "download of %s from %s: got %llu bytes, apt says %llu", package,
 			       u->uri, (unsigned long long)(size < 0 ? 0 : size),
 			       (unsigned long long)u->size);
 		goto out;
 	}
-	if (cvmf_hasher_final(d.h, digest)) {
-		r = cvmf_error(ctx, CVMF_E_CRYPTO, "hashing failed");
+	if (cmn_hasher_final(d.h, digest)) {
+		r = cmn_error(ctx, CVMF_E_CRYPTO, "hashing failed");
 		goto out;
 	}
 	if (memcmp(digest, u->sha256, 32)) {
 		cvmf_hex(u->sha256, 32, want_hex);
 		cvmf_hex(digest, 32, got_hex);
-		r = cvmf_error(ctx, CVMF_E_FORMAT,
+		r = cmn_error(ctx, CVMF_E_FORMAT,
 			       "download of %s from %s: apt's index says sha256 %s, got %s", package,
 			       u->uri, want_hex, got_hex);
 		goto out;
 	}
 	if (fchmod(d.fd, 0644) < 0 || fsync(d.fd) < 0) {
-		r = cvmf_error(ctx, CVMF_E_IO, "cache: cannot write '%s': %s", tmp, strerror(errno));
+		r = cmn_error(ctx, CVMF_E_IO, "cache: cannot write '%s': %s", tmp, strerror(errno));
 		goto out;
 	}
 	int fd = d.fd;
 	d.fd = -1;
 	if (close(fd) < 0) {
-		r = cvmf_error(ctx, CVMF_E_IO, "cache: cannot write '%s': %s", tmp, strerror(errno));
+		r = cmn_error(ctx, CVMF_E_IO, "cache: cannot write '%s': %s", tmp, strerror(errno));
 		goto out;
 	}
 	r = publish(ctx, tmp, final);
@@ -1052,7 +1053,8 @@ out:
 		close(d.fd);
 	if (tmp[0] && r)
 		unlink(tmp);
-	cvmf_hasher_free(d.h);
+	cmn_tmp_unregister(slot);
+	cmn_hasher_free(d.h);
 	return r;
 }
 
@@ -1075,7 +1077,7 @@ static int use_cached(cvmf_ctx *ctx, const char *path, const char *package,
 	if (r)
 		return r;
 	if (!same_package(package, c.package) || (version && strcmp(version, c.version)))
-		return cvmf_error(ctx, CVMF_E_INVAL,
+		return cmn_error(ctx, CVMF_E_INVAL,
 				  "the .deb with sha256 %s is %s %s, not the requested %s %s", hex,
 				  c.package, c.version, package, version ? version : "(any version)");
 	struct bld_deb d;
@@ -1100,13 +1102,13 @@ static int cached_ok(cvmf_ctx *ctx, const char *path, const uint8_t sha[32])
 	if (lstat(path, &st) < 0) {
 		if (errno == ENOENT)
 			return 0;
-		return cvmf_error(ctx, CVMF_E_IO, "cache: cannot stat '%s': %s", path,
+		return cmn_error(ctx, CVMF_E_IO, "cache: cannot stat '%s': %s", path,
 				  strerror(errno));
 	}
 	if (!S_ISREG(st.st_mode))
-		return cvmf_error(ctx, CVMF_E_IO, "cache: '%s' is not a regular file", path);
+		return cmn_error(ctx, CVMF_E_IO, "cache: '%s' is not a regular file", path);
 	uint8_t d[32];
-	int r = cvmf_sha256_file(ctx, "cached package", path, d, NULL);
+	int r = cmn_sha256_file(ctx, "cached package", path, d, NULL);
 	if (r)
 		return r;
 	if (memcmp(d, sha, 32)) {
@@ -1127,10 +1129,10 @@ int bld_deb_fetch(cvmf_ctx *ctx, const char *cache_dir, const char *package,
 	int r;
 
 	if (!package || !valid_package(package))
-		return cvmf_error(ctx, CVMF_E_INVAL, "'%s' is not a Debian package name",
+		return cmn_error(ctx, CVMF_E_INVAL, "'%s' is not a Debian package name",
 				  package ? package : "(null)");
 	if (version && !valid_version(version))
-		return cvmf_error(ctx, CVMF_E_INVAL, "package %s: '%s' is not a Debian version",
+		return cmn_error(ctx, CVMF_E_INVAL, "package %s: '%s' is not a Debian version",
 				  package, version);
 	if (!cache_dir) {
 		r = bld_cache_dir(ctx, cache, sizeof(cache));
@@ -1170,7 +1172,7 @@ int bld_deb_fetch(cvmf_ctx *ctx, const char *cache_dir, const char *package,
 		line = line ? line + 1 : NULL;
 	}
 	if (!line || !*line) {
-		r = cvmf_error(ctx, CVMF_E_FORMAT, "apt-get printed no URI for '%s': '%.200s'", spec,
+		r = cmn_error(ctx, CVMF_E_FORMAT, "apt-get printed no URI for '%s': '%.200s'", spec,
 			       out);
 		goto out;
 	}
@@ -1178,13 +1180,13 @@ int bld_deb_fetch(cvmf_ctx *ctx, const char *cache_dir, const char *package,
 	if (r)
 		goto out;
 	if (!same_package(package, u.package) || (version && strcmp(version, u.version))) {
-		r = cvmf_error(ctx, CVMF_E_FORMAT, "apt resolved '%s' to %s %s", spec, u.package,
+		r = cmn_error(ctx, CVMF_E_FORMAT, "apt resolved '%s' to %s %s", spec, u.package,
 			       u.version);
 		goto out;
 	}
 	if (want_sha256 && memcmp(want_sha256, u.sha256, 32)) {
 		cvmf_hex(u.sha256, 32, hex2);
-		r = cvmf_error(ctx, CVMF_E_FORMAT,
+		r = cmn_error(ctx, CVMF_E_FORMAT,
 			       "package %s %s: pinned sha256 %s, got %s from apt's index (%s)",
 			       u.package, u.version, hex, hex2, u.file);
 		goto out;

@@ -13,6 +13,7 @@
 
 #include "builder/image.h"
 #include "common/file.h"
+#include "common/write.h"
 
 void img_pathf(char *buf, size_t len, const char *fmt, ...)
 {
@@ -135,7 +136,7 @@ static int read_doc(cvmf_ctx *ctx, const char *dir, const char *name, const char
 		return rc;
 	json_t *f = json_is_object(v) ? json_object_get(v, "format") : NULL;
 	if (json_is_string(f) && strcmp(json_string_value(f), format))
-		rc = cvmf_error(ctx, CVMF_E_FORMAT,
+		rc = cmn_error(ctx, CVMF_E_FORMAT,
 				"%s: format is '%s', expected '%s': not a cvmforge image, or "
 				"one of another version", name, json_string_value(f), format);
 	if (!rc)
@@ -164,7 +165,7 @@ int img_read_manifest(cvmf_ctx *ctx, const char *dir, json_t **ret)
 		for (size_t k = 0; k < 3 && !rc; k++) {
 			const char *key = tree ? tree_keys[k] : file_keys[k];
 			if (!json_object_get(in, key))
-				rc = cvmf_error(ctx, CVMF_E_FORMAT, "%s: inputs[%zu]: missing member "
+				rc = cmn_error(ctx, CVMF_E_FORMAT, "%s: inputs[%zu]: missing member "
 						"'%s'", IMG_MANIFEST, i, key);
 		}
 	}
@@ -190,17 +191,17 @@ int img_copy(cvmf_ctx *ctx, const char *from, const char *to)
 	if (out < 0) {
 		int e = errno;
 		close(in);
-		return cvmf_error(ctx, CVMF_E_IO, "%s: %s", to, strerror(e));
+		return cmn_error(ctx, CVMF_E_IO, "%s: %s", to, strerror(e));
 	}
 	enum { CHUNK = 1 << 20 };
 	uint8_t *buf = malloc(CHUNK);
-	int rc = buf ? 0 : cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+	int rc = buf ? 0 : cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	while (!rc) {
 		ssize_t n = read(in, buf, CHUNK);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			rc = cvmf_error(ctx, CVMF_E_IO, "%s: %s", from, strerror(errno));
+			rc = cmn_error(ctx, CVMF_E_IO, "%s: %s", from, strerror(errno));
 		if (n <= 0)
 			break;
 		for (ssize_t off = 0; !rc && off < n;) {
@@ -208,7 +209,7 @@ int img_copy(cvmf_ctx *ctx, const char *from, const char *to)
 			if (w < 0 && errno == EINTR)
 				continue;
 			if (w <= 0)
-				rc = cvmf_error(ctx, CVMF_E_IO, "%s: %s", to, strerror(errno));
+				rc = cmn_error(ctx, CVMF_E_IO, "%s: %s", to, strerror(errno));
 			else
 				off += w;
 		}
@@ -216,22 +217,22 @@ int img_copy(cvmf_ctx *ctx, const char *from, const char *to)
 	free(buf);
 	close(in);
 	if (close(out) && !rc)
-		rc = cvmf_error(ctx, CVMF_E_IO, "%s: %s", to, strerror(errno));
+		rc = cmn_error(ctx, CVMF_E_IO, "%s: %s", to, strerror(errno));
 	return rc;
 }
 
 /* SHA-256 and SHA-384 in one streaming pass (common/file.c). */
 int img_digest_file(cvmf_ctx *ctx, const char *path, struct cvmf_file_digest *ret)
 {
-	struct cvmf_hasher *h[2] = { NULL, NULL };
+	struct cmn_hasher *h[2] = { NULL, NULL };
 	uint8_t *out[2] = { ret->sha256, ret->sha384 };
-	int rc = cvmf_hasher_new(ctx, CVMF_SHA256, &h[0]);
+	int rc = cmn_hasher_new(ctx, CMN_SHA256, &h[0]);
 	if (!rc)
-		rc = cvmf_hasher_new(ctx, CVMF_SHA384, &h[1]);
+		rc = cmn_hasher_new(ctx, CMN_SHA384, &h[1]);
 	if (!rc)
-		rc = cvmf_hash_file(ctx, "file", path, h, 2, out, &ret->size);
-	cvmf_hasher_free(h[0]);
-	cvmf_hasher_free(h[1]);
+		rc = cmn_hash_file(ctx, "file", path, h, 2, out, &ret->size);
+	cmn_hasher_free(h[0]);
+	cmn_hasher_free(h[1]);
 	if (!rc) {
 		ret->present = true;
 		ret->derived = false;
@@ -264,7 +265,9 @@ int img_rmtree(const char *path)
 		free(sub);
 	}
 	closedir(d);
-	return rmdir(path) ? -1 : rc;
+	rc = rmdir(path) ? -1 : rc;
+	cmn_tmp_release(path);   /* a cmn_tmpdir_create directory: its lock and slot */
+	return rc;
 }
 
 int img_open(cvmf_ctx *ctx, const char *image, char *ret_dir, size_t len, char **tmp)
@@ -272,22 +275,21 @@ int img_open(cvmf_ctx *ctx, const char *image, char *ret_dir, size_t len, char *
 	struct stat st;
 	*tmp = NULL;
 	if (stat(image, &st))
-		return cvmf_error(ctx, CVMF_E_IO, "%s: %s", image, strerror(errno));
+		return cmn_error(ctx, CVMF_E_IO, "%s: %s", image, strerror(errno));
 	if (S_ISDIR(st.st_mode)) {
 		snprintf(ret_dir, len, "%s", image);
 		return 0;
 	}
+	/* $TMPDIR/cvmforge-image-xxxxxx, locked while we live and removed on
+	 * SIGINT/SIGTERM; the ones of killed runs (unlocked) go first. */
 	const char *base = getenv("TMPDIR");
-	char *t;
-	if (asprintf(&t, "%s/cvmforge-image-XXXXXX", base && *base ? base : "/tmp") < 0)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
-	if (!mkdtemp(t)) {
-		int e = errno;
-		free(t);
-		return cvmf_error(ctx, CVMF_E_IO, "cannot create a temporary directory: %s",
-				  strerror(e));
-	}
-	int rc = bld_tar_extract(ctx, image, t);
+	base = base && *base ? base : "/tmp";
+	char *t = NULL;
+	cmn_tmpdir_sweep(base, "cvmforge-image-");
+	int rc = cmn_tmpdir_create(ctx, base, "cvmforge-image-", &t);
+	if (rc)
+		return rc;
+	rc = bld_tar_extract(ctx, image, t);
 	if (rc) {
 		img_rmtree(t);
 		free(t);
@@ -311,7 +313,7 @@ int img_open(cvmf_ctx *ctx, const char *image, char *ret_dir, size_t len, char *
 		free(sub);
 		img_rmtree(t);
 		free(t);
-		return cvmf_error(ctx, CVMF_E_FORMAT, "%s: an image tarball holds exactly one "
+		return cmn_error(ctx, CVMF_E_FORMAT, "%s: an image tarball holds exactly one "
 				  "directory NAME-VERSION/", image);
 	}
 	snprintf(ret_dir, len, "%s/%s", t, sub);
@@ -347,13 +349,19 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+bool img_is_signature(const char *name)
+{
+	size_t n = strlen(name), m = strlen(CVMF_SIGN_SUFFIX);
+	return n > m && !strchr(name, '/') && !strcmp(name + n - m, CVMF_SIGN_SUFFIX);
+}
+
 static int walk(cvmf_ctx *ctx, const char *dir, const char *rel, struct img_names *out)
 {
 	char path[4200];
 	img_pathf(path, sizeof(path), "%s%s%s", dir, *rel ? "/" : "", rel);
 	DIR *d = opendir(path);
 	if (!d)
-		return cvmf_error(ctx, CVMF_E_IO, "%s: %s", path, strerror(errno));
+		return cmn_error(ctx, CVMF_E_IO, "%s: %s", path, strerror(errno));
 	struct dirent *e;
 	int rc = 0;
 	while (!rc && (e = readdir(d))) {
@@ -364,24 +372,22 @@ static int walk(cvmf_ctx *ctx, const char *dir, const char *rel, struct img_name
 		img_pathf(full, sizeof(full), "%s/%s", dir, sub);
 		struct stat st;
 		if (lstat(full, &st))
-			rc = cvmf_error(ctx, CVMF_E_IO, "%s: %s", full, strerror(errno));
+			rc = cmn_error(ctx, CVMF_E_IO, "%s: %s", full, strerror(errno));
 		else if (S_ISDIR(st.st_mode))
 			rc = walk(ctx, dir, sub, out);
 		else if (!S_ISREG(st.st_mode))
 			/* As the tarball path does: a link could point out of the
 			 * image, a FIFO or device would never end. */
-			rc = cvmf_error(ctx, CVMF_E_FORMAT,
+			rc = cmn_error(ctx, CVMF_E_FORMAT,
 					"'%s' in image '%s' is %s; an image holds only regular files and directories",
 					sub, dir, S_ISLNK(st.st_mode) ? "a symbolic link" : "a special file");
 		else if (!*rel && strlen(e->d_name) > 4 &&
 			 !strcmp(e->d_name + strlen(e->d_name) - 4, ".tar"))
 			continue;   /* the tarball is compared on its own */
-		else if (!*rel && strlen(e->d_name) > strlen(CVMF_SIGN_SUFFIX) &&
-			 !strcmp(e->d_name + strlen(e->d_name) - strlen(CVMF_SIGN_SUFFIX),
-				 CVMF_SIGN_SUFFIX))
+		else if (!*rel && img_is_signature(e->d_name))
 			continue;   /* signatures added by `cvmforge sign` (docs/sign.md) */
 		else if (names_add(out, sub))
-			rc = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+			rc = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	}
 	closedir(d);
 	return rc;
@@ -403,14 +409,14 @@ static int write_script(cvmf_ctx *ctx, const char *dir, const char *name, const 
 	img_pathf(path, sizeof(path), "%s/launch/%s", dir, name);
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
 	if (fd < 0)
-		return cvmf_error(ctx, CVMF_E_IO, "%s: %s", path, strerror(errno));
+		return cmn_error(ctx, CVMF_E_IO, "%s: %s", path, strerror(errno));
 	/* The umask must not leak into the image: set the mode explicitly. */
 	fchmod(fd, 0755);
 	size_t n = strlen(body);
 	ssize_t w = write(fd, body, n);
 	int e = errno;
 	if (close(fd) || w != (ssize_t)n)
-		return cvmf_error(ctx, CVMF_E_IO, "%s: %s", path, strerror(e));
+		return cmn_error(ctx, CVMF_E_IO, "%s: %s", path, strerror(e));
 	return 0;
 }
 
@@ -484,7 +490,7 @@ int img_write_launch(cvmf_ctx *ctx, const char *dir, const json_t *measurements)
 	char path[4200];
 	img_pathf(path, sizeof(path), "%s/launch", dir);
 	if (mkdir(path, 0755) || chmod(path, 0755))
-		return cvmf_error(ctx, CVMF_E_IO, "%s: %s", path, strerror(errno));
+		return cmn_error(ctx, CVMF_E_IO, "%s: %s", path, strerror(errno));
 	int rc;
 	struct sbuf b = { 0 };
 	sb_printf(&b, "%s", script_head);
@@ -495,7 +501,7 @@ int img_write_launch(cvmf_ctx *ctx, const char *dir, const json_t *measurements)
 		      "exec \"$QEMU\" -machine q35,accel=\"$ACCEL\" -m \"$MEMORY\" -nographic -no-reboot \\\n"
 		      "  -bios %s -kernel %s -initrd %s -append \"$(cat %s)\" \"$@\"\n",
 		  IMG_FIRMWARE, IMG_KERNEL, IMG_INITRD, IMG_CMDLINE);
-	rc = b.oom ? cvmf_error(ctx, CVMF_E_NOMEM, "out of memory")
+	rc = b.oom ? cmn_error(ctx, CVMF_E_NOMEM, "out of memory")
 		   : write_script(ctx, dir, "qemu.sh", b.s);
 	free(b.s);
 	if (rc)
@@ -517,16 +523,31 @@ int img_write_launch(cvmf_ctx *ctx, const char *dir, const json_t *measurements)
 		sb_printf(&s, "CPU=${CPU:-%s}\n", json_string_value(json_array_get(cpus, 0)));
 		allowed(&s, "VCPUS", vcpus, "VCPUS");
 		allowed(&s, "CPU", cpus, "CPU");
+		/* ID_BLOCKS: the output of `cvmforge sign id-block --image`
+		 * (docs/sign.md); the block of this VCPUS and CPU is used. */
+		sb_printf(&s, "# ID_BLOCKS: a file written by `cvmforge sign id-block --image`; the ID\n"
+			      "# block of this VCPUS and CPU goes to the firmware (docs/sign.md).\n"
+			      "ID=\n"
+			      "if [ -n \"${ID_BLOCKS:-}\" ]; then\n"
+			      "  ID=$(awk -v want=\"vmm=QEMU vcpus=$VCPUS cpu-type=$CPU\" '\n"
+			      "    f && /^#/ { exit }\n"
+			      "    $1 == \"#\" && ($2 \" \" $3 \" \" $4) == want { f = 1; next }\n"
+			      "    f && /^id-block=/ { id = \",\" $0 }\n"
+			      "    f && /^author_key: / { id = id \",author-key-enabled=on\" }\n"
+			      "    END { print id }' \"$ID_BLOCKS\")\n"
+			      "  [ -n \"$ID\" ] || { echo \"$0: $ID_BLOCKS has no ID block for VCPUS=$VCPUS "
+			      "CPU=$CPU\" >&2; exit 2; }\n"
+			      "fi\n");
 		sb_printf(&s, "exec \"$QEMU\" -enable-kvm -cpu \"$CPU\" -smp \"$VCPUS\" -m %" JSON_INTEGER_FORMAT "M \\\n"
 			      "  -machine q35,confidential-guest-support=sev0,memory-backend=ram1 \\\n"
 			      "  -object memory-backend-memfd,id=ram1,size=%" JSON_INTEGER_FORMAT "M,share=true,prealloc=false \\\n"
-			      "  -object sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=1%s \\\n"
+			      "  -object sev-snp-guest,id=sev0,cbitpos=51,reduced-phys-bits=1%s\"$ID\" \\\n"
 			      "  -bios %s -kernel %s -initrd %s -append \"$(cat %s)\" \\\n"
 			      "  -nographic -no-reboot \"$@\"\n",
 			  json_integer_value(mem) >> 20, json_integer_value(mem) >> 20,
 			  hashes ? ",kernel-hashes=on" : "", IMG_FIRMWARE, IMG_KERNEL, IMG_INITRD,
 			  IMG_CMDLINE);
-		rc = s.oom ? cvmf_error(ctx, CVMF_E_NOMEM, "out of memory")
+		rc = s.oom ? cmn_error(ctx, CVMF_E_NOMEM, "out of memory")
 			   : write_script(ctx, dir, "snp.sh", s.s);
 		free(s.s);
 		if (rc)
@@ -557,7 +578,7 @@ int img_write_launch(cvmf_ctx *ctx, const char *dir, const json_t *measurements)
 			      "  -nographic -no-reboot \"$@\"\n",
 			  IMG_FIRMWARE, IMG_KERNEL, IMG_INITRD, IMG_CMDLINE);
 		json_decref(mib);
-		rc = s.oom ? cvmf_error(ctx, CVMF_E_NOMEM, "out of memory")
+		rc = s.oom ? cmn_error(ctx, CVMF_E_NOMEM, "out of memory")
 			   : write_script(ctx, dir, "tdx.sh", s.s);
 		free(s.s);
 		if (rc)

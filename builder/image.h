@@ -59,6 +59,9 @@ struct img_names {
 	size_t n, cap;
 };
 int img_files(cvmf_ctx *ctx, const char *dir, struct img_names *ret);
+/* A top-level name `cvmforge sign` writes (*.dsse.json, docs/sign.md): not one
+ * of the image's files, in its listing or its tarball. */
+bool img_is_signature(const char *name);
 void img_names_free(struct img_names *l);
 
 /* Remove a directory tree (no symlinks are followed). */

@@ -80,10 +80,10 @@ static const char *type_name(enum bld_type t)
 static int norm_path(cvmf_ctx *ctx, const char *in, const char *origin, char **ret)
 {
 	if (!in)
-		return cvmf_error(ctx, CVMF_E_FORMAT, "%s: an entry has no path", org(origin));
+		return cmn_error(ctx, CVMF_E_FORMAT, "%s: an entry has no path", org(origin));
 	const char *p = in[0] == '/' ? in + 1 : in;
 	if (strlen(p) > MAX_PATH_LEN)
-		return cvmf_error(ctx, CVMF_E_FORMAT, "%s: path '%.64s...' is longer than %d bytes",
+		return cmn_error(ctx, CVMF_E_FORMAT, "%s: path '%.64s...' is longer than %d bytes",
 				  org(origin), in, MAX_PATH_LEN);
 	char *n = NULL;
 	enum cmn_path_err e = cmn_path_norm(in, CMN_PATH_CANONICAL, &n);
@@ -91,13 +91,13 @@ static int norm_path(cvmf_ctx *ctx, const char *in, const char *origin, char **r
 	case CMN_PATH_OK:
 		break;
 	case CMN_PATH_E_NOMEM:
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	case CMN_PATH_E_ROOT:
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "%s: path '%s' names the archive's root, which is implicit",
 				  org(origin), in);
 	default:
-		return cvmf_error(ctx, CVMF_E_FORMAT, "%s: path '%s' %s", org(origin), in,
+		return cmn_error(ctx, CVMF_E_FORMAT, "%s: path '%s' %s", org(origin), in,
 				  cmn_path_strerror(e));
 	}
 	memmove(n, n + 1, strlen(n));   /* the archive's form: no leading '/' */
@@ -123,7 +123,7 @@ static int push(cvmf_ctx *ctx, struct bld_initrd *l, struct bld_entry *e)
 		struct bld_entry *v = realloc(l->v, cap * sizeof(*v));
 		if (!v) {
 			entry_clear(e);
-			return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+			return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		}
 		l->v = v;
 		l->cap = cap;
@@ -137,18 +137,18 @@ int bld_initrd_add(cvmf_ctx *ctx, struct bld_initrd *l, const struct bld_entry *
 {
 	const char *o = org(e->origin);
 	if ((unsigned)e->type > BLD_BLOCK)
-		return cvmf_error(ctx, CVMF_E_INVAL, "%s: unknown entry type %d", o, (int)e->type);
+		return cmn_error(ctx, CVMF_E_INVAL, "%s: unknown entry type %d", o, (int)e->type);
 	if (e->mode > 07777)
-		return cvmf_error(ctx, CVMF_E_INVAL, "%s: mode %#o has bits beyond 07777", o,
+		return cmn_error(ctx, CVMF_E_INVAL, "%s: mode %#o has bits beyond 07777", o,
 				  e->mode);
 	if (e->type == BLD_REG && (!e->source || !*e->source))
-		return cvmf_error(ctx, CVMF_E_INVAL, "%s: file '%s' has no source", o,
+		return cmn_error(ctx, CVMF_E_INVAL, "%s: file '%s' has no source", o,
 				  e->path ? e->path : "");
 	if (e->type == BLD_SYMLINK && (!e->target || !*e->target))
-		return cvmf_error(ctx, CVMF_E_INVAL, "%s: symlink '%s' has no target", o,
+		return cmn_error(ctx, CVMF_E_INVAL, "%s: symlink '%s' has no target", o,
 				  e->path ? e->path : "");
 	if (e->type == BLD_SYMLINK && strlen(e->target) > MAX_PATH_LEN)
-		return cvmf_error(ctx, CVMF_E_INVAL, "%s: the target of symlink '%s' is longer than %d bytes",
+		return cmn_error(ctx, CVMF_E_INVAL, "%s: the target of symlink '%s' is longer than %d bytes",
 				  o, e->path ? e->path : "", MAX_PATH_LEN);
 
 	struct bld_entry n = { .type = e->type, .mode = e->mode, .uid = e->uid, .gid = e->gid,
@@ -168,7 +168,7 @@ int bld_initrd_add(cvmf_ctx *ctx, struct bld_initrd *l, const struct bld_entry *
 	n.origin = dup_opt(e->origin, &oom);
 	if (oom) {
 		entry_clear(&n);
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	}
 	return push(ctx, l, &n);
 }
@@ -199,7 +199,7 @@ static int walk_add(struct walk *w, enum bld_type type, unsigned mode, const cha
 	if (type == BLD_REG && asprintf(&source, "%s/%s", w->dir, w->rel) < 0)
 		source = NULL;
 	if (!path || !origin || (type == BLD_REG && !source)) {
-		r = cvmf_error(w->ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(w->ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	struct bld_entry e = { .path = path, .type = type, .mode = mode, .uid = w->uid,
@@ -218,14 +218,14 @@ static int walk_dir(struct walk *w, int dfd, unsigned depth)
 {
 	if (depth > 256) {
 		close(dfd);
-		return cvmf_error(w->ctx, CVMF_E_UNSUPPORTED, "tree '%s': '%s' is nested too deeply",
+		return cmn_error(w->ctx, CVMF_E_UNSUPPORTED, "tree '%s': '%s' is nested too deeply",
 				  w->dir, w->rel);
 	}
 	DIR *d = fdopendir(dfd);
 	if (!d) {
 		int e = errno;
 		close(dfd);
-		return cvmf_error(w->ctx, CVMF_E_IO, "tree '%s': cannot read directory '%s': %s",
+		return cmn_error(w->ctx, CVMF_E_IO, "tree '%s': cannot read directory '%s': %s",
 				  w->dir, *w->rel ? w->rel : ".", strerror(e));
 	}
 	size_t base = strlen(w->rel);
@@ -235,7 +235,7 @@ static int walk_dir(struct walk *w, int dfd, unsigned depth)
 		struct dirent *de = readdir(d);
 		if (!de) {
 			if (errno)
-				r = cvmf_error(w->ctx, CVMF_E_IO,
+				r = cmn_error(w->ctx, CVMF_E_IO,
 					       "tree '%s': cannot read directory '%s': %s", w->dir,
 					       base ? w->rel : ".", strerror(errno));
 			break;
@@ -245,7 +245,7 @@ static int walk_dir(struct walk *w, int dfd, unsigned depth)
 			continue;
 		size_t nl = strlen(name);
 		if (base + 1 + nl > MAX_PATH_LEN) {
-			r = cvmf_error(w->ctx, CVMF_E_UNSUPPORTED,
+			r = cmn_error(w->ctx, CVMF_E_UNSUPPORTED,
 				       "tree '%s': the path of '%s/%s' is longer than %d bytes",
 				       w->dir, w->rel, name, MAX_PATH_LEN);
 			break;
@@ -254,7 +254,7 @@ static int walk_dir(struct walk *w, int dfd, unsigned depth)
 
 		struct stat st;
 		if (fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			r = cvmf_error(w->ctx, CVMF_E_IO, "tree '%s': cannot stat '%s': %s", w->dir,
+			r = cmn_error(w->ctx, CVMF_E_IO, "tree '%s': cannot stat '%s': %s", w->dir,
 				       w->rel, strerror(errno));
 			break;
 		}
@@ -264,13 +264,13 @@ static int walk_dir(struct walk *w, int dfd, unsigned depth)
 			char target[MAX_PATH_LEN + 1];
 			ssize_t n = readlinkat(dirfd(d), name, target, sizeof(target));
 			if (n < 0 || (size_t)n >= sizeof(target)) {
-				r = cvmf_error(w->ctx, CVMF_E_IO, "tree '%s': cannot read symlink '%s': %s",
+				r = cmn_error(w->ctx, CVMF_E_IO, "tree '%s': cannot read symlink '%s': %s",
 					       w->dir, w->rel, n < 0 ? strerror(errno) : "target too long");
 				break;
 			}
 			target[n] = '\0';
 			if (n == 0) {
-				r = cvmf_error(w->ctx, CVMF_E_FORMAT,
+				r = cmn_error(w->ctx, CVMF_E_FORMAT,
 					       "tree '%s': symlink '%s' has an empty target", w->dir, w->rel);
 				break;
 			}
@@ -282,7 +282,7 @@ static int walk_dir(struct walk *w, int dfd, unsigned depth)
 			int sub = openat(dirfd(d), name,
 					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (sub < 0) {
-				r = cvmf_error(w->ctx, CVMF_E_IO, "tree '%s': cannot open directory '%s': %s",
+				r = cmn_error(w->ctx, CVMF_E_IO, "tree '%s': cannot open directory '%s': %s",
 					       w->dir, w->rel, strerror(errno));
 				break;
 			}
@@ -292,7 +292,7 @@ static int walk_dir(struct walk *w, int dfd, unsigned depth)
 					   : S_ISSOCK(st.st_mode) ? "a socket"
 					   : S_ISCHR(st.st_mode) ? "a character device"
 					   : S_ISBLK(st.st_mode) ? "a block device" : "not a file";
-			r = cvmf_error(w->ctx, CVMF_E_UNSUPPORTED,
+			r = cmn_error(w->ctx, CVMF_E_UNSUPPORTED,
 				       "%s%s'%s' in tree '%s' is %s; device nodes, FIFOs and sockets are not taken from trees (declare devices in the recipe)",
 				       w->origin ? w->origin : "", w->origin ? ": " : "", w->rel,
 				       w->dir, what);
@@ -311,7 +311,7 @@ int bld_initrd_add_tree(cvmf_ctx *ctx, struct bld_initrd *l, const char *dir,
 {
 	struct walk *w = calloc(1, sizeof(*w));
 	if (!w)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	char *pfx = NULL;
 	int r = 0;
 	/* "/" and "" put the tree at the root; anything else is a path. */
@@ -326,7 +326,7 @@ int bld_initrd_add_tree(cvmf_ctx *ctx, struct bld_initrd *l, const char *dir,
 	 * it, nothing is followed. */
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
-		r = cvmf_error(ctx, CVMF_E_IO, "%s%scannot open tree '%s': %s", origin ? origin : "",
+		r = cmn_error(ctx, CVMF_E_IO, "%s%scannot open tree '%s': %s", origin ? origin : "",
 			       origin ? ": " : "", dir, strerror(errno));
 		goto out;
 	}
@@ -379,7 +379,7 @@ static int add_parents(cvmf_ctx *ctx, struct bld_initrd *l)
 				continue;
 			char *pre = strndup(p, len);
 			if (!pre) {
-				r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+				r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 				goto out;
 			}
 			if (find(l, n, pre)) {
@@ -391,7 +391,7 @@ static int add_parents(cvmf_ctx *ctx, struct bld_initrd *l)
 				char **m = realloc(miss, cap * sizeof(*m));
 				if (!m) {
 					free(pre);
-					r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+					r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 					goto out;
 				}
 				miss = m;
@@ -413,7 +413,7 @@ static int add_parents(cvmf_ctx *ctx, struct bld_initrd *l)
 		miss[i] = NULL;
 		if (!e.origin) {
 			free(e.path);
-			r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+			r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 			goto out;
 		}
 		r = push(ctx, l, &e);
@@ -447,7 +447,7 @@ int bld_initrd_finish(cvmf_ctx *ctx, struct bld_initrd *l)
 				entry_clear(b);
 				continue;
 			}
-			int r = cvmf_error(ctx, CVMF_E_FORMAT,
+			int r = cmn_error(ctx, CVMF_E_FORMAT,
 					   "duplicate path '%s': a %s from %s and a %s from %s",
 					   a->path, type_name(a->type), org(a->origin),
 					   type_name(b->type), org(b->origin));
@@ -474,11 +474,11 @@ int bld_initrd_finish(cvmf_ctx *ctx, struct bld_initrd *l)
 			continue;
 		char *parent = strndup(p, (size_t)(s - p));
 		if (!parent)
-			return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+			return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		struct bld_entry *e = find(l, l->n, parent);
 		free(parent);
 		if (e && e->type != BLD_DIR)
-			return cvmf_error(ctx, CVMF_E_FORMAT,
+			return cmn_error(ctx, CVMF_E_FORMAT,
 					  "'%s' (%s): its parent '%s' is a %s (%s), not a directory",
 					  p, org(l->v[i].origin), e->path, type_name(e->type),
 					  org(e->origin));
@@ -521,13 +521,13 @@ static int archive_fail(cvmf_ctx *ctx, struct archive *a, const struct wstate *w
 			const struct bld_entry *e)
 {
 	if (w->sink_err)
-		return cvmf_error(ctx, w->sink_err, "writing the initrd: %s",
+		return cmn_error(ctx, w->sink_err, "writing the initrd: %s",
 				  bld_sink_error(w->sink));
 	const char *msg = archive_error_string(a);
 	if (e)
-		return cvmf_error(ctx, CVMF_E_IO, "writing the initrd entry '%s' (%s): %s", e->path,
+		return cmn_error(ctx, CVMF_E_IO, "writing the initrd entry '%s' (%s): %s", e->path,
 				  org(e->origin), msg ? msg : "libarchive error");
-	return cvmf_error(ctx, CVMF_E_IO, "writing the initrd: %s", msg ? msg : "libarchive error");
+	return cmn_error(ctx, CVMF_E_IO, "writing the initrd: %s", msg ? msg : "libarchive error");
 }
 
 struct progress {
@@ -555,18 +555,18 @@ static int write_file(cvmf_ctx *ctx, struct archive *a, const struct wstate *w,
 		size_t want = left < READ_CHUNK ? (size_t)left + 1 : READ_CHUNK;
 		ssize_t n = read_retry(fd, buf, want);
 		if (n < 0)
-			return cvmf_error(ctx, CVMF_E_IO, "cannot read '%s' for '%s' (%s): %s",
+			return cmn_error(ctx, CVMF_E_IO, "cannot read '%s' for '%s' (%s): %s",
 					  e->source, e->path, org(e->origin), strerror(errno));
 		if (n == 0) {
 			if (left)
-				return cvmf_error(ctx, CVMF_E_IO,
+				return cmn_error(ctx, CVMF_E_IO,
 						  "'%s' for '%s' (%s) shrank while being read (%llu bytes expected)",
 						  e->source, e->path, org(e->origin),
 						  (unsigned long long)size);
 			return 0;
 		}
 		if ((uint64_t)n > left)
-			return cvmf_error(ctx, CVMF_E_IO,
+			return cmn_error(ctx, CVMF_E_IO,
 					  "'%s' for '%s' (%s) grew while being read (%llu bytes expected)",
 					  e->source, e->path, org(e->origin),
 					  (unsigned long long)size);
@@ -603,15 +603,15 @@ static int stat_sources(cvmf_ctx *ctx, const struct bld_initrd *l, uint64_t *siz
 			continue;
 		struct stat st;
 		if (lstat(e->source, &st) < 0)
-			return cvmf_error(ctx, CVMF_E_IO, "cannot stat '%s' for '%s' (%s): %s",
+			return cmn_error(ctx, CVMF_E_IO, "cannot stat '%s' for '%s' (%s): %s",
 					  e->source, e->path, org(e->origin), strerror(errno));
 		if (!S_ISREG(st.st_mode))
-			return cvmf_error(ctx, CVMF_E_IO,
+			return cmn_error(ctx, CVMF_E_IO,
 					  "'%s' for '%s' (%s) is not a regular file%s", e->source,
 					  e->path, org(e->origin),
 					  S_ISLNK(st.st_mode) ? " (a symlink: sources are not followed)" : "");
 		if ((uint64_t)st.st_size > 0xffffffffull)
-			return cvmf_error(ctx, CVMF_E_UNSUPPORTED,
+			return cmn_error(ctx, CVMF_E_UNSUPPORTED,
 					  "'%s' for '%s' (%s) is %llu bytes; newc holds at most 4 GiB - 1 per file",
 					  e->source, e->path, org(e->origin),
 					  (unsigned long long)st.st_size);
@@ -626,11 +626,11 @@ int bld_initrd_write(cvmf_ctx *ctx, struct bld_initrd *l, const struct bld_initr
 		     int fd, struct bld_initrd_result *ret)
 {
 	if (o->mtime > 0xffffffffull)
-		return cvmf_error(ctx, CVMF_E_INVAL,
+		return cmn_error(ctx, CVMF_E_INVAL,
 				  "SOURCE_DATE_EPOCH %llu does not fit in a newc header (at most 4294967295)",
 				  (unsigned long long)o->mtime);
 	if (l->n + 1 > 0xffffffffull)
-		return cvmf_error(ctx, CVMF_E_UNSUPPORTED, "too many initrd entries");
+		return cmn_error(ctx, CVMF_E_UNSUPPORTED, "too many initrd entries");
 	int r = bld_initrd_finish(ctx, l);
 	if (r)
 		return r;
@@ -643,7 +643,7 @@ int bld_initrd_write(cvmf_ctx *ctx, struct bld_initrd *l, const struct bld_initr
 	uint64_t *sizes = calloc(l->n ? l->n : 1, sizeof(*sizes));
 	int src = -1;
 	if (!sizes) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	r = stat_sources(ctx, l, sizes, &pg.total);
@@ -656,7 +656,7 @@ int bld_initrd_write(cvmf_ctx *ctx, struct bld_initrd *l, const struct bld_initr
 	a = archive_write_new();
 	ae = archive_entry_new();
 	if (!buf || !a || !ae) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	if (archive_write_set_format_cpio_newc(a) != ARCHIVE_OK ||
@@ -691,12 +691,12 @@ int bld_initrd_write(cvmf_ctx *ctx, struct bld_initrd *l, const struct bld_initr
 			src = open(e->source, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 			struct stat st;
 			if (src < 0 || fstat(src, &st) < 0) {
-				r = cvmf_error(ctx, CVMF_E_IO, "cannot open '%s' for '%s' (%s): %s",
+				r = cmn_error(ctx, CVMF_E_IO, "cannot open '%s' for '%s' (%s): %s",
 					       e->source, e->path, org(e->origin), strerror(errno));
 				goto out;
 			}
 			if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != sizes[i]) {
-				r = cvmf_error(ctx, CVMF_E_IO,
+				r = cmn_error(ctx, CVMF_E_IO,
 					       "'%s' for '%s' (%s) changed while the initrd was written",
 					       e->source, e->path, org(e->origin));
 				goto out;
@@ -722,7 +722,7 @@ int bld_initrd_write(cvmf_ctx *ctx, struct bld_initrd *l, const struct bld_initr
 	struct bld_initrd_result res = { .entries = l->n };
 	r = bld_sink_finish(w.sink, &res);
 	if (r) {
-		r = cvmf_error(ctx, r, "writing the initrd: %s", bld_sink_error(w.sink));
+		r = cmn_error(ctx, r, "writing the initrd: %s", bld_sink_error(w.sink));
 		goto out;
 	}
 	pg.done = pg.total;

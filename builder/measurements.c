@@ -20,7 +20,7 @@ static int want(cvmf_ctx *ctx, json_t *o, const char *plat, const char *key, jso
 {
 	json_t *v = json_object_get(o, key);
 	if (!v || json_typeof(v) != t)
-		return cvmf_error(ctx, CVMF_E_FORMAT, "%s: %s.params.%s is missing or not a%s %s",
+		return cmn_error(ctx, CVMF_E_FORMAT, "%s: %s.params.%s is missing or not a%s %s",
 				  IMG_MEASUREMENTS, plat, key, t == JSON_ARRAY ? "n" : "",
 				  t == JSON_ARRAY ? "array" : t == JSON_STRING ? "string" :
 				  t == JSON_OBJECT ? "object" : "value of the right type");
@@ -32,7 +32,7 @@ static int want_bool(cvmf_ctx *ctx, json_t *o, const char *plat, const char *key
 {
 	json_t *v = json_object_get(o, key);
 	if (!json_is_boolean(v))
-		return cvmf_error(ctx, CVMF_E_FORMAT, "%s: %s.params.%s is missing or not a boolean",
+		return cmn_error(ctx, CVMF_E_FORMAT, "%s: %s.params.%s is missing or not a boolean",
 				  IMG_MEASUREMENTS, plat, key);
 	*ret = json_is_true(v);
 	return 0;
@@ -55,7 +55,7 @@ static int want_u64(cvmf_ctx *ctx, json_t *v, const char *what, uint64_t max, ui
 			return 0;
 		}
 	}
-	return cvmf_error(ctx, CVMF_E_FORMAT, "%s: %s is not a number in 0..%" PRIu64,
+	return cmn_error(ctx, CVMF_E_FORMAT, "%s: %s is not a number in 0..%" PRIu64,
 			  IMG_MEASUREMENTS, what, max);
 }
 
@@ -65,17 +65,17 @@ static int read_cmdline(cvmf_ctx *ctx, const char *dir, char **ret)
 	img_pathf(path, sizeof(path), "%s/%s", dir, IMG_CMDLINE);
 	uint8_t *buf;
 	size_t len;
-	int rc = cvmf_read_file(ctx, "cmdline", path, 65536, &buf, &len);
+	int rc = cmn_read_file(ctx, "cmdline", path, 65536, &buf, &len);
 	if (rc)
 		return rc;
 	if (memchr(buf, 0, len)) {
 		free(buf);
-		return cvmf_error(ctx, CVMF_E_FORMAT, "%s: contains a NUL byte", path);
+		return cmn_error(ctx, CVMF_E_FORMAT, "%s: contains a NUL byte", path);
 	}
 	char *s = malloc(len + 1);
 	if (!s) {
 		free(buf);
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	}
 	memcpy(s, buf, len);
 	s[len] = 0;
@@ -123,7 +123,7 @@ static int measure_snp(cvmf_ctx *ctx, const char *dir, json_t *p, const char *cm
 	size_t nv = json_array_size(a_vmm), nc = json_array_size(a_vcpus),
 	       nt = json_array_size(a_cpu), nf = json_array_size(a_feat);
 	if (!nv || !nc || !nt || !nf || nv > 8 || nc > 4096 || nt > 64 || nf > 64)
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "%s: snp.params lists must be non-empty (and at most 8 VMMs, "
 				  "4096 vCPU counts, 64 CPU types, 64 feature sets)", IMG_MEASUREMENTS);
 	enum cvmf_vmm vmms[8];
@@ -132,11 +132,11 @@ static int measure_snp(cvmf_ctx *ctx, const char *dir, json_t *p, const char *cm
 	uint64_t feats[64];
 	const char *names[64];
 	if (!vcpus)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	for (size_t i = 0; i < nv && !rc; i++) {
 		const char *s = json_string_value(json_array_get(a_vmm, i));
 		if (!s || cvmf_vmm_parse(s, &vmms[i]))
-			rc = cvmf_error(ctx, CVMF_E_FORMAT, "%s: snp.params.vmm-types[%zu] is not "
+			rc = cmn_error(ctx, CVMF_E_FORMAT, "%s: snp.params.vmm-types[%zu] is not "
 					"QEMU, ec2 or gce", IMG_MEASUREMENTS, i);
 	}
 	for (size_t i = 0; i < nc && !rc; i++) {
@@ -145,14 +145,14 @@ static int measure_snp(cvmf_ctx *ctx, const char *dir, json_t *p, const char *cm
 		snprintf(what, sizeof(what), "snp.params.vcpus[%zu]", i);
 		rc = want_u64(ctx, json_array_get(a_vcpus, i), what, 4096, &v);
 		if (!rc && !v)
-			rc = cvmf_error(ctx, CVMF_E_FORMAT, "%s: %s is 0", IMG_MEASUREMENTS, what);
+			rc = cmn_error(ctx, CVMF_E_FORMAT, "%s: %s is 0", IMG_MEASUREMENTS, what);
 		vcpus[i] = (unsigned)v;
 	}
 	for (size_t i = 0; i < nt && !rc; i++) {
 		const char *s = json_string_value(json_array_get(a_cpu, i));
 		const struct cvmf_cpu_type *t = s ? cvmf_cpu_type_find(s) : NULL;
 		if (!t)
-			rc = cvmf_error(ctx, CVMF_E_FORMAT, "%s: snp.params.cpu-types[%zu] is not a "
+			rc = cmn_error(ctx, CVMF_E_FORMAT, "%s: snp.params.cpu-types[%zu] is not a "
 					"known QEMU CPU model", IMG_MEASUREMENTS, i);
 		else {
 			sigs[i] = cvmf_cpu_sig(t->family, t->model, t->stepping);
@@ -227,12 +227,12 @@ static int measure_tdx(cvmf_ctx *ctx, const char *dir, json_t *p, const char *cm
 		return rc;
 	if (j_acpi && !json_is_null(j_acpi) &&
 	    !(json_is_string(j_acpi) && !strcmp(json_string_value(j_acpi), IMG_ACPI)))
-		return cvmf_error(ctx, CVMF_E_FORMAT, "%s: tdx.params.acpi-tables must be null or "
+		return cmn_error(ctx, CVMF_E_FORMAT, "%s: tdx.params.acpi-tables must be null or "
 				  "\"%s\"", IMG_MEASUREMENTS, IMG_ACPI);
 	bool acpi = j_acpi && json_is_string(j_acpi);
 	size_t nm = json_array_size(a_mem), no = json_array_size(a_order);
 	if (!nm || !no || nm > 64 || no > 2)
-		return cvmf_error(ctx, CVMF_E_FORMAT, "%s: tdx.params.memory (1..64 sizes) and "
+		return cmn_error(ctx, CVMF_E_FORMAT, "%s: tdx.params.memory (1..64 sizes) and "
 				  "page-orders (1..2) must be non-empty", IMG_MEASUREMENTS);
 	struct cvmf_tdx_spec spec = { 0 };
 	if ((rc = cvmf_tdx_layout_parse(ctx, json_string_value(j_layout), &spec.layout)))
@@ -254,7 +254,7 @@ static int measure_tdx(cvmf_ctx *ctx, const char *dir, json_t *p, const char *cm
 	for (size_t o = 0; o < no && !rc; o++) {
 		const char *os = json_string_value(json_array_get(a_order, o));
 		if (!os || cvmf_tdx_page_order_parse(os, &spec.page_order)) {
-			rc = cvmf_error(ctx, CVMF_E_FORMAT, "%s: tdx.params.page-orders[%zu] is "
+			rc = cmn_error(ctx, CVMF_E_FORMAT, "%s: tdx.params.page-orders[%zu] is "
 					"not single-pass or two-pass", IMG_MEASUREMENTS, o);
 			break;
 		}
@@ -303,16 +303,16 @@ int img_measure(cvmf_ctx *ctx, const char *dir, const char *image_name, json_t *
 		json_t **ret)
 {
 	if (!json_is_object(platforms))
-		return cvmf_error(ctx, CVMF_E_FORMAT, "%s: the platforms are not an object",
+		return cmn_error(ctx, CVMF_E_FORMAT, "%s: the platforms are not an object",
 				  IMG_MEASUREMENTS);
 	const char *key;
 	json_t *val;
 	json_object_foreach(platforms, key, val) {
 		if (strcmp(key, "snp") && strcmp(key, "tdx"))
-			return cvmf_error(ctx, CVMF_E_FORMAT, "%s: unknown platform '%s'",
+			return cmn_error(ctx, CVMF_E_FORMAT, "%s: unknown platform '%s'",
 					  IMG_MEASUREMENTS, key);
 		if (!json_is_object(val))
-			return cvmf_error(ctx, CVMF_E_FORMAT, "%s: %s.params is not an object",
+			return cmn_error(ctx, CVMF_E_FORMAT, "%s: %s.params is not an object",
 					  IMG_MEASUREMENTS, key);
 	}
 	char *cmdline = NULL;
@@ -326,7 +326,7 @@ int img_measure(cvmf_ctx *ctx, const char *dir, const char *image_name, json_t *
 	json_t *files = json_object();
 	static const char *const names[] = { IMG_FIRMWARE, IMG_KERNEL, IMG_INITRD, IMG_CMDLINE,
 					     IMG_ACPI };
-	for (size_t i = 0; i < CVMF_ARRAY_SIZE(names) && !rc; i++) {
+	for (size_t i = 0; i < CMN_ARRAY_SIZE(names) && !rc; i++) {
 		char path[4200];
 		img_pathf(path, sizeof(path), "%s/%s", dir, names[i]);
 		if (i == 4 && access(path, F_OK))

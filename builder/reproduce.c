@@ -16,6 +16,7 @@
 
 #include "builder/image.h"
 #include "common/file.h"
+#include "common/write.h"
 
 static bool is_text(const char *name)
 {
@@ -39,9 +40,9 @@ static void describe(cvmf_ctx *ctx, const char *name, const char *pa, const char
 	if (!strcmp(name, IMG_INITRD) && alen <= CPIO_DIFF_MAX && blen <= CPIO_DIFF_MAX) {
 		uint8_t *a = NULL, *b = NULL;
 		size_t la = 0, lb = 0;
-		int rc = cvmf_read_file(ctx, "rebuilt initrd", pa, CPIO_DIFF_MAX, &a, &la);
+		int rc = cmn_read_file(ctx, "rebuilt initrd", pa, CPIO_DIFF_MAX, &a, &la);
 		if (!rc)
-			rc = cvmf_read_file(ctx, "image initrd", pb, CPIO_DIFF_MAX, &b, &lb);
+			rc = cmn_read_file(ctx, "image initrd", pb, CPIO_DIFF_MAX, &b, &lb);
 		if (!rc)
 			rc = bld_cpio_diff(ctx, a, la, b, lb, out, len);
 		if (rc < 0)
@@ -65,7 +66,7 @@ static void describe(cvmf_ctx *ctx, const char *name, const char *pa, const char
 		uint64_t line = 1, start = 0;
 		for (uint64_t p = 0; p < off;) {
 			size_t n = off - p < CHUNK ? (size_t)(off - p) : CHUNK;
-			if (cvmf_file_pread(ctx, "rebuilt file", pa, fa, p, buf, n))
+			if (cmn_file_pread(ctx, "rebuilt file", pa, fa, p, buf, n))
 				break;
 			for (size_t i = 0; i < n; i++)
 				if (buf[i] == '\n') {
@@ -77,9 +78,9 @@ static void describe(cvmf_ctx *ctx, const char *name, const char *pa, const char
 		char la[SHOW + 1], lb[SHOW + 1];
 		size_t na = alen - start < SHOW ? (size_t)(alen - start) : SHOW;
 		size_t nb = blen - start < SHOW ? (size_t)(blen - start) : SHOW;
-		if (cvmf_file_pread(ctx, "rebuilt file", pa, fa, start, la, na))
+		if (cmn_file_pread(ctx, "rebuilt file", pa, fa, start, la, na))
 			na = 0;
-		if (cvmf_file_pread(ctx, "image file", pb, fb, start, lb, nb))
+		if (cmn_file_pread(ctx, "image file", pb, fb, start, lb, nb))
 			nb = 0;
 		la[na] = lb[nb] = 0;
 		size_t ea = strcspn(la, "\n"), eb = strcspn(lb, "\n");
@@ -93,8 +94,8 @@ static void describe(cvmf_ctx *ctx, const char *name, const char *pa, const char
 			 " bytes (equal up to the shorter)", alen, blen);
 	} else {
 		uint8_t ca = 0, cb = 0;
-		if (cvmf_file_pread(ctx, "rebuilt file", pa, fa, off, &ca, 1) ||
-		    cvmf_file_pread(ctx, "image file", pb, fb, off, &cb, 1))
+		if (cmn_file_pread(ctx, "rebuilt file", pa, fa, off, &ca, 1) ||
+		    cmn_file_pread(ctx, "image file", pb, fb, off, &cb, 1))
 			snprintf(out, len, "first difference at byte %" PRIu64 "; sizes %" PRIu64
 				 " and %" PRIu64, off, alen, blen);
 		else
@@ -168,17 +169,16 @@ int cvmf_reproduce(cvmf_ctx *ctx, const struct cvmf_build_opts *opts, const char
 	*ret_differences = 0;
 	struct stat st;
 	if (stat(against, &st))
-		return cvmf_error(ctx, CVMF_E_IO, "%s: %s", against, strerror(errno));
+		return cmn_error(ctx, CVMF_E_IO, "%s: %s", against, strerror(errno));
+	/* $TMPDIR/cvmforge-reproduce-xxxxxx: locked, removed on SIGINT/SIGTERM
+	 * (common/write.h); killed runs' leftovers are swept first. */
 	const char *base = getenv("TMPDIR");
-	char *tmp;
-	if (asprintf(&tmp, "%s/cvmforge-reproduce-XXXXXX", base && *base ? base : "/tmp") < 0)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
-	if (!mkdtemp(tmp)) {
-		int e = errno;
-		free(tmp);
-		return cvmf_error(ctx, CVMF_E_IO, "cannot create a temporary directory: %s",
-				  strerror(e));
-	}
+	base = base && *base ? base : "/tmp";
+	char *tmp = NULL;
+	cmn_tmpdir_sweep(base, "cvmforge-reproduce-");
+	int trc = cmn_tmpdir_create(ctx, base, "cvmforge-reproduce-", &tmp);
+	if (trc)
+		return trc;
 	struct cvmf_build_opts o = *opts;
 	o.out_dir = tmp;
 	o.force = false;
@@ -190,7 +190,7 @@ int cvmf_reproduce(cvmf_ctx *ctx, const struct cvmf_build_opts *opts, const char
 	/* The image first: one that cannot be read (a link or a FIFO in it)
 	 * is refused before the rebuild. */
 	int rc = res ? img_open(ctx, against, dir, sizeof(dir), &extracted) :
-		       cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		       cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	if (!rc)
 		rc = img_files(ctx, dir, &check_names);
 	img_names_free(&check_names);

@@ -25,7 +25,9 @@
 #include <archive_entry.h>
 
 #include "builder/builder.h"
+#include "builder/image.h"
 #include "common/file.h"
+#include "common/write.h"
 
 #define TAR_BLOCK 10240
 #define TAR_CHUNK (64u * 1024u)
@@ -58,7 +60,7 @@ static int walk_push(cvmf_ctx *ctx, struct walk *w, char *rel, const struct stat
 		struct walk_ent *v = realloc(w->v, cap * sizeof(*v));
 		if (!v) {
 			free(rel);
-			return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+			return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		}
 		w->v = v;
 		w->cap = cap;
@@ -84,14 +86,14 @@ static int walk_dir(cvmf_ctx *ctx, const char *dir, const char *rel, struct walk
 	DIR *d = NULL;
 	int r = 0;
 	if (!abs)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	if (depth > 256) {
-		r = cvmf_error(ctx, CVMF_E_INVAL, "tar: '%s' is nested too deeply", abs);
+		r = cmn_error(ctx, CVMF_E_INVAL, "tar: '%s' is nested too deeply", abs);
 		goto out;
 	}
 	d = opendir(abs);
 	if (!d) {
-		r = cvmf_error(ctx, CVMF_E_IO, "tar: cannot open directory '%s': %s", abs,
+		r = cmn_error(ctx, CVMF_E_IO, "tar: cannot open directory '%s': %s", abs,
 			       strerror(errno));
 		goto out;
 	}
@@ -100,7 +102,7 @@ static int walk_dir(cvmf_ctx *ctx, const char *dir, const char *rel, struct walk
 		struct dirent *de = readdir(d);
 		if (!de) {
 			if (errno)
-				r = cvmf_error(ctx, CVMF_E_IO, "tar: cannot read directory '%s': %s",
+				r = cmn_error(ctx, CVMF_E_IO, "tar: cannot read directory '%s': %s",
 					       abs, strerror(errno));
 			break;
 		}
@@ -108,27 +110,29 @@ static int walk_dir(cvmf_ctx *ctx, const char *dir, const char *rel, struct walk
 			continue;
 		if (skip && !*rel && !strcmp(de->d_name, skip))
 			continue;
+		if (!*rel && img_is_signature(de->d_name))
+			continue;   /* added by `cvmforge sign`, after the tarball */
 		struct stat st;
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			r = cvmf_error(ctx, CVMF_E_IO, "tar: cannot stat '%s/%s': %s", abs,
+			r = cmn_error(ctx, CVMF_E_IO, "tar: cannot stat '%s/%s': %s", abs,
 				       de->d_name, strerror(errno));
 			break;
 		}
 		if (S_ISLNK(st.st_mode)) {
-			r = cvmf_error(ctx, CVMF_E_UNSUPPORTED,
+			r = cmn_error(ctx, CVMF_E_UNSUPPORTED,
 				       "tar: '%s/%s' is a symlink; the image tarball holds only files and directories",
 				       abs, de->d_name);
 			break;
 		}
 		if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
-			r = cvmf_error(ctx, CVMF_E_UNSUPPORTED,
+			r = cmn_error(ctx, CVMF_E_UNSUPPORTED,
 				       "tar: '%s/%s' is a special file; the image tarball holds only files and directories",
 				       abs, de->d_name);
 			break;
 		}
 		char *child = join(rel, de->d_name);
 		if (!child) {
-			r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+			r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 			break;
 		}
 		r = walk_push(ctx, w, child, &st);
@@ -138,7 +142,7 @@ static int walk_dir(cvmf_ctx *ctx, const char *dir, const char *rel, struct walk
 			/* w->v may move: recurse on a copy of the name. */
 			char *sub = strdup(child);
 			if (!sub) {
-				r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+				r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 				break;
 			}
 			r = walk_dir(ctx, dir, sub, w, depth + 1, NULL);
@@ -166,16 +170,16 @@ static int check_prefix(cvmf_ctx *ctx, const char *prefix, char *ret, size_t len
 	while (n && prefix[n - 1] == '/')
 		n--;
 	if (n >= len)
-		return cvmf_error(ctx, CVMF_E_INVAL, "tar: prefix '%s' is too long", prefix);
+		return cmn_error(ctx, CVMF_E_INVAL, "tar: prefix '%s' is too long", prefix);
 	if (n && prefix[0] == '/')
-		return cvmf_error(ctx, CVMF_E_INVAL, "tar: prefix '%s' must be relative", prefix);
+		return cmn_error(ctx, CVMF_E_INVAL, "tar: prefix '%s' must be relative", prefix);
 	memcpy(ret, prefix ? prefix : "", n);
 	ret[n] = '\0';
 	for (const char *c = ret; *c;) {
 		const char *e = strchr(c, '/');
 		size_t cl = e ? (size_t)(e - c) : strlen(c);
 		if (cl == 0 || (cl == 1 && c[0] == '.') || (cl == 2 && c[0] == '.' && c[1] == '.'))
-			return cvmf_error(ctx, CVMF_E_INVAL,
+			return cmn_error(ctx, CVMF_E_INVAL,
 					  "tar: prefix '%s' has an empty, '.' or '..' component", prefix);
 		c += cl + (e ? 1 : 0);
 	}
@@ -184,7 +188,7 @@ static int check_prefix(cvmf_ctx *ctx, const char *prefix, char *ret, size_t len
 
 static int tar_err(cvmf_ctx *ctx, struct archive *a, const char *out_path, const char *name)
 {
-	return cvmf_error(ctx, CVMF_E_IO, "tar: writing '%s' to '%s': %s", name, out_path,
+	return cmn_error(ctx, CVMF_E_IO, "tar: writing '%s' to '%s': %s", name, out_path,
 			  archive_error_string(a) ? archive_error_string(a) : "unknown error");
 }
 
@@ -208,16 +212,16 @@ static int write_one(cvmf_ctx *ctx, struct archive *a, struct archive_entry *ae,
 	} else {
 		src = join(dir, we->rel);
 		if (!src)
-			return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+			return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		fd = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		struct stat st;
 		if (fd < 0 || fstat(fd, &st) < 0) {
-			r = cvmf_error(ctx, CVMF_E_IO, "tar: cannot open '%s': %s", src,
+			r = cmn_error(ctx, CVMF_E_IO, "tar: cannot open '%s': %s", src,
 				       strerror(errno));
 			goto out;
 		}
 		if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != we->size) {
-			r = cvmf_error(ctx, CVMF_E_IO, "tar: '%s' changed while the tarball was written",
+			r = cmn_error(ctx, CVMF_E_IO, "tar: '%s' changed while the tarball was written",
 				       src);
 			goto out;
 		}
@@ -236,7 +240,7 @@ static int write_one(cvmf_ctx *ctx, struct archive *a, struct archive_entry *ae,
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got <= 0) {
-			r = cvmf_error(ctx, CVMF_E_IO, "tar: cannot read '%s': %s", src,
+			r = cmn_error(ctx, CVMF_E_IO, "tar: cannot read '%s': %s", src,
 				       got < 0 ? strerror(errno) : "it became shorter");
 			goto out;
 		}
@@ -285,7 +289,7 @@ static int tar_emit(cvmf_ctx *ctx, const char *dir, const char *pfx, uint64_t mt
 	char *name = NULL;
 	int r = 0;
 	if (!ae || !buf) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	r = walk_dir(ctx, dir, "", &w, 0, skip);
@@ -304,7 +308,7 @@ static int tar_emit(cvmf_ctx *ctx, const char *dir, const char *pfx, uint64_t mt
 		free(name);
 		name = pfx[0] ? join(pfx, w.v[i].rel) : strdup(w.v[i].rel);
 		if (!name) {
-			r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+			r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 			goto out;
 		}
 		if (on_member)
@@ -328,7 +332,7 @@ static int tar_args(cvmf_ctx *ctx, const char *dir, const char *prefix, uint64_t
 		    char *pfx, size_t pfx_len)
 {
 	if (mtime > TAR_MTIME_MAX)
-		return cvmf_error(ctx, CVMF_E_INVAL,
+		return cmn_error(ctx, CVMF_E_INVAL,
 				  "tar: mtime %llu does not fit a ustar header (at most %u)",
 				  (unsigned long long)mtime, TAR_MTIME_MAX);
 	int r = check_prefix(ctx, prefix, pfx, pfx_len);
@@ -336,9 +340,9 @@ static int tar_args(cvmf_ctx *ctx, const char *dir, const char *prefix, uint64_t
 		return r;
 	struct stat st;
 	if (stat(dir, &st) < 0)
-		return cvmf_error(ctx, CVMF_E_IO, "tar: cannot stat '%s': %s", dir, strerror(errno));
+		return cmn_error(ctx, CVMF_E_IO, "tar: cannot stat '%s': %s", dir, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
-		return cvmf_error(ctx, CVMF_E_INVAL, "tar: '%s' is not a directory", dir);
+		return cmn_error(ctx, CVMF_E_INVAL, "tar: '%s' is not a directory", dir);
 	return 0;
 }
 
@@ -346,62 +350,31 @@ int bld_tar_write(cvmf_ctx *ctx, const char *dir, const char *prefix, uint64_t m
 		  const char *out_path)
 {
 	struct archive *a = NULL;
-	char *tmp = NULL;
+	struct cmn_out *o = NULL;
 	char pfx[1024];
-	int fd = -1;
 	int r = tar_args(ctx, dir, prefix, mtime, pfx, sizeof(pfx));
 	if (r)
 		return r;
-	if (asprintf(&tmp, "%s.tmp-XXXXXX", out_path) < 0) {
-		tmp = NULL;
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+	/* Through the one writer: a temporary beside out_path, fsynced and renamed. */
+	if ((r = cmn_out_open(ctx, "tarball", out_path, CMN_W_DURABLE, &o)))
 		goto out;
-	}
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		r = cvmf_error(ctx, CVMF_E_IO, "tar: cannot create a temporary file beside '%s': %s",
-			       out_path, strerror(errno));
-		free(tmp);
-		tmp = NULL;
-		goto out;
-	}
 	a = tar_writer();
 	if (!a) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
-	if (archive_write_open_fd(a, fd) != ARCHIVE_OK) {
+	if (archive_write_open_fd(a, cmn_out_fd(o)) != ARCHIVE_OK) {
 		r = tar_err(ctx, a, out_path, "(header)");
 		goto out;
 	}
 	if ((r = tar_emit(ctx, dir, pfx, mtime, NULL, a, out_path, NULL, NULL)))
 		goto out;
-	if (fchmod(fd, 0644) < 0 || fsync(fd) < 0) {
-		r = cvmf_error(ctx, CVMF_E_IO, "tar: cannot finish '%s': %s", tmp, strerror(errno));
-		goto out;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		r = cvmf_error(ctx, CVMF_E_IO, "tar: cannot write '%s': %s", tmp, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, out_path) < 0) {
-		r = cvmf_error(ctx, CVMF_E_IO, "tar: cannot rename '%s' to '%s': %s", tmp, out_path,
-			       strerror(errno));
-		goto out;
-	}
-	free(tmp);
-	tmp = NULL;
+	r = cmn_out_commit(o);
+	o = NULL;
 out:
 	if (a)
 		archive_write_free(a);
-	if (fd >= 0)
-		close(fd);
-	if (tmp) {
-		unlink(tmp);
-		free(tmp);
-	}
+	cmn_out_abort(o);
 	return r;
 }
 
@@ -435,13 +408,18 @@ static la_ssize_t cmp_write(struct archive *a, void *u, const void *data, size_t
 	struct tar_cmp *c = u;
 	const uint8_t *p = data;
 	size_t done = 0;
-	if (c->differs || c->io_err)
-		return -1;   /* already stopped (libarchive may flush on free) */
+	/* After the first difference the rest is swallowed, not refused: a callback
+	 * that fails puts the archive in its fatal state, and libarchive 3.6.2 then
+	 * never frees its write buffer (LeakSanitizer in verify of a changed image). */
+	if (c->differs)
+		return (la_ssize_t)n;
+	if (c->io_err)
+		return -1;
 	while (done < n) {
 		size_t k = n - done < TAR_CHUNK ? n - done : TAR_CHUNK;
 		size_t have = c->off >= c->size ? 0 :
 			      c->size - c->off < k ? (size_t)(c->size - c->off) : k;
-		if (have && (c->io_err = cvmf_file_pread(c->ctx, "tarball", c->path, c->fd, c->off,
+		if (have && (c->io_err = cmn_file_pread(c->ctx, "tarball", c->path, c->fd, c->off,
 							 c->buf, have)))
 			return -1;
 		size_t i = 0;
@@ -452,7 +430,7 @@ static la_ssize_t cmp_write(struct archive *a, void *u, const void *data, size_t
 			c->diff_at = c->off + i;
 			snprintf(c->diff_member, sizeof(c->diff_member), "%s", c->member);
 			c->diff_member_at = c->member_at;
-			return -1;   /* stop: the first difference is all that is reported */
+			return (la_ssize_t)n;   /* the first difference is all that is reported */
 		}
 		c->off += k;
 		done += k;
@@ -476,7 +454,7 @@ int bld_tar_compare(cvmf_ctx *ctx, const char *dir, const char *skip, const char
 	c.buf = malloc(TAR_CHUNK);
 	a = tar_writer();
 	if (!c.buf || !a) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	if (archive_write_open(a, &c, NULL, cmp_write, NULL) != ARCHIVE_OK) {
@@ -518,9 +496,9 @@ static int split_member(cvmf_ctx *ctx, const char *tar_path, const char *name, c
 			size_t len, char **comp, size_t max_comp)
 {
 	if (!name || !*name)
-		return cvmf_error(ctx, CVMF_E_FORMAT, "tar '%s': a member has no name", tar_path);
+		return cmn_error(ctx, CVMF_E_FORMAT, "tar '%s': a member has no name", tar_path);
 	if (name[0] == '/')
-		return cvmf_error(ctx, CVMF_E_FORMAT, "tar '%s': member '%s' has an absolute path",
+		return cmn_error(ctx, CVMF_E_FORMAT, "tar '%s': member '%s' has an absolute path",
 				  tar_path, name);
 	const char *p = name;
 	while (p[0] == '.' && p[1] == '/')
@@ -531,7 +509,7 @@ static int split_member(cvmf_ctx *ctx, const char *tar_path, const char *name, c
 	if (n == 0 && p != name)
 		return 0;       /* "./": the destination itself */
 	if (n == 0 || n >= len)
-		return cvmf_error(ctx, CVMF_E_FORMAT, "tar '%s': member '%s' has an unusable path",
+		return cmn_error(ctx, CVMF_E_FORMAT, "tar '%s': member '%s' has an unusable path",
 				  tar_path, name);
 	memcpy(buf, p, n);
 	buf[n] = '\0';
@@ -542,14 +520,14 @@ static int split_member(cvmf_ctx *ctx, const char *tar_path, const char *name, c
 		if (save)
 			*save++ = '\0';
 		if (!strcmp(c, ".."))
-			return cvmf_error(ctx, CVMF_E_FORMAT,
+			return cmn_error(ctx, CVMF_E_FORMAT,
 					  "tar '%s': member '%s' has a '..' component", tar_path, name);
 		if (!*c || !strcmp(c, "."))
-			return cvmf_error(ctx, CVMF_E_FORMAT,
+			return cmn_error(ctx, CVMF_E_FORMAT,
 					  "tar '%s': member '%s' has an empty or '.' component",
 					  tar_path, name);
 		if (nc == max_comp)
-			return cvmf_error(ctx, CVMF_E_FORMAT, "tar '%s': member '%s' is nested too deeply",
+			return cmn_error(ctx, CVMF_E_FORMAT, "tar '%s': member '%s' is nested too deeply",
 					  tar_path, name);
 		comp[nc++] = c;
 	}
@@ -565,14 +543,14 @@ static int open_parent(cvmf_ctx *ctx, const char *tar_path, const char *name, in
 {
 	int fd = dup(destfd);
 	if (fd < 0)
-		return cvmf_error(ctx, CVMF_E_IO, "tar '%s': %s", tar_path, strerror(errno));
+		return cmn_error(ctx, CVMF_E_IO, "tar '%s': %s", tar_path, strerror(errno));
 	for (int i = 0; i < nc - 1; i++) {
 		if (mkdirat(fd, comp[i], 0755) == 0) {
 			(void)fchmodat(fd, comp[i], 0755, 0);
 		} else if (errno != EEXIST) {
 			int e = errno;
 			close(fd);
-			return cvmf_error(ctx, CVMF_E_IO,
+			return cmn_error(ctx, CVMF_E_IO,
 					  "tar '%s': member '%s': cannot create directory '%s': %s",
 					  tar_path, name, comp[i], strerror(e));
 		}
@@ -580,7 +558,7 @@ static int open_parent(cvmf_ctx *ctx, const char *tar_path, const char *name, in
 		int e = errno;
 		close(fd);
 		if (nfd < 0)
-			return cvmf_error(ctx, CVMF_E_FORMAT,
+			return cmn_error(ctx, CVMF_E_FORMAT,
 					  "tar '%s': member '%s': '%s' is not a directory in the destination (%s)",
 					  tar_path, name, comp[i], strerror(e));
 		fd = nfd;
@@ -599,14 +577,14 @@ static int extract_one(cvmf_ctx *ctx, struct archive *a, struct archive_entry *a
 	if (!name)
 		name = "";
 	if (archive_entry_hardlink(ae))
-		return cvmf_error(ctx, CVMF_E_FORMAT, "tar '%s': member '%s' is a hard link",
+		return cmn_error(ctx, CVMF_E_FORMAT, "tar '%s': member '%s' is a hard link",
 				  tar_path, name);
 	mode_t type = archive_entry_filetype(ae);
 	if (type == AE_IFLNK || archive_entry_symlink(ae))
-		return cvmf_error(ctx, CVMF_E_FORMAT, "tar '%s': member '%s' is a symlink",
+		return cmn_error(ctx, CVMF_E_FORMAT, "tar '%s': member '%s' is a symlink",
 				  tar_path, name);
 	if (type != AE_IFREG && type != AE_IFDIR)
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "tar '%s': member '%s' is neither a file nor a directory",
 				  tar_path, name);
 	int nc = split_member(ctx, tar_path, name, path, sizeof(path), comp, MAX_COMP);
@@ -614,7 +592,7 @@ static int extract_one(cvmf_ctx *ctx, struct archive *a, struct archive_entry *a
 		return nc;
 	if (nc == 0) {
 		if (type != AE_IFDIR)
-			return cvmf_error(ctx, CVMF_E_FORMAT,
+			return cmn_error(ctx, CVMF_E_FORMAT,
 					  "tar '%s': member '%s' has an unusable path", tar_path, name);
 		return 0;
 	}
@@ -624,13 +602,13 @@ static int extract_one(cvmf_ctx *ctx, struct archive *a, struct archive_entry *a
 	const char *last = comp[nc - 1];
 	if (type == AE_IFDIR) {
 		if (mkdirat(pfd, last, 0755) < 0 && errno != EEXIST) {
-			r = cvmf_error(ctx, CVMF_E_IO, "tar '%s': member '%s': cannot create it: %s",
+			r = cmn_error(ctx, CVMF_E_IO, "tar '%s': member '%s': cannot create it: %s",
 				       tar_path, name, strerror(errno));
 			goto out;
 		}
 		fd = openat(pfd, last, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0 || fchmod(fd, 0755) < 0) {
-			r = cvmf_error(ctx, CVMF_E_FORMAT,
+			r = cmn_error(ctx, CVMF_E_FORMAT,
 				       "tar '%s': member '%s': not a directory in the destination (%s)",
 				       tar_path, name, strerror(errno));
 			goto out;
@@ -640,14 +618,14 @@ static int extract_one(cvmf_ctx *ctx, struct archive *a, struct archive_entry *a
 	mode_t mode = (archive_entry_perm(ae) & S_IXUSR) ? 0755 : 0644;
 	fd = openat(pfd, last, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		r = cvmf_error(ctx, CVMF_E_IO, "tar '%s': member '%s': cannot create it: %s",
+		r = cmn_error(ctx, CVMF_E_IO, "tar '%s': member '%s': cannot create it: %s",
 			       tar_path, name, strerror(errno));
 		goto out;
 	}
 	for (;;) {
 		la_ssize_t got = archive_read_data(a, buf, TAR_CHUNK);
 		if (got < 0) {
-			r = cvmf_error(ctx, CVMF_E_FORMAT, "tar '%s': member '%s': %s", tar_path,
+			r = cmn_error(ctx, CVMF_E_FORMAT, "tar '%s': member '%s': %s", tar_path,
 				       name, archive_error_string(a));
 			goto out;
 		}
@@ -658,7 +636,7 @@ static int extract_one(cvmf_ctx *ctx, struct archive *a, struct archive_entry *a
 			if (w < 0 && errno == EINTR)
 				continue;
 			if (w < 0) {
-				r = cvmf_error(ctx, CVMF_E_IO, "tar '%s': member '%s': write: %s",
+				r = cmn_error(ctx, CVMF_E_IO, "tar '%s': member '%s': write: %s",
 					       tar_path, name, strerror(errno));
 				goto out;
 			}
@@ -666,13 +644,13 @@ static int extract_one(cvmf_ctx *ctx, struct archive *a, struct archive_entry *a
 		}
 	}
 	if (fchmod(fd, mode) < 0) {
-		r = cvmf_error(ctx, CVMF_E_IO, "tar '%s': member '%s': chmod: %s", tar_path, name,
+		r = cmn_error(ctx, CVMF_E_IO, "tar '%s': member '%s': chmod: %s", tar_path, name,
 			       strerror(errno));
 		goto out;
 	}
 	if (close(fd) < 0) {
 		fd = -1;
-		r = cvmf_error(ctx, CVMF_E_IO, "tar '%s': member '%s': close: %s", tar_path, name,
+		r = cmn_error(ctx, CVMF_E_IO, "tar '%s': member '%s': close: %s", tar_path, name,
 			       strerror(errno));
 		goto out;
 	}
@@ -691,12 +669,12 @@ int bld_tar_extract(cvmf_ctx *ctx, const char *tar_path, const char *dest)
 	int r = 0, tfd = -1;
 	int destfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (destfd < 0)
-		return cvmf_error(ctx, CVMF_E_IO, "tar: cannot open destination '%s': %s", dest,
+		return cmn_error(ctx, CVMF_E_IO, "tar: cannot open destination '%s': %s", dest,
 				  strerror(errno));
 	buf = malloc(TAR_CHUNK);
 	a = archive_read_new();
 	if (!buf || !a) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	tfd = cmn_input_open(ctx, "tarball", tar_path, CMN_MAX_STREAM, 0, NULL);
@@ -714,7 +692,7 @@ int bld_tar_extract(cvmf_ctx *ctx, const char *tar_path, const char *dest)
 	archive_read_support_filter_zstd(a);
 	archive_read_support_format_tar(a);
 	if (archive_read_open_fd(a, tfd, TAR_BLOCK) != ARCHIVE_OK) {
-		r = cvmf_error(ctx, CVMF_E_FORMAT, "tar '%s': %s", tar_path,
+		r = cmn_error(ctx, CVMF_E_FORMAT, "tar '%s': %s", tar_path,
 			       archive_error_string(a));
 		goto out;
 	}
@@ -724,7 +702,7 @@ int bld_tar_extract(cvmf_ctx *ctx, const char *tar_path, const char *dest)
 		if (ar == ARCHIVE_EOF)
 			break;
 		if (ar != ARCHIVE_OK) {
-			r = cvmf_error(ctx, CVMF_E_FORMAT, "tar '%s': %s", tar_path,
+			r = cmn_error(ctx, CVMF_E_FORMAT, "tar '%s': %s", tar_path,
 				       archive_error_string(a) ? archive_error_string(a) : "unreadable header");
 			goto out;
 		}

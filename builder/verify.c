@@ -110,7 +110,7 @@ static int check_tarball(struct verify *v, const char *image, const char *dir, b
 		if (fd < 0)
 			return fd;
 		bool plain = size >= sizeof(hdr) &&
-			     !cvmf_file_pread(v->ctx, "tarball", path, fd, 0, hdr, sizeof(hdr)) &&
+			     !cmn_file_pread(v->ctx, "tarball", path, fd, 0, hdr, sizeof(hdr)) &&
 			     !memcmp(hdr + 257, "ustar", 5);
 		close(fd);
 		if (!plain)
@@ -156,7 +156,7 @@ static void cmp_list(struct verify *v, const char *plat, json_t *want, json_t *g
 			static const char *const keys[] = { "vmm", "vcpus", "cpu-type", "vcpu-sig",
 							    "guest-features" };
 			bool same = true;
-			for (size_t k = 0; k < CVMF_ARRAY_SIZE(keys); k++)
+			for (size_t k = 0; k < CMN_ARRAY_SIZE(keys); k++)
 				same = same && json_equal(json_object_get(w, keys[k]),
 							  json_object_get(g, keys[k]));
 			if (!same)

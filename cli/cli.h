@@ -52,9 +52,9 @@ const struct verb *cli_dispatch_find(const struct verb_table *t, const char *nam
 
 int cmd_measure(const char *prog, int argc, char **argv);
 int cmd_inspect(const char *prog, int argc, char **argv);
-int measure_snp(const char *prog, int argc, char **argv);
-int measure_tdx(const char *prog, int argc, char **argv);   /* cli/measure_tdx.c */
-int measure_tpm(const char *prog, int argc, char **argv);   /* cli/measure_tpm.c */
+int cmd_measure_snp(const char *prog, int argc, char **argv);
+int cmd_measure_tdx(const char *prog, int argc, char **argv);   /* cli/cmd_measure_tdx.c */
+int cmd_measure_tpm(const char *prog, int argc, char **argv);   /* cli/cmd_measure_tpm.c */
 int cmd_eventlog(const char *prog, int argc, char **argv);  /* cli/cmd_eventlog.c */
 int cmd_build(const char *prog, int argc, char **argv);     /* cli/cmd_build.c */
 int cmd_verify(const char *prog, int argc, char **argv);    /* cli/cmd_verify.c */
@@ -71,6 +71,7 @@ int cli_publish_rekor(const char *image, const char *url, const char *key_path, 
 int cli_verify_rekor_bundle(const char *path, const char *vkey, const char *entry);
 int cmd_log_verify_rekor(int argc, char **argv);
 int cmd_publish(const char *prog, int argc, char **argv);   /* cli/cmd_publish.c */
+int cmd_attest(const char *prog, int argc, char **argv);    /* cli/cmd_attest.c */
 
 /* ---- progress on a terminal (cli/progress.c) ---- */
 struct cli_progress {

@@ -114,12 +114,125 @@ static void print_text(const char *path, const struct cvmf_ovmf *o)
 	}
 }
 
+static const char *yes_no(const struct cvmf_fw_info *fi, unsigned feature)
+{
+	return !fi->known ? "unknown" : fi->features & feature ? "yes" : "no";
+}
+
+/* "2025.02" from YYYYMM, in one of 4 rotating buffers. */
+static const char *release_str(unsigned r)
+{
+	static char buf[4][16];
+	static int k;
+	k = (k + 1) % 4;
+	snprintf(buf[k], sizeof(buf[k]), "%u.%02u", r / 100, r % 100);
+	return buf[k];
+}
+
+/* What the firmware volumes hold (measure/fv.c). */
+static void print_fw_text(const struct cvmf_fw_info *fi)
+{
+	if (fi->error[0] && !fi->n_files) {
+		printf("firmware volumes: not read: %s\n", fi->error);
+		return;
+	}
+	printf("firmware volumes: %zu with FFS files, %zu LZMA section%s decoded (%zu bytes)%s, %zu files\n",
+	       fi->n_volumes, fi->n_decoded, fi->n_decoded == 1 ? "" : "s", fi->decoded_bytes,
+	       fi->n_undecoded ? " (some sections left encoded)" : "", fi->n_files);
+	if (fi->error[0])
+		printf("  incomplete: %s\n", fi->error);
+	if (!fi->n_versions)
+		printf("firmware version: none embedded\n");
+	for (size_t i = 0; i < fi->n_versions; i++)
+		printf("firmware version: %s (in %s)\n", fi->versions[i], fi->version_module[i]);
+	if (fi->release)
+		printf("edk2 release: %s (from the version string)\n", release_str(fi->release));
+	else
+		printf("edk2 release: %s\n", fi->n_versions > 1 ? "unknown (several version strings)"
+							 : "unknown (no version string)");
+	if (fi->release_min)
+		printf("  at least %s: carries %s\n", release_str(fi->release_min),
+		       fi->release_min_module);
+	if (fi->release_max)
+		printf("  at most %s: carries %s\n", release_str(fi->release_max),
+		       fi->release_max_module);
+	printf("measurement drivers:\n"
+	       "  TPM 2.0 PCRs (Tcg2Dxe): %s\n"
+	       "  TDX RTMRs and CCEL (TdTcg2Dxe): %s\n"
+	       "  SEV kernel hashes (QemuKernelLoaderFsDxe with BlobVerifierLibSevHashes): %s\n",
+	       yes_no(fi, CVMF_FW_TCG2), yes_no(fi, CVMF_FW_TDX_MEASURE),
+	       yes_no(fi, CVMF_FW_SEV_HASHES));
+	printf("files (FFS name GUID, type, name; + inside a decoded volume):\n");
+	for (size_t i = 0; i < fi->n_files; i++) {
+		const struct cvmf_fw_file *f = &fi->files[i];
+		char g[37], t[8];
+		cvmf_guid_format(f->guid, g);
+		printf("  %s %s %-*s%s\n", f->depth ? "+" : " ", g, f->name[0] ? 22 : 0,
+		       cvmf_fw_file_type_name(f->type, t), f->name);
+	}
+}
+
 static json_t *jhex(uint64_t v)
 {
 	return json_string(hexs(v));
 }
 
-static int print_json(const char *path, const struct cvmf_ovmf *o)
+static json_t *release_obj(unsigned r, const char *module)
+{
+	if (!r)
+		return json_null();
+	json_t *o = json_object();
+	json_object_set_new(o, "release", json_string(release_str(r)));
+	json_object_set_new(o, "module", json_string(module));
+	return o;
+}
+
+static json_t *fw_json(const struct cvmf_fw_info *fi)
+{
+	json_t *r = json_object();
+	json_object_set_new(r, "error", fi->error[0] ? json_string(fi->error) : json_null());
+	json_object_set_new(r, "volumes", json_integer((json_int_t)fi->n_volumes));
+	json_object_set_new(r, "decoded_sections", json_integer((json_int_t)fi->n_decoded));
+	json_object_set_new(r, "decoded_bytes", json_integer((json_int_t)fi->decoded_bytes));
+	json_object_set_new(r, "undecoded_sections", json_integer((json_int_t)fi->n_undecoded));
+	json_t *v = json_array();
+	for (size_t i = 0; i < fi->n_versions; i++) {
+		json_t *e = json_object();
+		json_object_set_new(e, "version", json_string(fi->versions[i]));
+		json_object_set_new(e, "module", json_string(fi->version_module[i]));
+		json_array_append_new(v, e);
+	}
+	json_object_set_new(r, "versions", v);
+	json_object_set_new(r, "release", fi->release ? json_string(release_str(fi->release))
+						      : json_null());
+	json_object_set_new(r, "release_min", release_obj(fi->release_min, fi->release_min_module));
+	json_object_set_new(r, "release_max", release_obj(fi->release_max, fi->release_max_module));
+	if (fi->known) {
+		json_t *m = json_object();
+		json_object_set_new(m, "tcg2", json_boolean(fi->features & CVMF_FW_TCG2));
+		json_object_set_new(m, "tdx", json_boolean(fi->features & CVMF_FW_TDX_MEASURE));
+		json_object_set_new(m, "sev_hashes", json_boolean(fi->features & CVMF_FW_SEV_HASHES));
+		json_object_set_new(r, "measurement_drivers", m);
+	} else {
+		json_object_set_new(r, "measurement_drivers", json_null());
+	}
+	json_t *files = json_array();
+	for (size_t i = 0; i < fi->n_files; i++) {
+		const struct cvmf_fw_file *f = &fi->files[i];
+		char g[37], t[8];
+		cvmf_guid_format(f->guid, g);
+		json_t *e = json_object();
+		json_object_set_new(e, "guid", json_string(g));
+		json_object_set_new(e, "type", json_string(cvmf_fw_file_type_name(f->type, t)));
+		json_object_set_new(e, "name", f->name[0] ? json_string(f->name) : json_null());
+		json_object_set_new(e, "depth", json_integer(f->depth));
+		json_array_append_new(files, e);
+	}
+	json_object_set_new(r, "files", files);
+	return r;
+}
+
+static int print_json(const char *path, const struct cvmf_ovmf *o, const struct cvmf_fw_info *fi)
 {
 	json_t *r = json_object();
 	json_object_set_new(r, "path", json_string(path));
@@ -185,6 +298,7 @@ static int print_json(const char *path, const struct cvmf_ovmf *o)
 	} else {
 		json_object_set_new(r, "tdx_metadata", json_null());
 	}
+	json_object_set_new(r, "firmware_volumes", fw_json(fi));
 	int rc = json_dumpf(r, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
 	json_decref(r);
 	printf("\n");
@@ -203,7 +317,9 @@ int cmd_inspect(const char *prog, int argc, char **argv)
 		if (id == OPT_HELP) {
 			printf("usage: cvmforge inspect %s\n\n"
 			       "Show the OVMF footer GUID table, the SEV metadata sections in measurement\n"
-			       "order, the kernel-hashes table area and the TDX (TDVF) sections.\n", usage_line);
+			       "order, the kernel-hashes table area, the TDX (TDVF) sections, and what the\n"
+			       "firmware volumes hold: the drivers (the compressed DXE volume decoded), the\n"
+			       "measurement drivers among them and the version string.\n", usage_line);
 			return EXIT_OK_;
 		}
 		json |= id == OPT_JSON;
@@ -220,17 +336,20 @@ int cmd_inspect(const char *prog, int argc, char **argv)
 	const char *path = p.positional[1];
 	cvmf_ctx *ctx = cvmf_ctx_new();
 	struct cvmf_ovmf *o = NULL;
+	struct cvmf_fw_info *fi = NULL;
 	int r;
 	if (!ctx)
 		r = fail("out of memory");
-	else if (cvmf_ovmf_read(ctx, path, &o))
+	else if (cvmf_ovmf_read(ctx, path, &o) || cvmf_fw_read(ctx, path, &fi))
 		r = fail("%s", cvmf_ctx_errmsg(ctx));
 	else if (json)
-		r = print_json(path, o);
+		r = print_json(path, o, fi);
 	else {
 		print_text(path, o);
+		print_fw_text(fi);
 		r = EXIT_OK_;
 	}
+	cvmf_fw_info_free(fi);
 	cvmf_ovmf_free(o);
 	cvmf_ctx_free(ctx);
 	return r;

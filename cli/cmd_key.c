@@ -7,9 +7,8 @@
 
 #include "cli/cli.h"
 
-static const char usage_gen[] = "key generate --type ecdsa-p384|ed25519 -o KEY";
-static const char usage_show[] = "key show KEY|KEY.pub [--name NAME] [--json]";
-static const char usage_key[] = "key generate|show ...";
+static const char usage_gen[] = "--type ecdsa-p384|ed25519 -o KEY";
+static const char usage_show[] = "KEY|KEY.pub [--name NAME] [--json]";
 
 enum { OPT_HELP = 1, OPT_TYPE, OPT_OUT, OPT_JSON, OPT_NAME };
 static const struct opt gen_options[] = {
@@ -182,17 +181,22 @@ out:
 
 int cmd_key(const char *prog, int argc, char **argv)
 {
-	if (argc >= 2 && !strcmp(argv[1], "generate"))
-		return key_generate(prog, argc - 1, argv + 1);
-	if (argc >= 2 && !strcmp(argv[1], "show"))
-		return key_show(prog, argc - 1, argv + 1);
-	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		printf("usage: %s %s\n\n  %s %s\n  %s %s\n\nRun '%s key generate --help' or "
-		       "'%s key show --help' for details.\n", prog, usage_key, prog, usage_gen, prog,
-		       usage_show, prog, prog);
-		return EXIT_OK_;
-	}
-	return usage_error(prog, usage_key, argc < 2 ? "a subcommand is required: generate or show"
-						     : "unknown subcommand '%s' (generate or show)",
-			   argc < 2 ? "" : argv[1]);
+	(void)prog;
+	static const struct verb subcommands[] = {
+		{ "generate", key_generate, "generate --type ecdsa-p384|ed25519 -o KEY",
+		  "a signing key: KEY (PKCS#8, 0600) and KEY.pub" },
+		{ "show", key_show, "show KEY|KEY.pub [--name NAME] [--json]",
+		  "type, fingerprint (the keyid of its signatures), signed-note verifier key" },
+	};
+	static const struct verb_table t = {
+		.prog = "cvmforge key",
+		.metavar = "SUBCOMMAND",
+		.heading = "Subcommands",
+		.about = "Signing keys: ECDSA P-384 (SHA-384) or Ed25519 (docs/sign.md).\n",
+		.epilog = "Run 'cvmforge key SUBCOMMAND --help' for a subcommand's details.\n",
+		.verbs = subcommands,
+		.n = sizeof(subcommands) / sizeof(subcommands[0]),
+		.sub_prog = true,
+	};
+	return cli_dispatch(&t, argc, argv);
 }

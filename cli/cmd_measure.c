@@ -5,9 +5,9 @@
 #include "cli/cli.h"
 
 static const struct verb platforms[] = {
-	{ "snp", measure_snp, "snp", "AMD SEV / SEV-ES / SEV-SNP launch digest (sev-snp-measure compatible)" },
-	{ "tpm", measure_tpm, "tpm", "vTPM PCRs 1-7 and 9 (sha256, sha384) of a QEMU + OVMF direct boot" },
-	{ "tdx", measure_tdx, "tdx", "Intel TDX MRTD and RTMR0..3 of a QEMU + TDVF direct boot" },
+	{ "snp", cmd_measure_snp, "snp", "AMD SEV / SEV-ES / SEV-SNP launch digest (sev-snp-measure compatible)" },
+	{ "tpm", cmd_measure_tpm, "tpm", "vTPM PCRs 1-7 and 9 (sha256, sha384) of a QEMU + OVMF direct boot" },
+	{ "tdx", cmd_measure_tdx, "tdx", "Intel TDX MRTD and RTMR0..3 of a QEMU + TDVF direct boot" },
 };
 
 int cmd_measure(const char *prog, int argc, char **argv)

@@ -53,7 +53,7 @@ int cli_publish_rekor(const char *image, const char *url, const char *key_path, 
 		rc = fail("out of memory");
 		goto out;
 	}
-	if ((r = cvmf_read_file(ctx, "signed measurement statement", env_path, 1u << 20, &env,
+	if ((r = cmn_read_file(ctx, "signed measurement statement", env_path, 1u << 20, &env,
 				&env_len)) ||
 	    (r = cmn_key_load_private(ctx, key_path, &k)) ||
 	    (r = tlg_rekor_submit(ctx, url, k, env, env_len, vk, &e)))
@@ -92,8 +92,8 @@ int cli_verify_rekor_bundle(const char *path, const char *vkey, const char *entr
 		rc = EXIT_FAILURE_;
 		goto out;
 	}
-	if ((r = cvmf_read_file(ctx, "Sigstore bundle", path, 4u << 20, &b, &len)) ||
-	    (entry && (r = cvmf_read_file(ctx, "statement", entry, 1u << 20, &stmt, &slen))) ||
+	if ((r = cmn_read_file(ctx, "Sigstore bundle", path, 4u << 20, &b, &len)) ||
+	    (entry && (r = cmn_read_file(ctx, "statement", entry, 1u << 20, &stmt, &slen))) ||
 	    (r = tlg_rekor_bundle_verify(ctx, path, b, len, vk, stmt, slen, &e)))
 		goto out;
 	printf("%s: entry %llu of the Rekor log (tree size %llu) logs its digest%s\n", path,

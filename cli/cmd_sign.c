@@ -12,7 +12,7 @@
 #include "cli/cli.h"
 
 static const char usage_line[] =
-	"sign IMAGE --key KEY [--recipe RECIPE] [--builder-id URI] [--force]";
+	"IMAGE --key KEY [--recipe RECIPE] [--builder-id URI] [--force]";
 
 enum { OPT_HELP = 1, OPT_KEY, OPT_RECIPE, OPT_BUILDER, OPT_FORCE };
 static const struct opt options[] = {
@@ -27,7 +27,7 @@ static const struct opt options[] = {
 /* ---- sign id-block ---- */
 
 static const char usage_idb[] =
-	"sign id-block (--measurement HEX | --image IMAGE) --id-key KEY [--author-key KEY] "
+	"(--measurement HEX | --image IMAGE) --id-key KEY [--author-key KEY] "
 	"[--family-id HEX] [--image-id HEX] [--guest-svn N] [--policy VALUE] [--json]";
 
 enum { IDB_HELP = 1, IDB_MEAS, IDB_IMAGE, IDB_ID_KEY, IDB_AUTHOR, IDB_FAMILY, IDB_IMAGE_ID,
@@ -268,10 +268,8 @@ out:
 
 /* ---- sign IMAGE ---- */
 
-int cmd_sign(const char *prog, int argc, char **argv)
+static int sign_image(const char *prog, int argc, char **argv)
 {
-	if (argc >= 2 && !strcmp(argv[1], "id-block"))
-		return sign_id_block(prog, argc - 1, argv + 1);
 	struct opt_parser p = { .prog = prog, .usage = usage_line, .opts = options,
 				.argc = argc, .argv = argv, .i = 1, .max_positional = 1 };
 	struct cvmf_sign_opts o = { 0 };
@@ -281,7 +279,7 @@ int cmd_sign(const char *prog, int argc, char **argv)
 		switch (id) {
 		case OPT_HELP:
 			printf("usage: %s %s\n"
-			       "       %s sign id-block --help\n\n"
+			       "       %s id-block --help\n\n"
 			       "Sign an image directory written by `cvmforge build`: writes\n"
 			       "IMAGE/%s (an in-toto statement whose subjects are every\n"
 			       "file of the image and whose predicate is measurements.json) and\n"
@@ -327,4 +325,23 @@ int cmd_sign(const char *prog, int argc, char **argv)
 	cvmf_key_free(k);
 	cvmf_ctx_free(ctx);
 	return rc;
+}
+
+int cmd_sign(const char *prog, int argc, char **argv)
+{
+	(void)prog;
+	static const struct verb subcommands[] = {
+		{ "id-block", sign_id_block, "id-block (--measurement HEX | --image IMAGE) ...",
+		  "SEV-SNP ID block and ID auth for a launch digest" },
+	};
+	static const struct verb_table t = {
+		.prog = "cvmforge sign",
+		.metavar = "SUBCOMMAND",
+		.heading = "Subcommands",
+		.verbs = subcommands,
+		.n = sizeof(subcommands) / sizeof(subcommands[0]),
+		.sub_prog = true,
+		.fallback = sign_image,   /* cvmforge sign IMAGE --key KEY */
+	};
+	return cli_dispatch(&t, argc, argv);
 }

@@ -6,9 +6,11 @@
  * Invoked as "sev-snp-measure" (a symlink), it is exactly that tool's
  * command line: `cvmforge measure snp` under another name.
  */
+#include <signal.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "common/write.h"
 
 static int cmd_help(const char *prog, int argc, char **argv);
 static int cmd_version(const char *prog, int argc, char **argv);
@@ -30,6 +32,7 @@ static const struct verb verbs[] = {
 	{ "sign", cmd_sign, "sign IMAGE --key KEY | sign id-block ...", "sign an image's measurements and provenance; SNP ID blocks" },
 	{ "publish", cmd_publish, "publish IMAGE --log DIR", "log a signed image's measurement statement; write IMAGE.tlog-proof" },
 	{ "log", cmd_log, "log init|add|proof|verify|monitor|serve ...", "the embedded transparency log: tiles, checkpoints, offline proofs" },
+	{ "attest", cmd_attest, "attest show|verify FILE ...", "parse and verify an SEV-SNP report or TDX quote" },
 	{ "help", cmd_help, "help [VERB]", "show this help, or a verb's" },
 	{ "version", cmd_version, "version", "print the version" },
 };
@@ -67,12 +70,38 @@ static int cmd_version(const char *prog, int argc, char **argv)
 	return EXIT_OK_;
 }
 
+/* SIGINT, SIGTERM, SIGHUP: remove the registered temporaries (a build's
+ * directory, an extracted tarball, a half-written output) with
+ * async-signal-safe calls only, then die of the signal, so that the exit
+ * status still says which. SA_RESETHAND restores the default action; the
+ * re-raised signal stays blocked until the handler returns. */
+static void on_signal(int sig)
+{
+	cmn_tmp_remove_all();
+	raise(sig);
+}
+
+static void install_signal_cleanup(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		struct sigaction old, sa = { .sa_handler = on_signal, .sa_flags = SA_RESETHAND };
+		sigemptyset(&sa.sa_mask);
+		for (size_t j = 0; j < sizeof(sigs) / sizeof(sigs[0]); j++)
+			sigaddset(&sa.sa_mask, sigs[j]);
+		/* An ignored signal (nohup) stays ignored. */
+		if (!sigaction(sigs[i], NULL, &old) && old.sa_handler != SIG_IGN)
+			sigaction(sigs[i], &sa, NULL);
+	}
+}
+
 int main(int argc, char **argv)
 {
+	install_signal_cleanup();
 	const char *base = strrchr(argv[0], '/');
 	base = base ? base + 1 : argv[0];
 	if (!strcmp(base, "sev-snp-measure"))
-		return measure_snp("sev-snp-measure", argc, argv);
+		return cmd_measure_snp("sev-snp-measure", argc, argv);
 
 	if (argc > 1 && !strcmp(argv[1], "--version"))
 		return cmd_version("cvmforge", 1, argv + 1);

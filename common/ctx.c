@@ -20,7 +20,7 @@ const char *cvmf_ctx_errmsg(const cvmf_ctx *ctx)
 	return ctx ? ctx->msg : "";
 }
 
-int cvmf_error(cvmf_ctx *ctx, int err, const char *fmt, ...)
+int cmn_error(cvmf_ctx *ctx, int err, const char *fmt, ...)
 {
 	if (ctx) {
 		va_list ap;

@@ -24,7 +24,7 @@ void cvmf_base64(const uint8_t *data, size_t len, char *out)
 	EVP_EncodeBlock((unsigned char *)out, data, (int)len);
 }
 
-int cvmf_hexval(char c)
+int cmn_hexval(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -40,7 +40,7 @@ int cvmf_unhex(const char *s, uint8_t *out, size_t len)
 	if (strlen(s) != 2 * len)
 		return CVMF_E_INVAL;
 	for (size_t i = 0; i < len; i++) {
-		int hi = cvmf_hexval(s[2 * i]), lo = cvmf_hexval(s[2 * i + 1]);
+		int hi = cmn_hexval(s[2 * i]), lo = cmn_hexval(s[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return CVMF_E_INVAL;
 		out[i] = (uint8_t)(hi << 4 | lo);
@@ -92,7 +92,7 @@ int cmn_base64_decode(cvmf_ctx *ctx, const char *what, const char *s, size_t len
 		      uint8_t **ret, size_t *ret_len)
 {
 	if (len % 4)
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "%s: invalid base64: %zu characters, not a multiple of 4 (padding is required)",
 				  what, len);
 	size_t pad = 0;
@@ -103,30 +103,30 @@ int cmn_base64_decode(cvmf_ctx *ctx, const char *what, const char *s, size_t len
 			continue;
 		unsigned char c = (unsigned char)s[i];
 		if (c == '=')
-			return cvmf_error(ctx, CVMF_E_FORMAT,
+			return cmn_error(ctx, CVMF_E_FORMAT,
 					  "%s: invalid base64: '=' at offset %zu, before the end", what, i);
 		if (c > 0x20 && c < 0x7f)
-			return cvmf_error(ctx, CVMF_E_FORMAT,
+			return cmn_error(ctx, CVMF_E_FORMAT,
 					  "%s: invalid base64: character '%c' at offset %zu", what, c, i);
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "%s: invalid base64: byte 0x%02x at offset %zu", what, c, i);
 	}
 	/* One encoding per byte string: the bits after the last byte are zero. */
 	if (pad && (b64_val(s[len - pad - 1]) & (pad == 1 ? 0x3u : 0xfu)))
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "%s: invalid base64: non-zero unused bits at offset %zu (non-canonical)",
 				  what, len - pad - 1);
 	size_t n = len / 4 * 3;
 	uint8_t *out = malloc(n ? n : 1);
 	if (!out)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "%s: out of memory decoding base64", what);
+		return cmn_error(ctx, CVMF_E_NOMEM, "%s: out of memory decoding base64", what);
 	size_t o = 0;
 	for (size_t i = 0; i < len; i += B64_CHUNK_TEXT) {
 		size_t k = len - i < B64_CHUNK_TEXT ? len - i : B64_CHUNK_TEXT;
 		int got = EVP_DecodeBlock(out + o, (const unsigned char *)s + i, (int)k);
 		if (got < 0 || (size_t)got != k / 4 * 3) {
 			free(out);
-			return cvmf_error(ctx, CVMF_E_FORMAT, "%s: invalid base64 near offset %zu",
+			return cmn_error(ctx, CVMF_E_FORMAT, "%s: invalid base64 near offset %zu",
 					  what, i);
 		}
 		o += (size_t)got;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Text encodings of bytes (common/encode.c). Internal, not installed.
- * Hex is cvmf_hex()/cvmf_unhex() in the public header and cvmf_hexval() in
+ * Hex is cvmf_hex()/cvmf_unhex() in the public header and cmn_hexval() in
  * common/internal.h. */
 #ifndef CMN_ENCODE_H
 #define CMN_ENCODE_H

@@ -37,26 +37,26 @@ int cmn_input_open(cvmf_ctx *ctx, const char *what, const char *path, uint64_t m
 		oflags |= O_NOFOLLOW;
 	int fd = open(path, oflags);
 	if (fd < 0 && errno == ELOOP && (flags & CMN_IN_NOFOLLOW))
-		return cvmf_error(ctx, CVMF_E_IO,
+		return cmn_error(ctx, CVMF_E_IO,
 				  "%s '%s' is a symbolic link; only regular files are accepted here",
 				  what, path);
 	if (fd < 0)
-		return cvmf_error(ctx, CVMF_E_IO, "cannot open %s '%s': %s", what, path,
+		return cmn_error(ctx, CVMF_E_IO, "cannot open %s '%s': %s", what, path,
 				  strerror(errno));
 	struct stat st;
 	int r = 0;
 	if (fstat(fd, &st) < 0)
-		r = cvmf_error(ctx, CVMF_E_IO, "cannot stat %s '%s': %s", what, path,
+		r = cmn_error(ctx, CVMF_E_IO, "cannot stat %s '%s': %s", what, path,
 			       strerror(errno));
 	else if (!S_ISREG(st.st_mode))
-		r = cvmf_error(ctx, CVMF_E_IO, "%s '%s' is %s; only regular files are accepted",
+		r = cmn_error(ctx, CVMF_E_IO, "%s '%s' is %s; only regular files are accepted",
 			       what, path, kind(st.st_mode));
 	else if ((uint64_t)st.st_size > max)
-		r = cvmf_error(ctx, CVMF_E_INVAL,
+		r = cmn_error(ctx, CVMF_E_INVAL,
 			       "%s '%s' is %llu bytes, more than the %llu accepted", what, path,
 			       (unsigned long long)st.st_size, (unsigned long long)max);
 	else if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0)
-		r = cvmf_error(ctx, CVMF_E_IO, "cannot read %s '%s': %s", what, path,
+		r = cmn_error(ctx, CVMF_E_IO, "cannot read %s '%s': %s", what, path,
 			       strerror(errno));
 	if (r) {
 		close(fd);
@@ -76,12 +76,12 @@ static ssize_t read_chunk(cvmf_ctx *ctx, const char *what, const char *path, int
 		if (got >= 0)
 			return got;
 		if (errno != EINTR)
-			return cvmf_error(ctx, CVMF_E_IO, "cannot read %s '%s': %s", what, path,
+			return cmn_error(ctx, CVMF_E_IO, "cannot read %s '%s': %s", what, path,
 					  strerror(errno));
 	}
 }
 
-int cvmf_read_file(cvmf_ctx *ctx, const char *what, const char *path, size_t max,
+int cmn_read_file(cvmf_ctx *ctx, const char *what, const char *path, size_t max,
 		   uint8_t **ret_buf, size_t *ret_len)
 {
 	uint64_t size;
@@ -94,7 +94,7 @@ int cvmf_read_file(cvmf_ctx *ctx, const char *what, const char *path, size_t max
 	size_t len = 0;
 	int r = 0;
 	if (!buf) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory reading %s '%s'", what, path);
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory reading %s '%s'", what, path);
 		goto out;
 	}
 	for (;;) {
@@ -107,7 +107,7 @@ int cvmf_read_file(cvmf_ctx *ctx, const char *what, const char *path, size_t max
 			break;
 		len += (size_t)n;
 		if (len == cap) {
-			r = cvmf_error(ctx, CVMF_E_IO,
+			r = cmn_error(ctx, CVMF_E_IO,
 				       "%s '%s' grew past its %llu bytes while being read", what,
 				       path, (unsigned long long)size);
 			goto out;
@@ -122,15 +122,15 @@ out:
 	return r;
 }
 
-int cvmf_hash_file(cvmf_ctx *ctx, const char *what, const char *path,
-		   struct cvmf_hasher *const *h, size_t n_hashers, uint8_t *const *out,
+int cmn_hash_file(cvmf_ctx *ctx, const char *what, const char *path,
+		   struct cmn_hasher *const *h, size_t n_hashers, uint8_t *const *out,
 		   uint64_t *ret_size)
 {
 	return cmn_hash_input(ctx, what, path, CMN_MAX_STREAM, 0, h, n_hashers, out, ret_size);
 }
 
 int cmn_hash_input(cvmf_ctx *ctx, const char *what, const char *path, uint64_t max,
-		   unsigned flags, struct cvmf_hasher *const *h, size_t n_hashers,
+		   unsigned flags, struct cmn_hasher *const *h, size_t n_hashers,
 		   uint8_t *const *out, uint64_t *ret_size)
 {
 	uint8_t *buf = NULL;
@@ -141,14 +141,14 @@ int cmn_hash_input(cvmf_ctx *ctx, const char *what, const char *path, uint64_t m
 	int r = 0;
 	buf = malloc(STREAM_CHUNK);
 	if (!buf) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 #ifdef POSIX_FADV_SEQUENTIAL
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
 	for (size_t i = 0; i < n_hashers; i++)
-		if (cvmf_hasher_reset(h[i]))
+		if (cmn_hasher_reset(h[i]))
 			goto crypto;
 	for (;;) {
 		ssize_t n = read_chunk(ctx, what, path, fd, buf, STREAM_CHUNK);
@@ -159,24 +159,24 @@ int cmn_hash_input(cvmf_ctx *ctx, const char *what, const char *path, uint64_t m
 		if (n == 0)
 			break;
 		for (size_t i = 0; i < n_hashers; i++)
-			if (cvmf_hasher_update(h[i], buf, (size_t)n))
+			if (cmn_hasher_update(h[i], buf, (size_t)n))
 				goto crypto;
 		total += (uint64_t)n;
 		if (total > size) {
-			r = cvmf_error(ctx, CVMF_E_IO,
+			r = cmn_error(ctx, CVMF_E_IO,
 				       "%s '%s' grew past its %llu bytes while being read", what,
 				       path, (unsigned long long)size);
 			goto out;
 		}
 	}
 	for (size_t i = 0; i < n_hashers; i++)
-		if (cvmf_hasher_final(h[i], out[i]))
+		if (cmn_hasher_final(h[i], out[i]))
 			goto crypto;
 	if (ret_size)
 		*ret_size = total;
 	goto out;
 crypto:
-	r = cvmf_error(ctx, CVMF_E_CRYPTO, "hashing failed on %s '%s'", what, path);
+	r = cmn_error(ctx, CVMF_E_CRYPTO, "hashing failed on %s '%s'", what, path);
 out:
 	free(buf);
 	close(fd);
@@ -203,15 +203,15 @@ int cmn_compare_inputs(cvmf_ctx *ctx, const char *what_a, const char *path_a,
 	a = malloc(STREAM_CHUNK);
 	b = malloc(STREAM_CHUNK);
 	if (!a || !b) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	bool same = true;
 	const uint64_t common = sa < sb ? sa : sb;
 	while (off < common && same) {
 		size_t n = common - off < STREAM_CHUNK ? (size_t)(common - off) : STREAM_CHUNK;
-		if ((r = cvmf_file_pread(ctx, what_a, path_a, fa, off, a, n)) ||
-		    (r = cvmf_file_pread(ctx, what_b, path_b, fb, off, b, n)))
+		if ((r = cmn_file_pread(ctx, what_a, path_a, fa, off, a, n)) ||
+		    (r = cmn_file_pread(ctx, what_b, path_b, fb, off, b, n)))
 			goto out;
 		if (!memcmp(a, b, n)) {
 			off += n;
@@ -241,23 +241,23 @@ out:
 	return r;
 }
 
-int cvmf_sha256_file(cvmf_ctx *ctx, const char *what, const char *path,
+int cmn_sha256_file(cvmf_ctx *ctx, const char *what, const char *path,
 		     uint8_t out[32], uint64_t *ret_size)
 {
-	struct cvmf_hasher *h = NULL;
-	int r = cvmf_hasher_new(ctx, CVMF_SHA256, &h);
+	struct cmn_hasher *h = NULL;
+	int r = cmn_hasher_new(ctx, CMN_SHA256, &h);
 	if (!r)
-		r = cvmf_hash_file(ctx, what, path, &h, 1, &out, ret_size);
-	cvmf_hasher_free(h);
+		r = cmn_hash_file(ctx, what, path, &h, 1, &out, ret_size);
+	cmn_hasher_free(h);
 	return r;
 }
 
-int cvmf_file_open(cvmf_ctx *ctx, const char *what, const char *path, uint64_t *ret_size)
+int cmn_file_open(cvmf_ctx *ctx, const char *what, const char *path, uint64_t *ret_size)
 {
 	return cmn_input_open(ctx, what, path, CMN_MAX_STREAM, 0, ret_size);
 }
 
-int cvmf_file_pread(cvmf_ctx *ctx, const char *what, const char *path, int fd, uint64_t off,
+int cmn_file_pread(cvmf_ctx *ctx, const char *what, const char *path, int fd, uint64_t off,
 		    void *buf, size_t len)
 {
 	uint8_t *p = buf;
@@ -266,10 +266,10 @@ int cvmf_file_pread(cvmf_ctx *ctx, const char *what, const char *path, int fd, u
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got < 0)
-			return cvmf_error(ctx, CVMF_E_IO, "cannot read %s '%s': %s", what, path,
+			return cmn_error(ctx, CVMF_E_IO, "cannot read %s '%s': %s", what, path,
 					  strerror(errno));
 		if (got == 0)
-			return cvmf_error(ctx, CVMF_E_IO,
+			return cmn_error(ctx, CVMF_E_IO,
 					  "%s '%s' ended at byte %llu while being read (did it change?)",
 					  what, path, (unsigned long long)off);
 		p += got;
@@ -279,12 +279,12 @@ int cvmf_file_pread(cvmf_ctx *ctx, const char *what, const char *path, int fd, u
 	return 0;
 }
 
-int cvmf_mkdir_p(cvmf_ctx *ctx, const char *path, unsigned mode)
+int cmn_mkdir_p(cvmf_ctx *ctx, const char *path, unsigned mode)
 {
 	char buf[4096];
 	size_t n = strlen(path);
 	if (n == 0 || n >= sizeof(buf))
-		return cvmf_error(ctx, CVMF_E_INVAL, "unusable directory path '%s'", path);
+		return cmn_error(ctx, CVMF_E_INVAL, "unusable directory path '%s'", path);
 	memcpy(buf, path, n + 1);
 	for (size_t i = 1; i <= n; i++) {
 		if (buf[i] != '/' && buf[i] != '\0')
@@ -292,12 +292,12 @@ int cvmf_mkdir_p(cvmf_ctx *ctx, const char *path, unsigned mode)
 		char c = buf[i];
 		buf[i] = '\0';
 		if (mkdir(buf, (mode_t)mode) < 0 && errno != EEXIST)
-			return cvmf_error(ctx, CVMF_E_IO, "cannot create directory '%s': %s",
+			return cmn_error(ctx, CVMF_E_IO, "cannot create directory '%s': %s",
 					  buf, strerror(errno));
 		buf[i] = c;
 	}
 	struct stat st;
 	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
-		return cvmf_error(ctx, CVMF_E_IO, "'%s' is not a directory", path);
+		return cmn_error(ctx, CVMF_E_IO, "'%s' is not a directory", path);
 	return 0;
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Inputs, opened one way (common/file.c). Every file a verb reads is opened
- * through cmn_input_open (directly, or through cvmf_read_file,
- * cvmf_hash_file, cvmf_sha256_file and cvmf_file_open, which use it):
+ * through cmn_input_open (directly, or through cmn_read_file,
+ * cmn_hash_file, cmn_sha256_file and cmn_file_open, which use it):
  *   - regular files only: a directory, character or block device (/dev/zero),
  *     FIFO or socket is refused with a message naming the role and the path;
  *     the open never blocks (O_NONBLOCK until fstat has said what it is);
@@ -35,9 +35,9 @@ enum {
 int cmn_input_open(cvmf_ctx *ctx, const char *what, const char *path, uint64_t max,
 		   unsigned flags, uint64_t *ret_size);
 
-/* cvmf_hash_file with a cap and flags. */
+/* cmn_hash_file with a cap and flags. */
 int cmn_hash_input(cvmf_ctx *ctx, const char *what, const char *path, uint64_t max,
-		   unsigned flags, struct cvmf_hasher *const *h, size_t n_hashers,
+		   unsigned flags, struct cmn_hasher *const *h, size_t n_hashers,
 		   uint8_t *const *out, uint64_t *ret_size);
 
 /* Compare two inputs by streaming them side by side (constant memory). *ret_same

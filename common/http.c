@@ -110,7 +110,7 @@ int cmn_http_fd_sink(void *user, cvmf_ctx *ctx, const void *buf, size_t len)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
-			return cvmf_error(ctx, CVMF_E_IO, "cannot write the response: %s",
+			return cmn_error(ctx, CVMF_E_IO, "cannot write the response: %s",
 					  strerror(w < 0 ? errno : ENOSPC));
 		off += (size_t)w;
 	}
@@ -131,27 +131,27 @@ int cmn_http(cvmf_ctx *ctx, const struct cmn_http_req *req, long *ret_status,
 	int rc = 0;
 
 	if (!req->url || !*req->url)
-		return cvmf_error(ctx, CVMF_E_INVAL, "%s: no URL", x.what);
+		return cmn_error(ctx, CVMF_E_INVAL, "%s: no URL", x.what);
 	if (!post && strcmp(method, "GET"))
-		return cvmf_error(ctx, CVMF_E_INVAL, "%s %s: method %s is not GET or POST", x.what,
+		return cmn_error(ctx, CVMF_E_INVAL, "%s %s: method %s is not GET or POST", x.what,
 				  req->url, method);
 	/* libcurl is loaded on first use (common/lazy.h): say so if it cannot be. */
 	if ((rc = cmn_lazy_require(ctx, &cmn_lazy_curl)))
 		return rc;
 	pthread_once(&g_once, global_init);
 	if (g_init != CURLE_OK)
-		return cvmf_error(ctx, CVMF_E_UNSUPPORTED, "libcurl cannot be initialised: %s",
+		return cmn_error(ctx, CVMF_E_UNSUPPORTED, "libcurl cannot be initialised: %s",
 				  curl_easy_strerror(g_init));
 	for (const char *const *h = req->headers; h && *h; h++) {
 		/* One header per line: a CR or LF would smuggle in another one. */
 		if (strpbrk(*h, "\r\n") || !strchr(*h, ':')) {
-			rc = cvmf_error(ctx, CVMF_E_INVAL, "%s %s: bad request header '%.60s'", x.what,
+			rc = cmn_error(ctx, CVMF_E_INVAL, "%s %s: bad request header '%.60s'", x.what,
 					req->url, *h);
 			goto out;
 		}
 		struct curl_slist *n = curl_slist_append(hdrs, *h);
 		if (!n) {
-			rc = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+			rc = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 			goto out;
 		}
 		hdrs = n;
@@ -160,14 +160,14 @@ int cmn_http(cvmf_ctx *ctx, const struct cmn_http_req *req, long *ret_status,
 		/* No "Expect: 100-continue" round trip before a large body. */
 		struct curl_slist *n = curl_slist_append(hdrs, "Expect:");
 		if (!n) {
-			rc = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+			rc = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 			goto out;
 		}
 		hdrs = n;
 	}
 	x.c = curl_easy_init();
 	if (!x.c) {
-		rc = cvmf_error(ctx, CVMF_E_NOMEM, "libcurl: cannot create a handle");
+		rc = cmn_error(ctx, CVMF_E_NOMEM, "libcurl: cannot create a handle");
 		goto out;
 	}
 	CURL *c = x.c;
@@ -199,7 +199,7 @@ int cmn_http(cvmf_ctx *ctx, const struct cmn_http_req *req, long *ret_status,
 		      curl_easy_setopt(c, CURLOPT_XFERINFODATA, &x) ||
 		      curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	if (bad) {
-		rc = cvmf_error(ctx, CVMF_E_UNSUPPORTED, "libcurl: cannot set the transfer options");
+		rc = cmn_error(ctx, CVMF_E_UNSUPPORTED, "libcurl: cannot set the transfer options");
 		goto out;
 	}
 	CURLcode cr = curl_easy_perform(c);
@@ -207,22 +207,22 @@ int cmn_http(cvmf_ctx *ctx, const struct cmn_http_req *req, long *ret_status,
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	if (cr != CURLE_OK) {
 		if (x.too_big)
-			rc = cvmf_error(ctx, CVMF_E_FORMAT,
+			rc = cmn_error(ctx, CVMF_E_FORMAT,
 					"%s from %s: the server sent more than the %zu bytes accepted",
 					x.what, req->url, x.max);
 		else if (x.sink_rc)
 			rc = x.sink_rc;   /* the sink's own message */
 		else if (x.oom)
-			rc = cvmf_error(ctx, CVMF_E_NOMEM, "%s from %s: out of memory", x.what,
+			rc = cmn_error(ctx, CVMF_E_NOMEM, "%s from %s: out of memory", x.what,
 					req->url);
 		else
-			rc = cvmf_error(ctx, CVMF_E_IO, "%s from %s failed: %s (curl error %d)", x.what,
+			rc = cmn_error(ctx, CVMF_E_IO, "%s from %s failed: %s (curl error %d)", x.what,
 					req->url, errbuf[0] ? errbuf : curl_easy_strerror(cr), (int)cr);
 		goto out;
 	}
 	bool streamed = req->sink && status < 400;
 	if (ret_body && !streamed && !x.buf && !(x.buf = calloc(1, 1))) {
-		rc = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		rc = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	if (ret_status)

@@ -75,9 +75,9 @@ static int parse_error(cvmf_ctx *ctx, const char *what, const char *path,
 {
 	int code = json_error_code(e) == json_error_out_of_memory ? CVMF_E_NOMEM : CVMF_E_FORMAT;
 	if (path)
-		return cvmf_error(ctx, code, "%s '%s':%d:%d: %s", what, path, e->line, e->column,
+		return cmn_error(ctx, code, "%s '%s':%d:%d: %s", what, path, e->line, e->column,
 				  e->text);
-	return cvmf_error(ctx, code, "%s:%d:%d: %s", what, e->line, e->column, e->text);
+	return cmn_error(ctx, code, "%s:%d:%d: %s", what, e->line, e->column, e->text);
 }
 
 static int parse(cvmf_ctx *ctx, const char *what, const char *path, const void *buf,
@@ -102,7 +102,7 @@ int cmn_json_read_file(cvmf_ctx *ctx, const char *what, const char *path, size_t
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	int rc = cvmf_read_file(ctx, what, path, max, &buf, &len);
+	int rc = cmn_read_file(ctx, what, path, max, &buf, &len);
 	if (!rc)
 		rc = parse(ctx, what, path, buf, len, ret);
 	free(buf);
@@ -114,7 +114,7 @@ static int check_integers(cvmf_ctx *ctx, const json_t *v, char *path, size_t cap
 {
 	int rc = 0;
 	if (json_is_real(v))
-		return cvmf_error(ctx, CVMF_E_INVAL,
+		return cmn_error(ctx, CVMF_E_INVAL,
 				  "canonical JSON: %s: a real number (only integers are allowed)",
 				  at ? path : "(the document)");
 	if (json_is_object(v)) {
@@ -148,7 +148,7 @@ int cmn_json_canonical(cvmf_ctx *ctx, const json_t *v, char **ret, size_t *ret_l
 	/* JSON_SORT_KEYS sorts by the key bytes (memcmp, then length). */
 	char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
 	if (!s)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "canonical JSON: cannot encode the document");
+		return cmn_error(ctx, CVMF_E_NOMEM, "canonical JSON: cannot encode the document");
 	*ret_len = strlen(s);
 	*ret = s;
 	return 0;
@@ -159,12 +159,12 @@ int cmn_json_pretty(cvmf_ctx *ctx, const json_t *v, char **ret, size_t *ret_len)
 	char *s = json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENSURE_ASCII |
 				       JSON_ENCODE_ANY);
 	if (!s)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "cannot encode JSON");
+		return cmn_error(ctx, CVMF_E_NOMEM, "cannot encode JSON");
 	size_t n = strlen(s);
 	char *t = realloc(s, n + 2);
 	if (!t) {
 		free(s);
-		return cvmf_error(ctx, CVMF_E_NOMEM, "cannot encode JSON");
+		return cmn_error(ctx, CVMF_E_NOMEM, "cannot encode JSON");
 	}
 	t[n] = '\n';
 	t[n + 1] = 0;
@@ -242,15 +242,15 @@ int cmn_json_get(cvmf_ctx *ctx, const char *what, const json_t *root, const char
 			errno = 0;
 			unsigned long long i = strtoull(p + 1, &end, 10);
 			if (p[1] < '0' || p[1] > '9' || *end != ']' || errno)
-				return cvmf_error(ctx, CVMF_E_INVAL, "%s: bad JSON path '%s'", what,
+				return cmn_error(ctx, CVMF_E_INVAL, "%s: bad JSON path '%s'", what,
 						  path);
 			p = end + 1;
 			if (!json_is_array(cur))
-				return cvmf_error(ctx, CVMF_E_FORMAT, "%s: expected an array, got %s",
+				return cmn_error(ctx, CVMF_E_FORMAT, "%s: expected an array, got %s",
 						  prefix(what, path, done, pb, sizeof(pb)),
 						  cmn_json_type_name(cur));
 			if (i >= json_array_size(cur))
-				return cvmf_error(ctx, CVMF_E_FORMAT, "%s: missing",
+				return cmn_error(ctx, CVMF_E_FORMAT, "%s: missing",
 						  prefix(what, path, (size_t)(p - path), pb, sizeof(pb)));
 			cur = json_array_get(cur, (size_t)i);
 			continue;
@@ -259,19 +259,19 @@ int cmn_json_get(cvmf_ctx *ctx, const char *what, const json_t *root, const char
 			p++;
 		size_t n = strcspn(p, ".[");
 		if (!n)
-			return cvmf_error(ctx, CVMF_E_INVAL, "%s: bad JSON path '%s'", what, path);
+			return cmn_error(ctx, CVMF_E_INVAL, "%s: bad JSON path '%s'", what, path);
 		if (!json_is_object(cur))
-			return cvmf_error(ctx, CVMF_E_FORMAT, "%s: expected an object, got %s",
+			return cmn_error(ctx, CVMF_E_FORMAT, "%s: expected an object, got %s",
 					  prefix(what, path, done, pb, sizeof(pb)),
 					  cmn_json_type_name(cur));
 		cur = json_object_getn(cur, p, n);
 		p += n;
 		if (!cur)
-			return cvmf_error(ctx, CVMF_E_FORMAT, "%s: missing",
+			return cmn_error(ctx, CVMF_E_FORMAT, "%s: missing",
 					  prefix(what, path, (size_t)(p - path), pb, sizeof(pb)));
 	}
 	if (!type_ok(cur, want))
-		return cvmf_error(ctx, CVMF_E_FORMAT, "%s: expected %s, got %s",
+		return cmn_error(ctx, CVMF_E_FORMAT, "%s: expected %s, got %s",
 				  prefix(what, path, strlen(path), pb, sizeof(pb)), want_name(want),
 				  cmn_json_type_name(cur));
 	*ret = (json_t *)cur;
@@ -297,7 +297,7 @@ int cmn_json_get_u64(cvmf_ctx *ctx, const char *what, const json_t *root, const 
 		return rc;
 	json_int_t i = json_integer_value(v);
 	if (i < 0 || (uint64_t)i > max)
-		return cvmf_error(ctx, CVMF_E_FORMAT, "%s: %s: %" JSON_INTEGER_FORMAT
+		return cmn_error(ctx, CVMF_E_FORMAT, "%s: %s: %" JSON_INTEGER_FORMAT
 				  " is out of range (0 to %" PRIu64 ")", what, path, i, max);
 	*ret = (uint64_t)i;
 	return 0;
@@ -313,16 +313,16 @@ int cmn_json_get_hex(cvmf_ctx *ctx, const char *what, const json_t *obj, const c
 	const char *s = json_string_value(v);
 	size_t len = json_string_length(v);
 	if (len != 2 * n)
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "%s: %s: expected %zu lowercase hex digits, got %zu characters",
 				  what, key, 2 * n, len);
 	for (size_t i = 0; i < len; i++)
 		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return cvmf_error(ctx, CVMF_E_FORMAT,
+			return cmn_error(ctx, CVMF_E_FORMAT,
 					  "%s: %s: character %zu is not a lowercase hex digit",
 					  what, key, i + 1);
 	for (size_t i = 0; i < n; i++)
-		out[i] = (uint8_t)(cvmf_hexval(s[2 * i]) << 4 | cvmf_hexval(s[2 * i + 1]));
+		out[i] = (uint8_t)(cmn_hexval(s[2 * i]) << 4 | cmn_hexval(s[2 * i + 1]));
 	return 0;
 }
 
@@ -356,23 +356,23 @@ static int check_value(struct check *c, size_t at, const json_t *v,
 	if (s->nullable && json_is_null(v))
 		return 0;
 	if (!type_ok(v, s->type))
-		return cvmf_error(c->ctx, CVMF_E_FORMAT, "%s: expected %s%s, got %s",
+		return cmn_error(c->ctx, CVMF_E_FORMAT, "%s: expected %s%s, got %s",
 				  here(c, at), want_name(s->type), s->nullable ? " or null" : "",
 				  cmn_json_type_name(v));
 	int rc = 0;
 	if (json_is_integer(v) && s->nonneg && json_integer_value(v) < 0)
-		return cvmf_error(c->ctx, CVMF_E_FORMAT, "%s: %" JSON_INTEGER_FORMAT
+		return cmn_error(c->ctx, CVMF_E_FORMAT, "%s: %" JSON_INTEGER_FORMAT
 				  " is negative", here(c, at), json_integer_value(v));
 	if (json_is_string(v) && s->hex) {
 		const char *str = json_string_value(v);
 		size_t len = json_string_length(v);
 		if (len != 2 * s->hex)
-			return cvmf_error(c->ctx, CVMF_E_FORMAT,
+			return cmn_error(c->ctx, CVMF_E_FORMAT,
 					  "%s: expected %zu lowercase hex digits, got %zu characters",
 					  here(c, at), 2 * s->hex, len);
 		for (size_t i = 0; i < len; i++)
 			if (!((str[i] >= '0' && str[i] <= '9') || (str[i] >= 'a' && str[i] <= 'f')))
-				return cvmf_error(c->ctx, CVMF_E_FORMAT,
+				return cmn_error(c->ctx, CVMF_E_FORMAT,
 						  "%s: character %zu is not a lowercase hex digit",
 						  here(c, at), i + 1);
 	}
@@ -388,7 +388,7 @@ static int check_value(struct check *c, size_t at, const json_t *v,
 		json_t *mv = json_object_get(v, m->name);
 		if (!mv) {
 			if (!m->optional)
-				rc = cvmf_error(c->ctx, CVMF_E_FORMAT, "%s: missing member '%s'",
+				rc = cmn_error(c->ctx, CVMF_E_FORMAT, "%s: missing member '%s'",
 						here(c, at), m->name);
 			continue;
 		}
@@ -411,7 +411,7 @@ static int check_value(struct check *c, size_t at, const json_t *v,
 			rc = check_value(c, next, mv, s->each);
 			c->path[at] = 0;
 		} else if (s->closed) {
-			rc = cvmf_error(c->ctx, CVMF_E_FORMAT, "%s: unknown member '%s'",
+			rc = cmn_error(c->ctx, CVMF_E_FORMAT, "%s: unknown member '%s'",
 					here(c, at), k);
 		}
 	}

@@ -18,6 +18,7 @@
 #include <openssl/err.h>
 #include <openssl/params.h>
 
+#include "file.h"
 #include "internal.h"
 #include "key.h"
 #include "write.h"
@@ -82,12 +83,12 @@ static int classify(cvmf_ctx *ctx, const char *what, EVP_PKEY *pkey, enum cmn_ke
 			return 0;
 		}
 		ERR_clear_error();
-		return cvmf_error(ctx, CVMF_E_UNSUPPORTED,
+		return cmn_error(ctx, CVMF_E_UNSUPPORTED,
 				  "%s is an EC key on curve %s; only P-384 (secp384r1) and "
 				  "Ed25519 keys are accepted", what, group);
 	}
 	const char *name = EVP_PKEY_get0_type_name(pkey);
-	return cvmf_error(ctx, CVMF_E_UNSUPPORTED,
+	return cmn_error(ctx, CVMF_E_UNSUPPORTED,
 			  "%s is a %s key; only ECDSA P-384 and Ed25519 keys are accepted", what,
 			  name ? name : "unknown");
 }
@@ -112,10 +113,10 @@ int cmn_key_from_pkey(cvmf_ctx *ctx, const char *what, EVP_PKEY *pkey, struct cm
 		return r;
 	struct cmn_key *k = calloc(1, sizeof(*k));
 	if (!k)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory for %s", what);
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory for %s", what);
 	if (!EVP_PKEY_up_ref(pkey)) {
 		free(k);
-		return cvmf_error(ctx, CVMF_E_CRYPTO, "cannot reference %s", what);
+		return cmn_error(ctx, CVMF_E_CRYPTO, "cannot reference %s", what);
 	}
 	k->pkey = pkey;
 	k->type = t;
@@ -198,43 +199,35 @@ static int load(cvmf_ctx *ctx, const char *path, bool priv, struct cmn_key **ret
 	char label[300];
 	int r;
 
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Regular files only, never blocking on a FIFO, the cap before a byte is read. */
+	uint64_t size = 0;
+	int fd = cmn_input_open(ctx, what, path, CMN_KEY_MAX_FILE, 0, &size);
 	if (fd < 0)
-		return cvmf_error(ctx, CVMF_E_IO, "cannot open %s '%s': %s", what, path,
-				  strerror(errno));
+		return fd;
 	if (fstat(fd, &st) < 0) {
-		r = cvmf_error(ctx, CVMF_E_IO, "cannot stat %s '%s': %s", what, path,
+		r = cmn_error(ctx, CVMF_E_IO, "cannot stat %s '%s': %s", what, path,
 			       strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = cvmf_error(ctx, CVMF_E_IO, "%s '%s' is not a regular file", what, path);
 		goto out;
 	}
 	/* As ssh does: a private key others can read is not private. */
 	if (priv && (st.st_mode & 077)) {
-		r = cvmf_error(ctx, CVMF_E_INVAL,
+		r = cmn_error(ctx, CVMF_E_INVAL,
 			       "permissions %04o for private key '%s' are too open: it must not "
 			       "be readable by group or others (chmod 600 '%s')",
 			       (unsigned)(st.st_mode & 07777), path, path);
 		goto out;
 	}
-	if ((uint64_t)st.st_size > CMN_KEY_MAX_FILE) {
-		r = cvmf_error(ctx, CVMF_E_INVAL, "%s '%s' is %lld bytes, more than the %u accepted",
-			       what, path, (long long)st.st_size, CMN_KEY_MAX_FILE);
-		goto out;
-	}
-	buf = malloc((size_t)st.st_size + 1);
+	buf = malloc((size_t)size + 1);
 	if (!buf) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory reading %s '%s'", what, path);
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory reading %s '%s'", what, path);
 		goto out;
 	}
-	while (len < (size_t)st.st_size) {
-		ssize_t got = read(fd, buf + len, (size_t)st.st_size - len);
+	while (len < (size_t)size) {
+		ssize_t got = read(fd, buf + len, (size_t)size - len);
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got < 0) {
-			r = cvmf_error(ctx, CVMF_E_IO, "cannot read %s '%s': %s", what, path,
+			r = cmn_error(ctx, CVMF_E_IO, "cannot read %s '%s': %s", what, path,
 				       strerror(errno));
 			goto out;
 		}
@@ -243,7 +236,7 @@ static int load(cvmf_ctx *ctx, const char *path, bool priv, struct cmn_key **ret
 		len += (size_t)got;
 	}
 	if (len == 0) {
-		r = cvmf_error(ctx, CVMF_E_FORMAT, "%s '%s' is empty", what, path);
+		r = cmn_error(ctx, CVMF_E_FORMAT, "%s '%s' is empty", what, path);
 		goto out;
 	}
 
@@ -253,29 +246,29 @@ static int load(cvmf_ctx *ctx, const char *path, bool priv, struct cmn_key **ret
 		EVP_PKEY *other = decode(buf, len, priv ? EVP_PKEY_PUBLIC_KEY : EVP_PKEY_KEYPAIR,
 					 &enc2);
 		if ((encrypted || enc2) && !priv)
-			r = cvmf_error(ctx, CVMF_E_INVAL,
+			r = cmn_error(ctx, CVMF_E_INVAL,
 				       "'%s' holds an encrypted private key; give its public key "
 				       "(KEY.pub)", path);
 		else if (encrypted || enc2)
-			r = cvmf_error(ctx, CVMF_E_UNSUPPORTED,
+			r = cmn_error(ctx, CVMF_E_UNSUPPORTED,
 				       "%s '%s' is encrypted; passphrases are not supported (store "
 				       "it unencrypted with mode 0600, or use a provider)", what, path);
 		else if (other && priv)
-			r = cvmf_error(ctx, CVMF_E_INVAL,
+			r = cmn_error(ctx, CVMF_E_INVAL,
 				       "'%s' holds a public key, not a private key", path);
 		else if (other)
-			r = cvmf_error(ctx, CVMF_E_INVAL,
+			r = cmn_error(ctx, CVMF_E_INVAL,
 				       "'%s' holds a private key; give its public key (KEY.pub)",
 				       path);
 		else
-			r = cvmf_error(ctx, CVMF_E_FORMAT,
+			r = cmn_error(ctx, CVMF_E_FORMAT,
 				       "%s '%s' is not a PEM or DER %s key OpenSSL can decode", what,
 				       path, priv ? "private" : "public");
 		EVP_PKEY_free(other);
 		goto out;
 	}
 	if (!priv && has_private(pkey)) {
-		r = cvmf_error(ctx, CVMF_E_INVAL,
+		r = cmn_error(ctx, CVMF_E_INVAL,
 			       "'%s' holds a private key; give its public key (KEY.pub)", path);
 		goto out;
 	}
@@ -310,7 +303,7 @@ int cmn_key_generate(cvmf_ctx *ctx, enum cmn_key_type t, struct cmn_key **ret)
 	EVP_PKEY *pkey = t == CMN_KEY_ED25519 ? EVP_PKEY_Q_keygen(NULL, NULL, "ED25519")
 					      : EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
 	if (!pkey)
-		return cvmf_error(ctx, CVMF_E_CRYPTO, "cannot generate an %s key: %s",
+		return cmn_error(ctx, CVMF_E_CRYPTO, "cannot generate an %s key: %s",
 				  cmn_key_type_name(t), ossl_reason(why, sizeof(why)));
 	int r = cmn_key_from_pkey(ctx, "generated key", pkey, ret);
 	EVP_PKEY_free(pkey);
@@ -329,7 +322,7 @@ static int encode(cvmf_ctx *ctx, const struct cmn_key *k, int selection, const c
 	if (!ectx || OSSL_ENCODER_CTX_get_num_encoders(ectx) == 0 ||
 	    !OSSL_ENCODER_to_data(ectx, &data, &len)) {
 		OSSL_ENCODER_CTX_free(ectx);
-		return cvmf_error(ctx, CVMF_E_CRYPTO, "cannot encode the %s key as %s %s: %s",
+		return cmn_error(ctx, CVMF_E_CRYPTO, "cannot encode the %s key as %s %s: %s",
 				  cmn_key_type_name(k->type), format, structure,
 				  ossl_reason(why, sizeof(why)));
 	}
@@ -337,7 +330,7 @@ static int encode(cvmf_ctx *ctx, const struct cmn_key *k, int selection, const c
 	uint8_t *out = malloc(len + 1);
 	if (!out) {
 		OPENSSL_clear_free(data, len);
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory encoding a key");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory encoding a key");
 	}
 	memcpy(out, data, len);
 	out[len] = 0;
@@ -367,14 +360,14 @@ int cmn_key_write(cvmf_ctx *ctx, const struct cmn_key *k, const char *path)
 	int r;
 
 	if (!k->priv)
-		return cvmf_error(ctx, CVMF_E_INVAL, "cannot write '%s': the key has no private part",
+		return cmn_error(ctx, CVMF_E_INVAL, "cannot write '%s': the key has no private part",
 				  path);
 	if (asprintf(&pub_path, "%s.pub", path) < 0)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	/* Neither file may exist: a key is never overwritten. */
 	for (const char *p = path; p; p = p == path ? pub_path : NULL)
 		if (lstat(p, &st) == 0) {
-			r = cvmf_error(ctx, CVMF_E_INVAL, "'%s' exists; a key is never overwritten",
+			r = cmn_error(ctx, CVMF_E_INVAL, "'%s' exists; a key is never overwritten",
 				       p);
 			goto out;
 		}
@@ -424,7 +417,7 @@ int cmn_key_fingerprint(cvmf_ctx *ctx, const struct cmn_key *k, uint8_t out[32])
 	if (r < 0)
 		return r;
 	if (!EVP_Digest(der, len, out, NULL, EVP_sha256(), NULL))
-		r = cvmf_error(ctx, CVMF_E_CRYPTO, "cannot hash the public key");
+		r = cmn_error(ctx, CVMF_E_CRYPTO, "cannot hash the public key");
 	free(der);
 	return r;
 }
@@ -444,23 +437,23 @@ int cmn_key_sign(cvmf_ctx *ctx, const struct cmn_key *k, const void *msg, size_t
 	int r;
 
 	if (!k->priv)
-		return cvmf_error(ctx, CVMF_E_INVAL, "cannot sign with a public key");
+		return cmn_error(ctx, CVMF_E_INVAL, "cannot sign with a public key");
 	EVP_MD_CTX *mctx = EVP_MD_CTX_new();
 	if (!mctx)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory signing");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory signing");
 	if (EVP_DigestSignInit_ex(mctx, NULL, sig_digest(k), NULL, NULL, k->pkey, NULL) != 1 ||
 	    EVP_DigestSign(mctx, NULL, &slen, msg, len) != 1) {
-		r = cvmf_error(ctx, CVMF_E_CRYPTO, "cannot sign with the %s key: %s",
+		r = cmn_error(ctx, CVMF_E_CRYPTO, "cannot sign with the %s key: %s",
 			       cmn_key_type_name(k->type), ossl_reason(why, sizeof(why)));
 		goto out;
 	}
 	sig = malloc(slen);
 	if (!sig) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory signing");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory signing");
 		goto out;
 	}
 	if (EVP_DigestSign(mctx, sig, &slen, msg, len) != 1) {
-		r = cvmf_error(ctx, CVMF_E_CRYPTO, "cannot sign with the %s key: %s",
+		r = cmn_error(ctx, CVMF_E_CRYPTO, "cannot sign with the %s key: %s",
 			       cmn_key_type_name(k->type), ossl_reason(why, sizeof(why)));
 		goto out;
 	}
@@ -481,9 +474,9 @@ int cmn_key_verify(cvmf_ctx *ctx, const struct cmn_key *k, const void *msg, size
 	int r;
 	EVP_MD_CTX *mctx = EVP_MD_CTX_new();
 	if (!mctx)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory verifying");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory verifying");
 	if (EVP_DigestVerifyInit_ex(mctx, NULL, sig_digest(k), NULL, NULL, k->pkey, NULL) != 1) {
-		r = cvmf_error(ctx, CVMF_E_CRYPTO, "cannot verify with the %s key: %s",
+		r = cmn_error(ctx, CVMF_E_CRYPTO, "cannot verify with the %s key: %s",
 			       cmn_key_type_name(k->type), ossl_reason(why, sizeof(why)));
 		goto out;
 	}
@@ -492,10 +485,10 @@ int cmn_key_verify(cvmf_ctx *ctx, const struct cmn_key *k, const void *msg, size
 	if (v == 1)
 		r = 0;
 	else if (v == 0)
-		r = cvmf_error(ctx, CVMF_E_CRYPTO, "%s signature does not verify",
+		r = cmn_error(ctx, CVMF_E_CRYPTO, "%s signature does not verify",
 			       cmn_key_type_name(k->type));
 	else
-		r = cvmf_error(ctx, CVMF_E_CRYPTO,
+		r = cmn_error(ctx, CVMF_E_CRYPTO,
 			       "%s signature is malformed (%zu bytes) and does not verify",
 			       cmn_key_type_name(k->type), sig_len);
 out:
@@ -506,10 +499,10 @@ out:
 static int check_note_name(cvmf_ctx *ctx, const char *name)
 {
 	if (!name || !*name)
-		return cvmf_error(ctx, CVMF_E_INVAL, "a signed-note key name must not be empty");
+		return cmn_error(ctx, CVMF_E_INVAL, "a signed-note key name must not be empty");
 	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
 		if (*p <= 0x20 || *p == 0x7f || *p == '+')
-			return cvmf_error(ctx, CVMF_E_INVAL,
+			return cmn_error(ctx, CVMF_E_INVAL,
 					  "signed-note key name '%s' holds '%c' at offset %td: "
 					  "names have no '+', spaces or control characters", name,
 					  *p >= 0x20 && *p < 0x7f ? *p : '?',
@@ -522,13 +515,13 @@ static int note_pub(cvmf_ctx *ctx, const struct cmn_key *k, uint8_t out[33])
 {
 	size_t n = 32;
 	if (k->type != CMN_KEY_ED25519)
-		return cvmf_error(ctx, CVMF_E_UNSUPPORTED,
+		return cmn_error(ctx, CVMF_E_UNSUPPORTED,
 				  "signed-note verifier keys are Ed25519; this key is %s",
 				  cmn_key_type_name(k->type));
 	out[0] = 0x01;
 	if (EVP_PKEY_get_raw_public_key(k->pkey, out + 1, &n) != 1 || n != 32) {
 		ERR_clear_error();
-		return cvmf_error(ctx, CVMF_E_CRYPTO, "cannot read the Ed25519 public key");
+		return cmn_error(ctx, CVMF_E_CRYPTO, "cannot read the Ed25519 public key");
 	}
 	return 0;
 }
@@ -545,13 +538,13 @@ int cmn_key_note_keyid(cvmf_ctx *ctx, const struct cmn_key *k, const char *name,
 		return r;
 	EVP_MD_CTX *mctx = EVP_MD_CTX_new();
 	if (!mctx)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	if (EVP_DigestInit_ex(mctx, EVP_sha256(), NULL) != 1 ||
 	    EVP_DigestUpdate(mctx, name, strlen(name)) != 1 ||
 	    EVP_DigestUpdate(mctx, "\n", 1) != 1 ||
 	    EVP_DigestUpdate(mctx, pub, sizeof(pub)) != 1 ||
 	    EVP_DigestFinal_ex(mctx, md, NULL) != 1)
-		r = cvmf_error(ctx, CVMF_E_CRYPTO, "cannot hash the signed-note key id");
+		r = cmn_error(ctx, CVMF_E_CRYPTO, "cannot hash the signed-note key id");
 	EVP_MD_CTX_free(mctx);
 	if (r == 0)
 		memcpy(out, md, 4);
@@ -573,7 +566,7 @@ int cmn_key_note_vkey(cvmf_ctx *ctx, const struct cmn_key *k, const char *name, 
 	size_t n = strlen(name) + 1 + 8 + 1 + strlen(b64) + 1;
 	char *s = malloc(n);
 	if (!s)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	snprintf(s, n, "%s+%s+%s", name, idhex, b64);
 	*ret_str = s;
 	return 0;

@@ -61,7 +61,7 @@ int cmn_lazy_require(cvmf_ctx *ctx, struct cmn_lazy_lib *lib)
 {
 	if (cmn_lazy_load(lib))
 		return 0;
-	return cvmf_error(ctx, CVMF_E_IO, "%s (%s) could not be loaded: %s", lib->name,
+	return cmn_error(ctx, CVMF_E_IO, "%s (%s) could not be loaded: %s", lib->name,
 			  lib->soname, lib->why);
 }
 

@@ -48,7 +48,7 @@ int cmn_parse_memory(const char *s, uint64_t *ret)
 	uint64_t v;
 	if (cmn_parse_size(s, &v))
 		return -1;
-	if (v < CMN_MEMORY_MIN || v > CMN_MEMORY_MAX || v % CVMF_PAGE_SIZE)
+	if (v < CMN_MEMORY_MIN || v > CMN_MEMORY_MAX || v % CMN_PAGE_SIZE)
 		return -2;
 	*ret = v;
 	return 0;

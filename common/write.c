@@ -159,22 +159,28 @@ void cmn_tmp_remove_all(void)
 
 /* ---- random names ---- */
 
-static void random_suffix(char out[7])
+/* Locked temporary directories have 10 random characters: mkdtemp's 6 are what
+ * versions without the lock used, so a sweep never mistakes their live work
+ * for a leftover. */
+#define TMPDIR_SUFFIX 10
+
+/* n random letters and digits, NUL-terminated (out has n + 1 bytes, n <= 16). */
+static void random_suffix(char *out, size_t n)
 {
 	static const char set[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 	static atomic_uint counter;
-	unsigned char r[6];
-	if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
+	unsigned char r[16];
+	if (getrandom(r, n, GRND_NONBLOCK) != (ssize_t)n) {
 		struct timespec t;
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		uint64_t x = (uint64_t)t.tv_nsec ^ (uint64_t)getpid() << 20 ^
 			     (uint64_t)atomic_fetch_add(&counter, 1) << 40;
-		for (int i = 0; i < 6; i++, x >>= 8)
-			r[i] = (unsigned char)x;
+		for (size_t i = 0; i < n; i++, x = x >> 8 | x << 56)
+			r[i] = (unsigned char)(x ^ i * 0x9e);
 	}
-	for (int i = 0; i < 6; i++)
+	for (size_t i = 0; i < n; i++)
 		out[i] = set[r[i] % (sizeof(set) - 1)];
-	out[6] = 0;
+	out[n] = 0;
 }
 
 static bool is_suffix_char(char c)
@@ -213,7 +219,7 @@ static void out_free(struct cmn_out *o)
 
 static int out_err(struct cmn_out *o, int err, const char *reason)
 {
-	return cvmf_error(o->ctx, err, "cannot write %s '%s': %s", o->what, o->path, reason);
+	return cmn_error(o->ctx, err, "cannot write %s '%s': %s", o->what, o->path, reason);
 }
 
 static bool under_proc(const char *dir)
@@ -328,7 +334,7 @@ static int open_tmp(struct cmn_out *o)
 	const mode_t mode = (o->flags & CMN_W_PRIVATE) ? 0600 : 0666;
 	for (int tries = 0; tries < 100; tries++) {
 		char sfx[7];
-		random_suffix(sfx);
+		random_suffix(sfx, 6);
 		free(o->tmp);
 		o->tmp = NULL;
 		if (asprintf(&o->tmp, "%s/.%s.tmp-%s", dir, short_name ? "cvmforge" : base,
@@ -369,7 +375,7 @@ int cmn_out_open(cvmf_ctx *ctx, const char *what, const char *path, unsigned fla
 	struct cmn_out *o = calloc(1, sizeof(*o));
 	int rc = 0;
 	if (!o)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory writing %s '%s'", what, path);
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory writing %s '%s'", what, path);
 	o->ctx = ctx;
 	o->fd = -1;
 	o->slot = -1;
@@ -377,7 +383,7 @@ int cmn_out_open(cvmf_ctx *ctx, const char *what, const char *path, unsigned fla
 	o->what = strdup(what);
 	o->path = strdup(path);
 	if (!o->what || !o->path) {
-		rc = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory writing %s '%s'", what, path);
+		rc = cmn_error(ctx, CVMF_E_NOMEM, "out of memory writing %s '%s'", what, path);
 		goto out;
 	}
 	struct stat st;
@@ -464,7 +470,7 @@ static int fsync_dir(struct cmn_out *o)
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int rc = 0;
 	if (fd < 0 || fsync(fd) < 0)
-		rc = cvmf_error(o->ctx, CVMF_E_IO, "cannot write %s '%s': syncing '%s': %s",
+		rc = cmn_error(o->ctx, CVMF_E_IO, "cannot write %s '%s': syncing '%s': %s",
 				o->what, o->path, dir, strerror(errno));
 	if (fd >= 0)
 		close(fd);
@@ -553,32 +559,32 @@ int cmn_tmpdir_create(cvmf_ctx *ctx, const char *parent, const char *prefix, cha
 	char *staging = NULL, *final = NULL;
 	int lock_fd = -1, slot = -1, rc = 0;
 	for (int tries = 0; tries < 100 && !final; tries++) {
-		char sfx[7];
-		random_suffix(sfx);
+		char sfx[TMPDIR_SUFFIX + 1];
+		random_suffix(sfx, TMPDIR_SUFFIX);
 		free(staging);
 		if (asprintf(&staging, "%s/%s%s.new", parent, prefix, sfx) < 0) {
 			staging = NULL;
-			rc = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+			rc = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 			goto out;
 		}
 		if (mkdir(staging, 0700) < 0) {
 			if (errno == EEXIST)
 				continue;
-			rc = cvmf_error(ctx, CVMF_E_IO, "cannot create a temporary directory in '%s': %s",
+			rc = cmn_error(ctx, CVMF_E_IO, "cannot create a temporary directory in '%s': %s",
 					parent, strerror(errno));
 			goto out;
 		}
 		/* Locked before it carries the name a sweeper looks for. */
 		lock_fd = open(staging, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (lock_fd < 0 || flock(lock_fd, LOCK_EX) < 0) {
-			rc = cvmf_error(ctx, CVMF_E_IO, "cannot lock '%s': %s", staging,
+			rc = cmn_error(ctx, CVMF_E_IO, "cannot lock '%s': %s", staging,
 					strerror(errno));
 			rmdir(staging);
 			goto out;
 		}
 		if (asprintf(&final, "%s/%s%s", parent, prefix, sfx) < 0) {
 			final = NULL;
-			rc = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+			rc = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 			rmdir(staging);
 			goto out;
 		}
@@ -599,13 +605,13 @@ int cmn_tmpdir_create(cvmf_ctx *ctx, const char *parent, const char *prefix, cha
 		free(final);
 		final = NULL;
 		if (e != EEXIST) {
-			rc = cvmf_error(ctx, CVMF_E_IO, "cannot create a temporary directory in '%s': %s",
+			rc = cmn_error(ctx, CVMF_E_IO, "cannot create a temporary directory in '%s': %s",
 					parent, strerror(e));
 			goto out;
 		}
 	}
 	if (!final) {
-		rc = cvmf_error(ctx, CVMF_E_IO, "cannot create a temporary directory in '%s': "
+		rc = cmn_error(ctx, CVMF_E_IO, "cannot create a temporary directory in '%s': "
 				"no free name", parent);
 		goto out;
 	}
@@ -645,10 +651,10 @@ int cmn_tmpdir_sweep(const char *parent, const char *prefix)
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		const char *name = e->d_name;
-		if (strncmp(name, prefix, plen) || strlen(name) != plen + 6)
+		if (strncmp(name, prefix, plen) || strlen(name) != plen + TMPDIR_SUFFIX)
 			continue;
 		bool ok = true;
-		for (size_t i = plen; i < plen + 6; i++)
+		for (size_t i = plen; i < plen + TMPDIR_SUFFIX; i++)
 			ok = ok && is_suffix_char(name[i]);
 		if (!ok)
 			continue;

@@ -56,10 +56,11 @@ void cmn_tmp_remove_all(void);
 int cmn_rmtree(const char *path);
 
 /*
- * Locked temporary directories: PARENT/PREFIXxxxxxx (six letters or digits, mode 0700),
- * held under flock(LOCK_EX) on the directory itself for the owner's whole life and
- * registered for removal on a signal. It is created as PREFIXxxxxxx.new, locked, then
+ * Locked temporary directories: PARENT/PREFIXxxxxxxxxxx (ten letters or digits, mode
+ * 0700), held under flock(LOCK_EX) on the directory itself for the owner's whole life and
+ * registered for removal on a signal. It is created as PREFIXxxxxxxxxxx.new, locked, then
  * renamed, so a directory with the swept name is never unlocked while its owner lives.
+ * (Ten, not mkdtemp's six: the unlocked directories of older versions are never swept.)
  */
 int cmn_tmpdir_create(cvmf_ctx *ctx, const char *parent, const char *prefix, char **ret_path);
 /* Drop the registration and the lock of a directory made by cmn_tmpdir_create
@@ -67,7 +68,7 @@ int cmn_tmpdir_create(cvmf_ctx *ctx, const char *parent, const char *prefix, cha
 void cmn_tmp_release(const char *path);
 /* cmn_rmtree, then cmn_tmp_release. */
 int cmn_tmpdir_remove(const char *path);
-/* Remove the leftovers of killed runs: directories PARENT/PREFIXxxxxxx owned by this
+/* Remove the leftovers of killed runs: directories PARENT/PREFIXxxxxxxxxxx owned by this
  * user that no live process holds locked (taken with LOCK_NB). Returns how many. */
 int cmn_tmpdir_sweep(const char *parent, const char *prefix);
 

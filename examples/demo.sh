@@ -119,3 +119,38 @@ if [ ! -r "$in/OVMF.amdsev.fd" ] || [ ! -r "$in/vmlinuz" ]; then
 	run "$cvmforge" measure snp --mode snp --vcpus 4 --vcpu-type EPYC-Milan --ovmf "$fw" --json
 	run "$cvmforge" measure tdx --ovmf "$fw"
 fi
+
+# The relying party's check (docs/attest.md): the end of the chain.
+echo
+echo "The relying party: before it releases a secret to a CVM, it verifies the CVM's SEV-SNP"
+echo "report (AMD's certificate chain, the signature, the policy) and finds its measurement"
+echo "in the published proof: log checkpoint -> inclusion -> signed statement -> the value."
+echo "There is no SNP hardware here, so the reports are SYNTHETIC: tests/tools/mkreport signs"
+echo "them with a test ARK/ASK/VCEK chain made with OpenSSL, which --trust-root trusts in place"
+echo "of AMD's pinned roots. Their measurements are the hello image's real launch digests."
+mkreport=${MKREPORT:-build/tests/mkreport}
+if [ -x "$mkreport" ]; then
+	rp=$out/relying-party
+	rm -rf "$rp"   # made afresh
+	mkdir -p "$rp/2vcpus" "$rp/7vcpus"
+	ld=$("$cvmforge" measure snp --mode snp --vcpus 2 --vcpu-type EPYC-v4 --ovmf "$image/OVMF.fd")
+	say "$mkreport --measurement \$(cvmforge measure snp ... --vcpus 2 --vcpu-type EPYC-v4) -o $rp/2vcpus"
+	"$mkreport" --measurement "$ld" -o "$rp/2vcpus"
+	run "$cvmforge" attest verify "$rp/2vcpus/report.bin" --certs "$rp/2vcpus/vcek.pem" \
+		--certs "$rp/2vcpus/ask.pem" --trust-root "$rp/2vcpus/ark.pem" \
+		--expect "$image.tlog-proof" --vkey "$vkey" --pubkey "$key.pub"
+	echo
+	echo "A report of the same image launched with 7 vCPUs of EPYC-Genoa, which nobody published:"
+	ld=$("$cvmforge" measure snp --mode snp --vcpus 7 --vcpu-type EPYC-Genoa --ovmf "$image/OVMF.fd")
+	"$mkreport" --measurement "$ld" -o "$rp/7vcpus"
+	say "$cvmforge attest verify $rp/7vcpus/report.bin --certs ... --trust-root ... --expect $image.tlog-proof --vkey ... --pubkey $key.pub"
+	st=0
+	"$cvmforge" attest verify "$rp/7vcpus/report.bin" --certs "$rp/7vcpus/vcek.pem" \
+		--certs "$rp/7vcpus/ask.pem" --trust-root "$rp/7vcpus/ark.pem" \
+		--expect "$image.tlog-proof" --vkey "$vkey" --pubkey "$key.pub" \
+		> "$rp/7vcpus/result.txt" || st=$?
+	head -3 "$rp/7vcpus/result.txt"
+	echo "(exit $st: no secret for this CVM; the explanation says which launch it is)"
+else
+	echo "skipped: $mkreport is not built (make build/tests/mkreport)"
+fi

@@ -33,12 +33,12 @@ int tlg_checkpoint_parse(cvmf_ctx *ctx, const char *what, const char *text, size
 	while (p < len) {
 		const char *nl = memchr(text + p, '\n', len - p);
 		if (!nl)
-			return cvmf_error(ctx, CVMF_E_FORMAT,
+			return cmn_error(ctx, CVMF_E_FORMAT,
 					  "%s: checkpoint line %zu does not end in a newline", what,
 					  n + 1);
 		size_t l = (size_t)(nl - (text + p));
 		if (l == 0)
-			return cvmf_error(ctx, CVMF_E_FORMAT, "%s: checkpoint line %zu is empty",
+			return cmn_error(ctx, CVMF_E_FORMAT, "%s: checkpoint line %zu is empty",
 					  what, n + 1);
 		if (n < 3) {
 			line[n] = text + p;
@@ -50,11 +50,11 @@ int tlg_checkpoint_parse(cvmf_ctx *ctx, const char *what, const char *text, size
 		p += l + 1;
 	}
 	if (n < 3)
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "%s: a checkpoint has an origin, a size and a root hash (%zu lines)",
 				  what, n);
 	if (memchr(line[0], '\0', ll[0]))
-		return cvmf_error(ctx, CVMF_E_FORMAT, "%s: line 1: NUL in the origin", what);
+		return cmn_error(ctx, CVMF_E_FORMAT, "%s: line 1: NUL in the origin", what);
 	uint64_t size = 0;
 	bool ok = ll[1] <= 19 && (ll[1] == 1 || line[1][0] != '0');
 	for (size_t i = 0; ok && i < ll[1]; i++) {
@@ -62,7 +62,7 @@ int tlg_checkpoint_parse(cvmf_ctx *ctx, const char *what, const char *text, size
 		size = size * 10 + (uint64_t)(line[1][i] - '0');
 	}
 	if (!ok || size > INT64_MAX)
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "%s: line 2: the tree size '%.*s' is not a decimal number without "
 				  "leading zeros below 2^63",
 				  what, (int)(ll[1] > 24 ? 24 : ll[1]), line[1]);
@@ -73,12 +73,12 @@ int tlg_checkpoint_parse(cvmf_ctx *ctx, const char *what, const char *text, size
 		return r;
 	if (root_len != TLG_HASH) {
 		free(root);
-		return cvmf_error(ctx, CVMF_E_FORMAT, "%s: %zu bytes, not 32", where, root_len);
+		return cmn_error(ctx, CVMF_E_FORMAT, "%s: %zu bytes, not 32", where, root_len);
 	}
 	char *origin = strndup(line[0], ll[0]);
 	if (!origin) {
 		free(root);
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	}
 	ret->origin = origin;
 	ret->size = size;
@@ -94,9 +94,9 @@ int tlg_checkpoint_text(cvmf_ctx *ctx, const char *origin, uint64_t size,
 	char b[45];
 	cvmf_base64(root, TLG_HASH, b);
 	if (!*origin || strchr(origin, '\n'))
-		return cvmf_error(ctx, CVMF_E_INVAL, "checkpoint: invalid origin");
+		return cmn_error(ctx, CVMF_E_INVAL, "checkpoint: invalid origin");
 	if (asprintf(ret, "%s\n%llu\n%s\n", origin, (unsigned long long)size, b) < 0)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	return 0;
 }
 
@@ -118,7 +118,7 @@ int tlg_checkpoint_open(cvmf_ctx *ctx, const char *what, const void *buf, size_t
 	if (r)
 		goto out;
 	if (count == 0 || log->type != TLG_SIG_ED25519) {
-		r = cvmf_error(ctx, CVMF_E_CRYPTO,
+		r = cmn_error(ctx, CVMF_E_CRYPTO,
 			       "%s: not signed by the log key '%s' (key ID %08x)", what, log->name,
 			       log->id);
 		goto out;

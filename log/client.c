@@ -27,12 +27,12 @@ int tlg_submit(cvmf_ctx *ctx, const char *url, const char *token, const uint8_t 
 	while (ul && url[ul - 1] == '/')
 		ul--;
 	if (len > TLG_MAX_ENTRY)
-		return cvmf_error(ctx, CVMF_E_INVAL, "log entry: %zu bytes, at most %u", len,
+		return cmn_error(ctx, CVMF_E_INVAL, "log entry: %zu bytes, at most %u", len,
 				  TLG_MAX_ENTRY);
 	if (asprintf(&add, "%.*s/add", (int)ul, url) < 0 ||
 	    asprintf(&auth, "Authorization: Bearer %s", token) < 0) {
 		add = auth = NULL;
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	const char *headers[] = { auth, "Content-Type: application/octet-stream", NULL };
@@ -52,7 +52,7 @@ int tlg_submit(cvmf_ctx *ctx, const char *url, const char *token, const uint8_t 
 	}
 	if (status != 200) {
 		size_t ml = strcspn(body ? (char *)body : "", "\n");
-		r = cvmf_error(ctx, status == 401 ? CVMF_E_INVAL : CVMF_E_IO,
+		r = cmn_error(ctx, status == 401 ? CVMF_E_INVAL : CVMF_E_IO,
 			       "log '%s' refused the entry: HTTP %ld%s%.*s", url, status,
 			       ml ? ": " : "", (int)(ml > 200 ? 200 : ml), body ? (char *)body : "");
 		goto out;
@@ -62,7 +62,7 @@ int tlg_submit(cvmf_ctx *ctx, const char *url, const char *token, const uint8_t 
 	char *end = NULL;
 	unsigned long long index = ix ? strtoull(ix + 7, &end, 10) : 0;
 	if (!ix || !end || *end != '\n') {
-		r = cvmf_error(ctx, CVMF_E_FORMAT, "log '%s': the answer is not a tlog-proof", url);
+		r = cmn_error(ctx, CVMF_E_FORMAT, "log '%s': the answer is not a tlog-proof", url);
 		goto out;
 	}
 	*ret_proof = (char *)body;

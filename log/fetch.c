@@ -28,14 +28,14 @@ int tlg_fetch(cvmf_ctx *ctx, const char *what, const char *path, size_t max, uin
 		if (access(path, F_OK) != 0 && errno == ENOENT) {
 			if (ret_missing)
 				*ret_missing = true;
-			return cvmf_error(ctx, CVMF_E_IO, "%s '%s': %s", what, path, strerror(ENOENT));
+			return cmn_error(ctx, CVMF_E_IO, "%s '%s': %s", what, path, strerror(ENOENT));
 		}
-		return cvmf_read_file(ctx, what, path, max, ret, ret_len);
+		return cmn_read_file(ctx, what, path, max, ret, ret_len);
 	}
 	/* "http://host/log/" + "/tile/..." : no empty path segment in tlog-tiles */
 	char *url = strdup(path);
 	if (!url)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	char *start = strstr(url, "://") + 3, *o = start;
 	for (const char *p = start; *p; p++)
 		if (!(*p == '/' && o > start && o[-1] == '/'))
@@ -50,10 +50,10 @@ int tlg_fetch(cvmf_ctx *ctx, const char *what, const char *path, size_t max, uin
 	if (!r && status != 200) {
 		if ((status == 404 || status == 410) && ret_missing)
 			*ret_missing = true;
-		r = cvmf_error(ctx, CVMF_E_IO, "%s '%s': HTTP status %ld", what, url, status);
+		r = cmn_error(ctx, CVMF_E_IO, "%s '%s': HTTP status %ld", what, url, status);
 	}
 	if (!r && len > max)
-		r = cvmf_error(ctx, CVMF_E_FORMAT, "%s '%s': more than %zu bytes", what, url, max);
+		r = cmn_error(ctx, CVMF_E_FORMAT, "%s '%s': more than %zu bytes", what, url, max);
 	if (!r) {
 		*ret = body;
 		*ret_len = len;

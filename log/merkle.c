@@ -92,20 +92,20 @@ static uint64_t split_point(uint64_t n)
 
 static int crypto_fail(cvmf_ctx *ctx)
 {
-	return cvmf_error(ctx, CVMF_E_CRYPTO, "SHA-256 failed in the OpenSSL library");
+	return cmn_error(ctx, CVMF_E_CRYPTO, "SHA-256 failed in the OpenSSL library");
 }
 
 int tlg_range_hash(cvmf_ctx *ctx, tlg_node_fn node, void *user, uint64_t lo, uint64_t hi,
 		   uint8_t out[TLG_HASH])
 {
 	if (hi <= lo)
-		return cvmf_error(ctx, CVMF_E_INVAL, "merkle: empty range [%llu, %llu)",
+		return cmn_error(ctx, CVMF_E_INVAL, "merkle: empty range [%llu, %llu)",
 				  (unsigned long long)lo, (unsigned long long)hi);
 	uint64_t n = hi - lo;
 	if (!(n & (n - 1)) && !(lo & (n - 1))) {
 		unsigned h = bit_len(n) - 1;
 		int r = node(user, h, lo >> h, out);
-		return r < 0 ? cvmf_error(ctx, r, "merkle: node %u/%llu cannot be read", h,
+		return r < 0 ? cmn_error(ctx, r, "merkle: node %u/%llu cannot be read", h,
 					  (unsigned long long)(lo >> h))
 			     : 0;
 	}
@@ -184,7 +184,7 @@ int tlg_prove_inclusion(cvmf_ctx *ctx, uint64_t index, uint64_t size, tlg_node_f
 			void *user, uint8_t (*out)[TLG_HASH], size_t *ret_n)
 {
 	if (index >= size)
-		return cvmf_error(ctx, CVMF_E_INVAL,
+		return cmn_error(ctx, CVMF_E_INVAL,
 				  "inclusion proof: index %llu is not below the tree size %llu",
 				  (unsigned long long)index, (unsigned long long)size);
 	size_t n = 0;
@@ -221,7 +221,7 @@ int tlg_prove_consistency(cvmf_ctx *ctx, uint64_t size1, uint64_t size2, tlg_nod
 			  void *user, uint8_t (*out)[TLG_HASH], size_t *ret_n)
 {
 	if (size1 == 0 || size1 > size2)
-		return cvmf_error(ctx, CVMF_E_INVAL,
+		return cmn_error(ctx, CVMF_E_INVAL,
 				  "consistency proof: sizes %llu -> %llu (need 0 < old <= new)",
 				  (unsigned long long)size1, (unsigned long long)size2);
 	size_t n = 0;
@@ -233,7 +233,7 @@ int tlg_prove_consistency(cvmf_ctx *ctx, uint64_t size1, uint64_t size2, tlg_nod
 
 static int mismatch(cvmf_ctx *ctx, const char *what, const char *why)
 {
-	return cvmf_error(ctx, CVMF_E_CRYPTO, "%s proof does not verify: %s", what, why);
+	return cmn_error(ctx, CVMF_E_CRYPTO, "%s proof does not verify: %s", what, why);
 }
 
 int tlg_verify_inclusion(cvmf_ctx *ctx, uint64_t index, uint64_t size,
@@ -246,7 +246,7 @@ int tlg_verify_inclusion(cvmf_ctx *ctx, uint64_t index, uint64_t size,
 	unsigned inner = bit_len(index ^ (size - 1));
 	unsigned border = (unsigned)__builtin_popcountll(index >> inner);
 	if (n != (size_t)inner + border)
-		return cvmf_error(ctx, CVMF_E_CRYPTO,
+		return cmn_error(ctx, CVMF_E_CRYPTO,
 				  "inclusion proof does not verify: it has %zu hashes, a proof for "
 				  "index %llu in a tree of %llu has %u",
 				  n, (unsigned long long)index, (unsigned long long)size,
@@ -303,7 +303,7 @@ int tlg_verify_consistency(cvmf_ctx *ctx, uint64_t size1, uint64_t size2,
 	unsigned shift = (unsigned)__builtin_ctzll(size1);
 	unsigned want = (size1 == (uint64_t)1 << shift ? 0 : 1) + (fork - shift) + border;
 	if (n != want)
-		return cvmf_error(ctx, CVMF_E_CRYPTO,
+		return cmn_error(ctx, CVMF_E_CRYPTO,
 				  "consistency proof does not verify: it has %zu hashes, a proof "
 				  "from %llu to %llu has %u",
 				  n, (unsigned long long)size1, (unsigned long long)size2, want);

@@ -30,7 +30,7 @@ static int read_cp(cvmf_ctx *ctx, const char *what, const char *path,
 	if (!r)
 		r = tlg_checkpoint_open(ctx, path, b, len, v, NULL, cp);
 	if (!r && strcmp(cp->origin, v->name)) {
-		r = cvmf_error(ctx, CVMF_E_CRYPTO, "%s: origin '%s' is not the log key's name '%s'",
+		r = cmn_error(ctx, CVMF_E_CRYPTO, "%s: origin '%s' is not the log key's name '%s'",
 			       path, cp->origin, v->name);
 		tlg_checkpoint_clear(cp);
 	}
@@ -59,7 +59,7 @@ int cvmf_log_monitor(cvmf_ctx *ctx, const char *dir, const char *vkey, const cha
 		goto out;
 	if (asprintf(&cp_path, "%s/checkpoint", dir) < 0) {
 		cp_path = NULL;
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	if ((r = read_cp(ctx, "checkpoint", cp_path, v, &cur_note, &cur_len, &cur)))
@@ -114,7 +114,7 @@ int cvmf_log_monitor(cvmf_ctx *ctx, const char *dir, const char *vkey, const cha
 	if ((r = tlg_root(ctx, cur.size, tlg_tiles_node, t, h)))
 		goto out;
 	if (memcmp(h, cur.root, TLG_HASH)) {
-		r = cvmf_error(ctx, CVMF_E_CRYPTO,
+		r = cmn_error(ctx, CVMF_E_CRYPTO,
 			       "log '%s': the tiles do not hash to the root of its checkpoint (size %llu)",
 			       dir, (unsigned long long)cur.size);
 		goto out;
@@ -131,13 +131,13 @@ int cvmf_log_monitor(cvmf_ctx *ctx, const char *dir, const char *vkey, const cha
 			uint8_t tile_h[TLG_HASH];
 			if (tlg_leaf_hash(starts[k], lens[k], h) ||
 			    (r = tlg_tiles_node(t, 0, i, tile_h))) {
-				r = cvmf_error(ctx, r ? r : CVMF_E_CRYPTO,
+				r = cmn_error(ctx, r ? r : CVMF_E_CRYPTO,
 					       "log '%s': no leaf hash for entry %llu", dir,
 					       (unsigned long long)i);
 				goto out;
 			}
 			if (memcmp(h, tile_h, TLG_HASH)) {
-				r = cvmf_error(ctx, CVMF_E_CRYPTO,
+				r = cmn_error(ctx, CVMF_E_CRYPTO,
 					       "log '%s': entry %llu does not hash to its leaf in the tiles",
 					       dir, (unsigned long long)i);
 				goto out;

@@ -115,14 +115,14 @@ int tlg_note_parse(cvmf_ctx *ctx, const char *what, const void *buf, size_t len,
 	struct tlg_note *n = NULL;
 	int r = 0;
 	if (len > TLG_MAX_NOTE)
-		return cvmf_error(ctx, CVMF_E_FORMAT, "%s: %zu bytes, a note may have at most %u",
+		return cmn_error(ctx, CVMF_E_FORMAT, "%s: %zu bytes, a note may have at most %u",
 				  what, len, TLG_MAX_NOTE);
 	for (size_t i = 0, adv; i < len; i += adv) {
 		long cp = utf8_next(b + i, len - i, &adv);
 		if (cp < 0)
-			return cvmf_error(ctx, CVMF_E_FORMAT, "%s: offset %zu: invalid UTF-8", what, i);
+			return cmn_error(ctx, CVMF_E_FORMAT, "%s: offset %zu: invalid UTF-8", what, i);
 		if ((cp < 0x20 && cp != '\n') || cp == 0x7f)
-			return cvmf_error(ctx, CVMF_E_FORMAT,
+			return cmn_error(ctx, CVMF_E_FORMAT,
 					  "%s: offset %zu: control character 0x%02lx", what, i, cp);
 	}
 	size_t sep = 0;
@@ -134,15 +134,15 @@ int tlg_note_parse(cvmf_ctx *ctx, const char *what, const void *buf, size_t len,
 			break;
 		}
 	if (!found)
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "%s: no blank line between the text and the signatures", what);
 	if (sep + 2 == len || b[len - 1] != '\n')
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "%s: the signature block is empty or does not end in a newline",
 				  what);
 	n = calloc(1, sizeof(*n));
 	if (!n || !(n->text = malloc(sep + 2))) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "%s: out of memory", what);
+		r = cmn_error(ctx, CVMF_E_NOMEM, "%s: out of memory", what);
 		goto out;
 	}
 	memcpy(n->text, b, sep + 1);
@@ -156,12 +156,12 @@ int tlg_note_parse(cvmf_ctx *ctx, const char *what, const void *buf, size_t len,
 		size_t off = p;
 		p += ll + 1;
 		if (n->n_sigs == TLG_MAX_SIGS) {
-			r = cvmf_error(ctx, CVMF_E_FORMAT, "%s: more than %u signatures", what,
+			r = cmn_error(ctx, CVMF_E_FORMAT, "%s: more than %u signatures", what,
 				       TLG_MAX_SIGS);
 			goto out;
 		}
 		if (ll < 4 || memcmp(line, EM_DASH " ", 4)) {
-			r = cvmf_error(ctx, CVMF_E_FORMAT,
+			r = cmn_error(ctx, CVMF_E_FORMAT,
 				       "%s: offset %zu: signature line %zu does not start with \"— \"",
 				       what, off, line_no + 1);
 			goto out;
@@ -169,7 +169,7 @@ int tlg_note_parse(cvmf_ctx *ctx, const char *what, const void *buf, size_t len,
 		const char *name = line + 4;
 		const char *sp = memchr(name, ' ', ll - 4);
 		if (!sp || !tlg_key_name_ok(name, (size_t)(sp - name))) {
-			r = cvmf_error(ctx, CVMF_E_FORMAT,
+			r = cmn_error(ctx, CVMF_E_FORMAT,
 				       "%s: offset %zu: signature line %zu has no valid key name", what,
 				       off, line_no + 1);
 			goto out;
@@ -181,7 +181,7 @@ int tlg_note_parse(cvmf_ctx *ctx, const char *what, const void *buf, size_t len,
 			goto out;
 		if (raw_len < 5) {
 			free(raw);
-			r = cvmf_error(ctx, CVMF_E_FORMAT,
+			r = cmn_error(ctx, CVMF_E_FORMAT,
 				       "%s: offset %zu: signature line %zu is shorter than a key ID and "
 				       "a signature",
 				       what, off, line_no + 1);
@@ -196,7 +196,7 @@ int tlg_note_parse(cvmf_ctx *ctx, const char *what, const void *buf, size_t len,
 			free(nm);
 			free(sig);
 			free(raw);
-			r = cvmf_error(ctx, CVMF_E_NOMEM, "%s: out of memory", what);
+			r = cmn_error(ctx, CVMF_E_NOMEM, "%s: out of memory", what);
 			goto out;
 		}
 		n->sigs = ns;
@@ -234,18 +234,18 @@ int tlg_vkey_parse(cvmf_ctx *ctx, const char *what, const char *vkey,
 	const char *p1 = strchr(vkey, '+');
 	const char *p2 = p1 ? strchr(p1 + 1, '+') : NULL;
 	if (!p2)
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "%s: not a verifier key (NAME+KEYID+BASE64): '%.80s'", what, vkey);
 	if (!tlg_key_name_ok(vkey, (size_t)(p1 - vkey)))
-		return cvmf_error(ctx, CVMF_E_FORMAT, "%s: invalid key name '%.*s'", what,
+		return cmn_error(ctx, CVMF_E_FORMAT, "%s: invalid key name '%.*s'", what,
 				  (int)(p1 - vkey), vkey);
 	uint32_t id = 0;
 	if (p2 - p1 - 1 != 8)
-		return cvmf_error(ctx, CVMF_E_FORMAT, "%s: the key ID must be 8 hex digits", what);
+		return cmn_error(ctx, CVMF_E_FORMAT, "%s: the key ID must be 8 hex digits", what);
 	for (const char *h = p1 + 1; h < p2; h++) {
 		int x = (*h >= '0' && *h <= '9') ? *h - '0' : (*h >= 'a' && *h <= 'f') ? *h - 'a' + 10 : -1;
 		if (x < 0)
-			return cvmf_error(ctx, CVMF_E_FORMAT,
+			return cmn_error(ctx, CVMF_E_FORMAT,
 					  "%s: the key ID must be 8 lowercase hex digits", what);
 		id = id << 4 | (uint32_t)x;
 	}
@@ -253,7 +253,7 @@ int tlg_vkey_parse(cvmf_ctx *ctx, const char *what, const char *vkey,
 	if (r)
 		goto out;
 	if (raw_len != 33 || (raw[0] != TLG_SIG_ED25519 && raw[0] != TLG_SIG_COSIG_V1)) {
-		r = cvmf_error(ctx, CVMF_E_UNSUPPORTED,
+		r = cmn_error(ctx, CVMF_E_UNSUPPORTED,
 			       "%s: key type 0x%02x with %zu bytes: only Ed25519 (0x01) and "
 			       "cosignature/v1 (0x04) keys are supported",
 			       what, raw_len ? raw[0] : 0, raw_len ? raw_len - 1 : 0);
@@ -261,21 +261,21 @@ int tlg_vkey_parse(cvmf_ctx *ctx, const char *what, const char *vkey,
 	}
 	v = calloc(1, sizeof(*v));
 	if (!v || !(v->name = strndup(vkey, (size_t)(p1 - vkey)))) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "%s: out of memory", what);
+		r = cmn_error(ctx, CVMF_E_NOMEM, "%s: out of memory", what);
 		goto out;
 	}
 	v->type = raw[0];
 	memcpy(v->pub, raw + 1, 32);
 	v->id = tlg_key_id(v->name, v->type, v->pub, 32);
 	if (v->id != id) {
-		r = cvmf_error(ctx, CVMF_E_FORMAT,
+		r = cmn_error(ctx, CVMF_E_FORMAT,
 			       "%s: key ID %08x does not match the key (its ID is %08x)", what, id,
 			       v->id);
 		goto out;
 	}
 	v->pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, v->pub, 32);
 	if (!v->pkey) {
-		r = cvmf_error(ctx, CVMF_E_CRYPTO, "%s: not a valid Ed25519 public key", what);
+		r = cmn_error(ctx, CVMF_E_CRYPTO, "%s: not a valid Ed25519 public key", what);
 		goto out;
 	}
 	*ret = v;
@@ -291,17 +291,17 @@ int tlg_vkey_format(cvmf_ctx *ctx, const char *name, uint8_t type, EVP_PKEY *pke
 	uint8_t raw[33];
 	size_t publen = 32;
 	if (!tlg_key_name_ok(name, strlen(name)))
-		return cvmf_error(ctx, CVMF_E_INVAL,
+		return cmn_error(ctx, CVMF_E_INVAL,
 				  "key name '%s' is empty or has a space or a '+'", name);
 	if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_ED25519 ||
 	    !EVP_PKEY_get_raw_public_key(pkey, raw + 1, &publen) || publen != 32)
-		return cvmf_error(ctx, CVMF_E_UNSUPPORTED, "the log key is not an Ed25519 key");
+		return cmn_error(ctx, CVMF_E_UNSUPPORTED, "the log key is not an Ed25519 key");
 	raw[0] = type;
 	char *b = cmn_base64_encode(raw, sizeof(raw));
 	char *s = NULL;
 	if (!b || asprintf(&s, "%s+%08x+%s", name, tlg_key_id(name, type, raw + 1, 32), b) < 0) {
 		free(b);
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	}
 	free(b);
 	*ret = s;
@@ -321,25 +321,25 @@ int tlg_skey_parse(cvmf_ctx *ctx, const char *what, const char *skey, char **ret
 	while (len && (skey[len - 1] == '\n' || skey[len - 1] == '\r'))
 		len--;
 	if (strncmp(skey, prefix, sizeof(prefix) - 1))
-		return cvmf_error(ctx, CVMF_E_FORMAT, "%s: not a PRIVATE+KEY+ signer key", what);
+		return cmn_error(ctx, CVMF_E_FORMAT, "%s: not a PRIVATE+KEY+ signer key", what);
 	const char *nm = skey + sizeof(prefix) - 1;
 	const char *p1 = memchr(nm, '+', len - (size_t)(nm - skey));
 	const char *p2 = p1 ? memchr(p1 + 1, '+', len - (size_t)(p1 + 1 - skey)) : NULL;
 	if (!p2 || p2 - p1 != 9 || !tlg_key_name_ok(nm, (size_t)(p1 - nm)))
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "%s: malformed signer key (PRIVATE+KEY+NAME+KEYID+BASE64)", what);
 	r = cmn_base64_decode(ctx, what, p2 + 1, len - (size_t)(p2 + 1 - skey), &raw, &raw_len);
 	if (r)
 		goto out;
 	if (raw_len != 33 || raw[0] != TLG_SIG_ED25519) {
-		r = cvmf_error(ctx, CVMF_E_UNSUPPORTED,
+		r = cmn_error(ctx, CVMF_E_UNSUPPORTED,
 			       "%s: only Ed25519 (type 0x01) signer keys are supported", what);
 		goto out;
 	}
 	name = strndup(nm, (size_t)(p1 - nm));
 	k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, raw + 1, 32);
 	if (!name || !k) {
-		r = cvmf_error(ctx, CVMF_E_CRYPTO, "%s: cannot make an Ed25519 key", what);
+		r = cmn_error(ctx, CVMF_E_CRYPTO, "%s: cannot make an Ed25519 key", what);
 		goto out;
 	}
 	uint8_t pub[32];
@@ -348,7 +348,7 @@ int tlg_skey_parse(cvmf_ctx *ctx, const char *what, const char *skey, char **ret
 	EVP_PKEY_get_raw_public_key(k, pub, &pl);
 	snprintf(hex, sizeof(hex), "%08x", tlg_key_id(name, TLG_SIG_ED25519, pub, 32));
 	if (memcmp(hex, p1 + 1, 8)) {
-		r = cvmf_error(ctx, CVMF_E_FORMAT, "%s: key ID %.8s does not match the key (%s)",
+		r = cmn_error(ctx, CVMF_E_FORMAT, "%s: key ID %.8s does not match the key (%s)",
 			       what, p1 + 1, hex);
 		goto out;
 	}
@@ -384,7 +384,7 @@ static int ed25519_sign(cvmf_ctx *ctx, EVP_PKEY *k, const void *msg, size_t len,
 	bool ok = m && EVP_DigestSignInit(m, NULL, NULL, NULL, k) == 1 &&
 		  EVP_DigestSign(m, sig, &sl, msg, len) == 1 && sl == 64;
 	EVP_MD_CTX_free(m);
-	return ok ? 0 : cvmf_error(ctx, CVMF_E_CRYPTO, "Ed25519 signing failed (OpenSSL)");
+	return ok ? 0 : cmn_error(ctx, CVMF_E_CRYPTO, "Ed25519 signing failed (OpenSSL)");
 }
 
 static char *cosig_message(const char *text, size_t len, uint64_t t, size_t *ret_len)
@@ -428,7 +428,7 @@ int tlg_note_verify(cvmf_ctx *ctx, const char *what, const struct tlg_note *n,
 						      n->text_len);
 			}
 			if (!good)
-				return cvmf_error(ctx, CVMF_E_CRYPTO,
+				return cmn_error(ctx, CVMF_E_CRYPTO,
 						  "%s: the signature of '%s' (key ID %08x) does not verify",
 						  what, s->name, s->id);
 			bool *seen = ok ? &ok[j] : NULL;
@@ -457,7 +457,7 @@ static int sig_line(cvmf_ctx *ctx, const char *name, uint32_t id, const uint8_t 
 	char *s = NULL;
 	if (!b || asprintf(&s, EM_DASH " %s %s\n", name, b) < 0) {
 		free(b);
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	}
 	free(b);
 	*ret = s;
@@ -469,7 +469,7 @@ static int pub_of(cvmf_ctx *ctx, EVP_PKEY *k, uint8_t pub[32])
 	size_t pl = 32;
 	if (EVP_PKEY_get_base_id(k) != EVP_PKEY_ED25519 ||
 	    !EVP_PKEY_get_raw_public_key(k, pub, &pl) || pl != 32)
-		return cvmf_error(ctx, CVMF_E_UNSUPPORTED, "the signing key is not an Ed25519 key");
+		return cmn_error(ctx, CVMF_E_UNSUPPORTED, "the signing key is not an Ed25519 key");
 	return 0;
 }
 
@@ -480,13 +480,13 @@ int tlg_note_sign(cvmf_ctx *ctx, const char *text, size_t len, const char *name,
 	char *line = NULL, *note = NULL;
 	int r;
 	if (!len || text[len - 1] != '\n' || !tlg_key_name_ok(name, strlen(name)))
-		return cvmf_error(ctx, CVMF_E_INVAL,
+		return cmn_error(ctx, CVMF_E_INVAL,
 				  "note: the text must end in a newline and the key name be valid");
 	if ((r = pub_of(ctx, key, pub)) || (r = ed25519_sign(ctx, key, text, len, sig)) ||
 	    (r = sig_line(ctx, name, tlg_key_id(name, TLG_SIG_ED25519, pub, 32), sig, 64, &line)))
 		return r;
 	if (asprintf(&note, "%.*s\n%s", (int)len, text, line) < 0)
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	else
 		*ret = note;
 	free(line);
@@ -502,11 +502,11 @@ int tlg_cosign_line(cvmf_ctx *ctx, const char *text, size_t len, const char *nam
 	if (r)
 		return r;
 	if (t > INT64_MAX)
-		return cvmf_error(ctx, CVMF_E_INVAL, "cosignature time %llu is too large",
+		return cmn_error(ctx, CVMF_E_INVAL, "cosignature time %llu is too large",
 				  (unsigned long long)t);
 	char *m = cosig_message(text, len, t, &ml);
 	if (!m)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	for (int b = 0; b < 8; b++)
 		sig[b] = (uint8_t)(t >> (56 - 8 * b));
 	r = ed25519_sign(ctx, key, m, ml, sig + 8);

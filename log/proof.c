@@ -34,7 +34,7 @@ int cvmf_log_proof(cvmf_ctx *ctx, const char *dir, uint64_t index, char **ret, s
 	int r = 0;
 	if (asprintf(&cp_path, "%s/checkpoint", dir) < 0) {
 		cp_path = NULL;
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	if ((r = tlg_fetch(ctx, "checkpoint", cp_path, TLG_MAX_NOTE, &note, &note_len, NULL)) ||
@@ -42,7 +42,7 @@ int cvmf_log_proof(cvmf_ctx *ctx, const char *dir, uint64_t index, char **ret, s
 	    (r = tlg_checkpoint_parse(ctx, cp_path, nt->text, nt->text_len, &cp)))
 		goto out;
 	if (index >= cp.size) {
-		r = cvmf_error(ctx, CVMF_E_INVAL,
+		r = cmn_error(ctx, CVMF_E_INVAL,
 			       "log '%s': entry %llu is not in the log (its checkpoint has %llu entries)",
 			       dir, (unsigned long long)index, (unsigned long long)cp.size);
 		goto out;
@@ -52,7 +52,7 @@ int cvmf_log_proof(cvmf_ctx *ctx, const char *dir, uint64_t index, char **ret, s
 	    (r = tlg_prove_inclusion(ctx, index, cp.size, tlg_tiles_node, t, proof, &n)))
 		goto out;
 	if (tlg_leaf_hash(entry, entry_len, leaf)) {
-		r = cvmf_error(ctx, CVMF_E_CRYPTO, "SHA-256 failed");
+		r = cmn_error(ctx, CVMF_E_CRYPTO, "SHA-256 failed");
 		goto out;
 	}
 	/* Never hand out a proof that does not verify against the checkpoint. */
@@ -60,12 +60,12 @@ int cvmf_log_proof(cvmf_ctx *ctx, const char *dir, uint64_t index, char **ret, s
 				      n, cp.root)))
 		goto out;
 	if (!(b64 = cmn_base64_encode(entry, entry_len))) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	size_t cap = strlen(PROOF_HEADER) + 7 + strlen(b64) + 32 + n * 45 + 2 + note_len + 1;
 	if (!(out = malloc(cap))) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	size_t p = (size_t)snprintf(out, cap, PROOF_HEADER "extra %s\nindex %llu\n", b64,
@@ -130,28 +130,28 @@ int cvmf_log_verify_proof(cvmf_ctx *ctx, const void *buf, size_t len,
 	int r = 0;
 	const char *line;
 	if (len > MAX_PROOF_FILE)
-		return cvmf_error(ctx, CVMF_E_FORMAT, "tlog-proof: %zu bytes, more than %u accepted",
+		return cmn_error(ctx, CVMF_E_FORMAT, "tlog-proof: %zu bytes, more than %u accepted",
 				  len, (unsigned)MAX_PROOF_FILE);
 	if (!o->vkey)
-		return cvmf_error(ctx, CVMF_E_INVAL, "tlog-proof: the log's verifier key is required");
+		return cmn_error(ctx, CVMF_E_INVAL, "tlog-proof: the log's verifier key is required");
 	if (o->quorum > o->n_witnesses)
-		return cvmf_error(ctx, CVMF_E_INVAL,
+		return cmn_error(ctx, CVMF_E_INVAL,
 				  "tlog-proof: a quorum of %zu witnesses out of %zu given", o->quorum,
 				  o->n_witnesses);
 	if (len < strlen(PROOF_HEADER) || memcmp(s, PROOF_HEADER, strlen(PROOF_HEADER)))
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "tlog-proof: line 1: not \"c2sp.org/tlog-proof@v1\"");
 	p += strlen(PROOF_HEADER);
 	v = calloc(nv, sizeof(*v));
 	ok = calloc(nv, sizeof(*ok));
 	if (!v || !ok) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	if ((r = tlg_vkey_parse(ctx, "log verifier key", o->vkey, &v[0])))
 		goto out;
 	if (v[0]->type != TLG_SIG_ED25519) {
-		r = cvmf_error(ctx, CVMF_E_INVAL, "log verifier key: not an Ed25519 (0x01) note key");
+		r = cmn_error(ctx, CVMF_E_INVAL, "log verifier key: not an Ed25519 (0x01) note key");
 		goto out;
 	}
 	for (size_t i = 0; i < o->n_witnesses; i++) {
@@ -160,7 +160,7 @@ int cvmf_log_verify_proof(cvmf_ctx *ctx, const void *buf, size_t len,
 		if ((r = tlg_vkey_parse(ctx, what, o->witnesses[i], &v[1 + i])))
 			goto out;
 		if (v[1 + i]->type != TLG_SIG_COSIG_V1) {
-			r = cvmf_error(ctx, CVMF_E_INVAL, "%s: not a cosignature/v1 (0x04) key", what);
+			r = cmn_error(ctx, CVMF_E_INVAL, "%s: not a cosignature/v1 (0x04) key", what);
 			goto out;
 		}
 	}
@@ -177,12 +177,12 @@ int cvmf_log_verify_proof(cvmf_ctx *ctx, const void *buf, size_t len,
 	}
 	if (!line || ll < 7 || memcmp(line, "index ", 6) || ll > 6 + 19 ||
 	    (line[6] == '0' && ll > 7)) {
-		r = cvmf_error(ctx, CVMF_E_FORMAT, "tlog-proof: line %zu: not \"index N\"", line_no);
+		r = cmn_error(ctx, CVMF_E_FORMAT, "tlog-proof: line %zu: not \"index N\"", line_no);
 		goto out;
 	}
 	for (size_t i = 6; i < ll; i++) {
 		if (line[i] < '0' || line[i] > '9' || index > (UINT64_MAX - 9) / 10) {
-			r = cvmf_error(ctx, CVMF_E_FORMAT, "tlog-proof: line %zu: bad index", line_no);
+			r = cmn_error(ctx, CVMF_E_FORMAT, "tlog-proof: line %zu: bad index", line_no);
 			goto out;
 		}
 		index = index * 10 + (uint64_t)(line[i] - '0');
@@ -191,7 +191,7 @@ int cvmf_log_verify_proof(cvmf_ctx *ctx, const void *buf, size_t len,
 		line = next_line(&p, end, &ll);
 		line_no++;
 		if (!line) {
-			r = cvmf_error(ctx, CVMF_E_FORMAT,
+			r = cmn_error(ctx, CVMF_E_FORMAT,
 				       "tlog-proof: no empty line before the checkpoint");
 			goto out;
 		}
@@ -202,7 +202,7 @@ int cvmf_log_verify_proof(cvmf_ctx *ctx, const void *buf, size_t len,
 		char what[64];
 		snprintf(what, sizeof(what), "tlog-proof: line %zu: proof hash", line_no);
 		if (n == TLG_MAX_PROOF) {
-			r = cvmf_error(ctx, CVMF_E_FORMAT, "tlog-proof: more than %d proof hashes",
+			r = cmn_error(ctx, CVMF_E_FORMAT, "tlog-proof: more than %d proof hashes",
 				       TLG_MAX_PROOF);
 			goto out;
 		}
@@ -210,7 +210,7 @@ int cvmf_log_verify_proof(cvmf_ctx *ctx, const void *buf, size_t len,
 			goto out;
 		if (hl != TLG_HASH) {
 			free(h);
-			r = cvmf_error(ctx, CVMF_E_FORMAT, "%s: %zu bytes, not 32", what, hl);
+			r = cmn_error(ctx, CVMF_E_FORMAT, "%s: %zu bytes, not 32", what, hl);
 			goto out;
 		}
 		memcpy(proof[n++], h, TLG_HASH);
@@ -225,21 +225,21 @@ int cvmf_log_verify_proof(cvmf_ctx *ctx, const void *buf, size_t len,
 	if ((r = tlg_note_verify(ctx, "tlog-proof checkpoint", note, v, nv, ok, NULL, &count)))
 		goto out;
 	if (!ok[0]) {
-		r = cvmf_error(ctx, CVMF_E_CRYPTO,
+		r = cmn_error(ctx, CVMF_E_CRYPTO,
 			       "tlog-proof: the checkpoint is not signed by the log key '%s' "
 			       "(key ID %08x)",
 			       v[0]->name, v[0]->id);
 		goto out;
 	}
 	if (strcmp(v[0]->name, cp.origin)) {
-		r = cvmf_error(ctx, CVMF_E_CRYPTO,
+		r = cmn_error(ctx, CVMF_E_CRYPTO,
 			       "tlog-proof: the log key is named '%s', the checkpoint's origin is '%s'",
 			       v[0]->name, cp.origin);
 		goto out;
 	}
 	size_t cosigned = count - 1;
 	if (cosigned < o->quorum) {
-		r = cvmf_error(ctx, CVMF_E_CRYPTO,
+		r = cmn_error(ctx, CVMF_E_CRYPTO,
 			       "tlog-proof: %zu of the %zu witnesses cosigned the checkpoint, the "
 			       "quorum is %zu",
 			       cosigned, o->n_witnesses, o->quorum);
@@ -249,29 +249,29 @@ int cvmf_log_verify_proof(cvmf_ctx *ctx, const void *buf, size_t len,
 	const uint8_t *e = o->entry ? o->entry : extra;
 	size_t elen = o->entry ? o->entry_len : extra_len;
 	if (!e) {
-		r = cvmf_error(ctx, CVMF_E_INVAL,
+		r = cmn_error(ctx, CVMF_E_INVAL,
 			       "tlog-proof: no entry to check (no extra line, and none given)");
 		goto out;
 	}
 	if (o->entry && extra && (extra_len != o->entry_len || memcmp(extra, o->entry, extra_len))) {
-		r = cvmf_error(ctx, CVMF_E_CRYPTO,
+		r = cmn_error(ctx, CVMF_E_CRYPTO,
 			       "tlog-proof: the entry given differs from the one in the extra line");
 		goto out;
 	}
 	if (tlg_leaf_hash(e, elen, leaf)) {
-		r = cvmf_error(ctx, CVMF_E_CRYPTO, "SHA-256 failed");
+		r = cmn_error(ctx, CVMF_E_CRYPTO, "SHA-256 failed");
 		goto out;
 	}
 	if ((r = tlg_verify_inclusion(ctx, index, cp.size, leaf, (const uint8_t(*)[TLG_HASH])proof,
 				      n, cp.root))) {
 		char msg[400];
 		snprintf(msg, sizeof(msg), "%s", cvmf_ctx_errmsg(ctx));
-		r = cvmf_error(ctx, r, "tlog-proof: entry %llu in %s (size %llu): %s",
+		r = cmn_error(ctx, r, "tlog-proof: entry %llu in %s (size %llu): %s",
 			       (unsigned long long)index, cp.origin, (unsigned long long)cp.size, msg);
 		goto out;
 	}
 	if (!(entry = malloc(elen ? elen : 1))) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	memcpy(entry, e, elen);

@@ -26,23 +26,23 @@ static int image_paths(cvmf_ctx *ctx, const char *image, char **ret_env, char **
 	char *copy = NULL, *env = NULL, *proof = NULL;
 	int r = 0;
 	if (stat(image, &st) != 0)
-		return cvmf_error(ctx, CVMF_E_IO, "image '%s': %s", image, strerror(errno));
+		return cmn_error(ctx, CVMF_E_IO, "image '%s': %s", image, strerror(errno));
 	size_t n = strlen(image);
 	while (n > 1 && image[n - 1] == '/')
 		n--;
 	if (!(copy = strndup(image, n))) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	if (asprintf(&proof, "%s.tlog-proof", copy) < 0) {
 		proof = NULL;
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	const char *sigdir = S_ISDIR(st.st_mode) ? copy : dirname(copy);
 	if (asprintf(&env, "%s/%s", sigdir, CVMF_SIGN_MEASUREMENTS_FILE) < 0) {
 		env = NULL;
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	*ret_env = env;
@@ -73,31 +73,31 @@ int tlg_publish(cvmf_ctx *ctx, const char *image, const char *log_dir, const cha
 	if (r)
 		return r;
 	if (stat(env_path, &st) != 0) {
-		r = cvmf_error(ctx, CVMF_E_IO,
+		r = cmn_error(ctx, CVMF_E_IO,
 			       "image '%s' is not signed: %s: %s (run cvmforge sign first)", image,
 			       env_path, strerror(errno));
 		goto out;
 	}
 	if (st.st_size > TLG_MAX_ENTRY) {
-		r = cvmf_error(ctx, CVMF_E_UNSUPPORTED,
+		r = cmn_error(ctx, CVMF_E_UNSUPPORTED,
 			       "%s: %lld bytes, a log entry may have at most %u; the statement "
 			       "would have to be split into several signed statements",
 			       env_path, (long long)st.st_size, TLG_MAX_ENTRY);
 		goto out;
 	}
 	if (access(proof_path, F_OK) == 0) {
-		r = cvmf_error(ctx, CVMF_E_INVAL,
+		r = cmn_error(ctx, CVMF_E_INVAL,
 			       "'%s' exists: the image is already published (remove it to publish "
 			       "again)",
 			       proof_path);
 		goto out;
 	}
-	if ((r = cvmf_read_file(ctx, "signed measurement statement", env_path, TLG_MAX_ENTRY,
+	if ((r = cmn_read_file(ctx, "signed measurement statement", env_path, TLG_MAX_ENTRY,
 				&env, &env_len)))
 		goto out;
 	const uint8_t *e[1] = { env };
 	if (tlg_is_url(log_dir) && !token) {
-		r = cvmf_error(ctx, CVMF_E_INVAL, "log '%s': a served log needs a token", log_dir);
+		r = cmn_error(ctx, CVMF_E_INVAL, "log '%s': a served log needs a token", log_dir);
 		goto out;
 	}
 	if (tlg_is_url(log_dir) ? (r = tlg_submit(ctx, log_dir, token, env, env_len, &proof,
@@ -127,9 +127,9 @@ int cvmf_log_check_image(cvmf_ctx *ctx, const char *image, const struct cvmf_log
 	int r = image_paths(ctx, image, &env_path, &proof_path);
 	if (r)
 		return r;
-	if ((r = cvmf_read_file(ctx, "tlog-proof", proof_path, TLG_MAX_NOTE + 2 * TLG_MAX_ENTRY,
+	if ((r = cmn_read_file(ctx, "tlog-proof", proof_path, TLG_MAX_NOTE + 2 * TLG_MAX_ENTRY,
 				&proof, &proof_len)) ||
-	    (r = cvmf_read_file(ctx, "signed measurement statement", env_path, TLG_MAX_ENTRY,
+	    (r = cmn_read_file(ctx, "signed measurement statement", env_path, TLG_MAX_ENTRY,
 				&env, &env_len)))
 		goto out;
 	struct cvmf_log_verify_opts oo = *o;
@@ -139,7 +139,7 @@ int cvmf_log_check_image(cvmf_ctx *ctx, const char *image, const struct cvmf_log
 	if (r) {
 		char msg[400];
 		snprintf(msg, sizeof(msg), "%s", cvmf_ctx_errmsg(ctx));
-		r = cvmf_error(ctx, r, "%s (entry: %s): %s", proof_path, env_path, msg);
+		r = cmn_error(ctx, r, "%s (entry: %s): %s", proof_path, env_path, msg);
 	}
 out:
 	free(env_path);

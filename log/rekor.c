@@ -45,11 +45,11 @@ static int get_i64(cvmf_ctx *ctx, const char *what, const json_t *root, const ch
 		return r;
 	char *end = NULL;
 	if (*s < '0' || *s > '9' || (s[0] == '0' && s[1]))
-		return cvmf_error(ctx, CVMF_E_FORMAT, "%s: %s: '%.30s' is not a decimal int64", what,
+		return cmn_error(ctx, CVMF_E_FORMAT, "%s: %s: '%.30s' is not a decimal int64", what,
 				  path, s);
 	unsigned long long v = strtoull(s, &end, 10);
 	if (*end || v > INT64_MAX)
-		return cvmf_error(ctx, CVMF_E_FORMAT, "%s: %s: '%.30s' is not a decimal int64", what,
+		return cmn_error(ctx, CVMF_E_FORMAT, "%s: %s: '%.30s' is not a decimal int64", what,
 				  path, s);
 	*ret = v;
 	return 0;
@@ -86,7 +86,7 @@ int tlg_rekor_verify(cvmf_ctx *ctx, const char *what, const void *tle, size_t le
 	    (r = cmn_json_get_str(ctx, what, j, "kindVersion.version", &version)))
 		goto out;
 	if (strcmp(kind, "hashedrekord") || strcmp(version, "0.0.2")) {
-		r = cvmf_error(ctx, CVMF_E_UNSUPPORTED, "%s: kind %s %s, only hashedrekord 0.0.2",
+		r = cmn_error(ctx, CVMF_E_UNSUPPORTED, "%s: kind %s %s, only hashedrekord 0.0.2",
 			       what, kind, version);
 		goto out;
 	}
@@ -96,7 +96,7 @@ int tlg_rekor_verify(cvmf_ctx *ctx, const char *what, const void *tle, size_t le
 	    (r = cmn_json_get(ctx, what, j, "inclusionProof.hashes", JSON_ARRAY, &hashes)))
 		goto out;
 	if (json_array_size(hashes) > TLG_MAX_PROOF) {
-		r = cvmf_error(ctx, CVMF_E_FORMAT, "%s: inclusionProof.hashes: %zu hashes", what,
+		r = cmn_error(ctx, CVMF_E_FORMAT, "%s: inclusionProof.hashes: %zu hashes", what,
 			       json_array_size(hashes));
 		goto out;
 	}
@@ -109,7 +109,7 @@ int tlg_rekor_verify(cvmf_ctx *ctx, const char *what, const void *tle, size_t le
 			goto out;
 		if (hl != TLG_HASH) {
 			free(h);
-			r = cvmf_error(ctx, CVMF_E_FORMAT, "%s: %s: %zu bytes, not 32", what, p, hl);
+			r = cmn_error(ctx, CVMF_E_FORMAT, "%s: %s: %zu bytes, not 32", what, p, hl);
 			goto out;
 		}
 		memcpy(proof[n], h, TLG_HASH);
@@ -119,7 +119,7 @@ int tlg_rekor_verify(cvmf_ctx *ctx, const char *what, const void *tle, size_t le
 	if ((r = tlg_checkpoint_open(ctx, what, note, strlen(note), v, NULL, &cp)))
 		goto out;
 	if (strcmp(cp.origin, v->name)) {
-		r = cvmf_error(ctx, CVMF_E_CRYPTO,
+		r = cmn_error(ctx, CVMF_E_CRYPTO,
 			       "%s: the checkpoint's origin '%s' is not the log key's name '%s'", what,
 			       cp.origin, v->name);
 		goto out;
@@ -127,19 +127,19 @@ int tlg_rekor_verify(cvmf_ctx *ctx, const char *what, const void *tle, size_t le
 	e.size = cp.size;
 	memcpy(e.root, cp.root, TLG_HASH);
 	if (e.index >= e.size) {
-		r = cvmf_error(ctx, CVMF_E_CRYPTO, "%s: logIndex %llu is not below the tree size %llu",
+		r = cmn_error(ctx, CVMF_E_CRYPTO, "%s: logIndex %llu is not below the tree size %llu",
 			       what, (unsigned long long)e.index, (unsigned long long)e.size);
 		goto out;
 	}
 	if (tlg_leaf_hash(e.body, e.body_len, e.leaf)) {
-		r = cvmf_error(ctx, CVMF_E_CRYPTO, "SHA-256 failed");
+		r = cmn_error(ctx, CVMF_E_CRYPTO, "SHA-256 failed");
 		goto out;
 	}
 	if ((r = tlg_verify_inclusion(ctx, e.index, e.size, e.leaf, (const uint8_t(*)[TLG_HASH])proof,
 				      n, e.root))) {
 		char m[300];
 		snprintf(m, sizeof(m), "%s", cvmf_ctx_errmsg(ctx));
-		r = cvmf_error(ctx, r, "%s: the entry is not in the log's tree: %s", what, m);
+		r = cmn_error(ctx, r, "%s: the entry is not in the log's tree: %s", what, m);
 		goto out;
 	}
 	/* The logged body names the digest that was signed. */
@@ -155,7 +155,7 @@ int tlg_rekor_verify(cvmf_ctx *ctx, const char *what, const void *tle, size_t le
 		uint8_t *d = NULL;
 		size_t dl = 0;
 		if (!d64) {
-			r = cvmf_error(ctx, CVMF_E_FORMAT, "%s: the body has no spec.hashedRekordV002.data.digest",
+			r = cmn_error(ctx, CVMF_E_FORMAT, "%s: the body has no spec.hashedRekordV002.data.digest",
 				       what);
 			goto out;
 		}
@@ -164,14 +164,14 @@ int tlg_rekor_verify(cvmf_ctx *ctx, const char *what, const void *tle, size_t le
 		bool same = dl == digest_len && !memcmp(d, digest, dl);
 		free(d);
 		if (!same) {
-			r = cvmf_error(ctx, CVMF_E_CRYPTO,
+			r = cmn_error(ctx, CVMF_E_CRYPTO,
 				       "%s: the logged entry is for another digest than the one signed",
 				       what);
 			goto out;
 		}
 	}
 	if (!(e.tle = malloc(len + 1))) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	memcpy(e.tle, tle, len);
@@ -197,11 +197,11 @@ int tlg_rekor_request(cvmf_ctx *ctx, const struct cmn_key *k, const void *stmt, 
 	json_t *j = NULL;
 	int r = 0;
 	if (cmn_key_type(k) != CMN_KEY_ECDSA_P384)
-		return cvmf_error(ctx, CVMF_E_UNSUPPORTED,
+		return cmn_error(ctx, CVMF_E_UNSUPPORTED,
 				  "Rekor v2: the key must be ECDSA P-384 (PKIX_ECDSA_P384_SHA_384); "
 				  "Ed25519 needs Ed25519ph, which OpenSSL 3.0 lacks");
 	if (!EVP_Digest(stmt, len, digest, NULL, EVP_sha384(), NULL))
-		return cvmf_error(ctx, CVMF_E_CRYPTO, "SHA-384 failed");
+		return cmn_error(ctx, CVMF_E_CRYPTO, "SHA-384 failed");
 	/* ECDSA with SHA-384 over the statement: verifies against its digest. */
 	if ((r = cmn_key_sign(ctx, k, stmt, len, &sig, &sig_len)) ||
 	    (r = cmn_key_public_der(ctx, k, &spki, &spki_len)))
@@ -212,7 +212,7 @@ int tlg_rekor_request(cvmf_ctx *ctx, const struct cmn_key *k, const void *stmt, 
 			    "digest", d64, "signature", "content", s64, "verifier", "publicKey",
 			    "rawBytes", k64, "keyDetails", "PKIX_ECDSA_P384_SHA_384")) ||
 	    !(*ret_json = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS))) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 out:
@@ -240,7 +240,7 @@ int tlg_rekor_submit(cvmf_ctx *ctx, const char *base_url, const struct cmn_key *
 		goto out;
 	if (asprintf(&url, "%.*s/api/v2/log/entries", (int)ul, base_url) < 0) {
 		url = NULL;
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	const char *headers[] = { "Content-Type: application/json", "Accept: application/json",
@@ -253,7 +253,7 @@ int tlg_rekor_submit(cvmf_ctx *ctx, const char *base_url, const struct cmn_key *
 		goto out;
 	if (status != 200 && status != 201) {
 		size_t ml = strcspn(resp ? (char *)resp : "", "\n");
-		r = cvmf_error(ctx, CVMF_E_IO, "Rekor '%s' refused the entry: HTTP %ld%s%.*s", url,
+		r = cmn_error(ctx, CVMF_E_IO, "Rekor '%s' refused the entry: HTTP %ld%s%.*s", url,
 			       status, ml ? ": " : "", (int)(ml > 300 ? 300 : ml),
 			       resp ? (char *)resp : "");
 		goto out;
@@ -283,7 +283,7 @@ static int body_sig_key(cvmf_ctx *ctx, json_t *body, const char **ret_sig, const
 	*ret_key = json_string_value(json_object_get(
 		json_object_get(json_object_get(sig, "verifier"), "publicKey"), "rawBytes"));
 	if (!*ret_sig || !*ret_key)
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "Rekor body: no signature.content or verifier.publicKey.rawBytes");
 	return 0;
 }
@@ -314,7 +314,7 @@ int tlg_rekor_bundle(cvmf_ctx *ctx, const struct tlg_rekor_entry *e, const uint8
 			    d64, "signature", s64)) ||
 	    (r = cmn_json_pretty(ctx, b, ret, ret_len)) != 0) {
 		if (!r)
-			r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+			r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	}
 out:
 	json_decref(tle);
@@ -342,12 +342,12 @@ int tlg_rekor_bundle_verify(cvmf_ctx *ctx, const char *what, const void *buf, si
 	if (!r)
 		r = cmn_json_get_str(ctx, what, j, "mediaType", &mt);
 	if (!r && strcmp(mt, BUNDLE_V03))
-		r = cvmf_error(ctx, CVMF_E_UNSUPPORTED, "%s: mediaType '%s', not %s", what, mt,
+		r = cmn_error(ctx, CVMF_E_UNSUPPORTED, "%s: mediaType '%s', not %s", what, mt,
 			       BUNDLE_V03);
 	if (!r)
 		r = cmn_json_get_str(ctx, what, j, "messageSignature.messageDigest.algorithm", &alg);
 	if (!r && strcmp(alg, "SHA2_384"))
-		r = cvmf_error(ctx, CVMF_E_UNSUPPORTED, "%s: digest algorithm %s, not SHA2_384", what,
+		r = cmn_error(ctx, CVMF_E_UNSUPPORTED, "%s: digest algorithm %s, not SHA2_384", what,
 			       alg);
 	if (!r)
 		r = get_b64(ctx, what, j, "messageSignature.messageDigest.digest", &digest, &dl);
@@ -358,7 +358,7 @@ int tlg_rekor_bundle_verify(cvmf_ctx *ctx, const char *what, const void *buf, si
 	if (r)
 		goto out;
 	if (!(tle_text = json_dumps(tle, JSON_COMPACT))) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	/* The log includes an entry for this digest... */
@@ -368,7 +368,7 @@ int tlg_rekor_bundle_verify(cvmf_ctx *ctx, const char *what, const void *buf, si
 		goto out;
 	/* ...with the bundle's signature... */
 	if (strcmp(bs64, sig64)) {
-		r = cvmf_error(ctx, CVMF_E_CRYPTO, "%s: the logged signature is not the bundle's", what);
+		r = cmn_error(ctx, CVMF_E_CRYPTO, "%s: the logged signature is not the bundle's", what);
 		goto out;
 	}
 	/* ...which signs this statement. */
@@ -377,7 +377,7 @@ int tlg_rekor_bundle_verify(cvmf_ctx *ctx, const char *what, const void *buf, si
 		const unsigned char *p;
 		EVP_Digest(stmt, stmt_len, d, NULL, EVP_sha384(), NULL);
 		if (dl != 48 || memcmp(d, digest, 48)) {
-			r = cvmf_error(ctx, CVMF_E_CRYPTO,
+			r = cmn_error(ctx, CVMF_E_CRYPTO,
 				       "%s: the bundle's digest is not SHA-384 of the statement", what);
 			goto out;
 		}
@@ -387,7 +387,7 @@ int tlg_rekor_bundle_verify(cvmf_ctx *ctx, const char *what, const void *buf, si
 			goto out;
 		p = spki;
 		if (!(pk = d2i_PUBKEY(NULL, &p, (long)kl))) {
-			r = cvmf_error(ctx, CVMF_E_FORMAT, "%s: the logged key is not a DER SPKI", what);
+			r = cmn_error(ctx, CVMF_E_FORMAT, "%s: the logged key is not a DER SPKI", what);
 			goto out;
 		}
 		if ((r = cmn_key_from_pkey(ctx, "the logged key", pk, &k)) ||

@@ -121,7 +121,7 @@ int tlg_serve_record_path(cvmf_ctx *ctx, const char *dir, char **ret)
 	if (r)
 		return r;
 	if (asprintf(ret, "%s" RECORD_SUFFIX, tlg_log_key_path(l)) < 0)
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	tlg_log_close(l);
 	return r;
 }
@@ -133,11 +133,11 @@ static int read_record(cvmf_ctx *ctx, struct srv *s, const char *origin)
 	struct tlg_checkpoint c = { 0 };
 	if (access(s->record, F_OK) != 0 && errno == ENOENT)
 		return 0;       /* first time this log is served */
-	int r = cvmf_read_file(ctx, "the server's tree record", s->record, 4096, &b, &len);
+	int r = cmn_read_file(ctx, "the server's tree record", s->record, 4096, &b, &len);
 	if (!r)
 		r = tlg_checkpoint_parse(ctx, s->record, (const char *)b, len, &c);
 	if (!r && strcmp(c.origin, origin))
-		r = cvmf_error(ctx, CVMF_E_FORMAT, "%s: origin '%s' is not the log's ('%s')",
+		r = cmn_error(ctx, CVMF_E_FORMAT, "%s: origin '%s' is not the log's ('%s')",
 			       s->record, c.origin, origin);
 	if (!r) {
 		s->have_record = true;
@@ -158,7 +158,7 @@ static int commit_hook(void *user, cvmf_ctx *ctx, const struct tlg_commit *c)
 	int r = 0;
 	if (s->have_record) {   /* a tree of 0 is extended by any tree */
 		if (c->size < s->rec_size)
-			return cvmf_error(ctx, CVMF_E_FORMAT,
+			return cmn_error(ctx, CVMF_E_FORMAT,
 					  "log '%s' was rolled back: its tree has %llu entries, but "
 					  "this server committed %llu (recorded in '%s'); refusing to "
 					  "sign or serve it, that would fork the log",
@@ -166,7 +166,7 @@ static int commit_hook(void *user, cvmf_ctx *ctx, const struct tlg_commit *c)
 					  (unsigned long long)s->rec_size, s->record);
 		if (c->size == s->rec_size) {
 			if (memcmp(c->root, s->rec_root, TLG_HASH))
-				return cvmf_error(ctx, CVMF_E_CRYPTO,
+				return cmn_error(ctx, CVMF_E_CRYPTO,
 						  "log '%s': its tree of %llu entries is not the one "
 						  "this server committed (recorded in '%s'): a "
 						  "different log; refusing to sign or serve it",
@@ -183,7 +183,7 @@ static int commit_hook(void *user, cvmf_ctx *ctx, const struct tlg_commit *c)
 		if (r)
 			return r;
 		if (memcmp(h, s->rec_root, TLG_HASH))
-			return cvmf_error(ctx, CVMF_E_CRYPTO,
+			return cmn_error(ctx, CVMF_E_CRYPTO,
 					  "log '%s': its first %llu entries are not the ones this "
 					  "server committed (recorded in '%s'): the directory was "
 					  "replaced or tampered with; refusing to sign or serve it",
@@ -436,7 +436,7 @@ static void integrate(struct srv *s, cvmf_ctx *ctx, struct req *list, size_t n)
 	uint64_t first = 0;
 	int r = 0;
 	if (!e || !lens) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	} else {
 		size_t i = 0;
 		for (struct req *q = list; q; q = q->next, i++) {
@@ -720,12 +720,12 @@ static int listen_on(cvmf_ctx *ctx, const char *spec, int *ret_fd, char *addr, s
 {
 	char host[256], *port;
 	if (snprintf(host, sizeof(host), "%s", spec) >= (int)sizeof(host))
-		return cvmf_error(ctx, CVMF_E_INVAL, "--listen '%s': too long", spec);
+		return cmn_error(ctx, CVMF_E_INVAL, "--listen '%s': too long", spec);
 	char *h = host;
 	if (*h == '[') {
 		char *end = strchr(h, ']');
 		if (!end || end[1] != ':')
-			return cvmf_error(ctx, CVMF_E_INVAL,
+			return cmn_error(ctx, CVMF_E_INVAL,
 					  "--listen '%s': expected [ADDR]:PORT for IPv6", spec);
 		*end = '\0';
 		h++;
@@ -733,7 +733,7 @@ static int listen_on(cvmf_ctx *ctx, const char *spec, int *ret_fd, char *addr, s
 	} else {
 		port = strrchr(h, ':');
 		if (!port)
-			return cvmf_error(ctx, CVMF_E_INVAL, "--listen '%s': expected ADDR:PORT",
+			return cmn_error(ctx, CVMF_E_INVAL, "--listen '%s': expected ADDR:PORT",
 					  spec);
 		*port++ = '\0';
 	}
@@ -742,12 +742,12 @@ static int listen_on(cvmf_ctx *ctx, const char *spec, int *ret_fd, char *addr, s
 			*ai = NULL;
 	int g = getaddrinfo(*h ? h : NULL, port, &hints, &ai);
 	if (g)
-		return cvmf_error(ctx, CVMF_E_INVAL, "--listen '%s': %s (a numeric address and port)",
+		return cmn_error(ctx, CVMF_E_INVAL, "--listen '%s': %s (a numeric address and port)",
 				  spec, gai_strerror(g));
 	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, r = 0;
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
 	    bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
-		r = cvmf_error(ctx, CVMF_E_IO, "cannot listen on '%s': %s", spec, strerror(errno));
+		r = cmn_error(ctx, CVMF_E_IO, "cannot listen on '%s': %s", spec, strerror(errno));
 		goto out;
 	}
 	struct sockaddr_storage ss;
@@ -756,7 +756,7 @@ static int listen_on(cvmf_ctx *ctx, const char *spec, int *ret_fd, char *addr, s
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0 ||
 	    getnameinfo((struct sockaddr *)&ss, sl, hb, sizeof(hb), pb, sizeof(pb),
 			NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
-		r = cvmf_error(ctx, CVMF_E_IO, "cannot listen on '%s': %s", spec, strerror(errno));
+		r = cmn_error(ctx, CVMF_E_IO, "cannot listen on '%s': %s", spec, strerror(errno));
 		goto out;
 	}
 	snprintf(addr, addr_len, ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", hb, pb);
@@ -786,19 +786,19 @@ int tlg_serve(cvmf_ctx *ctx, const struct tlg_serve_opts *o)
 	if (o->token) {
 		s.writable = true;
 		if (!EVP_Digest(o->token, o->token_len, s.token_hash, NULL, EVP_sha256(), NULL)) {
-			r = cvmf_error(ctx, CVMF_E_CRYPTO, "SHA-256 failed");
+			r = cmn_error(ctx, CVMF_E_CRYPTO, "SHA-256 failed");
 			goto out;
 		}
 	}
 	if (!(s.dir = strdup(o->dir))) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	if ((r = tlg_log_open(ctx, o->dir, false, &l)))
 		goto out;
 	if (asprintf(&s.record, "%s" RECORD_SUFFIX, tlg_log_key_path(l)) < 0) {
 		s.record = NULL;
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	{
@@ -816,14 +816,14 @@ int tlg_serve(cvmf_ctx *ctx, const struct tlg_serve_opts *o)
 	s.signed_size = first;
 	s.dirfd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s.dirfd < 0) {
-		r = cvmf_error(ctx, CVMF_E_IO, "log '%s': %s", o->dir, strerror(errno));
+		r = cmn_error(ctx, CVMF_E_IO, "log '%s': %s", o->dir, strerror(errno));
 		goto out;
 	}
 	if ((r = cmn_lazy_require(ctx, &cmn_lazy_mhd)) ||
 	    (r = listen_on(ctx, o->listen, &lfd, addr, sizeof(addr))))
 		goto out;
 	if (pthread_create(&bt, NULL, batcher, &s) != 0) {
-		r = cvmf_error(ctx, CVMF_E_IO, "cannot start a thread: %s", strerror(errno));
+		r = cmn_error(ctx, CVMF_E_IO, "cannot start a thread: %s", strerror(errno));
 		goto out;
 	}
 	batcher_started = true;
@@ -839,7 +839,7 @@ int tlg_serve(cvmf_ctx *ctx, const struct tlg_serve_opts *o)
 		notify_conn, &s, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, &s,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_END);
 	if (!d) {
-		r = cvmf_error(ctx, CVMF_E_IO, "cannot start the HTTP server on '%s'", addr);
+		r = cmn_error(ctx, CVMF_E_IO, "cannot start the HTTP server on '%s'", addr);
 		goto out;
 	}
 	lfd = -1;       /* the daemon's now */

@@ -88,10 +88,10 @@ static int dirset_add(cvmf_ctx *ctx, struct dirset *d, const char *dir, size_t l
 			return 0;
 	char **nv = realloc(d->v, (d->n + 1) * sizeof(*nv));
 	if (!nv)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	d->v = nv;
 	if (!(d->v[d->n] = strndup(dir, len)))
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	d->n++;
 	return 0;
 }
@@ -150,11 +150,11 @@ static int dirset_sync(cvmf_ctx *ctx, struct dirset *d)
 	for (size_t i = 0; i < d->nf && !r; i++) {
 		struct pending *f = &d->f[i];
 		if (f->err || close(f->fd) != 0)
-			r = cvmf_error(ctx, CVMF_E_IO, "log: cannot sync '%s': %s", f->path,
+			r = cmn_error(ctx, CVMF_E_IO, "log: cannot sync '%s': %s", f->path,
 				       strerror(f->err ? f->err : errno));
 		f->fd = -1;
 		if (!r && rename(f->tmp, f->path) != 0)
-			r = cvmf_error(ctx, CVMF_E_IO, "log: cannot rename '%s' to '%s': %s", f->tmp,
+			r = cmn_error(ctx, CVMF_E_IO, "log: cannot rename '%s' to '%s': %s", f->tmp,
 				       f->path, strerror(errno));
 		if (!r) {
 			free(f->tmp);
@@ -166,12 +166,12 @@ static int dirset_sync(cvmf_ctx *ctx, struct dirset *d)
 	}
 	if (!r && d->n) {
 		if (!(d->dir_err = calloc(d->n, sizeof(*d->dir_err))))
-			r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+			r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		else
 			sync_all(d, true);
 		for (size_t i = 0; !r && i < d->n; i++)
 			if (d->dir_err[i])
-				r = cvmf_error(ctx, CVMF_E_IO, "log: cannot sync directory '%s': %s",
+				r = cmn_error(ctx, CVMF_E_IO, "log: cannot sync directory '%s': %s",
 					       d->v[i], strerror(d->dir_err[i]));
 	}
 	dirset_free(d);
@@ -188,18 +188,18 @@ static int make_parents(cvmf_ctx *ctx, const char *path, struct dirset *ds)
 	struct stat st;
 	char *parent = strndup(path, (size_t)(slash - path));
 	if (!parent)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	int r = 0;
 	if (stat(parent, &st) != 0) {
 		r = make_parents(ctx, parent, ds);
 		if (!r && mkdir(parent, 0755) != 0 && errno != EEXIST)
-			r = cvmf_error(ctx, CVMF_E_IO, "log: cannot create directory '%s': %s",
+			r = cmn_error(ctx, CVMF_E_IO, "log: cannot create directory '%s': %s",
 				       parent, strerror(errno));
 		const char *ps = strrchr(parent, '/');
 		if (!r && ps)
 			r = dirset_add(ctx, ds, parent, (size_t)(ps - parent));
 	} else if (!S_ISDIR(st.st_mode)) {
-		r = cvmf_error(ctx, CVMF_E_IO, "log: '%s' is in the way (not a directory)", parent);
+		r = cmn_error(ctx, CVMF_E_IO, "log: '%s' is in the way (not a directory)", parent);
 	}
 	free(parent);
 	return r;
@@ -219,17 +219,17 @@ static int put_file(cvmf_ctx *ctx, const char *path, const void *buf, size_t len
 	if (asprintf(&f.tmp, "%.*s/.tmp-%ld-%s", (int)dl, slash ? path : ".", (long)getpid(),
 		     slash ? slash + 1 : path) < 0) {
 		f.tmp = NULL;
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	if (!(f.path = strdup(path))) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	unlink(f.tmp);
 	f.fd = open(f.tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 	if (f.fd < 0) {
-		r = cvmf_error(ctx, CVMF_E_IO, "log: cannot create '%s': %s", f.tmp, strerror(errno));
+		r = cmn_error(ctx, CVMF_E_IO, "log: cannot create '%s': %s", f.tmp, strerror(errno));
 		goto out;
 	}
 	for (size_t off = 0; off < len;) {
@@ -237,7 +237,7 @@ static int put_file(cvmf_ctx *ctx, const char *path, const void *buf, size_t len
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
-			r = cvmf_error(ctx, CVMF_E_IO, "log: cannot write '%s': %s", path,
+			r = cmn_error(ctx, CVMF_E_IO, "log: cannot write '%s': %s", path,
 				       w < 0 ? strerror(errno) : "short write");
 			goto out;
 		}
@@ -247,7 +247,7 @@ static int put_file(cvmf_ctx *ctx, const char *path, const void *buf, size_t len
 	sync_file_range(f.fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	struct pending *nf = realloc(ds->f, (ds->nf + 1) * sizeof(*nf));
 	if (!nf) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	ds->f = nf;
@@ -269,13 +269,13 @@ static int get_file(cvmf_ctx *ctx, const char *what, const char *path, size_t ma
 {
 	uint8_t *b = NULL;
 	size_t len = 0;
-	int r = cvmf_read_file(ctx, what, path, max, &b, &len);
+	int r = cmn_read_file(ctx, what, path, max, &b, &len);
 	if (r)
 		return r;
 	uint8_t *nb = realloc(b, len + 1);
 	if (!nb) {
 		free(b);
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	}
 	nb[len] = 0;
 	*ret = nb;
@@ -311,7 +311,7 @@ int tlg_tiles_new(cvmf_ctx *ctx, const char *dir, uint64_t size, struct tlg_tile
 	struct tlg_tiles *t = calloc(1, sizeof(*t));
 	if (!t || !(t->dir = strdup(dir))) {
 		free(t);
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	}
 	t->size = size;
 	t->ctx = ctx;
@@ -336,7 +336,7 @@ static int tile_get(struct tlg_tiles *t, int level, uint64_t index, const uint8_
 {
 	unsigned w = tlg_tile_width(level, index, t->size);
 	if (w == 0)
-		return cvmf_error(t->ctx, CVMF_E_INVAL, "log: tile %d/%llu is outside a tree of %llu",
+		return cmn_error(t->ctx, CVMF_E_INVAL, "log: tile %d/%llu is outside a tree of %llu",
 				  level, (unsigned long long)index, (unsigned long long)t->size);
 	for (int i = 0; i < TILE_CACHE; i++)
 		if (t->c[i].used && t->c[i].level == level && t->c[i].index == index &&
@@ -354,7 +354,7 @@ static int tile_get(struct tlg_tiles *t, int level, uint64_t index, const uint8_
 		tlg_tile_path(rel, sizeof(rel), level, index, pw);
 		free(path);
 		if (!(path = path_join(t->dir, rel))) {
-			r = cvmf_error(t->ctx, CVMF_E_NOMEM, "out of memory");
+			r = cmn_error(t->ctx, CVMF_E_NOMEM, "out of memory");
 			goto out;
 		}
 		bool missing = false;
@@ -366,7 +366,7 @@ static int tile_get(struct tlg_tiles *t, int level, uint64_t index, const uint8_
 	if (r)
 		goto out;
 	if (len < (size_t)w * TLG_HASH || len % TLG_HASH) {
-		r = cvmf_error(t->ctx, CVMF_E_FORMAT,
+		r = cmn_error(t->ctx, CVMF_E_FORMAT,
 			       "hash tile '%s': %zu bytes, a tile of width %u has %u", path, len, w,
 			       w * TLG_HASH);
 		goto out;
@@ -401,7 +401,7 @@ int tlg_tiles_node(void *user, unsigned level, uint64_t index, uint8_t out[TLG_H
 		return e;
 	unsigned start = (unsigned)(first & 255);
 	if (start + (1u << r) > w)
-		return cvmf_error(t->ctx, CVMF_E_INVAL, "log: node %u/%llu is outside the tree",
+		return cmn_error(t->ctx, CVMF_E_INVAL, "log: node %u/%llu is outside the tree",
 				  level, (unsigned long long)index);
 	return tlg_tile_subtree(data, start, r, out) ? CVMF_E_CRYPTO : 0;
 }
@@ -413,11 +413,11 @@ static int bundle_entries(cvmf_ctx *ctx, const char *what, const uint8_t *b, siz
 	size_t p = 0;
 	for (unsigned i = 0; i < want; i++) {
 		if (len - p < 2)
-			return cvmf_error(ctx, CVMF_E_FORMAT, "%s: offset %zu: entry %u is missing",
+			return cmn_error(ctx, CVMF_E_FORMAT, "%s: offset %zu: entry %u is missing",
 					  what, p, i);
 		size_t n = (size_t)b[p] << 8 | b[p + 1];
 		if (len - p - 2 < n)
-			return cvmf_error(ctx, CVMF_E_FORMAT,
+			return cmn_error(ctx, CVMF_E_FORMAT,
 					  "%s: offset %zu: entry %u of %zu bytes is cut short", what, p,
 					  i, n);
 		if (starts) {
@@ -427,7 +427,7 @@ static int bundle_entries(cvmf_ctx *ctx, const char *what, const uint8_t *b, siz
 		p += 2 + n;
 	}
 	if (p != len)
-		return cvmf_error(ctx, CVMF_E_FORMAT, "%s: %zu bytes after entry %u", what, len - p,
+		return cmn_error(ctx, CVMF_E_FORMAT, "%s: %zu bytes after entry %u", what, len - p,
 				  want);
 	return 0;
 }
@@ -439,7 +439,7 @@ static int read_bundle(cvmf_ctx *ctx, const char *dir, uint64_t bindex, unsigned
 	tlg_tile_path(rel, sizeof(rel), TLG_LEVEL_ENTRIES, bindex, w);
 	char *path = path_join(dir, rel);
 	if (!path)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	int r = tlg_fetch(ctx, "entry bundle", path, (size_t)w * (TLG_MAX_ENTRY + 2) + 1,
 			  ret, ret_len, NULL);
 	if (r == 0 && ret_path)
@@ -457,7 +457,7 @@ int tlg_read_bundle(cvmf_ctx *ctx, const char *dir, uint64_t bindex, uint64_t si
 	size_t len = 0;
 	char *path = NULL;
 	if (w == 0)
-		return cvmf_error(ctx, CVMF_E_INVAL, "log: bundle %llu is outside a tree of %llu",
+		return cmn_error(ctx, CVMF_E_INVAL, "log: bundle %llu is outside a tree of %llu",
 				  (unsigned long long)bindex, (unsigned long long)size);
 	int r = read_bundle(ctx, dir, bindex, w, &b, &len, &path);
 	if (r == CVMF_E_IO && w < TLG_TILE_WIDTH) {     /* partial gone: the full bundle */
@@ -486,7 +486,7 @@ int tlg_read_entry(cvmf_ctx *ctx, const char *dir, uint64_t index, uint64_t size
 		   uint8_t **ret, size_t *ret_len)
 {
 	if (index >= size)
-		return cvmf_error(ctx, CVMF_E_INVAL, "log: entry %llu is not below the size %llu",
+		return cmn_error(ctx, CVMF_E_INVAL, "log: entry %llu is not below the size %llu",
 				  (unsigned long long)index, (unsigned long long)size);
 	uint8_t *b = NULL;
 	const uint8_t *starts[256];
@@ -497,7 +497,7 @@ int tlg_read_entry(cvmf_ctx *ctx, const char *dir, uint64_t index, uint64_t size
 		unsigned i = (unsigned)(index & 255);
 		uint8_t *e = malloc(lens[i] ? lens[i] : 1);
 		if (!e) {
-			r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+			r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		} else {
 			memcpy(e, starts[i], lens[i]);
 			*ret = e;
@@ -545,7 +545,7 @@ const char *tlg_log_key_path(const struct tlg_log *l)
 static int state_path(cvmf_ctx *ctx, const struct tlg_log *l, const char *name, char **ret)
 {
 	if (!(*ret = path_join(l->state, name)))
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	return 0;
 }
 
@@ -566,7 +566,7 @@ static int read_tree_state(cvmf_ctx *ctx, struct tlg_log *l)
 		goto out;
 	if (strcmp(c.origin, l->origin) || c.n_ext) {
 		tlg_checkpoint_clear(&c);
-		r = cvmf_error(ctx, CVMF_E_FORMAT, "%s: the origin is not the log's ('%s')", p,
+		r = cmn_error(ctx, CVMF_E_FORMAT, "%s: the origin is not the log's ('%s')", p,
 			       l->origin);
 		goto out;
 	}
@@ -596,7 +596,7 @@ static int read_last_signed(cvmf_ctx *ctx, struct tlg_log *l)
 	if (r)
 		goto out;
 	if (strcmp(c.origin, l->origin)) {
-		r = cvmf_error(ctx, CVMF_E_FORMAT, "%s: origin '%s' is not the log's ('%s')", p,
+		r = cmn_error(ctx, CVMF_E_FORMAT, "%s: origin '%s' is not the log's ('%s')", p,
 			       c.origin, l->origin);
 		goto out;
 	}
@@ -621,11 +621,11 @@ static int read_config(cvmf_ctx *ctx, struct tlg_log *l)
 	if (!r)
 		r = get_file(ctx, "log version", p, 64, &b, &len);
 	if (r) {
-		r = cvmf_error(ctx, CVMF_E_FORMAT, "'%s' is not a cvmforge log (no %s)", l->dir, p);
+		r = cmn_error(ctx, CVMF_E_FORMAT, "'%s' is not a cvmforge log (no %s)", l->dir, p);
 		goto out;
 	}
 	if (strcmp((char *)b, STATE_VERSION)) {
-		r = cvmf_error(ctx, CVMF_E_UNSUPPORTED, "%s: unknown log format '%.40s'", p,
+		r = cmn_error(ctx, CVMF_E_UNSUPPORTED, "%s: unknown log format '%.40s'", p,
 			       (char *)b);
 		goto out;
 	}
@@ -642,7 +642,7 @@ static int read_config(cvmf_ctx *ctx, struct tlg_log *l)
 	for (char *s = (char *)b, *nl; *s; s = nl + 1) {
 		line++;
 		if (!(nl = strchr(s, '\n'))) {
-			r = cvmf_error(ctx, CVMF_E_FORMAT, "%s:%zu: no newline", p, line);
+			r = cmn_error(ctx, CVMF_E_FORMAT, "%s:%zu: no newline", p, line);
 			goto out;
 		}
 		*nl = '\0';
@@ -650,17 +650,17 @@ static int read_config(cvmf_ctx *ctx, struct tlg_log *l)
 			     : !strncmp(s, "key ", 4)  ? &l->key_path
 						       : NULL;
 		if (!dst || *dst) {
-			r = cvmf_error(ctx, CVMF_E_FORMAT, "%s:%zu: unknown or repeated line '%.40s'",
+			r = cmn_error(ctx, CVMF_E_FORMAT, "%s:%zu: unknown or repeated line '%.40s'",
 				       p, line, s);
 			goto out;
 		}
 		if (!(*dst = strdup(strchr(s, ' ') + 1))) {
-			r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+			r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 			goto out;
 		}
 	}
 	if (!l->origin || !l->key_path)
-		r = cvmf_error(ctx, CVMF_E_FORMAT, "%s: the origin or the key is missing", p);
+		r = cmn_error(ctx, CVMF_E_FORMAT, "%s: the origin or the key is missing", p);
 out:
 	free(b);
 	free(p);
@@ -673,10 +673,10 @@ int tlg_log_open(cvmf_ctx *ctx, const char *dir, bool writer, struct tlg_log **r
 	char *lock = NULL;
 	int r = 0;
 	if (!l)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	l->lock_fd = -1;
 	if (!(l->dir = strdup(dir)) || !(l->state = path_join(dir, ".state"))) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	if ((r = read_config(ctx, l)))
@@ -686,22 +686,26 @@ int tlg_log_open(cvmf_ctx *ctx, const char *dir, bool writer, struct tlg_log **r
 			goto out;
 		l->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 		if (l->lock_fd < 0) {
-			r = cvmf_error(ctx, CVMF_E_IO, "log: cannot open the lock '%s': %s", lock,
+			r = cmn_error(ctx, CVMF_E_IO, "log: cannot open the lock '%s': %s", lock,
 				       strerror(errno));
 			goto out;
 		}
 		while (flock(l->lock_fd, LOCK_EX) != 0) {
 			if (errno != EINTR) {
-				r = cvmf_error(ctx, CVMF_E_IO, "log: cannot lock '%s': %s", lock,
+				r = cmn_error(ctx, CVMF_E_IO, "log: cannot lock '%s': %s", lock,
 					       strerror(errno));
 				goto out;
 			}
 		}
 	}
-	if ((r = read_tree_state(ctx, l)) || (r = read_last_signed(ctx, l)))
+	/* The last signed checkpoint first, then the tree state: a writer commits
+	 * the tree state before it signs, so a reader without the lock that reads
+	 * in this order never sees the state behind the checkpoint unless the
+	 * directory was rolled back. */
+	if ((r = read_last_signed(ctx, l)) || (r = read_tree_state(ctx, l)))
 		goto out;
 	if (l->size < l->signed_size) {
-		r = cvmf_error(ctx, CVMF_E_FORMAT,
+		r = cmn_error(ctx, CVMF_E_FORMAT,
 			       "log '%s': the tree state (size %llu) is behind the last signed "
 			       "checkpoint (size %llu): restored from an old backup? Refusing to "
 			       "continue, it would fork the log",
@@ -732,7 +736,7 @@ static int load_key(cvmf_ctx *ctx, const char *path, const char *origin, struct 
 	if (len > 12 && !memcmp(b, "PRIVATE+KEY+", 12)) {
 		struct stat st;
 		if (stat(path, &st) == 0 && (st.st_mode & 077)) {
-			r = cvmf_error(ctx, CVMF_E_INVAL,
+			r = cmn_error(ctx, CVMF_E_INVAL,
 				       "log key '%s': mode %04o lets others read it; chmod 600 it",
 				       path, (unsigned)(st.st_mode & 07777));
 			goto out;
@@ -740,7 +744,7 @@ static int load_key(cvmf_ctx *ctx, const char *path, const char *origin, struct 
 		if ((r = tlg_skey_parse(ctx, path, (char *)b, &name, &pk)))
 			goto out;
 		if (strcmp(name, origin)) {
-			r = cvmf_error(ctx, CVMF_E_INVAL,
+			r = cmn_error(ctx, CVMF_E_INVAL,
 				       "log key '%s' is named '%s', the log's origin is '%s'", path,
 				       name, origin);
 			goto out;
@@ -752,7 +756,7 @@ static int load_key(cvmf_ctx *ctx, const char *path, const char *origin, struct 
 	if (r)
 		goto out;
 	if (cmn_key_type(k) != CMN_KEY_ED25519) {
-		r = cvmf_error(ctx, CVMF_E_UNSUPPORTED,
+		r = cmn_error(ctx, CVMF_E_UNSUPPORTED,
 			       "log key '%s' is not an Ed25519 key (checkpoints are signed with "
 			       "Ed25519, note type 0x01)",
 			       path);
@@ -783,7 +787,7 @@ static int sign_and_publish(cvmf_ctx *ctx, struct tlg_log *l, struct cmn_key *k)
 				   CMN_W_DURABLE | CMN_W_PRIVATE);
 	tlg_crash_point("signed");
 	if (!r && !(cp = path_join(l->dir, "checkpoint")))
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	if (!r)
 		r = cmn_write_file(ctx, "checkpoint", cp, note, strlen(note), CMN_W_DURABLE);
 	if (!r) {
@@ -809,7 +813,7 @@ static int republish(cvmf_ctx *ctx, struct tlg_log *l)
 	size_t len = 0;
 	int r = 0;
 	if (!cp)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	if (get_file(ctx, "checkpoint", cp, TLG_MAX_NOTE, &b, &len) != 0 ||
 	    len != strlen(l->signed_note) || memcmp(b, l->signed_note, len))
 		r = cmn_write_file(ctx, "checkpoint", cp, l->signed_note, strlen(l->signed_note),
@@ -843,10 +847,10 @@ static int key_outside(cvmf_ctx *ctx, const char *dir, const char *key_abs)
 {
 	char rd[PATH_MAX];
 	if (!realpath(dir, rd))
-		return cvmf_error(ctx, CVMF_E_IO, "log: '%s': %s", dir, strerror(errno));
+		return cmn_error(ctx, CVMF_E_IO, "log: '%s': %s", dir, strerror(errno));
 	size_t n = strlen(rd);
 	if (!strncmp(key_abs, rd, n) && (key_abs[n] == '/' || rd[n - 1] == '/'))
-		return cvmf_error(ctx, CVMF_E_INVAL,
+		return cmn_error(ctx, CVMF_E_INVAL,
 				  "log key '%s' is inside the log directory '%s', which is served "
 				  "to everyone; keep it outside",
 				  key_abs, dir);
@@ -858,18 +862,18 @@ static int abs_path(cvmf_ctx *ctx, const char *path, char **ret)
 {
 	char buf[PATH_MAX];
 	if (realpath(path, buf))
-		return (*ret = strdup(buf)) ? 0 : cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return (*ret = strdup(buf)) ? 0 : cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	char *d = strdup(path);
 	if (!d)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	char *slash = strrchr(d, '/');
 	const char *base = slash ? slash + 1 : path;
 	const char *parent = slash ? (slash == d ? "/" : (*slash = '\0', d)) : ".";
 	int r = 0;
 	if (!realpath(parent, buf))
-		r = cvmf_error(ctx, CVMF_E_IO, "'%s': %s", parent, strerror(errno));
+		r = cmn_error(ctx, CVMF_E_IO, "'%s': %s", parent, strerror(errno));
 	else if (asprintf(ret, "%s/%s", strcmp(buf, "/") ? buf : "", base) < 0)
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	free(d);
 	return r;
 }
@@ -885,7 +889,7 @@ int cvmf_log_init(cvmf_ctx *ctx, const char *dir, const char *origin, const char
 	/* What this call created, removed again if it fails: no half-made log. */
 	bool made_dir = false, made_key = false, made_state = false;
 	if (!tlg_key_name_ok(origin, strlen(origin)) || strlen(origin) >= 256)
-		return cvmf_error(ctx, CVMF_E_INVAL,
+		return cmn_error(ctx, CVMF_E_INVAL,
 				  "log origin '%s': must be non-empty, shorter than 256 bytes, "
 				  "without spaces or '+' (e.g. example.com/log)",
 				  origin);
@@ -899,12 +903,12 @@ int cvmf_log_init(cvmf_ctx *ctx, const char *dir, const char *origin, const char
 		if (d)
 			closedir(d);
 		if (!S_ISDIR(st.st_mode))
-			return cvmf_error(ctx, CVMF_E_INVAL, "log directory '%s' is not a directory",
+			return cmn_error(ctx, CVMF_E_INVAL, "log directory '%s' is not a directory",
 					  dir);
 		if (!empty)
-			return cvmf_error(ctx, CVMF_E_INVAL,
+			return cmn_error(ctx, CVMF_E_INVAL,
 					  "log directory '%s' exists and is not empty", dir);
-	} else if ((r = cvmf_mkdir_p(ctx, dir, 0755))) {
+	} else if ((r = cmn_mkdir_p(ctx, dir, 0755))) {
 		return r;
 	} else {
 		made_dir = true;
@@ -915,7 +919,7 @@ int cvmf_log_init(cvmf_ctx *ctx, const char *dir, const char *origin, const char
 			dl--;
 		if (asprintf(&def_key, "%.*s.key", (int)dl, dir) < 0) {
 			def_key = NULL;
-			r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+			r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 			goto out;
 		}
 		key_path = def_key;
@@ -934,17 +938,17 @@ int cvmf_log_init(cvmf_ctx *ctx, const char *dir, const char *origin, const char
 	if ((r = tlg_vkey_format(ctx, origin, TLG_SIG_ED25519, cmn_key_pkey(k), &vkey)))
 		goto out;
 	if (!(l = calloc(1, sizeof(*l)))) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	l->lock_fd = -1;
 	if (!(l->dir = strdup(dir)) || !(l->state = path_join(dir, ".state")) ||
 	    !(l->origin = strdup(origin)) || asprintf(&conf, "origin %s\nkey %s\n", origin, key_abs) < 0) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	if (mkdir(l->state, 0700) != 0) {
-		r = cvmf_error(ctx, CVMF_E_IO, "log: cannot create '%s': %s", l->state,
+		r = cmn_error(ctx, CVMF_E_IO, "log: cannot create '%s': %s", l->state,
 			       strerror(errno));
 		goto out;
 	}
@@ -1021,7 +1025,7 @@ static int write_tile(struct batch *b, int level, uint64_t index, unsigned w, co
 	char rel[128], *p;
 	tlg_tile_path(rel, sizeof(rel), level, index, w);
 	if (!(p = path_join(b->dir, rel)))
-		return cvmf_error(b->ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(b->ctx, CVMF_E_NOMEM, "out of memory");
 	int r = put_file(b->ctx, p, data, len, 0644, &b->ds);
 	free(p);
 	tlg_crash_point(level == TLG_LEVEL_ENTRIES ? "bundle" : "tile");
@@ -1031,7 +1035,7 @@ static int write_tile(struct batch *b, int level, uint64_t index, unsigned w, co
 static int push_hash(struct batch *b, unsigned L, const uint8_t h[TLG_HASH])
 {
 	if (L >= LEVELS)
-		return cvmf_error(b->ctx, CVMF_E_INVAL, "log: the tree is full");
+		return cmn_error(b->ctx, CVMF_E_INVAL, "log: the tree is full");
 	struct level *v = &b->lv[L];
 	memcpy(v->h[v->w++], h, TLG_HASH);
 	b->cnt[L]++;
@@ -1043,7 +1047,7 @@ static int push_hash(struct batch *b, unsigned L, const uint8_t h[TLG_HASH])
 	if (r)
 		return r;
 	if (tlg_tile_subtree(&v->h[0][0], 0, 8, root))
-		return cvmf_error(b->ctx, CVMF_E_CRYPTO, "SHA-256 failed");
+		return cmn_error(b->ctx, CVMF_E_CRYPTO, "SHA-256 failed");
 	v->w = 0;
 	v->dirty = false;
 	return push_hash(b, L + 1, root);
@@ -1053,7 +1057,7 @@ static int push_entry(struct batch *b, const uint8_t *e, size_t len)
 {
 	uint8_t h[TLG_HASH];
 	if (tlg_leaf_hash(e, len, h))
-		return cvmf_error(b->ctx, CVMF_E_CRYPTO, "SHA-256 failed");
+		return cmn_error(b->ctx, CVMF_E_CRYPTO, "SHA-256 failed");
 	b->bun[b->bun_len++] = (uint8_t)(len >> 8);
 	b->bun[b->bun_len++] = (uint8_t)len;
 	memcpy(b->bun + b->bun_len, e, len);
@@ -1090,10 +1094,10 @@ static int load_edge(struct batch *b, uint64_t size)
 		size_t len = 0;
 		tlg_tile_path(rel, sizeof(rel), (int)L, h >> 8, w);
 		if (!(p = path_join(b->dir, rel)))
-			return cvmf_error(b->ctx, CVMF_E_NOMEM, "out of memory");
-		int r = cvmf_read_file(b->ctx, "hash tile", p, TLG_TILE_WIDTH * TLG_HASH, &data, &len);
+			return cmn_error(b->ctx, CVMF_E_NOMEM, "out of memory");
+		int r = cmn_read_file(b->ctx, "hash tile", p, TLG_TILE_WIDTH * TLG_HASH, &data, &len);
 		if (!r && len != (size_t)w * TLG_HASH)
-			r = cvmf_error(b->ctx, CVMF_E_FORMAT, "hash tile '%s': %zu bytes, not %u", p,
+			r = cmn_error(b->ctx, CVMF_E_FORMAT, "hash tile '%s': %zu bytes, not %u", p,
 				       len, w * TLG_HASH);
 		if (!r)
 			memcpy(b->lv[L].h, data, len);
@@ -1157,7 +1161,7 @@ static int check_tree(cvmf_ctx *ctx, struct tlg_log *l, uint64_t size, uint8_t r
 	if (!r && l->signed_size) {
 		r = tlg_range_hash(ctx, tlg_tiles_node, t, 0, l->signed_size, h);
 		if (!r && memcmp(h, l->signed_root, TLG_HASH))
-			r = cvmf_error(ctx, CVMF_E_CRYPTO,
+			r = cmn_error(ctx, CVMF_E_CRYPTO,
 				       "log '%s': the tiles do not hash to the last signed checkpoint "
 				       "(size %llu); refusing to sign an inconsistent checkpoint",
 				       l->dir, (unsigned long long)l->signed_size);
@@ -1165,7 +1169,7 @@ static int check_tree(cvmf_ctx *ctx, struct tlg_log *l, uint64_t size, uint8_t r
 	if (!r && l->size) {
 		r = tlg_range_hash(ctx, tlg_tiles_node, t, 0, l->size, h);
 		if (!r && memcmp(h, l->root, TLG_HASH))
-			r = cvmf_error(ctx, CVMF_E_CRYPTO,
+			r = cmn_error(ctx, CVMF_E_CRYPTO,
 				       "log '%s': the tiles do not hash to the committed tree state "
 				       "(size %llu)",
 				       l->dir, (unsigned long long)l->size);
@@ -1190,19 +1194,19 @@ int tlg_log_append(cvmf_ctx *ctx, const char *dir, const uint8_t *const *entries
 	int r = 0;
 	for (size_t i = 0; i < n; i++)
 		if (lens[i] > TLG_MAX_ENTRY)
-			return cvmf_error(ctx, CVMF_E_INVAL,
+			return cmn_error(ctx, CVMF_E_INVAL,
 					  "log entry %zu of the batch: %zu bytes, an entry may have at "
 					  "most %u (64 KiB)",
 					  i, lens[i], TLG_MAX_ENTRY);
 	if ((r = tlg_log_open(ctx, dir, true, &l)) || (r = load_key(ctx, l->key_path, l->origin, &k)))
 		goto out;
 	if (n > INT64_MAX - l->size) {
-		r = cvmf_error(ctx, CVMF_E_INVAL, "log '%s' is full", dir);
+		r = cmn_error(ctx, CVMF_E_INVAL, "log '%s' is full", dir);
 		goto out;
 	}
 	b = calloc(1, sizeof(*b));
 	if (!b || !(b->bun = malloc(TLG_TILE_WIDTH * (TLG_MAX_ENTRY + 2)))) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	b->ctx = ctx;
@@ -1252,18 +1256,18 @@ int cvmf_log_add_files(cvmf_ctx *ctx, const char *dir, const char *const *paths,
 	size_t *lens = calloc(n ? n : 1, sizeof(*lens));
 	int r = 0;
 	if (!bufs || !lens) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct stat st;
 		if (stat(paths[i], &st) == 0 && S_ISREG(st.st_mode) && st.st_size > TLG_MAX_ENTRY) {
-			r = cvmf_error(ctx, CVMF_E_INVAL,
+			r = cmn_error(ctx, CVMF_E_INVAL,
 				       "log entry '%s': %lld bytes, an entry may have at most %u (64 KiB)",
 				       paths[i], (long long)st.st_size, TLG_MAX_ENTRY);
 			goto out;
 		}
-		if ((r = cvmf_read_file(ctx, "log entry", paths[i], TLG_MAX_ENTRY, &bufs[i], &lens[i])))
+		if ((r = cmn_read_file(ctx, "log entry", paths[i], TLG_MAX_ENTRY, &bufs[i], &lens[i])))
 			goto out;
 	}
 	r = cvmf_log_add(ctx, dir, (const uint8_t *const *)bufs, lens, n, ret_first);
@@ -1284,7 +1288,7 @@ int cvmf_log_state(cvmf_ctx *ctx, const char *dir, struct cvmf_log_state *ret)
 	size_t len = 0;
 	char *p = path_join(dir, "checkpoint");
 	/* The published checkpoint (lastSigned may be one batch ahead of it). */
-	int r = p ? tlg_log_open(ctx, dir, false, &l) : cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+	int r = p ? tlg_log_open(ctx, dir, false, &l) : cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	if (!r)
 		r = get_file(ctx, "checkpoint", p, TLG_MAX_NOTE, &b, &len);
 	if (!r)
@@ -1292,7 +1296,7 @@ int cvmf_log_state(cvmf_ctx *ctx, const char *dir, struct cvmf_log_state *ret)
 	if (!r)
 		r = tlg_checkpoint_parse(ctx, p, n->text, n->text_len, &c);
 	if (!r && strcmp(c.origin, l->origin))
-		r = cvmf_error(ctx, CVMF_E_FORMAT, "%s: origin '%s' is not the log's ('%s')", p,
+		r = cmn_error(ctx, CVMF_E_FORMAT, "%s: origin '%s' is not the log's ('%s')", p,
 			       c.origin, l->origin);
 	if (!r) {
 		snprintf(ret->origin, sizeof(ret->origin), "%s", l->origin);

@@ -49,7 +49,7 @@ static int walk(cvmf_ctx *ctx, const char *what, const uint8_t *t, size_t len,
 	size_t cap = 16, n = 0;
 	struct table *v = malloc(cap * sizeof(*v));
 	if (!v)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	size_t off = 0;
 	while (off + 8 <= len) {
 		if (!memcmp(t + off, "\0\0\0\0", 4))
@@ -57,15 +57,15 @@ static int walk(cvmf_ctx *ctx, const char *what, const uint8_t *t, size_t len,
 		for (int i = 0; i < 4; i++)
 			if (t[off + i] < 0x20 || t[off + i] > 0x7e) {
 				free(v);
-				return cvmf_error(ctx, CVMF_E_FORMAT,
+				return cmn_error(ctx, CVMF_E_FORMAT,
 						  "%s: no ACPI table signature at offset 0x%zx", what,
 						  off);
 			}
-		uint32_t tl = cvmf_le32(t + off + 4);
+		uint32_t tl = cmn_le32(t + off + 4);
 		bool facs = !memcmp(t + off, "FACS", 4);
 		if (tl < (facs ? 8u : 36u) || tl > len - off) {
 			free(v);
-			return cvmf_error(ctx, CVMF_E_FORMAT,
+			return cmn_error(ctx, CVMF_E_FORMAT,
 					  "%s: table '%.4s' at offset 0x%zx has length %u, outside the %zu-byte blob",
 					  what, (const char *)(t + off), off, tl, len);
 		}
@@ -73,7 +73,7 @@ static int walk(cvmf_ctx *ctx, const char *what, const uint8_t *t, size_t len,
 			struct table *nv = realloc(v, 2 * cap * sizeof(*v));
 			if (!nv) {
 				free(v);
-				return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+				return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 			}
 			v = nv;
 			cap *= 2;
@@ -87,7 +87,7 @@ static int walk(cvmf_ctx *ctx, const char *what, const uint8_t *t, size_t len,
 	}
 	if (n == 0) {
 		free(v);
-		return cvmf_error(ctx, CVMF_E_FORMAT, "%s holds no ACPI tables", what);
+		return cmn_error(ctx, CVMF_E_FORMAT, "%s holds no ACPI tables", what);
 	}
 	*ret = v;
 	*ret_n = n;
@@ -105,18 +105,18 @@ static const struct table *find(const struct table *v, size_t n, const char *sig
 static int check_layout(cvmf_ctx *ctx, const char *what, const struct table *v, size_t n)
 {
 	static const char *const refused[] = { "XSDT", "TPM2", "TCPA" };
-	for (size_t i = 0; i < CVMF_ARRAY_SIZE(refused); i++)
+	for (size_t i = 0; i < CMN_ARRAY_SIZE(refused); i++)
 		if (find(v, n, refused[i]))
-			return cvmf_error(ctx, CVMF_E_UNSUPPORTED,
+			return cmn_error(ctx, CVMF_E_UNSUPPORTED,
 					  "%s has an %s table, whose loader commands cannot be derived: give --acpi-rsdp and --acpi-loader dumped from the QEMU that launches the guest",
 					  what, refused[i]);
 	if (!find(v, n, "RSDT"))
-		return cvmf_error(ctx, CVMF_E_FORMAT, "%s has no RSDT", what);
+		return cmn_error(ctx, CVMF_E_FORMAT, "%s has no RSDT", what);
 	return 0;
 }
 
-int cvmf_acpi_derive_rsdp(cvmf_ctx *ctx, const char *what, const uint8_t *tables, size_t len,
-			  uint8_t out[CVMF_ACPI_RSDP_LEN])
+int msr_acpi_derive_rsdp(cvmf_ctx *ctx, const char *what, const uint8_t *tables, size_t len,
+			  uint8_t out[MSR_ACPI_RSDP_LEN])
 {
 	struct table *v;
 	size_t n;
@@ -125,10 +125,10 @@ int cvmf_acpi_derive_rsdp(cvmf_ctx *ctx, const char *what, const uint8_t *tables
 		return r;
 	r = check_layout(ctx, what, v, n);
 	if (!r) {
-		memset(out, 0, CVMF_ACPI_RSDP_LEN);
+		memset(out, 0, MSR_ACPI_RSDP_LEN);
 		memcpy(out, "RSD PTR ", 8);
 		memcpy(out + 9, "BOCHS ", 6);
-		cvmf_put_le32(out + 16, find(v, n, "RSDT")->off);
+		cmn_put_le32(out + 16, find(v, n, "RSDT")->off);
 	}
 	free(v);
 	return r;
@@ -151,7 +151,7 @@ static uint8_t *cmd(struct loader *l, uint32_t type)
 	}
 	uint8_t *c = l->buf + l->len;
 	memset(c, 0, CMD_LEN);
-	cvmf_put_le32(c, type);
+	cmn_put_le32(c, type);
 	l->len += CMD_LEN;
 	return c;
 }
@@ -162,7 +162,7 @@ static int allocate(struct loader *l, const char *file, uint32_t align, uint8_t 
 	if (!c)
 		return CVMF_E_NOMEM;
 	memcpy(c + 4, file, strlen(file));
-	cvmf_put_le32(c + 4 + FILE_LEN, align);
+	cmn_put_le32(c + 4 + FILE_LEN, align);
 	c[8 + FILE_LEN] = zone;
 	return 0;
 }
@@ -175,7 +175,7 @@ static int pointer(struct loader *l, const char *dest, const char *src, uint32_t
 		return CVMF_E_NOMEM;
 	memcpy(c + 4, dest, strlen(dest));
 	memcpy(c + 4 + FILE_LEN, src, strlen(src));
-	cvmf_put_le32(c + 4 + 2 * FILE_LEN, off);
+	cmn_put_le32(c + 4 + 2 * FILE_LEN, off);
 	c[8 + 2 * FILE_LEN] = size;
 	return 0;
 }
@@ -187,13 +187,13 @@ static int checksum(struct loader *l, const char *file, uint32_t result, uint32_
 	if (!c)
 		return CVMF_E_NOMEM;
 	memcpy(c + 4, file, strlen(file));
-	cvmf_put_le32(c + 4 + FILE_LEN, result);
-	cvmf_put_le32(c + 8 + FILE_LEN, start);
-	cvmf_put_le32(c + 12 + FILE_LEN, len);
+	cmn_put_le32(c + 4 + FILE_LEN, result);
+	cmn_put_le32(c + 8 + FILE_LEN, start);
+	cmn_put_le32(c + 12 + FILE_LEN, len);
 	return 0;
 }
 
-int cvmf_acpi_derive_loader(cvmf_ctx *ctx, const char *what, const uint8_t *tables, size_t len,
+int msr_acpi_derive_loader(cvmf_ctx *ctx, const char *what, const uint8_t *tables, size_t len,
 			    uint8_t **ret, size_t *ret_len)
 {
 	struct table *v;
@@ -216,7 +216,7 @@ int cvmf_acpi_derive_loader(cvmf_ctx *ctx, const char *what, const uint8_t *tabl
 			continue;
 		if (!strcmp(t->sig, "FACP")) {
 			if (t->len < 44) {
-				r = cvmf_error(ctx, CVMF_E_FORMAT,
+				r = cmn_error(ctx, CVMF_E_FORMAT,
 					       "%s: FACP at offset 0x%x is %u bytes, too short for its DSDT pointer",
 					       what, t->off, t->len);
 				free(v);
@@ -242,14 +242,14 @@ int cvmf_acpi_derive_loader(cvmf_ctx *ctx, const char *what, const uint8_t *tabl
 	free(v);
 	if (r) {
 		free(l.buf);
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	}
 	size_t padded = (l.len + LOADER_ALIGN - 1) / LOADER_ALIGN * LOADER_ALIGN;
 	if (padded > l.cap) {
 		uint8_t *nb = realloc(l.buf, padded);
 		if (!nb) {
 			free(l.buf);
-			return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+			return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		}
 		l.buf = nb;
 	}

@@ -29,7 +29,7 @@
 
 #define HDR_END 0x240   /* every field QEMU writes lies below this */
 
-uint64_t cvmf_qemu_below_4g(uint64_t ram, bool q35)
+uint64_t msr_qemu_below_4g(uint64_t ram, bool q35)
 {
 	/* hw/i386/pc_q35.c and pc_piix.c, without max-ram-below-4g. */
 	uint64_t threshold = q35 ? 0xB0000000ull : 0xE0000000ull;
@@ -52,27 +52,27 @@ static void vga_mode(const char *cmdline, uint8_t *hdr)
 		mode = 0xfffd;
 	else
 		mode = strtol(v, NULL, 0);
-	cvmf_put_le16(hdr + 0x1fa, (uint16_t)mode);
+	cmn_put_le16(hdr + 0x1fa, (uint16_t)mode);
 }
 
-int cvmf_bzimage_check(cvmf_ctx *ctx, const char *what, const uint8_t *hdr, size_t hdr_len,
+int msr_bzimage_check(cvmf_ctx *ctx, const char *what, const uint8_t *hdr, size_t hdr_len,
 		       uint64_t file_size, bool has_initrd, uint16_t *ret_protocol)
 {
 	if (hdr_len < HDR_END)
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "%s is %llu bytes, too short for a Linux setup header", what,
 				  (unsigned long long)file_size);
 	uint16_t protocol = 0;
 	if (!memcmp(hdr + 0x202, "HdrS", 4))
-		protocol = cvmf_le16(hdr + 0x206);
+		protocol = cmn_le16(hdr + 0x206);
 	unsigned sects = hdr[0x1f1] ? hdr[0x1f1] : 4;
 	size_t setup_len = (size_t)(sects + 1) * 512;
 	if (setup_len > file_size)
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "%s: setup_sects %u (%zu bytes) exceeds the %llu-byte file", what,
 				  hdr[0x1f1], setup_len, (unsigned long long)file_size);
 	if (has_initrd && protocol < 0x200)
-		return cvmf_error(ctx, CVMF_E_UNSUPPORTED,
+		return cmn_error(ctx, CVMF_E_UNSUPPORTED,
 				  "%s has boot protocol %#x: QEMU cannot pass it an initrd",
 				  what, protocol);
 	if (ret_protocol)
@@ -80,12 +80,12 @@ int cvmf_bzimage_check(cvmf_ctx *ctx, const char *what, const uint8_t *hdr, size
 	return 0;
 }
 
-int cvmf_qemu_patch_setup(cvmf_ctx *ctx, const char *what, uint8_t *hdr, size_t hdr_len,
-			  uint64_t file_size, const struct cvmf_qemu_linux *q,
-			  struct cvmf_qemu_patch *ret)
+int msr_qemu_patch_setup(cvmf_ctx *ctx, const char *what, uint8_t *hdr, size_t hdr_len,
+			  uint64_t file_size, const struct msr_qemu_linux *q,
+			  struct msr_qemu_patch *ret)
 {
-	struct cvmf_qemu_patch p = { 0 };
-	int r = cvmf_bzimage_check(ctx, what, hdr, hdr_len, file_size, q->has_initrd, &p.protocol);
+	struct msr_qemu_patch p = { 0 };
+	int r = msr_bzimage_check(ctx, what, hdr, hdr_len, file_size, q->has_initrd, &p.protocol);
 	if (r)
 		return r;
 	unsigned sects = hdr[0x1f1] ? hdr[0x1f1] : 4;
@@ -98,40 +98,40 @@ int cvmf_qemu_patch_setup(cvmf_ctx *ctx, const char *what, uint8_t *hdr, size_t 
 		p.real_addr = 0x10000;
 		p.cmdline_addr = 0x20000;
 	}
-	if (p.protocol >= 0x20c && (cvmf_le16(hdr + 0x236) & 0x2))
+	if (p.protocol >= 0x20c && (cmn_le16(hdr + 0x236) & 0x2))
 		p.initrd_max = 0xffffffffu;
 	else if (p.protocol >= 0x203)
-		p.initrd_max = cvmf_le32(hdr + 0x22c);
+		p.initrd_max = cmn_le32(hdr + 0x22c);
 	else
 		p.initrd_max = 0x37ffffff;
 	uint64_t acpi = q->acpi_data_size ? q->acpi_data_size : 0x28000;
 	if (q->below_4g <= acpi)
-		return cvmf_error(ctx, CVMF_E_INVAL, "%llu bytes of RAM below 4 GiB cannot hold QEMU's ACPI data",
+		return cmn_error(ctx, CVMF_E_INVAL, "%llu bytes of RAM below 4 GiB cannot hold QEMU's ACPI data",
 				  (unsigned long long)q->below_4g);
 	if (p.initrd_max >= q->below_4g - acpi)
 		p.initrd_max = (uint32_t)(q->below_4g - acpi - 1);
 
 	if (p.protocol >= 0x202) {
-		cvmf_put_le32(hdr + 0x228, p.cmdline_addr);
+		cmn_put_le32(hdr + 0x228, p.cmdline_addr);
 	} else {
-		cvmf_put_le16(hdr + 0x20, 0xa33f);
-		cvmf_put_le16(hdr + 0x22, (uint16_t)(p.cmdline_addr - p.real_addr));
+		cmn_put_le16(hdr + 0x20, 0xa33f);
+		cmn_put_le16(hdr + 0x22, (uint16_t)(p.cmdline_addr - p.real_addr));
 	}
 	vga_mode(cmdline, hdr);
 	if (p.protocol >= 0x200)
 		hdr[0x210] = 0xb0;
 	if (p.protocol >= 0x201) {
 		hdr[0x211] |= 0x80;
-		cvmf_put_le16(hdr + 0x224, (uint16_t)(p.cmdline_addr - p.real_addr - 0x200));
+		cmn_put_le16(hdr + 0x224, (uint16_t)(p.cmdline_addr - p.real_addr - 0x200));
 	}
 	if (q->has_initrd) {
 		if (q->initrd_size >= p.initrd_max)
-			return cvmf_error(ctx, CVMF_E_INVAL,
+			return cmn_error(ctx, CVMF_E_INVAL,
 					  "the %llu-byte initrd does not fit below the kernel's initrd limit 0x%x (QEMU refuses it)",
 					  (unsigned long long)q->initrd_size, p.initrd_max);
 		p.initrd_addr = (uint32_t)((p.initrd_max - q->initrd_size) & ~(uint64_t)4095);
-		cvmf_put_le32(hdr + 0x218, p.initrd_addr);
-		cvmf_put_le32(hdr + 0x21c, (uint32_t)q->initrd_size);
+		cmn_put_le32(hdr + 0x218, p.initrd_addr);
+		cmn_put_le32(hdr + 0x21c, (uint32_t)q->initrd_size);
 	}
 	*ret = p;
 	return 0;

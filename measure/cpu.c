@@ -17,12 +17,12 @@ static const struct cvmf_cpu_type cpu_types[] = {
 size_t cvmf_cpu_types(const struct cvmf_cpu_type **ret)
 {
 	*ret = cpu_types;
-	return CVMF_ARRAY_SIZE(cpu_types);
+	return CMN_ARRAY_SIZE(cpu_types);
 }
 
 const struct cvmf_cpu_type *cvmf_cpu_type_find(const char *name)
 {
-	for (size_t i = 0; i < CVMF_ARRAY_SIZE(cpu_types); i++)
+	for (size_t i = 0; i < CMN_ARRAY_SIZE(cpu_types); i++)
 		if (!strcmp(cpu_types[i].name, name))
 			return &cpu_types[i];
 	return NULL;

@@ -106,7 +106,7 @@ static const struct {
 
 const char *cvmf_ev_type_name(uint32_t type)
 {
-	for (size_t i = 0; i < CVMF_ARRAY_SIZE(ev_names); i++)
+	for (size_t i = 0; i < CMN_ARRAY_SIZE(ev_names); i++)
 		if (ev_names[i].type == type)
 			return ev_names[i].name;
 	return NULL;
@@ -116,7 +116,7 @@ int cvmf_ev_type_parse(const char *s, uint32_t *ret)
 {
 	if (!s || !*s)
 		return CVMF_E_INVAL;
-	for (size_t i = 0; i < CVMF_ARRAY_SIZE(ev_names); i++) {
+	for (size_t i = 0; i < CMN_ARRAY_SIZE(ev_names); i++) {
 		const char *n = ev_names[i].name;
 		/* "EV_SEPARATOR", "ev_separator" and "SEPARATOR" all name it. */
 		if (!strcasecmp(s, n) || !strcasecmp(s, n + 3)) {
@@ -157,17 +157,17 @@ static const struct {
 	uint16_t alg;
 	uint16_t size;
 	const char *name;
-	enum cvmf_hash_alg hash;
+	enum cmn_hash_alg hash;
 } algs[] = {
-	{ CVMF_TCG_SHA1, 20, "sha1", CVMF_SHA1 },
-	{ CVMF_TCG_SHA256, 32, "sha256", CVMF_SHA256 },
-	{ CVMF_TCG_SHA384, 48, "sha384", CVMF_SHA384 },
-	{ CVMF_TCG_SHA512, 64, "sha512", CVMF_SHA512 },
+	{ CVMF_TCG_SHA1, 20, "sha1", CMN_SHA1 },
+	{ CVMF_TCG_SHA256, 32, "sha256", CMN_SHA256 },
+	{ CVMF_TCG_SHA384, 48, "sha384", CMN_SHA384 },
+	{ CVMF_TCG_SHA512, 64, "sha512", CMN_SHA512 },
 };
 
 static int alg_slot(uint16_t alg)
 {
-	for (size_t i = 0; i < CVMF_ARRAY_SIZE(algs); i++)
+	for (size_t i = 0; i < CMN_ARRAY_SIZE(algs); i++)
 		if (algs[i].alg == alg)
 			return (int)i;
 	return -1;
@@ -185,7 +185,7 @@ size_t cvmf_tcg_alg_size(uint16_t alg)
 	return i < 0 ? 0 : algs[i].size;
 }
 
-int cvmf_tcg_alg_hash(uint16_t alg, enum cvmf_hash_alg *ret)
+int msr_tcg_alg_hash(uint16_t alg, enum cmn_hash_alg *ret)
 {
 	int i = alg_slot(alg);
 	if (i < 0)
@@ -225,15 +225,15 @@ static int grow(cvmf_ctx *ctx, struct cvmf_eventlog *log, size_t limit)
 	if (log->n_events < log->cap_)
 		return 0;
 	if (log->n_events >= limit)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "event log: more than %zu events", limit);
+		return cmn_error(ctx, CVMF_E_NOMEM, "event log: more than %zu events", limit);
 	size_t cap = log->cap_ ? log->cap_ * 2 : 16;
 	if (cap > limit || cap < log->cap_)
 		cap = limit;
 	if (cap > SIZE_MAX / sizeof(*log->events))
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	void *ne = realloc(log->events, cap * sizeof(*log->events));
 	if (!ne)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	log->events = ne;
 	log->cap_ = cap;
 	return 0;
@@ -243,24 +243,24 @@ int cvmf_eventlog_new(cvmf_ctx *ctx, enum cvmf_evlog_kind kind, const uint16_t *
 		      unsigned n_algs, struct cvmf_eventlog **ret)
 {
 	if (kind != CVMF_EVLOG_TPM && kind != CVMF_EVLOG_CCEL)
-		return cvmf_error(ctx, CVMF_E_INVAL, "a new event log must be of kind TPM or CCEL");
+		return cmn_error(ctx, CVMF_E_INVAL, "a new event log must be of kind TPM or CCEL");
 	if (n_algs < 1 || n_algs > CVMF_EVLOG_MAX_ALGS)
-		return cvmf_error(ctx, CVMF_E_INVAL, "an event log has 1 to %d banks, not %u",
+		return cmn_error(ctx, CVMF_E_INVAL, "an event log has 1 to %d banks, not %u",
 				  CVMF_EVLOG_MAX_ALGS, n_algs);
 	struct cvmf_eventlog *log = calloc(1, sizeof(*log));
 	if (!log)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	for (unsigned i = 0; i < n_algs; i++) {
 		size_t size = cvmf_tcg_alg_size(alg_ids[i]);
 		if (!size) {
 			free(log);
-			return cvmf_error(ctx, CVMF_E_INVAL, "unknown digest algorithm 0x%04x",
+			return cmn_error(ctx, CVMF_E_INVAL, "unknown digest algorithm 0x%04x",
 					  alg_ids[i]);
 		}
 		for (unsigned j = 0; j < i; j++)
 			if (alg_ids[j] == alg_ids[i]) {
 				free(log);
-				return cvmf_error(ctx, CVMF_E_INVAL, "bank %s given twice",
+				return cmn_error(ctx, CVMF_E_INVAL, "bank %s given twice",
 						  alg_str(alg_ids[i]));
 			}
 		log->algs[i].alg = alg_ids[i];
@@ -280,16 +280,16 @@ int cvmf_eventlog_add(cvmf_ctx *ctx, struct cvmf_eventlog *log, uint32_t index,
 		      size_t data_len, bool data_runtime, const char *what)
 {
 	if (index == FILL && type == FILL)
-		return cvmf_error(ctx, CVMF_E_INVAL,
+		return cmn_error(ctx, CVMF_E_INVAL,
 				  "an event with index and type 0xffffffff would read back as the end-of-log fill");
 	if (data_len > UINT32_MAX)
-		return cvmf_error(ctx, CVMF_E_INVAL, "event data of %zu bytes does not fit a u32 size",
+		return cmn_error(ctx, CVMF_E_INVAL, "event data of %zu bytes does not fit a u32 size",
 				  data_len);
 	if (data_len && !data)
-		return cvmf_error(ctx, CVMF_E_INVAL, "event data is NULL");
+		return cmn_error(ctx, CVMF_E_INVAL, "event data is NULL");
 	for (unsigned i = 0; i < log->n_algs; i++)
 		if (!digests || !digests[i])
-			return cvmf_error(ctx, CVMF_E_INVAL, "event has no %s digest",
+			return cmn_error(ctx, CVMF_E_INVAL, "event has no %s digest",
 					  alg_str(log->algs[i].alg));
 	int r = grow(ctx, log, SIZE_MAX / sizeof(*log->events));
 	if (r)
@@ -299,7 +299,7 @@ int cvmf_eventlog_add(cvmf_ctx *ctx, struct cvmf_eventlog *log, uint32_t index,
 	if (data_len) {
 		e->data = malloc(data_len);
 		if (!e->data)
-			return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+			return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		memcpy(e->data, data, data_len);
 	}
 	e->index = index;
@@ -332,67 +332,67 @@ static int parse_spec_id(cvmf_ctx *ctx, const uint8_t *buf, size_t len,
 			 struct cvmf_eventlog *log, size_t *ret_end)
 {
 	if (len < SPEC_ID_HDR)
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "event log: %zu bytes cannot hold the %d-byte Spec ID record header",
 				  len, SPEC_ID_HDR);
-	const uint32_t type = cvmf_le32(buf + 4), size = cvmf_le32(buf + 28);
+	const uint32_t type = cmn_le32(buf + 4), size = cmn_le32(buf + 28);
 	if (type != CVMF_EV_NO_ACTION)
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "event log: the first record (offset 0) has type 0x%x, not EV_NO_ACTION: no Spec ID record",
 				  type);
 	if (size > len - SPEC_ID_HDR)
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "event log: Spec ID event size %u at offset 28 goes past the end of the %zu-byte buffer",
 				  size, len);
 	if (size < SPEC_ID_FIXED)
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "event log: Spec ID event size %u at offset 28 is less than the %d bytes before its algorithm list",
 				  size, SPEC_ID_FIXED);
 	const uint8_t *s = buf + SPEC_ID_HDR;
 	if (memcmp(s, SPEC_ID_SIG, 16)) {
 		if (!memcmp(s, "Spec ID Event00", 16))
-			return cvmf_error(ctx, CVMF_E_UNSUPPORTED,
+			return cmn_error(ctx, CVMF_E_UNSUPPORTED,
 					  "event log: signature \"Spec ID Event00\" at offset 32: a SHA-1-only TPM 1.2 log, not a crypto-agile one");
 		char shown[17];
 		int i;
 		for (i = 0; i < 16 && s[i]; i++)
 			shown[i] = s[i] >= 0x20 && s[i] < 0x7f ? (char)s[i] : '.';
 		shown[i] = '\0';
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "event log: bad Spec ID signature \"%s\" at offset 32, expected \"Spec ID Event03\"",
 				  shown);
 	}
 	if (s[21] != 2)
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "event log: Spec ID version %u.%u at offset 52, crypto-agile logs are 2.x",
 				  s[21], s[20]);
-	const uint32_t n = cvmf_le32(s + 24);
+	const uint32_t n = cmn_le32(s + 24);
 	if (n == 0)
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "event log: the Spec ID record declares no digest algorithm (offset 56)");
 	if (n > CVMF_EVLOG_MAX_ALGS)
-		return cvmf_error(ctx, CVMF_E_UNSUPPORTED,
+		return cmn_error(ctx, CVMF_E_UNSUPPORTED,
 				  "event log: the Spec ID record declares %u digest algorithms (offset 56); at most %d are supported",
 				  n, CVMF_EVLOG_MAX_ALGS);
 	if (size < SPEC_ID_FIXED + 4 * n + 1)
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "event log: Spec ID event size %u is too small for %u algorithms",
 				  size, n);
 	for (uint32_t i = 0; i < n; i++) {
 		const size_t at = SPEC_ID_HDR + SPEC_ID_FIXED + 4 * i;
-		const uint16_t alg = cvmf_le16(buf + at), dlen = cvmf_le16(buf + at + 2);
+		const uint16_t alg = cmn_le16(buf + at), dlen = cmn_le16(buf + at + 2);
 		const size_t known = cvmf_tcg_alg_size(alg);
 		if (known && dlen != known)
-			return cvmf_error(ctx, CVMF_E_FORMAT,
+			return cmn_error(ctx, CVMF_E_FORMAT,
 					  "event log: Spec ID algorithm %u (%s, offset %zu) has digest size %u, not %zu",
 					  i, alg_str(alg), at, dlen, known);
 		if (dlen == 0 || dlen > sizeof(log->events[0].digests[0].bytes))
-			return cvmf_error(ctx, CVMF_E_FORMAT,
+			return cmn_error(ctx, CVMF_E_FORMAT,
 					  "event log: Spec ID algorithm %u (%s, offset %zu) has digest size %u; 1 to 64 are supported",
 					  i, alg_str(alg), at, dlen);
 		for (uint32_t j = 0; j < i; j++)
 			if (log->algs[j].alg == alg)
-				return cvmf_error(ctx, CVMF_E_FORMAT,
+				return cmn_error(ctx, CVMF_E_FORMAT,
 						  "event log: Spec ID algorithm %s declared twice (offset %zu)",
 						  alg_str(alg), at);
 		log->algs[i].alg = alg;
@@ -401,11 +401,11 @@ static int parse_spec_id(cvmf_ctx *ctx, const uint8_t *buf, size_t len,
 	const size_t vend_at = SPEC_ID_HDR + SPEC_ID_FIXED + 4 * n;
 	const uint32_t want = SPEC_ID_FIXED + 4 * n + 1 + buf[vend_at];
 	if (size != want)
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "event log: Spec ID event size %u at offset 28 disagrees with its contents (%u algorithms, %u bytes of vendor info: %u bytes)",
 				  size, n, buf[vend_at], want);
 	log->n_algs = n;
-	log->spec_index = cvmf_le32(buf);
+	log->spec_index = cmn_le32(buf);
 	log->spec_errata = s[22];
 	log->spec_uintn_size = s[23];
 	*ret_end = SPEC_ID_HDR + size;
@@ -431,27 +431,27 @@ static int parse_record(cvmf_ctx *ctx, const struct cvmf_eventlog *log, const ui
 	memset(e, 0, sizeof(*e));
 	if (len - p < 12)
 		return 0;
-	const uint32_t count = cvmf_le32(buf + p + 8);
+	const uint32_t count = cmn_le32(buf + p + 8);
 	if (count != log->n_algs)
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "event log: record %zu at offset %zu has %u digests; the Spec ID record declares %u",
 				  number, p, count, log->n_algs);
-	e->index = cvmf_le32(buf + p);
-	e->type = cvmf_le32(buf + p + 4);
+	e->index = cmn_le32(buf + p);
+	e->type = cmn_le32(buf + p + 4);
 	e->offset = p;
 	size_t q = p + 12;
 	for (unsigned i = 0; i < count; i++) {
 		if (len - q < 2)
 			return 0;
-		const uint16_t alg = cvmf_le16(buf + q);
+		const uint16_t alg = cmn_le16(buf + q);
 		const int b = find_alg(log, alg);
 		if (b < 0)
-			return cvmf_error(ctx, CVMF_E_FORMAT,
+			return cmn_error(ctx, CVMF_E_FORMAT,
 					  "event log: record %zu at offset %zu: digest %u (offset %zu) has algorithm %s, which the Spec ID record does not declare",
 					  number, p, i, q, alg_str(alg));
 		for (unsigned j = 0; j < i; j++)
 			if (e->digests[j].alg == alg)
-				return cvmf_error(ctx, CVMF_E_FORMAT,
+				return cmn_error(ctx, CVMF_E_FORMAT,
 						  "event log: record %zu at offset %zu has two %s digests",
 						  number, p, alg_str(alg));
 		const size_t dlen = log->algs[b].len;
@@ -465,7 +465,7 @@ static int parse_record(cvmf_ctx *ctx, const struct cvmf_eventlog *log, const ui
 	e->n_digests = count;
 	if (len - q < 4)
 		return 0;
-	const uint32_t size = cvmf_le32(buf + q);
+	const uint32_t size = cmn_le32(buf + q);
 	q += 4;
 	if (size > len - q)
 		return 0;
@@ -473,7 +473,7 @@ static int parse_record(cvmf_ctx *ctx, const struct cvmf_eventlog *log, const ui
 	if (size) {
 		e->data = malloc(size);
 		if (!e->data)
-			return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+			return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		memcpy(e->data, buf + q, size);
 	}
 	*ret_next = q + size;
@@ -484,12 +484,12 @@ int cvmf_eventlog_parse(cvmf_ctx *ctx, const uint8_t *buf, size_t len,
 			enum cvmf_evlog_kind kind, struct cvmf_eventlog **ret)
 {
 	if (!buf && len)
-		return cvmf_error(ctx, CVMF_E_INVAL, "event log: no buffer");
+		return cmn_error(ctx, CVMF_E_INVAL, "event log: no buffer");
 	if (kind != CVMF_EVLOG_AUTO && kind != CVMF_EVLOG_TPM && kind != CVMF_EVLOG_CCEL)
-		return cvmf_error(ctx, CVMF_E_INVAL, "event log: unknown kind %d", (int)kind);
+		return cmn_error(ctx, CVMF_E_INVAL, "event log: unknown kind %d", (int)kind);
 	struct cvmf_eventlog *log = calloc(1, sizeof(*log));
 	if (!log)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	size_t p = 0;
 	int r = parse_spec_id(ctx, buf, len, log, &p);
 	if (r)
@@ -509,7 +509,7 @@ int cvmf_eventlog_parse(cvmf_ctx *ctx, const uint8_t *buf, size_t len,
 		const size_t left = len - p;
 		if (left == 0)
 			break;
-		if (left < 8 || (cvmf_le32(buf + p) == FILL && cvmf_le32(buf + p + 4) == FILL)) {
+		if (left < 8 || (cmn_le32(buf + p) == FILL && cmn_le32(buf + p + 4) == FILL)) {
 			/* The fill, or a few bytes that cannot start a record. */
 			if (all_ff(buf + p, left < 8 ? left : 8))
 				log->fill_end = true;
@@ -530,7 +530,7 @@ int cvmf_eventlog_parse(cvmf_ctx *ctx, const uint8_t *buf, size_t len,
 		}
 		if (log->n_events == MAX_EVENTS) {
 			free(ev.data);
-			r = cvmf_error(ctx, CVMF_E_UNSUPPORTED,
+			r = cmn_error(ctx, CVMF_E_UNSUPPORTED,
 				       "event log: record %zu at offset %zu: more than %u events",
 				       number, p, MAX_EVENTS);
 			goto fail;
@@ -556,7 +556,7 @@ int cvmf_eventlog_read(cvmf_ctx *ctx, const char *path, enum cvmf_evlog_kind kin
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	int r = cvmf_read_file(ctx, "event log", path, MAX_LOG_FILE, &buf, &len);
+	int r = cmn_read_file(ctx, "event log", path, MAX_LOG_FILE, &buf, &len);
 	if (r)
 		return r;
 	r = cvmf_eventlog_parse(ctx, buf, len, kind, ret);
@@ -567,7 +567,7 @@ int cvmf_eventlog_read(cvmf_ctx *ctx, const char *path, enum cvmf_evlog_kind kin
 		if (!strncmp(m, "event log: ", 11))
 			m += 11;
 		snprintf(msg, sizeof(msg), "%s", m);
-		cvmf_error(ctx, r, "event log '%s': %s", path, msg);
+		cmn_error(ctx, r, "event log '%s': %s", path, msg);
 	}
 	return r;
 }
@@ -579,69 +579,69 @@ int cvmf_eventlog_write(cvmf_ctx *ctx, const struct cvmf_eventlog *log,
 {
 	const unsigned n = log->n_algs;
 	if (n < 1 || n > CVMF_EVLOG_MAX_ALGS)
-		return cvmf_error(ctx, CVMF_E_INVAL, "event log: %u banks; 1 to %d can be written",
+		return cmn_error(ctx, CVMF_E_INVAL, "event log: %u banks; 1 to %d can be written",
 				  n, CVMF_EVLOG_MAX_ALGS);
 	for (unsigned i = 0; i < n; i++)
 		if (!log->algs[i].len || log->algs[i].len > 64)
-			return cvmf_error(ctx, CVMF_E_INVAL, "event log: bank %s has digest size %u",
+			return cmn_error(ctx, CVMF_E_INVAL, "event log: bank %s has digest size %u",
 					  alg_str(log->algs[i].alg), log->algs[i].len);
 	const size_t hdr = SPEC_ID_HDR + SPEC_ID_FIXED + 4 * n + 1;
 	size_t total = hdr;
 	for (size_t i = 0; i < log->n_events; i++) {
 		const struct cvmf_event *e = &log->events[i];
 		if (e->n_digests > CVMF_EVLOG_MAX_ALGS)
-			return cvmf_error(ctx, CVMF_E_INVAL, "event log: event %zu has %u digests",
+			return cmn_error(ctx, CVMF_E_INVAL, "event log: event %zu has %u digests",
 					  i + 1, e->n_digests);
 		if (e->index == FILL && e->type == FILL)
-			return cvmf_error(ctx, CVMF_E_INVAL,
+			return cmn_error(ctx, CVMF_E_INVAL,
 					  "event log: event %zu has index and type 0xffffffff, which reads back as the fill",
 					  i + 1);
 		size_t rec = REC_FIXED;
 		for (unsigned j = 0; j < e->n_digests; j++) {
 			if (e->digests[j].len > 64)
-				return cvmf_error(ctx, CVMF_E_INVAL,
+				return cmn_error(ctx, CVMF_E_INVAL,
 						  "event log: event %zu has a %u-byte digest", i + 1,
 						  e->digests[j].len);
 			rec += 2 + e->digests[j].len;
 		}
 		if (e->data_len > UINT32_MAX || (e->data_len && !e->data))
-			return cvmf_error(ctx, CVMF_E_INVAL, "event log: event %zu has bad data", i + 1);
+			return cmn_error(ctx, CVMF_E_INVAL, "event log: event %zu has bad data", i + 1);
 		if (e->data_len > SIZE_MAX - rec || total > SIZE_MAX - rec - e->data_len)
-			return cvmf_error(ctx, CVMF_E_NOMEM, "event log too large");
+			return cmn_error(ctx, CVMF_E_NOMEM, "event log too large");
 		total += rec + e->data_len;
 	}
 	uint8_t *out = calloc(1, total);
 	if (!out)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
-	cvmf_put_le32(out, log->spec_index);
-	cvmf_put_le32(out + 4, CVMF_EV_NO_ACTION);
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
+	cmn_put_le32(out, log->spec_index);
+	cmn_put_le32(out + 4, CVMF_EV_NO_ACTION);
 	/* 8..27: the SHA-1 digest, zeros */
-	cvmf_put_le32(out + 28, (uint32_t)(hdr - SPEC_ID_HDR));
+	cmn_put_le32(out + 28, (uint32_t)(hdr - SPEC_ID_HDR));
 	uint8_t *s = out + SPEC_ID_HDR;
 	memcpy(s, SPEC_ID_SIG, 16);
 	/* platformClass 0, specVersionMinor 0 */
 	s[21] = 2;
 	s[22] = log->spec_errata;
 	s[23] = log->spec_uintn_size;
-	cvmf_put_le32(s + 24, n);
+	cmn_put_le32(s + 24, n);
 	for (unsigned i = 0; i < n; i++) {
-		cvmf_put_le16(s + 28 + 4 * i, log->algs[i].alg);
-		cvmf_put_le16(s + 30 + 4 * i, log->algs[i].len);
+		cmn_put_le16(s + 28 + 4 * i, log->algs[i].alg);
+		cmn_put_le16(s + 30 + 4 * i, log->algs[i].len);
 	}
 	/* vendorInfoSize 0 */
 	uint8_t *p = out + hdr;
 	for (size_t i = 0; i < log->n_events; i++) {
 		const struct cvmf_event *e = &log->events[i];
-		cvmf_put_le32(p, e->index);
-		cvmf_put_le32(p + 4, e->type);
-		cvmf_put_le32(p + 8, e->n_digests);
+		cmn_put_le32(p, e->index);
+		cmn_put_le32(p + 4, e->type);
+		cmn_put_le32(p + 8, e->n_digests);
 		p += 12;
 		for (unsigned j = 0; j < e->n_digests; j++) {
-			cvmf_put_le16(p, e->digests[j].alg);
+			cmn_put_le16(p, e->digests[j].alg);
 			memcpy(p + 2, e->digests[j].bytes, e->digests[j].len);
 			p += 2 + e->digests[j].len;
 		}
-		cvmf_put_le32(p, (uint32_t)e->data_len);
+		cmn_put_le32(p, (uint32_t)e->data_len);
 		p += 4;
 		if (e->data_len)
 			memcpy(p, e->data, e->data_len);
@@ -684,19 +684,19 @@ int cvmf_eventlog_replay(cvmf_ctx *ctx, const struct cvmf_eventlog *log, uint16_
 	if (b < 0) {
 		char banks[64];
 		list_banks(log, banks, sizeof(banks));
-		return cvmf_error(ctx, CVMF_E_INVAL, "event log has no %s bank (it has %s)",
+		return cmn_error(ctx, CVMF_E_INVAL, "event log has no %s bank (it has %s)",
 				  alg_str(alg), banks);
 	}
 	const int slot = alg_slot(alg);
 	if (slot < 0)
-		return cvmf_error(ctx, CVMF_E_UNSUPPORTED, "cannot replay bank %s: unknown algorithm",
+		return cmn_error(ctx, CVMF_E_UNSUPPORTED, "cannot replay bank %s: unknown algorithm",
 				  alg_str(alg));
 	const size_t dlen = log->algs[b].len;
 	for (unsigned i = 0; i < n_regs; i++)
 		memset(regs[i], 0, 64);
 
-	struct cvmf_hasher *h = NULL;
-	int r = cvmf_hasher_new(ctx, algs[slot].hash, &h);
+	struct cmn_hasher *h = NULL;
+	int r = cmn_hasher_new(ctx, algs[slot].hash, &h);
 	if (r)
 		return r;
 	for (size_t i = 0; i < log->n_events; i++) {
@@ -706,12 +706,12 @@ int cvmf_eventlog_replay(cvmf_ctx *ctx, const struct cvmf_eventlog *log, uint16_
 		const uint32_t reg = event_register(log, e);
 		if (reg >= n_regs) {
 			if (log->kind == CVMF_EVLOG_CCEL)
-				r = cvmf_error(ctx, CVMF_E_FORMAT,
+				r = cmn_error(ctx, CVMF_E_FORMAT,
 					       "event log: record %zu at offset %llu has MR index %u; only RTMR0..%u (MR index 1..%u) are replayed",
 					       i + 1, (unsigned long long)e->offset, e->index,
 					       n_regs - 1, n_regs);
 			else
-				r = cvmf_error(ctx, CVMF_E_FORMAT,
+				r = cmn_error(ctx, CVMF_E_FORMAT,
 					       "event log: record %zu at offset %llu extends PCR %u; only PCR 0..%u are replayed",
 					       i + 1, (unsigned long long)e->offset, e->index,
 					       n_regs - 1);
@@ -719,19 +719,19 @@ int cvmf_eventlog_replay(cvmf_ctx *ctx, const struct cvmf_eventlog *log, uint16_
 		}
 		const struct cvmf_event_digest *d = event_digest(e, alg);
 		if (!d || d->len != dlen) {
-			r = cvmf_error(ctx, CVMF_E_FORMAT,
+			r = cmn_error(ctx, CVMF_E_FORMAT,
 				       "event log: record %zu at offset %llu has no %s digest",
 				       i + 1, (unsigned long long)e->offset, alg_str(alg));
 			goto out;
 		}
-		if (cvmf_hasher_reset(h) || cvmf_hasher_update(h, regs[reg], dlen) ||
-		    cvmf_hasher_update(h, d->bytes, dlen) || cvmf_hasher_final(h, regs[reg])) {
-			r = cvmf_error(ctx, CVMF_E_CRYPTO, "%s failed", algs[slot].name);
+		if (cmn_hasher_reset(h) || cmn_hasher_update(h, regs[reg], dlen) ||
+		    cmn_hasher_update(h, d->bytes, dlen) || cmn_hasher_final(h, regs[reg])) {
+			r = cmn_error(ctx, CVMF_E_CRYPTO, "%s failed", algs[slot].name);
 			goto out;
 		}
 	}
 out:
-	cvmf_hasher_free(h);
+	cmn_hasher_free(h);
 	return r;
 }
 
@@ -833,7 +833,7 @@ static bool rule_matches_event(const struct hint_rule *h, const struct cvmf_even
 		if (e->data_len < n || memcmp(e->data, h->prefix, n))
 			return false;
 	}
-	if (h->tag && (e->data_len < 4 || cvmf_le32(e->data) != h->tag))
+	if (h->tag && (e->data_len < 4 || cmn_le32(e->data) != h->tag))
 		return false;
 	return true;
 }
@@ -850,7 +850,7 @@ static size_t reg_count(const struct cvmf_eventlog *log, uint32_t index)
 static const char *diff_hint(const struct cvmf_eventlog *exp, const struct cvmf_eventlog *act,
 			     const struct cvmf_evdiff *d)
 {
-	for (size_t i = 0; i < CVMF_ARRAY_SIZE(hint_rules); i++) {
+	for (size_t i = 0; i < CMN_ARRAY_SIZE(hint_rules); i++) {
 		const struct hint_rule *h = &hint_rules[i];
 		if (exp->kind > CVMF_EVLOG_CCEL || !(h->kinds & (1u << exp->kind)) ||
 		    !(h->whats & (1u << d->what)))
@@ -902,7 +902,7 @@ static int view_build(cvmf_ctx *ctx, const struct cvmf_eventlog *log, struct reg
 	v->pos = malloc((log->n_events + 1) * sizeof(*v->pos));
 	if (!v->ev || !v->pos) {
 		view_free(v);
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	}
 	for (size_t i = 0; i < log->n_events; i++) {
 		v->pos[i] = SIZE_MAX;
@@ -936,7 +936,7 @@ int cvmf_eventlog_diff(cvmf_ctx *ctx, const struct cvmf_eventlog *expected,
 		       const struct cvmf_eventlog *actual, struct cvmf_evdiff *ret)
 {
 	if (expected->kind != actual->kind)
-		return cvmf_error(ctx, CVMF_E_INVAL,
+		return cmn_error(ctx, CVMF_E_INVAL,
 				  "cannot compare a %s log with a %s log: their indices name different registers",
 				  expected->kind == CVMF_EVLOG_CCEL ? "CCEL" : "TPM",
 				  actual->kind == CVMF_EVLOG_CCEL ? "CCEL" : "TPM");
@@ -949,7 +949,7 @@ int cvmf_eventlog_diff(cvmf_ctx *ctx, const struct cvmf_eventlog *expected,
 		char a[64], b[64];
 		list_banks(expected, a, sizeof(a));
 		list_banks(actual, b, sizeof(b));
-		return cvmf_error(ctx, CVMF_E_INVAL,
+		return cmn_error(ctx, CVMF_E_INVAL,
 				  "the logs share no digest bank (expected has %s, actual has %s)", a, b);
 	}
 
@@ -1083,7 +1083,7 @@ static bool decode_variable(struct sbuf *s, const uint8_t *d, size_t n)
 {
 	if (n < 32)
 		return false;
-	const uint64_t chars = cvmf_le64(d + 16), dlen = cvmf_le64(d + 24);
+	const uint64_t chars = cmn_le64(d + 16), dlen = cmn_le64(d + 24);
 	if (chars > (n - 32) / 2 || dlen > n - 32 - 2 * chars)
 		return false;
 	char g[37];
@@ -1099,9 +1099,9 @@ static bool decode_image(struct sbuf *s, const uint8_t *d, size_t n)
 {
 	if (n < 32)
 		return false;
-	const uint64_t plen = cvmf_le64(d + 24);
-	sb_printf(s, "image at 0x%llx, length 0x%llx", (unsigned long long)cvmf_le64(d),
-		  (unsigned long long)cvmf_le64(d + 8));
+	const uint64_t plen = cmn_le64(d + 24);
+	sb_printf(s, "image at 0x%llx, length 0x%llx", (unsigned long long)cmn_le64(d),
+		  (unsigned long long)cmn_le64(d + 8));
 	if (plen > n - 32)
 		return true;
 	/* Device path nodes: u8 type, u8 subtype, u16 length; File() is 4/4. */
@@ -1146,8 +1146,8 @@ void cvmf_eventlog_describe(const struct cvmf_event *e, char *out, size_t n)
 		break;
 	case CVMF_EV_EVENT_TAG:
 		if (len >= 8) {
-			const uint32_t sz = cvmf_le32(d + 4);
-			sb_printf(&s, "tag 0x%08x ", cvmf_le32(d));
+			const uint32_t sz = cmn_le32(d + 4);
+			sb_printf(&s, "tag 0x%08x ", cmn_le32(d));
 			if (sz > len - 8 || !quoted(&s, d + 8, sz, 1))
 				sb_printf(&s, "(%u bytes)", sz);
 			return;
@@ -1161,20 +1161,20 @@ void cvmf_eventlog_describe(const struct cvmf_event *e, char *out, size_t n)
 				sb_printf(&s, "(%u-byte description)", d[0]);
 			if (e->type == CVMF_EV_EFI_PLATFORM_FIRMWARE_BLOB2)
 				sb_printf(&s, " base 0x%llx length 0x%llx",
-					  (unsigned long long)cvmf_le64(d + at),
-					  (unsigned long long)cvmf_le64(d + at + 8));
-			else if (len >= at + 32 && cvmf_le64(d + at) >= 1)
+					  (unsigned long long)cmn_le64(d + at),
+					  (unsigned long long)cmn_le64(d + at + 8));
+			else if (len >= at + 32 && cmn_le64(d + at) >= 1)
 				sb_printf(&s, ", %llu table%s, first at 0x%llx",
-					  (unsigned long long)cvmf_le64(d + at),
-					  cvmf_le64(d + at) == 1 ? "" : "s",
-					  (unsigned long long)cvmf_le64(d + at + 24));
+					  (unsigned long long)cmn_le64(d + at),
+					  cmn_le64(d + at) == 1 ? "" : "s",
+					  (unsigned long long)cmn_le64(d + at + 24));
 			return;
 		}
 		break;
 	case CVMF_EV_EFI_PLATFORM_FIRMWARE_BLOB:
 		if (len == 16) {
-			sb_printf(&s, "base 0x%llx length 0x%llx", (unsigned long long)cvmf_le64(d),
-				  (unsigned long long)cvmf_le64(d + 8));
+			sb_printf(&s, "base 0x%llx length 0x%llx", (unsigned long long)cmn_le64(d),
+				  (unsigned long long)cmn_le64(d + 8));
 			return;
 		}
 		break;

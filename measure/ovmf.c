@@ -64,7 +64,7 @@ static const struct {
 
 const char *cvmf_ovmf_guid_name(const uint8_t guid[16])
 {
-	for (size_t i = 0; i < CVMF_ARRAY_SIZE(known_guids); i++)
+	for (size_t i = 0; i < CMN_ARRAY_SIZE(known_guids); i++)
 		if (!memcmp(guid, known_guids[i].guid, 16))
 			return known_guids[i].name;
 	return NULL;
@@ -73,7 +73,7 @@ const char *cvmf_ovmf_guid_name(const uint8_t guid[16])
 void cvmf_guid_format(const uint8_t g[16], char *out)
 {
 	snprintf(out, 37, "%08x-%04x-%04x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 cvmf_le32(g), cvmf_le16(g + 4), cvmf_le16(g + 6), g[8], g[9], g[10],
+		 cmn_le32(g), cmn_le16(g + 4), cmn_le16(g + 6), g[8], g[9], g[10],
 		 g[11], g[12], g[13], g[14], g[15]);
 }
 
@@ -104,7 +104,7 @@ static int need_data(cvmf_ctx *ctx, const struct cvmf_guid_entry *e, size_t need
 {
 	if (e->data_len >= need)
 		return 0;
-	return cvmf_error(ctx, CVMF_E_FORMAT,
+	return cmn_error(ctx, CVMF_E_FORMAT,
 			  "OVMF footer entry %s at offset 0x%zx has %zu data bytes, needs %zu",
 			  cvmf_ovmf_guid_name(e->guid), e->data_offset, e->data_len, need);
 }
@@ -116,9 +116,9 @@ static int parse_table(cvmf_ctx *ctx, const uint8_t *buf, size_t n, struct cvmf_
 	const size_t footer_end = n - FOOTER_RESERVED;
 	if (memcmp(buf + footer_end - 16, GUID_TABLE_FOOTER, 16))
 		return 0;
-	size_t table_len = cvmf_le16(buf + footer_end - ENTRY_HDR);
+	size_t table_len = cmn_le16(buf + footer_end - ENTRY_HDR);
 	if (table_len < ENTRY_HDR || table_len > footer_end)
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "OVMF footer table length %zu at offset 0x%zx does not fit the %zu-byte file",
 				  table_len, footer_end - ENTRY_HDR, n);
 	o->has_table = true;
@@ -126,20 +126,20 @@ static int parse_table(cvmf_ctx *ctx, const uint8_t *buf, size_t n, struct cvmf_
 	size_t p = footer_end - ENTRY_HDR;
 	size_t cap = 0;
 	while (p - start >= ENTRY_HDR) {
-		size_t len = cvmf_le16(buf + p - ENTRY_HDR);
+		size_t len = cmn_le16(buf + p - ENTRY_HDR);
 		if (len < ENTRY_HDR)
-			return cvmf_error(ctx, CVMF_E_FORMAT,
+			return cmn_error(ctx, CVMF_E_FORMAT,
 					  "OVMF footer entry at offset 0x%zx has length %zu, less than its %d-byte header",
 					  p - ENTRY_HDR, len, ENTRY_HDR);
 		if (len > p - start)
-			return cvmf_error(ctx, CVMF_E_FORMAT,
+			return cmn_error(ctx, CVMF_E_FORMAT,
 					  "OVMF footer entry at offset 0x%zx has length %zu, past the table start at 0x%zx",
 					  p - ENTRY_HDR, len, start);
 		if (o->n_entries == cap) {
 			cap = cap ? cap * 2 : 8;
 			void *ne = realloc(o->entries, cap * sizeof(*o->entries));
 			if (!ne)
-				return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+				return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 			o->entries = ne;
 		}
 		struct cvmf_guid_entry *e = &o->entries[o->n_entries];
@@ -150,7 +150,7 @@ static int parse_table(cvmf_ctx *ctx, const uint8_t *buf, size_t n, struct cvmf_
 			if (!memcmp(o->entries[i].guid, e->guid, 16)) {
 				char g[37];
 				cvmf_guid_format(e->guid, g);
-				return cvmf_error(ctx, CVMF_E_FORMAT,
+				return cmn_error(ctx, CVMF_E_FORMAT,
 						  "OVMF footer table lists GUID %s twice (offsets 0x%zx and 0x%zx)",
 						  g, o->entries[i].data_offset, e->data_offset);
 			}
@@ -171,30 +171,30 @@ static int parse_known_entries(cvmf_ctx *ctx, const uint8_t *buf, size_t n,
 			if ((r = need_data(ctx, e, 4)))
 				return r;
 			o->has_reset_eip = true;
-			o->reset_eip = cvmf_le32(d);
+			o->reset_eip = cmn_le32(d);
 		} else if (!memcmp(e->guid, GUID_SEV_HASH_TABLE_RV, 16)) {
 			if ((r = need_data(ctx, e, 8)))
 				return r;
 			o->has_hashes_rv = true;
-			o->hashes_base = cvmf_le32(d);
-			o->hashes_size = cvmf_le32(d + 4);
+			o->hashes_base = cmn_le32(d);
+			o->hashes_size = cmn_le32(d + 4);
 		} else if (!memcmp(e->guid, GUID_SEV_SECRET_BLOCK, 16)) {
 			if ((r = need_data(ctx, e, 8)))
 				return r;
 			o->has_secret_block = true;
-			o->secret_base = cvmf_le32(d);
-			o->secret_size = cvmf_le32(d + 4);
+			o->secret_base = cmn_le32(d);
+			o->secret_size = cmn_le32(d + 4);
 		} else if (!memcmp(e->guid, GUID_SVSM_INFO, 16)) {
 			if ((r = need_data(ctx, e, 4)))
 				return r;
 			o->has_svsm_info = true;
-			o->svsm_entry_offset = cvmf_le32(d);
+			o->svsm_entry_offset = cmn_le32(d);
 		} else if (!memcmp(e->guid, GUID_OVMF_SEV_METADATA, 16)) {
 			if ((r = need_data(ctx, e, 4)))
 				return r;
-			uint32_t off = cvmf_le32(d);
+			uint32_t off = cmn_le32(d);
 			if (off < ASEV_HDR || off > n)
-				return cvmf_error(ctx, CVMF_E_FORMAT,
+				return cmn_error(ctx, CVMF_E_FORMAT,
 						  "OVMF SEV metadata offset 0x%x (from the end) points outside the %zu-byte file",
 						  off, n);
 			o->has_sev_metadata = true;
@@ -202,7 +202,7 @@ static int parse_known_entries(cvmf_ctx *ctx, const uint8_t *buf, size_t n,
 		} else if (!memcmp(e->guid, GUID_TDX_METADATA, 16)) {
 			if ((r = need_data(ctx, e, 4)))
 				return r;
-			uint32_t off = cvmf_le32(d);
+			uint32_t off = cmn_le32(d);
 			o->has_tdx_metadata = true;
 			if (off < 16 || off > n) {
 				o->tdx_err = CVMF_E_FORMAT;
@@ -223,46 +223,46 @@ static int parse_sev_metadata(cvmf_ctx *ctx, const uint8_t *buf, size_t n,
 	const size_t at = o->sev_metadata_offset;
 	const uint8_t *h = buf + at;
 	if (n - at < ASEV_HDR)
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "OVMF SEV metadata header at offset 0x%zx is cut off by the end of the file",
 				  at);
 	if (memcmp(h, "ASEV", 4))
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "OVMF SEV metadata at offset 0x%zx has no \"ASEV\" signature",
 				  at);
-	uint32_t size = cvmf_le32(h + 4), version = cvmf_le32(h + 8), count = cvmf_le32(h + 12);
+	uint32_t size = cmn_le32(h + 4), version = cmn_le32(h + 8), count = cmn_le32(h + 12);
 	if (version != 1)
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "OVMF SEV metadata at offset 0x%zx has version %u; only version 1 is known",
 				  at, version);
 	uint64_t need = ASEV_HDR + (uint64_t)ASEV_DESC * count;
 	if (need > n - at)
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "OVMF SEV metadata at offset 0x%zx declares %u sections, past the end of the file",
 				  at, count);
 	if (size < need)
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "OVMF SEV metadata at offset 0x%zx has size %u, too small for its %u sections",
 				  at, size, count);
 	o->sections = calloc(count ? count : 1, sizeof(*o->sections));
 	if (!o->sections)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	for (uint32_t i = 0; i < count; i++) {
 		const uint8_t *d = h + ASEV_HDR + (size_t)ASEV_DESC * i;
 		struct cvmf_snp_section *s = &o->sections[i];
-		s->gpa = cvmf_le32(d);
-		s->len = cvmf_le32(d + 4);
-		s->type = cvmf_le32(d + 8);
+		s->gpa = cmn_le32(d);
+		s->len = cmn_le32(d + 4);
+		s->type = cmn_le32(d + 8);
 		if (!cvmf_snp_section_name(s->type))
-			return cvmf_error(ctx, CVMF_E_FORMAT,
+			return cmn_error(ctx, CVMF_E_FORMAT,
 					  "OVMF SEV metadata section %u (GPA 0x%x) has unknown type 0x%x",
 					  i, s->gpa, s->type);
-		if (s->len == 0 || s->gpa % CVMF_PAGE_SIZE || s->len % CVMF_PAGE_SIZE)
-			return cvmf_error(ctx, CVMF_E_FORMAT,
+		if (s->len == 0 || s->gpa % CMN_PAGE_SIZE || s->len % CMN_PAGE_SIZE)
+			return cmn_error(ctx, CVMF_E_FORMAT,
 					  "OVMF SEV metadata section %u (%s, GPA 0x%x, length 0x%x) is not whole 4 KiB pages",
 					  i, cvmf_snp_section_name(s->type), s->gpa, s->len);
 		if ((uint64_t)s->gpa + s->len > 0x100000000ull)
-			return cvmf_error(ctx, CVMF_E_FORMAT,
+			return cmn_error(ctx, CVMF_E_FORMAT,
 					  "OVMF SEV metadata section %u (%s, GPA 0x%x, length 0x%x) runs past 4 GiB",
 					  i, cvmf_snp_section_name(s->type), s->gpa, s->len);
 		o->n_sections++;
@@ -280,13 +280,13 @@ unsigned cvmf_ovmf_kernel_hashes(const struct cvmf_ovmf *o,
 			kh = &o->sections[i];
 	if (!kh)
 		why |= CVMF_KH_NO_SECTION;
-	else if (kh->len != CVMF_PAGE_SIZE)
+	else if (kh->len != CMN_PAGE_SIZE)
 		why |= CVMF_KH_SECTION_NOT_PAGE;
 	/* QEMU's "hashes table area is invalid" check, plus the table's page. */
 	if (!o->has_hashes_rv || o->hashes_base == 0)
 		why |= CVMF_KH_NO_AREA;
-	else if (o->hashes_size < CVMF_SEV_HASHES_PADDED_LEN ||
-		 (o->hashes_base & 0xfff) + CVMF_SEV_HASHES_PADDED_LEN > CVMF_PAGE_SIZE)
+	else if (o->hashes_size < MSR_SEV_HASHES_PADDED_LEN ||
+		 (o->hashes_base & 0xfff) + MSR_SEV_HASHES_PADDED_LEN > CMN_PAGE_SIZE)
 		why |= CVMF_KH_AREA_TOO_SMALL;
 	if (ret_section)
 		*ret_section = kh;
@@ -311,66 +311,66 @@ unsigned cvmf_ovmf_kernel_hashes(const struct cvmf_ovmf *o,
 
 int cvmf_ovmf_validate(cvmf_ctx *ctx, const uint8_t *buf, size_t len, const struct cvmf_ovmf *o)
 {
-	if (len == 0 || len % CVMF_PAGE_SIZE)
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+	if (len == 0 || len % CMN_PAGE_SIZE)
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "%zu bytes is not a whole number of 4 KiB pages, as a firmware image is (truncated?)",
 				  len);
 	size_t n_fv = 0;
 	for (size_t off = 0; off < len; n_fv++) {
 		const uint8_t *h = buf + off;
 		if (len - off < FV_MIN_HEADER || memcmp(h + FV_SIGNATURE_AT, "_FVH", 4))
-			return cvmf_error(ctx, CVMF_E_FORMAT,
+			return cmn_error(ctx, CVMF_E_FORMAT,
 					  "no firmware volume header (\"_FVH\" signature) at offset 0x%zx%s",
 					  off, n_fv ? ", where the previous volume ends" : "");
-		const uint64_t fv_len = cvmf_le64(h + 32);
-		const size_t hdr_len = cvmf_le16(h + 48);
+		const uint64_t fv_len = cmn_le64(h + 32);
+		const size_t hdr_len = cmn_le16(h + 48);
 		if (hdr_len < FV_MIN_HEADER || hdr_len % 2 || hdr_len > len - off)
-			return cvmf_error(ctx, CVMF_E_FORMAT,
+			return cmn_error(ctx, CVMF_E_FORMAT,
 					  "firmware volume at offset 0x%zx has header length %zu",
 					  off, hdr_len);
 		uint16_t sum = 0;
 		for (size_t i = 0; i < hdr_len; i += 2)
-			sum = (uint16_t)(sum + cvmf_le16(h + i));
+			sum = (uint16_t)(sum + cmn_le16(h + i));
 		if (sum)
-			return cvmf_error(ctx, CVMF_E_FORMAT,
+			return cmn_error(ctx, CVMF_E_FORMAT,
 					  "firmware volume header at offset 0x%zx has a bad checksum",
 					  off);
-		if (fv_len < hdr_len || fv_len % CVMF_PAGE_SIZE || fv_len > len - off)
-			return cvmf_error(ctx, CVMF_E_FORMAT,
+		if (fv_len < hdr_len || fv_len % CMN_PAGE_SIZE || fv_len > len - off)
+			return cmn_error(ctx, CVMF_E_FORMAT,
 					  "firmware volume at offset 0x%zx has length 0x%llx, but the file has 0x%zx bytes from there (truncated?)",
 					  off, (unsigned long long)fv_len, len - off);
 		off += (size_t)fv_len;
 	}
 	if (len < FOOTER_RESERVED || memcmp(buf + len - 20, "VTF", 4))
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "no reset vector: the \"VTF\" signature is not at offset 0x%zx (20 bytes before the end)",
 				  len - 20);
 	if (!o->has_table)
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "no OVMF footer GUID table (OVMF_TABLE_FOOTER GUID at offset 0x%zx)",
 				  len - FOOTER_RESERVED - 16);
 	return 0;
 }
 
-int cvmf_ovmf_read_image(cvmf_ctx *ctx, const char *what, const char *path, bool whole_pages,
+int msr_ovmf_read_image(cvmf_ctx *ctx, const char *what, const char *path, bool whole_pages,
 			 uint8_t **ret_buf, size_t *ret_len, struct cvmf_ovmf **ret)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	int r = cvmf_read_file(ctx, what, path, MAX_IMAGE, &buf, &len);
+	int r = cmn_read_file(ctx, what, path, MAX_IMAGE, &buf, &len);
 	if (r)
 		return r;
 	if (len == 0) {
-		r = cvmf_error(ctx, CVMF_E_FORMAT, "%s '%s' is empty", what, path);
-	} else if (whole_pages && len % CVMF_PAGE_SIZE) {
-		r = cvmf_error(ctx, CVMF_E_FORMAT,
+		r = cmn_error(ctx, CVMF_E_FORMAT, "%s '%s' is empty", what, path);
+	} else if (whole_pages && len % CMN_PAGE_SIZE) {
+		r = cmn_error(ctx, CVMF_E_FORMAT,
 			       "%s '%s' is %zu bytes, not a whole number of 4 KiB pages (truncated?)",
 			       what, path, len);
 	} else if ((r = cvmf_ovmf_parse(ctx, buf, len, ret))) {
 		/* Say which file the parser was looking at. */
 		char msg[sizeof(ctx->msg)];
 		snprintf(msg, sizeof(msg), "%s", ctx->msg);
-		r = cvmf_error(ctx, r, "%s '%s': %s", what, path, msg);
+		r = cmn_error(ctx, r, "%s '%s': %s", what, path, msg);
 	}
 	if (r || !ret_buf) {
 		free(buf);
@@ -383,14 +383,14 @@ int cvmf_ovmf_read_image(cvmf_ctx *ctx, const char *what, const char *path, bool
 
 int cvmf_ovmf_read(cvmf_ctx *ctx, const char *path, struct cvmf_ovmf **ret)
 {
-	return cvmf_ovmf_read_image(ctx, "firmware", path, false, NULL, NULL, ret);
+	return msr_ovmf_read_image(ctx, "firmware", path, false, NULL, NULL, ret);
 }
 
 int cvmf_ovmf_parse(cvmf_ctx *ctx, const uint8_t *buf, size_t len, struct cvmf_ovmf **ret)
 {
 	struct cvmf_ovmf *o = calloc(1, sizeof(*o));
 	if (!o)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	o->size = len;
 	o->gpa = 0x100000000ull - (len <= 0x100000000ull ? len : 0);
 	int r = parse_table(ctx, buf, len, o);
@@ -399,7 +399,7 @@ int cvmf_ovmf_parse(cvmf_ctx *ctx, const uint8_t *buf, size_t len, struct cvmf_o
 	if (!r && o->has_sev_metadata)
 		r = parse_sev_metadata(ctx, buf, len, o);
 	if (!r && o->has_tdx_metadata && !o->tdx_err)
-		cvmf_tdvf_parse(buf, len, o);
+		msr_tdvf_parse(buf, len, o);
 	if (r) {
 		cvmf_ovmf_free(o);
 		return r;

@@ -79,8 +79,8 @@
 struct pe_run {
 	cvmf_ctx *ctx;
 	const char *what;
-	const struct cvmf_pe_source *src;
-	struct cvmf_hasher *const *h;
+	const struct msr_pe_source *src;
+	struct cmn_hasher *const *h;
 	size_t n_h;
 	uint8_t *hdr;       /* the first hdr_len bytes of the file */
 	size_t hdr_len;
@@ -95,8 +95,8 @@ struct raw {
 static int feed(struct pe_run *p, const uint8_t *d, size_t len)
 {
 	for (size_t i = 0; i < p->n_h; i++)
-		if (cvmf_hasher_update(p->h[i], d, len))
-			return cvmf_error(p->ctx, CVMF_E_CRYPTO, "%s: hashing failed", p->what);
+		if (cmn_hasher_update(p->h[i], d, len))
+			return cmn_error(p->ctx, CVMF_E_CRYPTO, "%s: hashing failed", p->what);
 	return 0;
 }
 
@@ -116,7 +116,7 @@ static int hash_range(struct pe_run *p, uint64_t off, uint64_t len)
 			r = feed(p, p->hdr + off, n);
 		} else {
 			if (!p->chunk && !(p->chunk = malloc(CHUNK)))
-				return cvmf_error(p->ctx, CVMF_E_NOMEM, "out of memory");
+				return cmn_error(p->ctx, CVMF_E_NOMEM, "out of memory");
 			n = len < CHUNK ? (size_t)len : CHUNK;
 			r = p->src->read(p->src->u, p->ctx, off, p->chunk, n);
 			if (!r)
@@ -136,12 +136,12 @@ static int need_hdr(struct pe_run *p, uint64_t off, uint64_t len, const char *fi
 	uint64_t size = p->src->size;
 
 	if (off > size || len > size - off)
-		return cvmf_error(p->ctx, CVMF_E_FORMAT,
+		return cmn_error(p->ctx, CVMF_E_FORMAT,
 				  "%s: %s at 0x%" PRIx64 "+0x%" PRIx64
 				  " runs past the end of the %" PRIu64 "-byte file",
 				  p->what, field, off, len, size);
 	if (off + len > p->hdr_len)
-		return cvmf_error(p->ctx, CVMF_E_UNSUPPORTED,
+		return cmn_error(p->ctx, CVMF_E_UNSUPPORTED,
 				  "%s: %s at 0x%" PRIx64 "+0x%" PRIx64
 				  " lies beyond the first %u KiB; headers that large are not supported",
 				  p->what, field, off, len, HDR_MAX / 1024);
@@ -180,56 +180,56 @@ static int authenticode(struct pe_run *p)
 
 	/* ---- DOS header and PE signature ---- */
 	if (size < DOS_HDR_LEN)
-		return cvmf_error(p->ctx, CVMF_E_FORMAT,
+		return cmn_error(p->ctx, CVMF_E_FORMAT,
 				  "%s: the %" PRIu64 "-byte file is too small for a %d-byte DOS header",
 				  p->what, size, DOS_HDR_LEN);
 	if (b[0] == 'M' && b[1] == 'Z') {
-		pe = cvmf_le32(b + DOS_E_LFANEW);
+		pe = cmn_le32(b + DOS_E_LFANEW);
 		if (pe > size || size - pe < NT_HDR_READ)
-			return cvmf_error(p->ctx, CVMF_E_FORMAT,
+			return cmn_error(p->ctx, CVMF_E_FORMAT,
 					  "%s: e_lfanew 0x%" PRIx64 " leaves no room for the %d bytes of PE headers in the %" PRIu64 "-byte file",
 					  p->what, pe, NT_HDR_READ, size);
 		if ((r = need_hdr(p, pe, NT_HDR_READ, "the PE header")))
 			return r;
 		if (memcmp(b + pe, "PE\0\0", 4))
-			return cvmf_error(p->ctx, CVMF_E_FORMAT,
+			return cmn_error(p->ctx, CVMF_E_FORMAT,
 					  "%s: no PE signature at e_lfanew 0x%" PRIx64, p->what, pe);
 	} else {
 		/* edk2 takes a file without a DOS header as PE headers at 0. */
 		pe = 0;
 		if (memcmp(b, "PE\0\0", 4))
-			return cvmf_error(p->ctx, CVMF_E_FORMAT,
+			return cmn_error(p->ctx, CVMF_E_FORMAT,
 					  "%s: not a PE/COFF image (no 'MZ' DOS header, no PE signature at offset 0)",
 					  p->what);
 		if (size < NT_HDR_READ)
-			return cvmf_error(p->ctx, CVMF_E_FORMAT,
+			return cmn_error(p->ctx, CVMF_E_FORMAT,
 					  "%s: the %" PRIu64 "-byte file is too small for the %d bytes of PE headers",
 					  p->what, size, NT_HDR_READ);
 	}
 
 	/* ---- COFF and optional headers ---- */
-	nsec = cvmf_le16(b + pe + COFF_NSECTIONS);
-	sopt = cvmf_le16(b + pe + COFF_SIZEOFOPT);
+	nsec = cmn_le16(b + pe + COFF_NSECTIONS);
+	sopt = cmn_le16(b + pe + COFF_SIZEOFOPT);
 	opt = pe + OPT_START;
-	magic = cvmf_le16(b + opt);
+	magic = cmn_le16(b + opt);
 	if (magic == MAGIC_PE32) {
-		nrva = cvmf_le32(b + opt + PE32_NRVA);
+		nrva = cmn_le32(b + opt + PE32_NRVA);
 		dirs = PE32_DIRS;
 	} else if (magic == MAGIC_PE32PLUS) {
-		nrva = cvmf_le32(b + opt + PE32PLUS_NRVA);
+		nrva = cmn_le32(b + opt + PE32PLUS_NRVA);
 		dirs = PE32PLUS_DIRS;
 	} else {
-		return cvmf_error(p->ctx, CVMF_E_FORMAT,
+		return cmn_error(p->ctx, CVMF_E_FORMAT,
 				  "%s: optional header magic 0x%04x at 0x%" PRIx64
 				  " is neither PE32 (0x10b) nor PE32+ (0x20b)",
 				  p->what, magic, opt);
 	}
 	if (nrva > MAX_DIRS)
-		return cvmf_error(p->ctx, CVMF_E_FORMAT,
+		return cmn_error(p->ctx, CVMF_E_FORMAT,
 				  "%s: NumberOfRvaAndSizes %" PRIu32 " at 0x%" PRIx64 " is more than %d",
 				  p->what, nrva, opt + dirs - 4, MAX_DIRS);
 	if (sopt != dirs + DIR_LEN * nrva)
-		return cvmf_error(p->ctx, CVMF_E_FORMAT,
+		return cmn_error(p->ctx, CVMF_E_FORMAT,
 				  "%s: SizeOfOptionalHeader %u does not match NumberOfRvaAndSizes %" PRIu32
 				  " (%s wants %" PRIu32 ")",
 				  p->what, sopt, nrva, magic == MAGIC_PE32 ? "PE32" : "PE32+",
@@ -237,28 +237,28 @@ static int authenticode(struct pe_run *p)
 
 	/* ---- SizeOfImage, SizeOfHeaders and the section table ---- */
 	sect = opt + sopt;
-	soi = cvmf_le32(b + opt + OPT_SIZEOFIMAGE);
-	soh = cvmf_le32(b + opt + OPT_SIZEOFHEADERS);
+	soi = cmn_le32(b + opt + OPT_SIZEOFIMAGE);
+	soh = cmn_le32(b + opt + OPT_SIZEOFHEADERS);
 	/* edk2 wants room for one more section header than there are. */
 	if (soi <= sect || (soi - sect) / SECTION_LEN <= nsec)
-		return cvmf_error(p->ctx, CVMF_E_FORMAT,
+		return cmn_error(p->ctx, CVMF_E_FORMAT,
 				  "%s: SizeOfImage 0x%" PRIx32 " is too small for %u section headers at 0x%" PRIx64,
 				  p->what, soi, nsec, sect);
 	if (soh <= sect)
-		return cvmf_error(p->ctx, CVMF_E_FORMAT,
+		return cmn_error(p->ctx, CVMF_E_FORMAT,
 				  "%s: SizeOfHeaders 0x%" PRIx32 " ends before the section table at 0x%" PRIx64,
 				  p->what, soh, sect);
 	if (soh >= soi)
-		return cvmf_error(p->ctx, CVMF_E_FORMAT,
+		return cmn_error(p->ctx, CVMF_E_FORMAT,
 				  "%s: SizeOfHeaders 0x%" PRIx32 " is not below SizeOfImage 0x%" PRIx32,
 				  p->what, soh, soi);
 	if ((soh - sect) / SECTION_LEN < nsec)
-		return cvmf_error(p->ctx, CVMF_E_FORMAT,
+		return cmn_error(p->ctx, CVMF_E_FORMAT,
 				  "%s: the %u-entry section table at 0x%" PRIx64
 				  " runs past SizeOfHeaders 0x%" PRIx32,
 				  p->what, nsec, sect, soh);
 	if (soh > size)
-		return cvmf_error(p->ctx, CVMF_E_FORMAT,
+		return cmn_error(p->ctx, CVMF_E_FORMAT,
 				  "%s: SizeOfHeaders 0x%" PRIx32 " runs past the end of the %" PRIu64
 				  "-byte file (truncated?)",
 				  p->what, soh, size);
@@ -269,49 +269,49 @@ static int authenticode(struct pe_run *p)
 	/* ---- the Certificate Table ---- */
 	if (nrva > DIR_SECURITY) {
 		const uint8_t *d = b + opt + dirs + DIR_LEN * DIR_SECURITY;
-		uint32_t cert_off = cvmf_le32(d);
+		uint32_t cert_off = cmn_le32(d);
 
-		cert_size = cvmf_le32(d + 4);
+		cert_size = cmn_le32(d + 4);
 		if (cert_size && (uint64_t)cert_off + cert_size > size)
-			return cvmf_error(p->ctx, CVMF_E_FORMAT,
+			return cmn_error(p->ctx, CVMF_E_FORMAT,
 					  "%s: certificate table 0x%" PRIx32 "+0x%" PRIx64
 					  " runs past the end of the %" PRIu64 "-byte file",
 					  p->what, cert_off, cert_size, size);
 		if (cert_size && (uint64_t)cert_off + cert_size > UINT32_MAX)
-			return cvmf_error(p->ctx, CVMF_E_FORMAT,
+			return cmn_error(p->ctx, CVMF_E_FORMAT,
 					  "%s: certificate table 0x%" PRIx32 "+0x%" PRIx64
 					  " overflows 32 bits", p->what, cert_off, cert_size);
 	}
 
 	/* ---- the sections ---- */
 	if (nsec && !(raw = calloc(nsec, sizeof(*raw))))
-		return cvmf_error(p->ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(p->ctx, CVMF_E_NOMEM, "out of memory");
 	for (uint16_t i = 0; i < nsec; i++) {
 		const uint8_t *s = b + sect + (size_t)SECTION_LEN * i;
-		uint32_t va = cvmf_le32(s + SEC_VA);
-		uint32_t rs = cvmf_le32(s + SEC_RAWSIZE);
-		uint32_t rp = cvmf_le32(s + SEC_RAWPTR);
+		uint32_t va = cmn_le32(s + SEC_VA);
+		uint32_t rs = cmn_le32(s + SEC_RAWSIZE);
+		uint32_t rp = cmn_le32(s + SEC_RAWPTR);
 		char name[9];
 
 		if (!rs)
 			continue;
 		section_name(s, name);
 		if (va < soh || rp < soh) {
-			r = cvmf_error(p->ctx, CVMF_E_FORMAT,
+			r = cmn_error(p->ctx, CVMF_E_FORMAT,
 				       "%s: section %u '%s' (VirtualAddress 0x%" PRIx32
 				       ", PointerToRawData 0x%" PRIx32 ") lies inside the headers (SizeOfHeaders 0x%" PRIx32 ")",
 				       p->what, i, name, va, rp, soh);
 			goto out;
 		}
 		if ((uint64_t)rp + rs > size) {
-			r = cvmf_error(p->ctx, CVMF_E_FORMAT,
+			r = cmn_error(p->ctx, CVMF_E_FORMAT,
 				       "%s: section %u '%s' raw data 0x%" PRIx32 "+0x%" PRIx32
 				       " runs past the end of the %" PRIu64 "-byte file",
 				       p->what, i, name, rp, rs, size);
 			goto out;
 		}
 		if ((uint64_t)rp + rs > UINT32_MAX) {
-			r = cvmf_error(p->ctx, CVMF_E_FORMAT,
+			r = cmn_error(p->ctx, CVMF_E_FORMAT,
 				       "%s: section %u '%s' raw data 0x%" PRIx32 "+0x%" PRIx32
 				       " overflows 32 bits", p->what, i, name, rp, rs);
 			goto out;
@@ -345,7 +345,7 @@ static int authenticode(struct pe_run *p)
 		if (size > sum + cert_size) {
 			r = hash_range(p, sum, size - cert_size - sum);
 		} else if (size < sum + cert_size) {
-			r = cvmf_error(p->ctx, CVMF_E_FORMAT,
+			r = cmn_error(p->ctx, CVMF_E_FORMAT,
 				       "%s: the 0x%" PRIx64 "-byte certificate table does not fit in the 0x%" PRIx64
 				       " bytes after the 0x%" PRIx64 " bytes of headers and sections",
 				       p->what, cert_size, size - sum, sum);
@@ -356,8 +356,8 @@ out:
 	return r;
 }
 
-int cvmf_authenticode(cvmf_ctx *ctx, const char *what, const struct cvmf_pe_source *src,
-		      struct cvmf_hasher *const *hashers, size_t n_hashers, uint8_t *const *out)
+int msr_authenticode(cvmf_ctx *ctx, const char *what, const struct msr_pe_source *src,
+		      struct cmn_hasher *const *hashers, size_t n_hashers, uint8_t *const *out)
 {
 	struct pe_run p = {
 		.ctx = ctx,
@@ -369,20 +369,20 @@ int cvmf_authenticode(cvmf_ctx *ctx, const char *what, const struct cvmf_pe_sour
 	int r;
 
 	if (!src || !src->read || (n_hashers && (!hashers || !out)))
-		return cvmf_error(ctx, CVMF_E_INVAL, "%s: no source or no hashers", p.what);
+		return cmn_error(ctx, CVMF_E_INVAL, "%s: no source or no hashers", p.what);
 	for (size_t i = 0; i < n_hashers; i++)
-		if (cvmf_hasher_reset(hashers[i]))
-			return cvmf_error(ctx, CVMF_E_CRYPTO, "%s: cannot reset a hasher", p.what);
+		if (cmn_hasher_reset(hashers[i]))
+			return cmn_error(ctx, CVMF_E_CRYPTO, "%s: cannot reset a hasher", p.what);
 
 	p.hdr_len = src->size < HDR_MAX ? (size_t)src->size : HDR_MAX;
 	if (!(p.hdr = malloc(p.hdr_len ? p.hdr_len : 1)))
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	r = p.hdr_len ? src->read(src->u, ctx, 0, p.hdr, p.hdr_len) : 0;
 	if (!r)
 		r = authenticode(&p);
 	for (size_t i = 0; !r && i < n_hashers; i++)
-		if (cvmf_hasher_final(hashers[i], out[i]))
-			r = cvmf_error(ctx, CVMF_E_CRYPTO, "%s: hashing failed", p.what);
+		if (cmn_hasher_final(hashers[i], out[i]))
+			r = cmn_error(ctx, CVMF_E_CRYPTO, "%s: hashing failed", p.what);
 	free(p.hdr);
 	free(p.chunk);
 	return r;
@@ -390,10 +390,10 @@ int cvmf_authenticode(cvmf_ctx *ctx, const char *what, const struct cvmf_pe_sour
 
 static int mem_read(void *u, cvmf_ctx *ctx, uint64_t off, uint8_t *buf, size_t len)
 {
-	const struct cvmf_pe_mem *m = u;
+	const struct msr_pe_mem *m = u;
 
 	if (off > m->src.size || len > m->src.size - off)
-		return cvmf_error(ctx, CVMF_E_INVAL,
+		return cmn_error(ctx, CVMF_E_INVAL,
 				  "read of 0x%zx bytes at 0x%" PRIx64 " past the %" PRIu64 "-byte buffer",
 				  len, off, m->src.size);
 	if (len)
@@ -401,7 +401,7 @@ static int mem_read(void *u, cvmf_ctx *ctx, uint64_t off, uint8_t *buf, size_t l
 	return 0;
 }
 
-void cvmf_pe_mem_init(struct cvmf_pe_mem *m, const uint8_t *buf, size_t len)
+void msr_pe_mem_init(struct msr_pe_mem *m, const uint8_t *buf, size_t len)
 {
 	m->src.size = len;
 	m->src.read = mem_read;

@@ -28,18 +28,18 @@ static const uint8_t GUID_KERNEL[16] = {
 static uint8_t *put_entry(uint8_t *p, const uint8_t guid[16], const uint8_t hash[32])
 {
 	memcpy(p, guid, 16);
-	cvmf_put_le16(p + 16, ENTRY_LEN);
+	cmn_put_le16(p + 16, ENTRY_LEN);
 	memcpy(p + 18, hash, 32);
 	return p + ENTRY_LEN;
 }
 
-void cvmf_sev_hashes_table(const uint8_t cmdline[32], const uint8_t initrd[32],
-			   const uint8_t kernel[32], uint8_t out[CVMF_SEV_HASHES_PADDED_LEN])
+void msr_sev_hashes_table(const uint8_t cmdline[32], const uint8_t initrd[32],
+			   const uint8_t kernel[32], uint8_t out[MSR_SEV_HASHES_PADDED_LEN])
 {
-	_Static_assert(16 + 2 + 3 * ENTRY_LEN == CVMF_SEV_HASHES_TABLE_LEN, "table layout");
-	memset(out, 0, CVMF_SEV_HASHES_PADDED_LEN);
+	_Static_assert(16 + 2 + 3 * ENTRY_LEN == MSR_SEV_HASHES_TABLE_LEN, "table layout");
+	memset(out, 0, MSR_SEV_HASHES_PADDED_LEN);
 	memcpy(out, GUID_TABLE, 16);
-	cvmf_put_le16(out + 16, CVMF_SEV_HASHES_TABLE_LEN);
+	cmn_put_le16(out + 16, MSR_SEV_HASHES_TABLE_LEN);
 	uint8_t *p = out + 18;
 	p = put_entry(p, GUID_CMDLINE, cmdline);
 	p = put_entry(p, GUID_INITRD, initrd);

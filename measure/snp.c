@@ -55,20 +55,20 @@ struct cvmf_sev_inputs {
 	uint8_t kernel_sha256[32], initrd_sha256[32], cmdline_sha256[32];
 	uint64_t kernel_size, initrd_size;
 	bool have_table;
-	uint8_t table[CVMF_SEV_HASHES_PADDED_LEN];
+	uint8_t table[MSR_SEV_HASHES_PADDED_LEN];
 
 	bool have_fw_sha256;
 	uint8_t ovmf_sha256[32], svsm_sha256[32];
 
 	bool seeded;                   /* --snp-ovmf-hash */
 	uint8_t fw_prefix[SNP_DIGEST]; /* SNP chain after step 1 */
-	struct cvmf_hasher *sev_prefix;/* SEV/SEV-ES: SHA-256 after fw || table */
+	struct cmn_hasher *sev_prefix;/* SEV/SEV-ES: SHA-256 after fw || table */
 };
 
 /* ---- the SNP PAGE_INFO chain ---- */
 
 struct chain {
-	struct cvmf_hasher *h;
+	struct cmn_hasher *h;
 	uint8_t digest[SNP_DIGEST];
 };
 
@@ -80,19 +80,19 @@ static int chain_update(struct chain *c, enum page_type type, uint64_t gpa,
 	memcpy(pi, c->digest, SNP_DIGEST);
 	if (contents_digest)
 		memcpy(pi + 0x30, contents_digest, SNP_DIGEST);
-	cvmf_put_le16(pi + 0x60, PAGE_INFO_LEN);
+	cmn_put_le16(pi + 0x60, PAGE_INFO_LEN);
 	pi[0x62] = (uint8_t)type;
 	/* 0x63 IMI_PAGE, 0x64..0x66 VMPL3..1 permissions, 0x67: all zero */
-	cvmf_put_le64(pi + 0x68, gpa);
-	return cvmf_hasher_oneshot(c->h, pi, sizeof(pi), c->digest);
+	cmn_put_le64(pi + 0x68, gpa);
+	return cmn_hasher_oneshot(c->h, pi, sizeof(pi), c->digest);
 }
 
-static int chain_normal_pages(struct chain *c, struct cvmf_hasher *page_h, uint64_t gpa,
+static int chain_normal_pages(struct chain *c, struct cmn_hasher *page_h, uint64_t gpa,
 			      const uint8_t *data, size_t len)
 {
 	uint8_t d[SNP_DIGEST];
-	for (size_t off = 0; off < len; off += CVMF_PAGE_SIZE) {
-		int r = cvmf_hasher_oneshot(page_h, data + off, CVMF_PAGE_SIZE, d);
+	for (size_t off = 0; off < len; off += CMN_PAGE_SIZE) {
+		int r = cmn_hasher_oneshot(page_h, data + off, CMN_PAGE_SIZE, d);
 		if (!r)
 			r = chain_update(c, PAGE_NORMAL, gpa + off, d);
 		if (r)
@@ -103,7 +103,7 @@ static int chain_normal_pages(struct chain *c, struct cvmf_hasher *page_h, uint6
 
 static int chain_empty_pages(struct chain *c, enum page_type type, uint64_t gpa, uint32_t len)
 {
-	for (uint64_t off = 0; off < len; off += CVMF_PAGE_SIZE) {
+	for (uint64_t off = 0; off < len; off += CMN_PAGE_SIZE) {
 		int r = chain_update(c, type, gpa + off, NULL);
 		if (r)
 			return r;
@@ -119,7 +119,7 @@ static const struct cvmf_ovmf *metadata_image(const struct cvmf_sev_inputs *in)
 
 /* Step 2: the metadata sections, in table order, with the VMM's page types. */
 static int snp_metadata(const struct cvmf_sev_inputs *in, enum cvmf_vmm vmm, struct chain *c,
-			struct cvmf_hasher *page_h)
+			struct cmn_hasher *page_h)
 {
 	const struct cvmf_ovmf *o = metadata_image(in);
 	int r = 0;
@@ -142,9 +142,9 @@ static int snp_metadata(const struct cvmf_sev_inputs *in, enum cvmf_vmm vmm, str
 			break;
 		case CVMF_SNP_KERNEL_HASHES:
 			if (in->have_kernel && in->mode == CVMF_MODE_SNP) {
-				uint8_t page[CVMF_PAGE_SIZE] = { 0 };
+				uint8_t page[CMN_PAGE_SIZE] = { 0 };
 				memcpy(page + (in->ovmf->hashes_base & 0xfff), in->table,
-				       CVMF_SEV_HASHES_PADDED_LEN);
+				       MSR_SEV_HASHES_PADDED_LEN);
 				r = chain_normal_pages(c, page_h, s->gpa, page, sizeof(page));
 			} else {
 				r = chain_empty_pages(c, PAGE_ZERO, s->gpa, s->len);
@@ -184,9 +184,9 @@ static void *hash_job_run(void *arg)
 	struct cvmf_sev_inputs *in = j->in;
 	int r = 0;
 	if (in->have_kernel) {
-		struct cvmf_hasher *h = NULL;
+		struct cmn_hasher *h = NULL;
 		uint8_t *out = in->kernel_sha256;
-		r = cvmf_hasher_new(&j->err, CVMF_SHA256, &h);
+		r = cmn_hasher_new(&j->err, CMN_SHA256, &h);
 		if (!r)
 			r = cmn_hash_input(&j->err, "kernel", j->spec->kernel_path, CMN_MAX_KERNEL, 0,
 					   &h, 1, &out, &in->kernel_size);
@@ -194,20 +194,20 @@ static void *hash_job_run(void *arg)
 		if (!r && j->spec->initrd_path)
 			r = cmn_hash_input(&j->err, "initrd", j->spec->initrd_path, CMN_MAX_INITRD, 0,
 					   &h, 1, &out, &in->initrd_size);
-		cvmf_hasher_free(h);
+		cmn_hasher_free(h);
 	}
 	if (!r && j->spec->want_file_digests && !fw_sha256_from_prefix(in->mode)) {
-		struct cvmf_hasher *h = NULL;
-		r = cvmf_hasher_new(&j->err, CVMF_SHA256, &h);
+		struct cmn_hasher *h = NULL;
+		r = cmn_hasher_new(&j->err, CMN_SHA256, &h);
 		if (!r)
-			r = cvmf_hasher_oneshot(h, in->fw, in->fw_len, in->ovmf_sha256);
+			r = cmn_hasher_oneshot(h, in->fw, in->fw_len, in->ovmf_sha256);
 		if (!r && in->svsm)
-			r = cvmf_hasher_oneshot(h, in->svsm, in->svsm_len, in->svsm_sha256);
-		cvmf_hasher_free(h);
+			r = cmn_hasher_oneshot(h, in->svsm, in->svsm_len, in->svsm_sha256);
+		cmn_hasher_free(h);
 		if (!r)
 			in->have_fw_sha256 = true;
 		else if (!j->err.msg[0])
-			cvmf_error(&j->err, r, "SHA-256 of the firmware failed");
+			cmn_error(&j->err, r, "SHA-256 of the firmware failed");
 	}
 	j->r = r;
 	return NULL;
@@ -222,18 +222,18 @@ void cvmf_sev_inputs_free(struct cvmf_sev_inputs *in)
 	free(in->svsm);
 	cvmf_ovmf_free(in->ovmf);
 	cvmf_ovmf_free(in->svsm_ovmf);
-	cvmf_hasher_free(in->sev_prefix);
+	cmn_hasher_free(in->sev_prefix);
 	free(in);
 }
 
 static int load_image(cvmf_ctx *ctx, const char *what, const char *path, uint8_t **buf,
 		      size_t *len, struct cvmf_ovmf **ovmf)
 {
-	int r = cvmf_ovmf_read_image(ctx, what, path, true, buf, len, ovmf);
+	int r = msr_ovmf_read_image(ctx, what, path, true, buf, len, ovmf);
 	if (r)
 		return r;
 	if (!(*ovmf)->has_table)
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "%s '%s' is not an OVMF image: no footer GUID table "
 				  "(96b582de-1fb2-45f7-baea-a366c55a082d) at offset 0x%zx",
 				  what, path, *len >= 48 ? *len - 48 : 0);
@@ -247,7 +247,7 @@ static int check_sections(cvmf_ctx *ctx, const char *what, const char *path,
 	for (size_t i = 0; i < o->n_sections; i++) {
 		const struct cvmf_snp_section *s = &o->sections[i];
 		if ((uint64_t)s->gpa + s->len > mapped_at)
-			return cvmf_error(ctx, CVMF_E_FORMAT,
+			return cmn_error(ctx, CVMF_E_FORMAT,
 					  "%s '%s': SEV metadata section %zu (%s, GPA 0x%x, length 0x%x) "
 					  "overlaps the image mapped at 0x%llx, outside guest memory",
 					  what, path, i, cvmf_snp_section_name(s->type), s->gpa, s->len,
@@ -259,26 +259,26 @@ static int check_sections(cvmf_ctx *ctx, const char *what, const char *path,
 static int check_spec(cvmf_ctx *ctx, const struct cvmf_sev_spec *spec)
 {
 	if (!spec->ovmf_path)
-		return cvmf_error(ctx, CVMF_E_INVAL, "no firmware (--ovmf) given");
+		return cmn_error(ctx, CVMF_E_INVAL, "no firmware (--ovmf) given");
 	if (!spec->kernel_path && spec->initrd_path)
-		return cvmf_error(ctx, CVMF_E_INVAL, "--kernel required when using --initrd");
+		return cmn_error(ctx, CVMF_E_INVAL, "--kernel required when using --initrd");
 	if (!spec->kernel_path && spec->append && spec->append[0])
-		return cvmf_error(ctx, CVMF_E_INVAL, "--kernel required when using --append");
+		return cmn_error(ctx, CVMF_E_INVAL, "--kernel required when using --append");
 	if (spec->have_ovmf_hash && spec->mode != CVMF_MODE_SNP)
-		return cvmf_error(ctx, CVMF_E_INVAL, "--snp-ovmf-hash only works in snp mode");
+		return cmn_error(ctx, CVMF_E_INVAL, "--snp-ovmf-hash only works in snp mode");
 	if (spec->mode == CVMF_MODE_SNP_SVSM) {
 		if (!spec->svsm_path)
-			return cvmf_error(ctx, CVMF_E_INVAL, "snp:svsm mode requires --svsm");
+			return cmn_error(ctx, CVMF_E_INVAL, "snp:svsm mode requires --svsm");
 		if (spec->kernel_path)
-			return cvmf_error(ctx, CVMF_E_INVAL,
+			return cmn_error(ctx, CVMF_E_INVAL,
 					  "snp:svsm mode does not measure a kernel: drop --kernel");
-		if (spec->vars_size == 0 || spec->vars_size % CVMF_PAGE_SIZE)
-			return cvmf_error(ctx, CVMF_E_INVAL,
+		if (spec->vars_size == 0 || spec->vars_size % CMN_PAGE_SIZE)
+			return cmn_error(ctx, CVMF_E_INVAL,
 					  "OVMF vars size %llu is not a non-zero multiple of 4096",
 					  (unsigned long long)spec->vars_size);
 	}
 	if (spec->mode == CVMF_MODE_SNP_OVMF_HASH && spec->kernel_path)
-		return cvmf_error(ctx, CVMF_E_INVAL,
+		return cmn_error(ctx, CVMF_E_INVAL,
 				  "snp:ovmf-hash mode hashes the firmware only: drop --kernel");
 	return 0;
 }
@@ -294,28 +294,28 @@ static int check_firmware(cvmf_ctx *ctx, const struct cvmf_sev_spec *spec,
 	const struct cvmf_snp_section *kh = NULL;
 	const unsigned why = in->have_kernel ? cvmf_ovmf_kernel_hashes(o, &kh) : 0;
 	if (snp && (why & CVMF_KH_NO_SECTION))
-		return cvmf_error(ctx, CVMF_E_UNSUPPORTED,
+		return cmn_error(ctx, CVMF_E_UNSUPPORTED,
 				  "Kernel specified but OVMF metadata doesn't include SNP_KERNEL_HASHES section");
 	if (snp && (why & CVMF_KH_SECTION_NOT_PAGE))
-		return cvmf_error(ctx, CVMF_E_UNSUPPORTED,
+		return cmn_error(ctx, CVMF_E_UNSUPPORTED,
 				  "OVMF SNP_KERNEL_HASHES section at GPA 0x%x is 0x%x bytes; one 4 KiB page is expected",
 				  kh->gpa, kh->len);
 	if (why & CVMF_KH_NO_AREA)
-		return cvmf_error(ctx, CVMF_E_UNSUPPORTED,
+		return cmn_error(ctx, CVMF_E_UNSUPPORTED,
 				  "Kernel specified but OVMF doesn't support kernel/initrd/cmdline measurement");
 	if (why & CVMF_KH_AREA_TOO_SMALL)
-		return cvmf_error(ctx, CVMF_E_UNSUPPORTED,
+		return cmn_error(ctx, CVMF_E_UNSUPPORTED,
 				  "OVMF hashes table area (base 0x%x, size 0x%x) cannot hold the %d-byte table; "
 				  "QEMU refuses this firmware for measured direct boot",
-				  o->hashes_base, o->hashes_size, CVMF_SEV_HASHES_PADDED_LEN);
+				  o->hashes_base, o->hashes_size, MSR_SEV_HASHES_PADDED_LEN);
 	if (snp && !o->has_sev_metadata)
-		return cvmf_error(ctx, CVMF_E_UNSUPPORTED,
+		return cmn_error(ctx, CVMF_E_UNSUPPORTED,
 				  "firmware '%s' has no SEV metadata (OVMF_SEV_METADATA/\"ASEV\"); "
 				  "QEMU refuses to launch it as an SNP guest", spec->ovmf_path);
 	if (snp && (r = check_sections(ctx, "firmware", spec->ovmf_path, o, o->gpa)))
 		return r;
 	if ((spec->mode == CVMF_MODE_SNP || spec->mode == CVMF_MODE_SEV_ES) && !o->has_reset_eip)
-		return cvmf_error(ctx, CVMF_E_UNSUPPORTED,
+		return cmn_error(ctx, CVMF_E_UNSUPPORTED,
 				  "firmware '%s' has no SEV_ES_RESET_BLOCK entry, so its vCPU start address is unknown",
 				  spec->ovmf_path);
 	return 0;
@@ -346,7 +346,7 @@ static int check_kernel(cvmf_ctx *ctx, const struct cvmf_sev_spec *spec)
 	}
 	if (size == 0)
 		return 0;
-	return cvmf_kernel_check(ctx, spec->kernel_path, NULL, spec->initrd_path != NULL, NULL);
+	return msr_kernel_check(ctx, spec->kernel_path, NULL, spec->initrd_path != NULL, NULL);
 }
 
 static int load_svsm(cvmf_ctx *ctx, const struct cvmf_sev_spec *spec, struct cvmf_sev_inputs *in)
@@ -358,17 +358,17 @@ static int load_svsm(cvmf_ctx *ctx, const struct cvmf_sev_spec *spec, struct cvm
 	in->vars_size = spec->vars_size;
 	uint64_t below = (uint64_t)in->fw_len + in->vars_size + in->svsm_len;
 	if (below > FOUR_GIB)
-		return cvmf_error(ctx, CVMF_E_INVAL,
+		return cmn_error(ctx, CVMF_E_INVAL,
 				  "OVMF (%zu) + vars (%llu) + SVSM (%zu) bytes do not fit below 4 GiB",
 				  in->fw_len, (unsigned long long)in->vars_size, in->svsm_len);
 	in->svsm_gpa = FOUR_GIB - below;
 	const struct cvmf_ovmf *s = in->svsm_ovmf;
 	if (!s->has_svsm_info)
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "SVSM image '%s' has no SVSM_INFO entry (a789a612-0597-4c4b-a49f-cbb1fe9d1ddd)",
 				  spec->svsm_path);
 	if (!s->has_sev_metadata)
-		return cvmf_error(ctx, CVMF_E_FORMAT, "SVSM image '%s' has no SEV metadata",
+		return cmn_error(ctx, CVMF_E_FORMAT, "SVSM image '%s' has no SEV metadata",
 				  spec->svsm_path);
 	return check_sections(ctx, "SVSM image", spec->svsm_path, s, in->svsm_gpa);
 }
@@ -379,18 +379,18 @@ int cvmf_sev_load(cvmf_ctx *ctx, const struct cvmf_sev_spec *spec, struct cvmf_s
 	if (r)
 		return r;
 	struct cvmf_sev_inputs *in = calloc(1, sizeof(*in));
-	struct cvmf_hasher *page_h = NULL;
+	struct cmn_hasher *page_h = NULL;
 	struct chain c = { 0 };
 	struct hash_job job = { .spec = spec };
 	pthread_t tid;
 	bool started = false;
 	if (!in)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	in->mode = spec->mode;
 	in->have_kernel = spec->kernel_path != NULL;
 	in->ovmf_path = strdup(spec->ovmf_path);
 	if (!in->ovmf_path) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	job.in = in;
@@ -408,13 +408,13 @@ int cvmf_sev_load(cvmf_ctx *ctx, const struct cvmf_sev_spec *spec, struct cvmf_s
 	/* cmdline: the bytes of --append and one NUL; "" and none agree. */
 	{
 		const char *a = spec->append ? spec->append : "";
-		struct cvmf_hasher *h = NULL;
-		r = cvmf_hasher_new(ctx, CVMF_SHA256, &h);
+		struct cmn_hasher *h = NULL;
+		r = cmn_hasher_new(ctx, CMN_SHA256, &h);
 		if (!r)
-			r = cvmf_hasher_oneshot(h, a, strlen(a) + 1, in->cmdline_sha256);
+			r = cmn_hasher_oneshot(h, a, strlen(a) + 1, in->cmdline_sha256);
 		if (!r)
-			r = cvmf_hasher_oneshot(h, "", 0, in->initrd_sha256);
-		cvmf_hasher_free(h);
+			r = cmn_hasher_oneshot(h, "", 0, in->initrd_sha256);
+		cmn_hasher_free(h);
 		if (r)
 			goto out;
 	}
@@ -425,7 +425,7 @@ int cvmf_sev_load(cvmf_ctx *ctx, const struct cvmf_sev_spec *spec, struct cvmf_s
 		} else {
 			hash_job_run(&job);   /* no thread: do it here */
 			if (job.r) {
-				r = cvmf_error(ctx, job.r, "%s", job.err.msg);
+				r = cmn_error(ctx, job.r, "%s", job.err.msg);
 				goto out;
 			}
 		}
@@ -440,8 +440,8 @@ int cvmf_sev_load(cvmf_ctx *ctx, const struct cvmf_sev_spec *spec, struct cvmf_s
 			memcpy(in->fw_prefix, spec->ovmf_hash, SNP_DIGEST);
 			break;
 		}
-		if ((r = cvmf_hasher_new(ctx, CVMF_SHA384, &c.h)) ||
-		    (r = cvmf_hasher_new(ctx, CVMF_SHA384, &page_h)))
+		if ((r = cmn_hasher_new(ctx, CMN_SHA384, &c.h)) ||
+		    (r = cmn_hasher_new(ctx, CMN_SHA384, &page_h)))
 			goto out;
 		if (spec->mode == CVMF_MODE_SNP_SVSM) {
 			uint64_t ovmf_gpa = in->svsm_gpa + in->svsm_len + in->vars_size;
@@ -452,19 +452,19 @@ int cvmf_sev_load(cvmf_ctx *ctx, const struct cvmf_sev_spec *spec, struct cvmf_s
 			r = chain_normal_pages(&c, page_h, in->ovmf->gpa, in->fw, in->fw_len);
 		}
 		if (r) {
-			r = cvmf_error(ctx, r, "SHA-384 of the firmware pages failed");
+			r = cmn_error(ctx, r, "SHA-384 of the firmware pages failed");
 			goto out;
 		}
 		memcpy(in->fw_prefix, c.digest, SNP_DIGEST);
 		break;
 	case CVMF_MODE_SEV:
 	case CVMF_MODE_SEV_ES:
-		if ((r = cvmf_hasher_new(ctx, CVMF_SHA256, &in->sev_prefix)))
+		if ((r = cmn_hasher_new(ctx, CMN_SHA256, &in->sev_prefix)))
 			goto out;
-		if ((r = cvmf_hasher_update(in->sev_prefix, in->fw, in->fw_len)) ||
+		if ((r = cmn_hasher_update(in->sev_prefix, in->fw, in->fw_len)) ||
 		    (spec->want_file_digests &&
-		     (r = cvmf_hasher_peek(in->sev_prefix, in->ovmf_sha256)))) {
-			r = cvmf_error(ctx, r, "SHA-256 of the firmware failed");
+		     (r = cmn_hasher_peek(in->sev_prefix, in->ovmf_sha256)))) {
+			r = cmn_error(ctx, r, "SHA-256 of the firmware failed");
 			goto out;
 		}
 		in->have_fw_sha256 = spec->want_file_digests;
@@ -475,16 +475,16 @@ int cvmf_sev_load(cvmf_ctx *ctx, const struct cvmf_sev_spec *spec, struct cvmf_s
 		pthread_join(tid, NULL);
 		started = false;
 		if (job.r) {
-			r = cvmf_error(ctx, job.r, "%s", job.err.msg);
+			r = cmn_error(ctx, job.r, "%s", job.err.msg);
 			goto out;
 		}
 	}
 	if (in->have_kernel) {
-		cvmf_sev_hashes_table(in->cmdline_sha256, in->initrd_sha256, in->kernel_sha256,
+		msr_sev_hashes_table(in->cmdline_sha256, in->initrd_sha256, in->kernel_sha256,
 				      in->table);
 		in->have_table = true;
 		if (in->sev_prefix &&
-		    (r = cvmf_hasher_update(in->sev_prefix, in->table, sizeof(in->table))))
+		    (r = cmn_hasher_update(in->sev_prefix, in->table, sizeof(in->table))))
 			goto out;
 	}
 	*ret = in;
@@ -492,8 +492,8 @@ int cvmf_sev_load(cvmf_ctx *ctx, const struct cvmf_sev_spec *spec, struct cvmf_s
 out:
 	if (started)
 		pthread_join(tid, NULL);
-	cvmf_hasher_free(c.h);
-	cvmf_hasher_free(page_h);
+	cmn_hasher_free(c.h);
+	cmn_hasher_free(page_h);
 	cvmf_sev_inputs_free(in);
 	return r;
 }
@@ -550,14 +550,14 @@ static int check_launch(cvmf_ctx *ctx, const struct cvmf_sev_inputs *in,
 	if (!cvmf_sev_mode_has_vmsas(in->mode))
 		return 0;
 	if (l->vcpus < 1 || l->vcpus > CVMF_MAX_VCPUS)
-		return cvmf_error(ctx, CVMF_E_INVAL, "%u vCPUs: a guest has 1 to %d", l->vcpus,
+		return cmn_error(ctx, CVMF_E_INVAL, "%u vCPUs: a guest has 1 to %d", l->vcpus,
 				  CVMF_MAX_VCPUS);
 	if ((unsigned)l->vmm > CVMF_VMM_GCE)
-		return cvmf_error(ctx, CVMF_E_INVAL, "unknown VMM type %d", (int)l->vmm);
+		return cmn_error(ctx, CVMF_E_INVAL, "unknown VMM type %d", (int)l->vmm);
 	if (in->mode == CVMF_MODE_SNP_SVSM && l->vmm != CVMF_VMM_QEMU)
-		return cvmf_error(ctx, CVMF_E_INVAL, "snp:svsm mode is only modelled for QEMU");
+		return cmn_error(ctx, CVMF_E_INVAL, "snp:svsm mode is only modelled for QEMU");
 	if (in->mode != CVMF_MODE_SNP_SVSM && l->vcpus > 1 && in->ovmf->reset_eip == 0)
-		return cvmf_error(ctx, CVMF_E_UNSUPPORTED,
+		return cmn_error(ctx, CVMF_E_UNSUPPORTED,
 				  "firmware '%s' has an SEV-ES AP reset address of 0; cannot start %u vCPUs",
 				  in->ovmf_path, l->vcpus);
 	return 0;
@@ -565,29 +565,29 @@ static int check_launch(cvmf_ctx *ctx, const struct cvmf_sev_inputs *in,
 
 /* The VMSA page of vCPU `index`. */
 static void build_vmsa(const struct cvmf_sev_inputs *in, const struct cvmf_sev_launch *l,
-		       unsigned index, uint8_t page[CVMF_PAGE_SIZE])
+		       unsigned index, uint8_t page[CMN_PAGE_SIZE])
 {
 	const uint64_t features = cvmf_sev_vmsa_features(in->mode, l->guest_features);
 	if (in->mode == CVMF_MODE_SNP_SVSM) {
 		uint32_t eip = (uint32_t)(in->svsm_gpa + in->svsm_ovmf->svsm_entry_offset);
-		cvmf_vmsa_build(page, CVMF_VMSA_SVSM, CVMF_VMM_QEMU, eip, l->vcpu_sig, features);
+		msr_vmsa_build(page, MSR_VMSA_SVSM, CVMF_VMM_QEMU, eip, l->vcpu_sig, features);
 		return;
 	}
 	uint32_t eip = index == 0 ? BSP_EIP : in->ovmf->reset_eip;
-	cvmf_vmsa_build(page, CVMF_VMSA_RESET, l->vmm, eip, l->vcpu_sig, features);
+	msr_vmsa_build(page, MSR_VMSA_RESET, l->vmm, eip, l->vcpu_sig, features);
 }
 
 int cvmf_sev_vmsa(cvmf_ctx *ctx, const struct cvmf_sev_inputs *in,
 		  const struct cvmf_sev_launch *launch, unsigned index, uint8_t ret_page[4096])
 {
 	if (!cvmf_sev_mode_has_vmsas(in->mode))
-		return cvmf_error(ctx, CVMF_E_INVAL, "mode %s has no VMSA pages",
+		return cmn_error(ctx, CVMF_E_INVAL, "mode %s has no VMSA pages",
 				  cvmf_sev_mode_name(in->mode));
 	int r = check_launch(ctx, in, launch);
 	if (r)
 		return r;
 	if (index >= launch->vcpus)
-		return cvmf_error(ctx, CVMF_E_INVAL, "vCPU %u does not exist in a %u-vCPU guest",
+		return cmn_error(ctx, CVMF_E_INVAL, "vCPU %u does not exist in a %u-vCPU guest",
 				  index, launch->vcpus);
 	build_vmsa(in, launch, index, ret_page);
 	return 0;
@@ -600,32 +600,32 @@ int cvmf_sev_vmsa(cvmf_ctx *ctx, const struct cvmf_sev_inputs *in,
  */
 static int walk_vcpus(const struct cvmf_sev_inputs *in, const struct cvmf_sev_launch *l,
 		      const uint8_t meta_state[SNP_DIGEST], const unsigned *counts, size_t n,
-		      struct cvmf_hasher *small_h, struct cvmf_hasher *page_h,
-		      struct cvmf_hasher *run_h, uint8_t *out)
+		      struct cmn_hasher *small_h, struct cmn_hasher *page_h,
+		      struct cmn_hasher *run_h, uint8_t *out)
 {
-	uint8_t bsp[CVMF_PAGE_SIZE], ap[CVMF_PAGE_SIZE];
+	uint8_t bsp[CMN_PAGE_SIZE], ap[CMN_PAGE_SIZE];
 	struct cvmf_sev_launch one = *l;
 	one.vcpus = 2;
 	build_vmsa(in, &one, 0, bsp);
 	build_vmsa(in, &one, 1, ap);
 	int r = 0;
 	if (in->mode == CVMF_MODE_SEV_ES) {
-		if ((r = cvmf_hasher_copy(run_h, in->sev_prefix)))
+		if ((r = cmn_hasher_copy(run_h, in->sev_prefix)))
 			return r;
 		unsigned done = 0;
 		for (size_t i = 0; i < n; i++) {
 			for (; done < counts[i] && !r; done++)
-				r = cvmf_hasher_update(run_h, done == 0 ? bsp : ap, CVMF_PAGE_SIZE);
+				r = cmn_hasher_update(run_h, done == 0 ? bsp : ap, CMN_PAGE_SIZE);
 			if (!r)
-				r = cvmf_hasher_peek(run_h, out + i * 32);
+				r = cmn_hasher_peek(run_h, out + i * 32);
 			if (r)
 				return r;
 		}
 		return 0;
 	}
 	uint8_t bsp_d[SNP_DIGEST], ap_d[SNP_DIGEST];
-	if ((r = cvmf_hasher_oneshot(page_h, bsp, CVMF_PAGE_SIZE, bsp_d)) ||
-	    (r = cvmf_hasher_oneshot(page_h, ap, CVMF_PAGE_SIZE, ap_d)))
+	if ((r = cmn_hasher_oneshot(page_h, bsp, CMN_PAGE_SIZE, bsp_d)) ||
+	    (r = cmn_hasher_oneshot(page_h, ap, CMN_PAGE_SIZE, ap_d)))
 		return r;
 	struct chain c = { .h = small_h };
 	memcpy(c.digest, meta_state, SNP_DIGEST);
@@ -650,10 +650,10 @@ int cvmf_sev_measure_matrix(cvmf_ctx *ctx, const struct cvmf_sev_inputs *in,
 			    const struct cvmf_sev_matrix *m, cvmf_sev_matrix_cb cb, void *userdata)
 {
 	if (!m->n_vmms || !m->n_vcpu_sigs || !m->n_guest_features || !m->n_vcpus)
-		return cvmf_error(ctx, CVMF_E_INVAL, "empty measurement matrix");
+		return cmn_error(ctx, CVMF_E_INVAL, "empty measurement matrix");
 	const bool vmsas = cvmf_sev_mode_has_vmsas(in->mode);
 	const size_t dlen = in->mode == CVMF_MODE_SEV || in->mode == CVMF_MODE_SEV_ES ? 32 : 48;
-	struct cvmf_hasher *small_h = NULL, *page_h = NULL, *run_h = NULL;
+	struct cmn_hasher *small_h = NULL, *page_h = NULL, *run_h = NULL;
 	unsigned *uniq = NULL;
 	uint32_t *eff_sigs = NULL;
 	uint8_t *digests = NULL;
@@ -667,14 +667,14 @@ int cvmf_sev_measure_matrix(cvmf_ctx *ctx, const struct cvmf_sev_inputs *in,
 				return r;
 		}
 
-	if ((r = cvmf_hasher_new(ctx, CVMF_SHA384, &small_h)) ||
-	    (r = cvmf_hasher_new(ctx, CVMF_SHA384, &page_h)) ||
-	    (r = cvmf_hasher_new(ctx, CVMF_SHA256, &run_h)))
+	if ((r = cmn_hasher_new(ctx, CMN_SHA384, &small_h)) ||
+	    (r = cmn_hasher_new(ctx, CMN_SHA384, &page_h)) ||
+	    (r = cmn_hasher_new(ctx, CMN_SHA256, &run_h)))
 		goto out;
 	uniq = malloc(m->n_vcpus * sizeof(*uniq));
 	eff_sigs = malloc(m->n_vcpu_sigs * sizeof(*eff_sigs));
 	if (!uniq || !eff_sigs) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	memcpy(uniq, m->vcpus, m->n_vcpus * sizeof(*uniq));
@@ -684,7 +684,7 @@ int cvmf_sev_measure_matrix(cvmf_ctx *ctx, const struct cvmf_sev_inputs *in,
 			uniq[n_uniq++] = uniq[i];
 	digests = malloc(m->n_vcpu_sigs * n_uniq * dlen);
 	if (!digests) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 
@@ -721,7 +721,7 @@ int cvmf_sev_measure_matrix(cvmf_ctx *ctx, const struct cvmf_sev_inputs *in,
 						       run_h, dst);
 				} else if (in->mode == CVMF_MODE_SEV) {
 					for (size_t i = 0; i < n_uniq && !r; i++)
-						r = cvmf_hasher_peek(in->sev_prefix, dst + i * dlen);
+						r = cmn_hasher_peek(in->sev_prefix, dst + i * dlen);
 				} else {
 					for (size_t i = 0; i < n_uniq; i++)
 						memcpy(dst + i * dlen, in->fw_prefix, dlen);
@@ -748,14 +748,14 @@ int cvmf_sev_measure_matrix(cvmf_ctx *ctx, const struct cvmf_sev_inputs *in,
 	r = 0;
 	goto out;
 crypto:
-	r = cvmf_error(ctx, CVMF_E_CRYPTO, "SHA computation failed");
+	r = cmn_error(ctx, CVMF_E_CRYPTO, "SHA computation failed");
 out:
 	free(uniq);
 	free(eff_sigs);
 	free(digests);
-	cvmf_hasher_free(small_h);
-	cvmf_hasher_free(page_h);
-	cvmf_hasher_free(run_h);
+	cmn_hasher_free(small_h);
+	cmn_hasher_free(page_h);
+	cmn_hasher_free(run_h);
 	return r;
 }
 
@@ -793,12 +793,12 @@ static const char *const mode_names[] = {
 
 const char *cvmf_sev_mode_name(enum cvmf_sev_mode m)
 {
-	return (unsigned)m < CVMF_ARRAY_SIZE(mode_names) ? mode_names[m] : "?";
+	return (unsigned)m < CMN_ARRAY_SIZE(mode_names) ? mode_names[m] : "?";
 }
 
 int cvmf_sev_mode_parse(const char *s, enum cvmf_sev_mode *ret)
 {
-	for (size_t i = 0; i < CVMF_ARRAY_SIZE(mode_names); i++)
+	for (size_t i = 0; i < CMN_ARRAY_SIZE(mode_names); i++)
 		if (!strcmp(s, mode_names[i])) {
 			*ret = (enum cvmf_sev_mode)i;
 			return 0;
@@ -812,12 +812,12 @@ static const char *const vmm_names[] = {
 
 const char *cvmf_vmm_name(enum cvmf_vmm v)
 {
-	return (unsigned)v < CVMF_ARRAY_SIZE(vmm_names) ? vmm_names[v] : "?";
+	return (unsigned)v < CMN_ARRAY_SIZE(vmm_names) ? vmm_names[v] : "?";
 }
 
 int cvmf_vmm_parse(const char *s, enum cvmf_vmm *ret)
 {
-	for (size_t i = 0; i < CVMF_ARRAY_SIZE(vmm_names); i++)
+	for (size_t i = 0; i < CMN_ARRAY_SIZE(vmm_names); i++)
 		if (!strcmp(s, vmm_names[i])) {
 			*ret = (enum cvmf_vmm)i;
 			return 0;

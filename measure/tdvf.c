@@ -30,7 +30,7 @@ const char *cvmf_tdvf_section_name(uint32_t type)
 {
 	static const char *const names[] = { "BFV", "CFV", "TD_HOB", "TempMem", "PermMem",
 					     "Payload", "PayloadParam", "TD_INFO", "TD_PARAMS" };
-	return type < CVMF_ARRAY_SIZE(names) ? names[type] : NULL;
+	return type < CMN_ARRAY_SIZE(names) ? names[type] : NULL;
 }
 
 __attribute__((format(printf, 2, 3)))
@@ -46,7 +46,7 @@ static void refuse(struct cvmf_ovmf *o, const char *fmt, ...)
 	o->n_tdvf_sections = 0;
 }
 
-void cvmf_tdvf_parse(const uint8_t *buf, size_t n, struct cvmf_ovmf *o)
+void msr_tdvf_parse(const uint8_t *buf, size_t n, struct cvmf_ovmf *o)
 {
 	const size_t at = o->tdx_metadata_offset;
 	if (at < 16 || n - at < TDVF_DESC)
@@ -56,7 +56,7 @@ void cvmf_tdvf_parse(const uint8_t *buf, size_t n, struct cvmf_ovmf *o)
 	const uint8_t *d = buf + at;
 	if (memcmp(d, "TDVF", 4))
 		return refuse(o, "TDVF descriptor at offset 0x%zx has no \"TDVF\" signature", at);
-	uint32_t length = cvmf_le32(d + 4), version = cvmf_le32(d + 8), count = cvmf_le32(d + 12);
+	uint32_t length = cmn_le32(d + 4), version = cmn_le32(d + 8), count = cmn_le32(d + 12);
 	if (version != 1)
 		return refuse(o, "TDVF descriptor has version %u; only version 1 is known", version);
 	if (count < 2 || count > TDVF_MAX_SECTIONS)
@@ -74,19 +74,19 @@ void cvmf_tdvf_parse(const uint8_t *buf, size_t n, struct cvmf_ovmf *o)
 	for (uint32_t i = 0; i < count; i++) {
 		const uint8_t *s = d + TDVF_DESC + (size_t)TDVF_SECTION * i;
 		struct cvmf_tdvf_section *t = &o->tdvf_sections[i];
-		t->data_offset = cvmf_le32(s);
-		t->raw_size = cvmf_le32(s + 4);
-		t->gpa = cvmf_le64(s + 8);
-		t->mem_size = cvmf_le64(s + 16);
-		t->type = cvmf_le32(s + 24);
-		t->attributes = cvmf_le32(s + 28);
+		t->data_offset = cmn_le32(s);
+		t->raw_size = cmn_le32(s + 4);
+		t->gpa = cmn_le64(s + 8);
+		t->mem_size = cmn_le64(s + 16);
+		t->type = cmn_le32(s + 24);
+		t->attributes = cmn_le32(s + 28);
 		const char *name = cvmf_tdvf_section_name(t->type);
 		if (!name)
 			return refuse(o, "TDVF section %u has unknown type %u", i, t->type);
 		if ((uint64_t)t->data_offset + t->raw_size > n)
 			return refuse(o, "TDVF section %u (%s) data 0x%x+0x%x lies outside the %zu-byte file",
 				      i, name, t->data_offset, t->raw_size, n);
-		if (t->gpa % CVMF_PAGE_SIZE || t->mem_size % CVMF_PAGE_SIZE || t->mem_size == 0)
+		if (t->gpa % CMN_PAGE_SIZE || t->mem_size % CMN_PAGE_SIZE || t->mem_size == 0)
 			return refuse(o, "TDVF section %u (%s) at GPA 0x%llx size 0x%llx is not whole 4 KiB pages",
 				      i, name, (unsigned long long)t->gpa,
 				      (unsigned long long)t->mem_size);

@@ -41,7 +41,7 @@ void cvmf_tpm_result_free(struct cvmf_tpm_result *r)
 int cvmf_tpm_rules_for_release(cvmf_ctx *ctx, unsigned release, struct cvmf_tpm_rules *ret)
 {
 	if (release >= 202505)
-		return cvmf_error(ctx, CVMF_E_UNSUPPORTED,
+		return cmn_error(ctx, CVMF_E_UNSUPPORTED,
 				  "OVMF %u.%02u is not modelled: edk2 >= 202505 adds fw_cfg, SMBIOS and boot-manager events",
 				  release / 100, release % 100);
 	/* OVMF measures QEMU's ACPI blobs into PCR 1 from its 2023 releases on
@@ -57,7 +57,7 @@ static int read_cert(cvmf_ctx *ctx, const char *path, uint8_t **ret, size_t *ret
 {
 	uint8_t *buf;
 	size_t len;
-	int r = cvmf_read_file(ctx, "signer certificate", path, 1u << 20, &buf, &len);
+	int r = cmn_read_file(ctx, "signer certificate", path, 1u << 20, &buf, &len);
 	if (r)
 		return r;
 	X509 *x = NULL;
@@ -71,18 +71,18 @@ static int read_cert(cvmf_ctx *ctx, const char *path, uint8_t **ret, size_t *ret
 	}
 	free(buf);
 	if (!x)
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "signer certificate '%s' is neither a DER nor a PEM X.509 certificate",
 				  path);
 	unsigned char *der = NULL;
 	int n = i2d_X509(x, &der);
 	X509_free(x);
 	if (n <= 0)
-		return cvmf_error(ctx, CVMF_E_CRYPTO, "cannot encode signer certificate '%s'", path);
+		return cmn_error(ctx, CVMF_E_CRYPTO, "cannot encode signer certificate '%s'", path);
 	*ret = malloc((size_t)n);
 	if (!*ret) {
 		OPENSSL_free(der);
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	}
 	memcpy(*ret, der, (size_t)n);
 	*ret_len = (size_t)n;
@@ -93,17 +93,17 @@ static int read_cert(cvmf_ctx *ctx, const char *path, uint8_t **ret, size_t *ret
 static int check_spec(cvmf_ctx *ctx, const struct cvmf_tpm_spec *s)
 {
 	if (!s->ovmf_path || !s->kernel_path)
-		return cvmf_error(ctx, CVMF_E_INVAL, "a firmware image and a kernel are required");
-	if (s->memory == 0 || s->memory % CVMF_PAGE_SIZE)
-		return cvmf_error(ctx, CVMF_E_INVAL,
+		return cmn_error(ctx, CVMF_E_INVAL, "a firmware image and a kernel are required");
+	if (s->memory == 0 || s->memory % CMN_PAGE_SIZE)
+		return cmn_error(ctx, CVMF_E_INVAL,
 				  "the guest memory size must be a non-zero multiple of 4 KiB, not %llu bytes",
 				  (unsigned long long)s->memory);
 	if (s->secure_boot && !s->signer_cert_path)
-		return cvmf_error(ctx, CVMF_E_INVAL,
+		return cmn_error(ctx, CVMF_E_INVAL,
 				  "secure boot needs the certificate in db that verifies the kernel");
 	if (s->acpi_in_pcr1 && s->acpi_tables_path &&
 	    (!s->acpi_loader_path || !s->acpi_rsdp_path || !s->acpi_tpm_log_path))
-		return cvmf_error(ctx, CVMF_E_INVAL,
+		return cmn_error(ctx, CVMF_E_INVAL,
 				  "PCR 1 on this OVMF measures four fw_cfg blobs: give the table loader, the RSDP, the TPM log area and the tables, as dumped from QEMU");
 	return 0;
 }
@@ -115,11 +115,11 @@ static int read_firmware(cvmf_ctx *ctx, const char *path, uint8_t **ret, size_t 
 	struct cvmf_ovmf *o = NULL;
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	int r = cvmf_ovmf_read_image(ctx, "firmware", path, true, &buf, &len, &o);
+	int r = msr_ovmf_read_image(ctx, "firmware", path, true, &buf, &len, &o);
 	if (!r && (r = cvmf_ovmf_validate(ctx, buf, len, o))) {
 		char msg[sizeof(ctx->msg)];
 		snprintf(msg, sizeof(msg), "%s", ctx->msg);
-		r = cvmf_error(ctx, r, "firmware '%s' is not an OVMF image: %s", path, msg);
+		r = cmn_error(ctx, r, "firmware '%s' is not an OVMF image: %s", path, msg);
 	}
 	cvmf_ovmf_free(o);
 	if (r) {
@@ -137,7 +137,7 @@ struct blob {
 	size_t len;
 };
 
-static int acpi_events(struct cvmf_uefi_emit *e, const struct cvmf_tpm_spec *s)
+static int acpi_events(struct msr_uefi_emit *e, const struct cvmf_tpm_spec *s)
 {
 	struct blob b[4] = {
 		{ "etc/table-loader", s->acpi_loader_path, NULL, 0 },
@@ -147,9 +147,9 @@ static int acpi_events(struct cvmf_uefi_emit *e, const struct cvmf_tpm_spec *s)
 	};
 	int r = 0;
 	for (int i = 0; !r && i < 4; i++)
-		r = cvmf_read_file(e->ctx, b[i].what, b[i].path, MAX_BLOB, &b[i].buf, &b[i].len);
+		r = cmn_read_file(e->ctx, b[i].what, b[i].path, MAX_BLOB, &b[i].buf, &b[i].len);
 	for (int i = 0; !r && i < 4; i++)
-		r = cvmf_uefi_ev(e, 1, CVMF_EV_PLATFORM_CONFIG_FLAGS, b[i].buf, b[i].len,
+		r = msr_uefi_ev(e, 1, CVMF_EV_PLATFORM_CONFIG_FLAGS, b[i].buf, b[i].len,
 				 "ACPI DATA", 9, b[i].what);
 	for (int i = 0; i < 4; i++)
 		free(b[i].buf);
@@ -163,27 +163,27 @@ int cvmf_tpm_measure(cvmf_ctx *ctx, const struct cvmf_tpm_spec *spec, struct cvm
 		return r;
 	struct cvmf_tpm_result *res = calloc(1, sizeof(*res));
 	if (!res)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	uint8_t *fw = NULL, *vars = NULL, *cert = NULL;
 	size_t fw_len = 0, vars_len = 0, cert_len = 0;
-	struct cvmf_varstore store = { 0 };
+	struct msr_varstore store = { 0 };
 	bool have_store = false;
-	struct cvmf_uefi_emit e = { 0 };
+	struct msr_uefi_emit e = { 0 };
 
 	/* Firmware and variable store. */
 	r = read_firmware(ctx, spec->ovmf_path, &fw, &fw_len);
 	if (!r)
-		r = cvmf_digest_both(ctx, fw, fw_len, &res->firmware);
+		r = cmn_digest_both(ctx, fw, fw_len, &res->firmware);
 	if (r)
 		goto out;
 	if (spec->vars_path) {
 		char what[300];
 		snprintf(what, sizeof(what), "variable store '%s'", spec->vars_path);
-		r = cvmf_read_file(ctx, "variable store", spec->vars_path, MAX_VARS, &vars, &vars_len);
+		r = cmn_read_file(ctx, "variable store", spec->vars_path, MAX_VARS, &vars, &vars_len);
 		if (!r)
-			r = cvmf_digest_both(ctx, vars, vars_len, &res->vars);
+			r = cmn_digest_both(ctx, vars, vars_len, &res->vars);
 		if (!r)
-			r = cvmf_varstore_parse(ctx, what, vars, vars_len, &store);
+			r = msr_varstore_parse(ctx, what, vars, vars_len, &store);
 		if (r)
 			goto out;
 		have_store = true;
@@ -191,7 +191,7 @@ int cvmf_tpm_measure(cvmf_ctx *ctx, const struct cvmf_tpm_spec *spec, struct cvm
 		/* A combined image (OVMF.fd) starts with its store; a code-only
 		 * image does not, and then no key is enrolled. */
 		cvmf_ctx *quiet = cvmf_ctx_new();
-		if (quiet && !cvmf_varstore_parse(quiet, "firmware", fw, fw_len, &store)) {
+		if (quiet && !msr_varstore_parse(quiet, "firmware", fw, fw_len, &store)) {
 			have_store = true;
 			res->vars_from_image = true;
 		}
@@ -200,10 +200,10 @@ int cvmf_tpm_measure(cvmf_ctx *ctx, const struct cvmf_tpm_spec *spec, struct cvm
 
 	/* Kernel and initrd. */
 	uint64_t initrd_size = 0;
-	struct cvmf_hasher *h[2] = { NULL, NULL };
+	struct cmn_hasher *h[2] = { NULL, NULL };
 	uint8_t initrd256[32], initrd384[48];
-	res->below_4g = cvmf_qemu_below_4g(spec->memory, spec->q35);
-	struct cvmf_qemu_linux q = {
+	res->below_4g = msr_qemu_below_4g(spec->memory, spec->q35);
+	struct msr_qemu_linux q = {
 		.below_4g = res->below_4g,
 		.acpi_data_size = spec->acpi_data_size,
 		.cmdline = spec->append ? spec->append : "",
@@ -219,17 +219,17 @@ int cvmf_tpm_measure(cvmf_ctx *ctx, const struct cvmf_tpm_spec *spec, struct cvm
 			goto out;
 		}
 		close(fd);
-		if ((r = cvmf_kernel_check(ctx, spec->kernel_path, &q, true, NULL)))
+		if ((r = msr_kernel_check(ctx, spec->kernel_path, &q, true, NULL)))
 			goto out;
 		uint8_t *outs[2] = { initrd256, initrd384 };
-		r = cvmf_hasher_new(ctx, CVMF_SHA256, &h[0]);
+		r = cmn_hasher_new(ctx, CMN_SHA256, &h[0]);
 		if (!r)
-			r = cvmf_hasher_new(ctx, CVMF_SHA384, &h[1]);
+			r = cmn_hasher_new(ctx, CMN_SHA384, &h[1]);
 		if (!r)
 			r = cmn_hash_input(ctx, "initrd", spec->initrd_path, CMN_MAX_INITRD, 0, h, 2,
 					   outs, &initrd_size);
-		cvmf_hasher_free(h[0]);
-		cvmf_hasher_free(h[1]);
+		cmn_hasher_free(h[0]);
+		cmn_hasher_free(h[1]);
 		if (r)
 			goto out;
 		res->initrd.present = true;
@@ -238,8 +238,8 @@ int cvmf_tpm_measure(cvmf_ctx *ctx, const struct cvmf_tpm_spec *spec, struct cvm
 		memcpy(res->initrd.sha384, initrd384, 48);
 	}
 	q.initrd_size = initrd_size;
-	struct cvmf_kernel_image k;
-	r = cvmf_kernel_measure(ctx, spec->kernel_path, &q, spec->kernel_header_patch, true, &k);
+	struct msr_kernel_image k;
+	r = msr_kernel_measure(ctx, spec->kernel_path, &q, spec->kernel_header_patch, true, &k);
 	if (r)
 		goto out;
 	res->kernel = k.file;
@@ -261,15 +261,15 @@ int cvmf_tpm_measure(cvmf_ctx *ctx, const struct cvmf_tpm_spec *spec, struct cvm
 			goto out;
 		const uint8_t dbguid[16] = { 0xcb, 0xb2, 0x19, 0xd7, 0x3a, 0x3d, 0x96, 0x45,
 					     0xa3, 0xbc, 0xda, 0xd0, 0x0e, 0x67, 0x65, 0x6f };
-		const struct cvmf_efi_var *db = have_store ? cvmf_varstore_find(&store, dbguid, "db") : NULL;
+		const struct msr_efi_var *db = have_store ? msr_varstore_find(&store, dbguid, "db") : NULL;
 		if (!db) {
-			r = cvmf_error(ctx, CVMF_E_INVAL,
+			r = cmn_error(ctx, CVMF_E_INVAL,
 				       "secure boot: the variable store has no db to verify the kernel with");
 			goto out;
 		}
-		int f = cvmf_siglist_find(db->data, db->len, cert, cert_len, &sigdata, &sig_len);
+		int f = msr_siglist_find(db->data, db->len, cert, cert_len, &sigdata, &sig_len);
 		if (f) {
-			r = cvmf_error(ctx, f == CVMF_E_FORMAT ? CVMF_E_FORMAT : CVMF_E_INVAL,
+			r = cmn_error(ctx, f == CVMF_E_FORMAT ? CVMF_E_FORMAT : CVMF_E_INVAL,
 				       f == CVMF_E_FORMAT ? "secure boot: db in the variable store is not a valid signature list"
 							  : "secure boot: certificate '%s' is not in db, so it cannot have verified the kernel",
 				       spec->signer_cert_path);
@@ -286,7 +286,7 @@ int cvmf_tpm_measure(cvmf_ctx *ctx, const struct cvmf_tpm_spec *spec, struct cvm
 	static const uint16_t algs[] = { CVMF_TCG_SHA256, CVMF_TCG_SHA384 };
 	r = cvmf_eventlog_new(ctx, CVMF_EVLOG_TPM, algs, 2, &res->log);
 	if (!r)
-		r = cvmf_uefi_emit_init(ctx, &e, res->log);
+		r = msr_uefi_emit_init(ctx, &e, res->log);
 	if (r)
 		goto out;
 	bool pcr1 = !spec->acpi_in_pcr1 || spec->acpi_tables_path;
@@ -294,29 +294,29 @@ int cvmf_tpm_measure(cvmf_ctx *ctx, const struct cvmf_tpm_spec *spec, struct cvm
 		r = acpi_events(&e, spec);
 	int sb = spec->secure_boot ? 1 : spec->secure_boot_var;
 	if (!r)
-		r = cvmf_uefi_secure_boot_vars(&e, 7, sb, have_store ? &store : NULL);
+		r = msr_uefi_secure_boot_vars(&e, 7, sb, have_store ? &store : NULL);
 	if (!r)
-		r = cvmf_uefi_separator(&e, 7);
+		r = msr_uefi_separator(&e, 7);
 	if (!r && spec->secure_boot && !res->legacy_fallback)
-		r = cvmf_uefi_authority(&e, sigdata, sig_len);
+		r = msr_uefi_authority(&e, sigdata, sig_len);
 	if (!r && !res->legacy_fallback)
-		r = cvmf_uefi_kernel(&e, &k.authenticode, k.size);
+		r = msr_uefi_kernel(&e, &k.authenticode, k.size);
 	if (!r)
-		r = cvmf_uefi_boot_vars_direct(&e);
+		r = msr_uefi_boot_vars_direct(&e);
 	if (!r)
-		r = cvmf_uefi_calling_boot_option(&e);
+		r = msr_uefi_calling_boot_option(&e);
 	for (uint32_t p = 0; !r && p <= 6; p++)
-		r = cvmf_uefi_separator(&e, p);
+		r = msr_uefi_separator(&e, p);
 	if (!r && !res->legacy_fallback)
-		r = cvmf_uefi_load_options(&e, spec->append, spec->initrd_path != NULL);
+		r = msr_uefi_load_options(&e, spec->append, spec->initrd_path != NULL);
 	if (!r && spec->initrd_path) {
-		struct cvmf_bank_digests d;
+		struct msr_bank_digests d;
 		memcpy(d.sha256, initrd256, 32);
 		memcpy(d.sha384, initrd384, 48);
-		r = cvmf_uefi_initrd(&e, &d);
+		r = msr_uefi_initrd(&e, &d);
 	}
 	if (!r)
-		r = cvmf_uefi_exit_boot_services(&e);
+		r = msr_uefi_exit_boot_services(&e);
 
 	/* PCRs: the replay of the log, per bank. */
 	uint8_t regs[24][64];
@@ -331,8 +331,8 @@ int cvmf_tpm_measure(cvmf_ctx *ctx, const struct cvmf_tpm_spec *spec, struct cvm
 	for (int i = 1; !r && i <= 9; i++)
 		res->have_pcr[i] = i != 8 && (i != 1 || pcr1);
 out:
-	cvmf_uefi_emit_fini(&e);
-	cvmf_varstore_free(&store);
+	msr_uefi_emit_fini(&e);
+	msr_varstore_free(&store);
 	free(fw);
 	free(vars);
 	free(cert);

@@ -47,7 +47,7 @@ static const uint8_t GUID_UIAPP[16] = {
 #define TAG_LOAD_OPTIONS 0x8F3B22EDu
 #define TAG_LINUX_INITRD 0x8F3B22ECu
 
-uint32_t cvmf_pcr_to_mr_index(uint32_t pcr)
+uint32_t msr_pcr_to_mr_index(uint32_t pcr)
 {
 	if (pcr == 0)
 		return 0;
@@ -60,46 +60,46 @@ uint32_t cvmf_pcr_to_mr_index(uint32_t pcr)
 	return 4;
 }
 
-int cvmf_uefi_emit_init(cvmf_ctx *ctx, struct cvmf_uefi_emit *e, struct cvmf_eventlog *log)
+int msr_uefi_emit_init(cvmf_ctx *ctx, struct msr_uefi_emit *e, struct cvmf_eventlog *log)
 {
 	memset(e, 0, sizeof(*e));
 	e->ctx = ctx;
 	e->log = log;
 	for (unsigned i = 0; i < log->n_algs; i++) {
-		enum cvmf_hash_alg a;
+		enum cmn_hash_alg a;
 		if (log->algs[i].alg == CVMF_TCG_SHA256)
-			a = CVMF_SHA256;
+			a = CMN_SHA256;
 		else if (log->algs[i].alg == CVMF_TCG_SHA384)
-			a = CVMF_SHA384;
+			a = CMN_SHA384;
 		else {
-			cvmf_uefi_emit_fini(e);
-			return cvmf_error(ctx, CVMF_E_UNSUPPORTED,
+			msr_uefi_emit_fini(e);
+			return cmn_error(ctx, CVMF_E_UNSUPPORTED,
 					  "predicted logs support the sha256 and sha384 banks, not 0x%04x",
 					  log->algs[i].alg);
 		}
-		int r = cvmf_hasher_new(ctx, a, &e->h[i]);
+		int r = cmn_hasher_new(ctx, a, &e->h[i]);
 		if (r) {
-			cvmf_uefi_emit_fini(e);
+			msr_uefi_emit_fini(e);
 			return r;
 		}
 	}
 	return 0;
 }
 
-void cvmf_uefi_emit_fini(struct cvmf_uefi_emit *e)
+void msr_uefi_emit_fini(struct msr_uefi_emit *e)
 {
 	for (unsigned i = 0; i < CVMF_EVLOG_MAX_ALGS; i++) {
-		cvmf_hasher_free(e->h[i]);
+		cmn_hasher_free(e->h[i]);
 		e->h[i] = NULL;
 	}
 }
 
-static uint32_t log_index(const struct cvmf_uefi_emit *e, uint32_t pcr)
+static uint32_t log_index(const struct msr_uefi_emit *e, uint32_t pcr)
 {
-	return e->log->kind == CVMF_EVLOG_CCEL ? cvmf_pcr_to_mr_index(pcr) : pcr;
+	return e->log->kind == CVMF_EVLOG_CCEL ? msr_pcr_to_mr_index(pcr) : pcr;
 }
 
-int cvmf_uefi_ev(struct cvmf_uefi_emit *e, uint32_t pcr, uint32_t type, const void *pre,
+int msr_uefi_ev(struct msr_uefi_emit *e, uint32_t pcr, uint32_t type, const void *pre,
 		 size_t pre_len, const void *data, size_t len, const char *what)
 {
 	uint8_t d[CVMF_EVLOG_MAX_ALGS][64];
@@ -109,16 +109,16 @@ int cvmf_uefi_ev(struct cvmf_uefi_emit *e, uint32_t pcr, uint32_t type, const vo
 		pre_len = len;
 	}
 	for (unsigned i = 0; i < e->log->n_algs; i++) {
-		if (cvmf_hasher_oneshot(e->h[i], pre, pre_len, d[i]))
-			return cvmf_error(e->ctx, CVMF_E_CRYPTO, "hashing the %s event failed", what);
+		if (cmn_hasher_oneshot(e->h[i], pre, pre_len, d[i]))
+			return cmn_error(e->ctx, CVMF_E_CRYPTO, "hashing the %s event failed", what);
 		dp[i] = d[i];
 	}
 	return cvmf_eventlog_add(e->ctx, e->log, log_index(e, pcr), type, dp, data, len, false,
 				 what);
 }
 
-int cvmf_uefi_ev_digests(struct cvmf_uefi_emit *e, uint32_t pcr, uint32_t type,
-			 const struct cvmf_bank_digests *d, const void *data, size_t len,
+int msr_uefi_ev_digests(struct msr_uefi_emit *e, uint32_t pcr, uint32_t type,
+			 const struct msr_bank_digests *d, const void *data, size_t len,
 			 bool runtime, const char *what)
 {
 	const uint8_t *dp[CVMF_EVLOG_MAX_ALGS];
@@ -128,27 +128,27 @@ int cvmf_uefi_ev_digests(struct cvmf_uefi_emit *e, uint32_t pcr, uint32_t type,
 				 what);
 }
 
-int cvmf_uefi_separator(struct cvmf_uefi_emit *e, uint32_t pcr)
+int msr_uefi_separator(struct msr_uefi_emit *e, uint32_t pcr)
 {
 	static const uint8_t zero[4];
-	return cvmf_uefi_ev(e, pcr, CVMF_EV_SEPARATOR, NULL, 0, zero, sizeof(zero), "separator");
+	return msr_uefi_ev(e, pcr, CVMF_EV_SEPARATOR, NULL, 0, zero, sizeof(zero), "separator");
 }
 
-int cvmf_uefi_action(struct cvmf_uefi_emit *e, uint32_t pcr, const char *action)
+int msr_uefi_action(struct msr_uefi_emit *e, uint32_t pcr, const char *action)
 {
-	return cvmf_uefi_ev(e, pcr, CVMF_EV_EFI_ACTION, NULL, 0, action, strlen(action), action);
+	return msr_uefi_ev(e, pcr, CVMF_EV_EFI_ACTION, NULL, 0, action, strlen(action), action);
 }
 
-int cvmf_uefi_calling_boot_option(struct cvmf_uefi_emit *e)
+int msr_uefi_calling_boot_option(struct msr_uefi_emit *e)
 {
-	return cvmf_uefi_action(e, 4, "Calling EFI Application from Boot Option");
+	return msr_uefi_action(e, 4, "Calling EFI Application from Boot Option");
 }
 
-int cvmf_uefi_exit_boot_services(struct cvmf_uefi_emit *e)
+int msr_uefi_exit_boot_services(struct msr_uefi_emit *e)
 {
-	int r = cvmf_uefi_action(e, 5, "Exit Boot Services Invocation");
+	int r = msr_uefi_action(e, 5, "Exit Boot Services Invocation");
 	if (!r)
-		r = cvmf_uefi_action(e, 5, "Exit Boot Services Returned with Success");
+		r = msr_uefi_action(e, 5, "Exit Boot Services Returned with Success");
 	return r;
 }
 
@@ -160,12 +160,12 @@ static int variable_data(cvmf_ctx *ctx, const uint8_t guid[16], const char *name
 	size_t total = 16 + 8 + 8 + 2 * nlen + len;
 	uint8_t *b = malloc(total);
 	if (!b)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	memcpy(b, guid, 16);
-	cvmf_put_le64(b + 16, nlen);
-	cvmf_put_le64(b + 24, len);
+	cmn_put_le64(b + 16, nlen);
+	cmn_put_le64(b + 24, len);
 	for (size_t i = 0; i < nlen; i++)
-		cvmf_put_le16(b + 32 + 2 * i, (uint8_t)name[i]);
+		cmn_put_le16(b + 32 + 2 * i, (uint8_t)name[i]);
 	if (len)
 		memcpy(b + 32 + 2 * nlen, data, len);
 	*ret = b;
@@ -173,7 +173,7 @@ static int variable_data(cvmf_ctx *ctx, const uint8_t guid[16], const char *name
 	return 0;
 }
 
-static int variable_event(struct cvmf_uefi_emit *e, uint32_t pcr, uint32_t type,
+static int variable_event(struct msr_uefi_emit *e, uint32_t pcr, uint32_t type,
 			  const uint8_t guid[16], const char *name, const void *data, size_t len,
 			  bool hash_data_only, const char *what)
 {
@@ -183,15 +183,15 @@ static int variable_event(struct cvmf_uefi_emit *e, uint32_t pcr, uint32_t type,
 	if (r)
 		return r;
 	if (hash_data_only)
-		r = cvmf_uefi_ev(e, pcr, type, data ? data : "", len, b, blen, what);
+		r = msr_uefi_ev(e, pcr, type, data ? data : "", len, b, blen, what);
 	else
-		r = cvmf_uefi_ev(e, pcr, type, NULL, 0, b, blen, what);
+		r = msr_uefi_ev(e, pcr, type, NULL, 0, b, blen, what);
 	free(b);
 	return r;
 }
 
-int cvmf_uefi_secure_boot_vars(struct cvmf_uefi_emit *e, uint32_t pcr, int secure_boot,
-			       const struct cvmf_varstore *store)
+int msr_uefi_secure_boot_vars(struct msr_uefi_emit *e, uint32_t pcr, int secure_boot,
+			       const struct msr_varstore *store)
 {
 	uint8_t sb = (uint8_t)(secure_boot > 0);
 	static const struct {
@@ -206,15 +206,15 @@ int cvmf_uefi_secure_boot_vars(struct cvmf_uefi_emit *e, uint32_t pcr, int secur
 	int r = variable_event(e, pcr, CVMF_EV_EFI_VARIABLE_DRIVER_CONFIG, GUID_GLOBAL_VARIABLE,
 			       "SecureBoot", &sb, secure_boot < 0 ? 0 : 1, false, "SecureBoot");
 	/* Absent variables are measured with empty data. */
-	for (size_t i = 0; !r && i < CVMF_ARRAY_SIZE(vars); i++) {
-		const struct cvmf_efi_var *v = store ? cvmf_varstore_find(store, vars[i].guid,
+	for (size_t i = 0; !r && i < CMN_ARRAY_SIZE(vars); i++) {
+		const struct msr_efi_var *v = store ? msr_varstore_find(store, vars[i].guid,
 									  vars[i].name) : NULL;
 		r = variable_event(e, pcr, CVMF_EV_EFI_VARIABLE_DRIVER_CONFIG, vars[i].guid,
 				   vars[i].name, v ? v->data : NULL, v ? v->len : 0, false,
 				   vars[i].name);
 	}
 	/* dbt only when the store holds it. */
-	const struct cvmf_efi_var *dbt = store ? cvmf_varstore_find(store, GUID_IMAGE_SECURITY_DB,
+	const struct msr_efi_var *dbt = store ? msr_varstore_find(store, GUID_IMAGE_SECURITY_DB,
 								    "dbt") : NULL;
 	if (!r && dbt && dbt->len)
 		r = variable_event(e, pcr, CVMF_EV_EFI_VARIABLE_DRIVER_CONFIG,
@@ -222,7 +222,7 @@ int cvmf_uefi_secure_boot_vars(struct cvmf_uefi_emit *e, uint32_t pcr, int secur
 	return r;
 }
 
-int cvmf_uefi_authority(struct cvmf_uefi_emit *e, const uint8_t *sigdata, size_t len)
+int msr_uefi_authority(struct msr_uefi_emit *e, const uint8_t *sigdata, size_t len)
 {
 	/* UEFI_VARIABLE_DATA(db GUID, "db", the EFI_SIGNATURE_DATA that verified
 	 * the image), hashed whole. */
@@ -230,17 +230,17 @@ int cvmf_uefi_authority(struct cvmf_uefi_emit *e, const uint8_t *sigdata, size_t
 			      sigdata, len, false, "db authority");
 }
 
-int cvmf_uefi_boot_vars_direct(struct cvmf_uefi_emit *e)
+int msr_uefi_boot_vars_direct(struct msr_uefi_emit *e)
 {
 	static const uint8_t boot_order[2] = { 0, 0 };
 	/* EFI_LOAD_OPTION: u32 attributes, u16 device-path length, UTF-16
 	 * description, device path FvFile(DXEFV, UiApp). */
 	uint8_t opt[62], *p = opt;
-	cvmf_put_le32(p, 0x109);   /* ACTIVE | HIDDEN | CATEGORY_APP */
-	cvmf_put_le16(p + 4, 44);
+	cmn_put_le32(p, 0x109);   /* ACTIVE | HIDDEN | CATEGORY_APP */
+	cmn_put_le16(p + 4, 44);
 	p += 6;
 	for (const char *s = "UiApp"; ; s++) {
-		cvmf_put_le16(p, (uint8_t)*s);
+		cmn_put_le16(p, (uint8_t)*s);
 		p += 2;
 		if (!*s)
 			break;
@@ -261,15 +261,15 @@ int cvmf_uefi_boot_vars_direct(struct cvmf_uefi_emit *e)
 	return r;
 }
 
-int cvmf_uefi_kernel(struct cvmf_uefi_emit *e, const struct cvmf_bank_digests *authenticode,
+int msr_uefi_kernel(struct msr_uefi_emit *e, const struct msr_bank_digests *authenticode,
 		     uint64_t image_len)
 {
 	/* The load address is a run-time value: a predicted log carries 0 there
 	 * and marks the data as not comparable. */
 	uint8_t b[32 + 42], *dp = b + 32;
 	memset(b, 0, 32);
-	cvmf_put_le64(b + 8, image_len);
-	cvmf_put_le64(b + 24, 42);
+	cmn_put_le64(b + 8, image_len);
+	cmn_put_le64(b + 24, 42);
 	static const uint8_t ven[4] = { 0x04, 0x03, 0x14, 0x00 };
 	static const uint8_t file[4] = { 0x04, 0x04, 0x12, 0x00 };
 	static const uint8_t end[4] = { 0x7f, 0xff, 0x04, 0x00 };
@@ -277,27 +277,27 @@ int cvmf_uefi_kernel(struct cvmf_uefi_emit *e, const struct cvmf_bank_digests *a
 	memcpy(dp + 4, GUID_QEMU_KERNEL_LOADER_FS, 16);
 	memcpy(dp + 20, file, 4);
 	for (int i = 0; i < 7; i++)
-		cvmf_put_le16(dp + 24 + 2 * i, (uint8_t)"kernel"[i]);
+		cmn_put_le16(dp + 24 + 2 * i, (uint8_t)"kernel"[i]);
 	memcpy(dp + 38, end, 4);
-	return cvmf_uefi_ev_digests(e, 4, CVMF_EV_EFI_BOOT_SERVICES_APPLICATION, authenticode, b,
+	return msr_uefi_ev_digests(e, 4, CVMF_EV_EFI_BOOT_SERVICES_APPLICATION, authenticode, b,
 				    sizeof(b), true, "kernel");
 }
 
-static int tagged_event(struct cvmf_uefi_emit *e, uint32_t tag, const char *desc,
-			const void *pre, size_t pre_len, const struct cvmf_bank_digests *d,
+static int tagged_event(struct msr_uefi_emit *e, uint32_t tag, const char *desc,
+			const void *pre, size_t pre_len, const struct msr_bank_digests *d,
 			const char *what)
 {
 	uint8_t b[64];
 	size_t dlen = strlen(desc) + 1;
-	cvmf_put_le32(b, tag);
-	cvmf_put_le32(b + 4, (uint32_t)dlen);
+	cmn_put_le32(b, tag);
+	cmn_put_le32(b + 4, (uint32_t)dlen);
 	memcpy(b + 8, desc, dlen);
 	if (d)
-		return cvmf_uefi_ev_digests(e, 9, CVMF_EV_EVENT_TAG, d, b, 8 + dlen, false, what);
-	return cvmf_uefi_ev(e, 9, CVMF_EV_EVENT_TAG, pre, pre_len, b, 8 + dlen, what);
+		return msr_uefi_ev_digests(e, 9, CVMF_EV_EVENT_TAG, d, b, 8 + dlen, false, what);
+	return msr_uefi_ev(e, 9, CVMF_EV_EVENT_TAG, pre, pre_len, b, 8 + dlen, what);
 }
 
-int cvmf_uefi_load_options(struct cvmf_uefi_emit *e, const char *append, bool initrd)
+int msr_uefi_load_options(struct msr_uefi_emit *e, const char *append, bool initrd)
 {
 	/* OVMF builds LoadOptions from the fw_cfg command line, appending
 	 * " initrd=initrd" when QEMU passed an initrd, and widens every byte to
@@ -311,7 +311,7 @@ int cvmf_uefi_load_options(struct cvmf_uefi_emit *e, const char *append, bool in
 		return 0;
 	uint8_t *w = malloc(2 * n + 2);
 	if (!w)
-		return cvmf_error(e->ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(e->ctx, CVMF_E_NOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		uint8_t c = (uint8_t)(i < alen ? append[i] : suffix[i - alen]);
 		w[2 * i] = c;
@@ -324,7 +324,7 @@ int cvmf_uefi_load_options(struct cvmf_uefi_emit *e, const char *append, bool in
 	return r;
 }
 
-int cvmf_uefi_initrd(struct cvmf_uefi_emit *e, const struct cvmf_bank_digests *d)
+int msr_uefi_initrd(struct msr_uefi_emit *e, const struct msr_bank_digests *d)
 {
 	return tagged_event(e, TAG_LINUX_INITRD, "Linux initrd", NULL, 0, d, "initrd");
 }

@@ -30,58 +30,58 @@ static const uint8_t GUID_AUTH_VAR_STORE[16] = {
 #define VAR_HDR 60
 #define VAR_ADDED 0x3f
 
-void cvmf_varstore_free(struct cvmf_varstore *s)
+void msr_varstore_free(struct msr_varstore *s)
 {
 	free(s->vars);
 	s->vars = NULL;
 	s->n = 0;
 }
 
-int cvmf_varstore_parse(cvmf_ctx *ctx, const char *what, const uint8_t *buf, size_t len,
-			struct cvmf_varstore *ret)
+int msr_varstore_parse(cvmf_ctx *ctx, const char *what, const uint8_t *buf, size_t len,
+			struct msr_varstore *ret)
 {
-	struct cvmf_varstore s = { 0 };
+	struct msr_varstore s = { 0 };
 	if (len < 56 || memcmp(buf + 40, "_FVH", 4))
-		return cvmf_error(ctx, CVMF_E_FORMAT, "%s does not start with a firmware volume",
+		return cmn_error(ctx, CVMF_E_FORMAT, "%s does not start with a firmware volume",
 				  what);
-	size_t at = cvmf_le16(buf + 48);
+	size_t at = cmn_le16(buf + 48);
 	if (at < 56 || at > len || len - at < STORE_HDR)
-		return cvmf_error(ctx, CVMF_E_FORMAT, "%s: firmware volume header length %zu is wrong",
+		return cmn_error(ctx, CVMF_E_FORMAT, "%s: firmware volume header length %zu is wrong",
 				  what, at);
 	if (memcmp(buf + at, GUID_AUTH_VAR_STORE, 16))
-		return cvmf_error(ctx, CVMF_E_UNSUPPORTED,
+		return cmn_error(ctx, CVMF_E_UNSUPPORTED,
 				  "%s: the variable store at offset 0x%zx is not an authenticated store",
 				  what, at);
-	uint32_t size = cvmf_le32(buf + at + 16);
+	uint32_t size = cmn_le32(buf + at + 16);
 	size_t end = size > len - at ? len : at + size;
 	size_t cap = 0;
 	for (size_t p = at + STORE_HDR; p + VAR_HDR <= end;) {
 		const uint8_t *h = buf + p;
-		if (cvmf_le16(h) != 0x55aa)
+		if (cmn_le16(h) != 0x55aa)
 			break;
-		uint32_t nsz = cvmf_le32(h + 36), dsz = cvmf_le32(h + 40);
+		uint32_t nsz = cmn_le32(h + 36), dsz = cmn_le32(h + 40);
 		if (nsz > end - p - VAR_HDR || dsz > end - p - VAR_HDR - nsz) {
-			cvmf_varstore_free(&s);
-			return cvmf_error(ctx, CVMF_E_FORMAT,
+			msr_varstore_free(&s);
+			return cmn_error(ctx, CVMF_E_FORMAT,
 					  "%s: variable at offset 0x%zx runs past the store", what, p);
 		}
 		if (h[2] == VAR_ADDED) {
 			if (s.n == cap) {
 				cap = cap ? 2 * cap : 16;
-				struct cvmf_efi_var *nv = realloc(s.vars, cap * sizeof(*nv));
+				struct msr_efi_var *nv = realloc(s.vars, cap * sizeof(*nv));
 				if (!nv) {
-					cvmf_varstore_free(&s);
-					return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+					msr_varstore_free(&s);
+					return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 				}
 				s.vars = nv;
 			}
-			struct cvmf_efi_var *v = &s.vars[s.n++];
+			struct msr_efi_var *v = &s.vars[s.n++];
 			memset(v, 0, sizeof(*v));
 			memcpy(v->guid, h + 44, 16);
 			/* The name as ASCII; other characters become '?'. */
 			size_t k = 0;
 			for (size_t i = 0; i + 1 < nsz && k + 1 < sizeof(v->name); i += 2) {
-				uint16_t c = cvmf_le16(h + VAR_HDR + i);
+				uint16_t c = cmn_le16(h + VAR_HDR + i);
 				if (!c)
 					break;
 				v->name[k++] = c < 0x80 ? (char)c : '?';
@@ -96,23 +96,23 @@ int cvmf_varstore_parse(cvmf_ctx *ctx, const char *what, const uint8_t *buf, siz
 	return 0;
 }
 
-const struct cvmf_efi_var *cvmf_varstore_find(const struct cvmf_varstore *s,
+const struct msr_efi_var *msr_varstore_find(const struct msr_varstore *s,
 					      const uint8_t guid[16], const char *name)
 {
-	const struct cvmf_efi_var *hit = NULL;
+	const struct msr_efi_var *hit = NULL;
 	for (size_t i = 0; i < s->n; i++)   /* the last live copy wins */
 		if (!memcmp(s->vars[i].guid, guid, 16) && !strcmp(s->vars[i].name, name))
 			hit = &s->vars[i];
 	return hit;
 }
 
-int cvmf_siglist_find(const uint8_t *db, size_t len, const uint8_t *payload, size_t plen,
+int msr_siglist_find(const uint8_t *db, size_t len, const uint8_t *payload, size_t plen,
 		      const uint8_t **ret, size_t *ret_len)
 {
 	size_t p = 0;
 	while (len - p >= 28) {
-		uint32_t list = cvmf_le32(db + p + 16), hdr = cvmf_le32(db + p + 20),
-			 sig = cvmf_le32(db + p + 24);
+		uint32_t list = cmn_le32(db + p + 16), hdr = cmn_le32(db + p + 20),
+			 sig = cmn_le32(db + p + 24);
 		if (list < 28 || list > len - p || hdr > list - 28 || sig < 16)
 			return CVMF_E_FORMAT;
 		for (size_t e = p + 28 + hdr; e + sig <= p + list; e += sig)

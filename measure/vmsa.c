@@ -23,19 +23,19 @@ enum {
 /* A segment register: u16 selector, u16 attrib, u32 limit, u64 base. */
 static void put_seg(uint8_t *p, uint16_t sel, uint16_t attr, uint32_t limit, uint64_t base)
 {
-	cvmf_put_le16(p, sel);
-	cvmf_put_le16(p + 2, attr);
-	cvmf_put_le32(p + 4, limit);
-	cvmf_put_le64(p + 8, base);
+	cmn_put_le16(p, sel);
+	cmn_put_le16(p + 2, attr);
+	cmn_put_le32(p + 4, limit);
+	cmn_put_le64(p + 8, base);
 }
 
-void cvmf_vmsa_build(uint8_t page[4096], enum cvmf_vmsa_kind kind, enum cvmf_vmm vmm,
+void msr_vmsa_build(uint8_t page[4096], enum msr_vmsa_kind kind, enum cvmf_vmm vmm,
 		     uint32_t eip, uint32_t sig, uint64_t sev_features)
 {
 	memset(page, 0, 4096);
 	const bool qemu = vmm == CVMF_VMM_QEMU, ec2 = vmm == CVMF_VMM_EC2;
 
-	if (kind == CVMF_VMSA_SVSM) {
+	if (kind == MSR_VMSA_SVSM) {
 		/* Coconut-SVSM starts in flat 32-bit protected mode. */
 		put_seg(page + VMSA_ES, 0x10, 0xc93, 0xffffffff, 0);
 		put_seg(page + VMSA_CS, 0x08, 0xc9b, 0xffffffff, 0);
@@ -47,14 +47,14 @@ void cvmf_vmsa_build(uint8_t page[4096], enum cvmf_vmsa_kind kind, enum cvmf_vmm
 		put_seg(page + VMSA_LDTR, 0, 0x82, 0xffff, 0);
 		put_seg(page + VMSA_IDTR, 0, 0, 0xffff, 0);
 		put_seg(page + VMSA_TR, 0, 0x8b, 0xffff, 0);
-		cvmf_put_le64(page + VMSA_CR0, 0x11);
-		cvmf_put_le64(page + VMSA_RIP, eip);
-		cvmf_put_le64(page + VMSA_G_PAT, 0x0007040600070406ull);
-		cvmf_put_le64(page + VMSA_RDX, sig);
+		cmn_put_le64(page + VMSA_CR0, 0x11);
+		cmn_put_le64(page + VMSA_RIP, eip);
+		cmn_put_le64(page + VMSA_G_PAT, 0x0007040600070406ull);
+		cmn_put_le64(page + VMSA_RDX, sig);
 		/* Through a keyword typo the reference never sets x87_fcw here;
 		 * its published values depend on it (docs/measure-snp.md). */
-		cvmf_put_le64(page + VMSA_SEV_FEATURES, sev_features);
-		cvmf_put_le32(page + VMSA_MXCSR, 0x1f80);
+		cmn_put_le64(page + VMSA_SEV_FEATURES, sev_features);
+		cmn_put_le32(page + VMSA_MXCSR, 0x1f80);
 	} else {
 		/* Real-mode reset state; cs.base/rip split the reset EIP. */
 		const uint16_t cs_attr = ec2 && eip == BSP_EIP ? 0x9a : 0x9b;
@@ -68,23 +68,23 @@ void cvmf_vmsa_build(uint8_t page[4096], enum cvmf_vmsa_kind kind, enum cvmf_vmm
 		put_seg(page + VMSA_LDTR, 0, 0x82, 0xffff, 0);
 		put_seg(page + VMSA_IDTR, 0, 0, 0xffff, 0);
 		put_seg(page + VMSA_TR, 0, ec2 ? 0x83 : 0x8b, 0xffff, 0);
-		cvmf_put_le64(page + VMSA_CR0, 0x10);
-		cvmf_put_le64(page + VMSA_RIP, eip & 0xffffu);
-		cvmf_put_le64(page + VMSA_G_PAT, vmm == CVMF_VMM_GCE ? 0x00070106ull
+		cmn_put_le64(page + VMSA_CR0, 0x10);
+		cmn_put_le64(page + VMSA_RIP, eip & 0xffffu);
+		cmn_put_le64(page + VMSA_G_PAT, vmm == CVMF_VMM_GCE ? 0x00070106ull
 								       : 0x0007040600070406ull);
 		/* QEMU puts CPUID(1).EAX in EDX at reset; EC2 and GCE use 0x600. */
-		cvmf_put_le64(page + VMSA_RDX, cvmf_vmm_uses_vcpu_sig(vmm) ? sig : 0x600);
-		cvmf_put_le64(page + VMSA_SEV_FEATURES, sev_features);
+		cmn_put_le64(page + VMSA_RDX, cvmf_vmm_uses_vcpu_sig(vmm) ? sig : 0x600);
+		cmn_put_le64(page + VMSA_SEV_FEATURES, sev_features);
 		if (qemu) {
 			/* KVM_SEV_INIT2 hosts initialise the FPU state. */
-			cvmf_put_le32(page + VMSA_MXCSR, 0x1f80);
-			cvmf_put_le16(page + VMSA_X87_FCW, 0x37f);
+			cmn_put_le32(page + VMSA_MXCSR, 0x1f80);
+			cmn_put_le16(page + VMSA_X87_FCW, 0x37f);
 		}
 	}
-	cvmf_put_le64(page + VMSA_EFER, 0x1000);
-	cvmf_put_le64(page + VMSA_CR4, 0x40);
-	cvmf_put_le64(page + VMSA_DR7, 0x400);
-	cvmf_put_le64(page + VMSA_DR6, 0xffff0ff0);
-	cvmf_put_le64(page + VMSA_RFLAGS, 0x2);
-	cvmf_put_le64(page + VMSA_XCR0, 0x1);
+	cmn_put_le64(page + VMSA_EFER, 0x1000);
+	cmn_put_le64(page + VMSA_CR4, 0x40);
+	cmn_put_le64(page + VMSA_DR7, 0x400);
+	cmn_put_le64(page + VMSA_DR6, 0xffff0ff0);
+	cmn_put_le64(page + VMSA_RFLAGS, 0x2);
+	cmn_put_le64(page + VMSA_XCR0, 0x1);
 }

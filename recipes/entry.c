@@ -56,12 +56,12 @@ static int entry_options(struct pstate *ps, const struct item *it, struct rcp_en
 		char *eq = strchr(tok[i], '=');
 		size_t kl = eq ? (size_t)(eq - tok[i]) : 0;
 		unsigned o = 0;
-		for (unsigned j = 0; j < CVMF_ARRAY_SIZE(names) && eq; j++)
+		for (unsigned j = 0; j < CMN_ARRAY_SIZE(names) && eq; j++)
 			if (strlen(names[j]) == kl && !strncmp(tok[i], names[j], kl))
 				o = 1u << j;
 		if (!(o & allowed)) {
 			char opts[64] = "";
-			for (unsigned j = 0; j < CVMF_ARRAY_SIZE(names); j++)
+			for (unsigned j = 0; j < CMN_ARRAY_SIZE(names); j++)
 				if (allowed & (1u << j)) {
 					size_t l = strlen(opts);
 					snprintf(opts + l, sizeof(opts) - l, "%s%s=", l ? ", " : "",
@@ -126,10 +126,10 @@ static int parse_entry(struct pstate *ps, const struct item *it, struct rcp_entr
 	int r = 0;
 	if (!buf)
 		return rcp_nomem(ps->ctx);
-	size_t n = tokenize(buf, tok, CVMF_ARRAY_SIZE(tok));
+	size_t n = tokenize(buf, tok, CMN_ARRAY_SIZE(tok));
 	const char *what = rcp_key_table[it->key].key;
 	e->line = it->line;
-	if (n > CVMF_ARRAY_SIZE(tok)) {
+	if (n > CMN_ARRAY_SIZE(tok)) {
 		r = rcp_perr(ps, it->line, "too many words in '%s'", what);
 		goto out;
 	}

@@ -43,7 +43,7 @@ static int ini_fail(struct ini_state *st, int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	st->err = cvmf_error(st->ctx, err, "%s:%u: %s", st->name, st->line, msg);
+	st->err = cmn_error(st->ctx, err, "%s:%u: %s", st->name, st->line, msg);
 	st->err_line = st->line;
 	return st->err;
 }
@@ -245,7 +245,7 @@ int rcp_ini_parse(cvmf_ctx *ctx, const char *name, const char *text, size_t len,
 {
 	struct ini_state *st = calloc(1, sizeof(*st));
 	if (!st)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	st->ctx = ctx;
 	st->name = name;
 	st->p = text;
@@ -264,14 +264,14 @@ int rcp_ini_parse(cvmf_ctx *ctx, const char *name, const char *text, size_t len,
 		while (p < end && (*p == ' ' || *p == '\t'))
 			p++;
 		if (p < end && *p == '[')
-			rc = cvmf_error(ctx, CVMF_E_FORMAT,
+			rc = cmn_error(ctx, CVMF_E_FORMAT,
 					"%s:%d: section header without a closing ']' (or with a ';' comment inside)",
 					name, r);
 		else
-			rc = cvmf_error(ctx, CVMF_E_FORMAT,
+			rc = cmn_error(ctx, CVMF_E_FORMAT,
 					"%s:%d: expected '[section]', 'key = value' or a comment", name, r);
 	} else if (!rc && r < 0) {
-		rc = cvmf_error(ctx, CVMF_E_NOMEM, "%s: the INI parser failed (%d)", name, r);
+		rc = cmn_error(ctx, CVMF_E_NOMEM, "%s: the INI parser failed (%d)", name, r);
 	}
 	free(st);
 	return rc;

@@ -39,7 +39,7 @@ static int lerr(struct lstate *st, unsigned line, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return cvmf_error(st->ctx, CVMF_E_FORMAT, "%s:%u: %s", st->name, line, msg);
+	return cmn_error(st->ctx, CVMF_E_FORMAT, "%s:%u: %s", st->name, line, msg);
 }
 
 static void entry_clear(struct rcp_lock_entry *e)
@@ -102,7 +102,7 @@ static int lock_line(cvmf_ctx *ctx, void *user, const struct rcp_ini_item *it)
 			return lerr(st, it->line, "empty section name: expected [ID]");
 		struct rcp_lock_entry *e = lock_push(st->l);
 		if (!e || !(e->id = strdup(it->section)))
-			return cvmf_error(st->ctx, CVMF_E_NOMEM, "out of memory");
+			return cmn_error(st->ctx, CVMF_E_NOMEM, "out of memory");
 		e->line = it->line;
 		st->in_section = true;
 		memset(st->key_line, 0, sizeof(st->key_line));
@@ -144,7 +144,7 @@ static int lock_line(cvmf_ctx *ctx, void *user, const struct rcp_ini_item *it)
 				    k == L_DEB_FILE ? " without '/'" : "", v);
 		char **dst = k == L_VERSION ? &e->version : &e->deb_file;
 		if (!(*dst = strdup(v)))
-			return cvmf_error(st->ctx, CVMF_E_NOMEM, "out of memory");
+			return cmn_error(st->ctx, CVMF_E_NOMEM, "out of memory");
 		return 0;
 	}
 	return 0;
@@ -164,7 +164,7 @@ static int check_dup_ids(struct lstate *st)
 	struct rcp_lock *l = st->l;
 	const struct rcp_lock_entry **v = calloc(l->n + 1, sizeof(*v));
 	if (!v)
-		return cvmf_error(st->ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(st->ctx, CVMF_E_NOMEM, "out of memory");
 	for (size_t i = 0; i < l->n; i++)
 		v[i] = &l->v[i];
 	qsort(v, l->n, sizeof(*v), cmp_id_line);
@@ -187,7 +187,7 @@ int rcp_lock_parse(cvmf_ctx *ctx, const char *path, const char *text, size_t len
 {
 	struct rcp_lock *l = rcp_lock_new(path);
 	if (!l)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	struct lstate st = { .ctx = ctx, .name = path ? path : "lock", .l = l };
 	int rc = rcp_ini_parse(ctx, st.name, text, len, lock_line, &st);
 	if (!rc)
@@ -206,13 +206,13 @@ int rcp_lock_load(cvmf_ctx *ctx, const char *path, struct rcp_lock **ret)
 	if (stat(path, &sb) < 0 && errno == ENOENT) {
 		struct rcp_lock *l = rcp_lock_new(path);
 		if (!l)
-			return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+			return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		*ret = l;
 		return 0;
 	}
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	int rc = cvmf_read_file(ctx, "lock file", path, LOCK_MAX_SIZE, &buf, &len);
+	int rc = cmn_read_file(ctx, "lock file", path, LOCK_MAX_SIZE, &buf, &len);
 	if (rc)
 		return rc == CVMF_E_NOMEM ? rc : CVMF_E_IO;
 	rc = rcp_lock_parse(ctx, path, (const char *)buf, len, ret);
@@ -246,18 +246,18 @@ int rcp_lock_set(cvmf_ctx *ctx, struct rcp_lock *l, const struct rcp_lock_entry 
 	/* Lines: "[ID]", "version = V", "deb-file = F". */
 	const char *why = unwritable(e->id, RCP_MAX_LINE - 2, true);
 	if (why)
-		return cvmf_error(ctx, CVMF_E_INVAL, "lock id '%s' cannot be written: %s", e->id, why);
+		return cmn_error(ctx, CVMF_E_INVAL, "lock id '%s' cannot be written: %s", e->id, why);
 	if (e->version && (why = unwritable(e->version, RCP_MAX_LINE - 10, false)))
-		return cvmf_error(ctx, CVMF_E_INVAL, "version '%s' of '%s' cannot be written: %s",
+		return cmn_error(ctx, CVMF_E_INVAL, "version '%s' of '%s' cannot be written: %s",
 				  e->version, e->id, why);
 	if (e->deb_file && (why = unwritable(e->deb_file, RCP_MAX_LINE - 11, false)))
-		return cvmf_error(ctx, CVMF_E_INVAL, "deb-file '%s' of '%s' cannot be written: %s",
+		return cmn_error(ctx, CVMF_E_INVAL, "deb-file '%s' of '%s' cannot be written: %s",
 				  e->deb_file, e->id, why);
 	if (e->version && strpbrk(e->version, " \t"))
-		return cvmf_error(ctx, CVMF_E_INVAL, "version '%s' of '%s' has whitespace",
+		return cmn_error(ctx, CVMF_E_INVAL, "version '%s' of '%s' has whitespace",
 				  e->version, e->id);
 	if (e->deb_file && strpbrk(e->deb_file, " \t/"))
-		return cvmf_error(ctx, CVMF_E_INVAL, "deb-file '%s' of '%s' is not a file name",
+		return cmn_error(ctx, CVMF_E_INVAL, "deb-file '%s' of '%s' is not a file name",
 				  e->deb_file, e->id);
 	struct rcp_lock_entry n = *e;
 	n.id = strdup(e->id);
@@ -265,7 +265,7 @@ int rcp_lock_set(cvmf_ctx *ctx, struct rcp_lock *l, const struct rcp_lock_entry 
 	n.deb_file = e->deb_file ? strdup(e->deb_file) : NULL;
 	if (!n.id || (e->version && !n.version) || (e->deb_file && !n.deb_file)) {
 		entry_clear(&n);
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	}
 	struct rcp_lock_entry *old = (struct rcp_lock_entry *)rcp_lock_find(l, e->id);
 	if (old) {
@@ -276,7 +276,7 @@ int rcp_lock_set(cvmf_ctx *ctx, struct rcp_lock *l, const struct rcp_lock_entry 
 	struct rcp_lock_entry *slot = lock_push(l);
 	if (!slot) {
 		entry_clear(&n);
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	}
 	*slot = n;
 	return 0;
@@ -291,7 +291,7 @@ static int cmp_id(const void *a, const void *b)
 int rcp_lock_stage(cvmf_ctx *ctx, const struct rcp_lock *l, struct cmn_out **ret)
 {
 	if (!l->path)
-		return cvmf_error(ctx, CVMF_E_INVAL, "the lock has no path to be written to");
+		return cmn_error(ctx, CVMF_E_INVAL, "the lock has no path to be written to");
 	const struct rcp_lock_entry **v = calloc(l->n + 1, sizeof(*v));
 	char *text = NULL;
 	size_t len = 0;
@@ -299,7 +299,7 @@ int rcp_lock_stage(cvmf_ctx *ctx, const struct rcp_lock *l, struct cmn_out **ret
 	struct cmn_out *o = NULL;
 	int rc = 0;
 	if (!v || !(f = open_memstream(&text, &len))) {
-		rc = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		rc = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < l->n; i++)
@@ -329,7 +329,7 @@ int rcp_lock_stage(cvmf_ctx *ctx, const struct rcp_lock *l, struct cmn_out **ret
 	bool bad = ferror(f) != 0;
 	if (fclose(f) != 0 || bad) {
 		f = NULL;
-		rc = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory writing '%s'", l->path);
+		rc = cmn_error(ctx, CVMF_E_NOMEM, "out of memory writing '%s'", l->path);
 		goto out;
 	}
 	f = NULL;

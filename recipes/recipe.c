@@ -139,13 +139,13 @@ int rcp_perr(struct pstate *ps, unsigned line, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (line)
-		return cvmf_error(ps->ctx, CVMF_E_FORMAT, "%s:%u: %s", ps->name, line, msg);
-	return cvmf_error(ps->ctx, CVMF_E_FORMAT, "%s: %s", ps->name, msg);
+		return cmn_error(ps->ctx, CVMF_E_FORMAT, "%s:%u: %s", ps->name, line, msg);
+	return cmn_error(ps->ctx, CVMF_E_FORMAT, "%s: %s", ps->name, msg);
 }
 
 int rcp_nomem(cvmf_ctx *ctx)
 {
-	return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+	return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 }
 
 static int item_append(struct pstate *ps, struct item *it, const char *sep, const char *s)
@@ -288,7 +288,7 @@ static bool parse_u64(const char *s, uint64_t *ret)
 		if (!*s)
 			return false;
 		for (; *s; s++) {
-			int h = cvmf_hexval(*s);
+			int h = cmn_hexval(*s);
 			if (h < 0 || v >> 60)
 				return false;
 			v = v << 4 | (unsigned)h;
@@ -617,7 +617,7 @@ static int check_recipe(struct pstate *ps)
 		{ S_IMAGE, K_NAME }, { S_IMAGE, K_VERSION }, { S_IMAGE, K_EPOCH },
 		{ S_FIRMWARE, K_FW_SOURCE }, { S_KERNEL, K_KERNEL_SOURCE },
 	};
-	for (size_t i = 0; i < CVMF_ARRAY_SIZE(required); i++) {
+	for (size_t i = 0; i < CMN_ARRAY_SIZE(required); i++) {
 		enum section s = required[i].s;
 		if (!ps->sec_line[s])
 			return rcp_perr(ps, 0, "no section [%s] (it needs %s)", section_names[s],
@@ -634,7 +634,7 @@ static int check_recipe(struct pstate *ps)
 		static const enum key built_only[] = { K_COMPRESSION, K_LEVEL, K_TREE, K_FILE, K_DIR,
 						       K_SYMLINK, K_DEVICE };
 		if (r->initrd_prebuilt) {
-			for (size_t i = 0; i < CVMF_ARRAY_SIZE(built_only); i++)
+			for (size_t i = 0; i < CMN_ARRAY_SIZE(built_only); i++)
 				if (ps->key_line[built_only[i]])
 					return rcp_perr(ps, ps->key_line[built_only[i]],
 						    "'%s' builds an initrd, but 'source' on line %u names a prebuilt one",
@@ -765,13 +765,13 @@ int rcp_parse(cvmf_ctx *ctx, const char *name, const char *dir, const char *text
 		rc = rcp_nomem(ctx);
 		goto out;
 	}
-	struct cvmf_hasher *h = NULL;
-	if ((rc = cvmf_hasher_new(ctx, CVMF_SHA256, &h)))
+	struct cmn_hasher *h = NULL;
+	if ((rc = cmn_hasher_new(ctx, CMN_SHA256, &h)))
 		goto out;
-	rc = cvmf_hasher_oneshot(h, text, len, r->sha256);
-	cvmf_hasher_free(h);
+	rc = cmn_hasher_oneshot(h, text, len, r->sha256);
+	cmn_hasher_free(h);
 	if (rc) {
-		rc = cvmf_error(ctx, CVMF_E_CRYPTO, "SHA-256 of %s failed", ps.name);
+		rc = cmn_error(ctx, CVMF_E_CRYPTO, "SHA-256 of %s failed", ps.name);
 		goto out;
 	}
 	if ((rc = rcp_ini_parse(ctx, ps.name, text, len, recipe_line, &ps)))
@@ -796,7 +796,7 @@ int rcp_load(cvmf_ctx *ctx, const char *path, struct rcp_recipe **ret)
 {
 	uint8_t *buf = NULL;
 	size_t len = 0;
-	int rc = cvmf_read_file(ctx, "recipe", path, RECIPE_MAX_SIZE, &buf, &len);
+	int rc = cmn_read_file(ctx, "recipe", path, RECIPE_MAX_SIZE, &buf, &len);
 	if (rc)
 		return rc == CVMF_E_NOMEM ? rc : CVMF_E_IO;
 	const char *slash = strrchr(path, '/');

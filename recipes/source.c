@@ -82,7 +82,7 @@ int rcp_source_parse(cvmf_ctx *ctx, const char *where, const char *dir, const ch
 	if (!strncmp(text, "file:", 5)) {
 		s.kind = RCP_SRC_FILE;
 		if (!text[5])
-			return cvmf_error(ctx, CVMF_E_FORMAT, "%s: 'file:' needs a path", where);
+			return cmn_error(ctx, CVMF_E_FORMAT, "%s: 'file:' needs a path", where);
 		s.path = join_path(dir, text + 5);
 		if (!s.path)
 			goto oom;
@@ -90,17 +90,17 @@ int rcp_source_parse(cvmf_ctx *ctx, const char *where, const char *dir, const ch
 		s.kind = RCP_SRC_DEB;
 		const char *p = text + 4, *pend = p + strcspn(p, "=:"), *path;
 		if (!cmn_deb_package_ok(p, (size_t)(pend - p)))
-			return cvmf_error(ctx, CVMF_E_FORMAT,
+			return cmn_error(ctx, CVMF_E_FORMAT,
 					  "%s: '%.*s' is not a Debian package name ([a-z0-9][a-z0-9+.-]+) in '%s'",
 					  where, (int)(pend - p), p, text);
 		if (*pend == '=') {
 			const char *v = pend + 1, *vend = strstr(v, ":/");
 			if (!vend)
-				return cvmf_error(ctx, CVMF_E_FORMAT,
+				return cmn_error(ctx, CVMF_E_FORMAT,
 						  "%s: '%s' has no ':/PATH' after the version (deb:PACKAGE[=VERSION]:/PATH)",
 						  where, text);
 			if (!valid_deb_version(v, (size_t)(vend - v)))
-				return cvmf_error(ctx, CVMF_E_FORMAT,
+				return cmn_error(ctx, CVMF_E_FORMAT,
 						  "%s: '%.*s' is not a Debian version ([EPOCH:]UPSTREAM[-REVISION], starting with a digit) in '%s'",
 						  where, (int)(vend - v), v, text);
 			s.version = rcp_xstrndup(v, (size_t)(vend - v));
@@ -110,7 +110,7 @@ int rcp_source_parse(cvmf_ctx *ctx, const char *where, const char *dir, const ch
 		} else if (pend[0] == ':' && pend[1] == '/') {
 			path = pend + 1;
 		} else {
-			return cvmf_error(ctx, CVMF_E_FORMAT,
+			return cmn_error(ctx, CVMF_E_FORMAT,
 					  "%s: '%s' is not deb:PACKAGE[=VERSION]:/PATH", where, text);
 		}
 		s.package = rcp_xstrndup(p, (size_t)(pend - p));
@@ -121,11 +121,11 @@ int rcp_source_parse(cvmf_ctx *ctx, const char *where, const char *dir, const ch
 			rcp_source_clear(&s);
 			if (!why)
 				goto oom;
-			return cvmf_error(ctx, CVMF_E_FORMAT, "%s: the path in '%s' %s", where, text,
+			return cmn_error(ctx, CVMF_E_FORMAT, "%s: the path in '%s' %s", where, text,
 					  why);
 		}
 	} else {
-		return cvmf_error(ctx, CVMF_E_FORMAT,
+		return cmn_error(ctx, CVMF_E_FORMAT,
 				  "%s: '%s' is not a source (file:PATH or deb:PACKAGE[=VERSION]:/PATH)",
 				  where, text);
 	}

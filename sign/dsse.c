@@ -32,11 +32,11 @@ int sgn_pae(cvmf_ctx *ctx, const char *type, const void *body, size_t len, uint8
 	char mid[32];
 	int m = snprintf(mid, sizeof(mid), " %zu ", len);
 	if (n < 0 || m < 0)
-		return cvmf_error(ctx, CVMF_E_INVAL, "cannot format the DSSE PAE");
+		return cmn_error(ctx, CVMF_E_INVAL, "cannot format the DSSE PAE");
 	size_t total = (size_t)n + tlen + (size_t)m + len;
 	uint8_t *p = malloc(total ? total : 1);
 	if (!p)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory for the DSSE PAE (%zu bytes)",
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory for the DSSE PAE (%zu bytes)",
 				  total);
 	memcpy(p, head, (size_t)n);
 	memcpy(p + n, type, tlen);
@@ -58,7 +58,7 @@ int cvmf_dsse_sign(cvmf_ctx *ctx, const cvmf_key *key, const char *payload_type,
 	int r;
 
 	if (len > CVMF_DSSE_MAX_ENVELOPE / 2)
-		return cvmf_error(ctx, CVMF_E_INVAL,
+		return cmn_error(ctx, CVMF_E_INVAL,
 				  "DSSE payload of %zu bytes: more than the %u accepted", len,
 				  CVMF_DSSE_MAX_ENVELOPE / 2);
 	if ((r = cmn_key_fingerprint(ctx, key->k, fp)) < 0)
@@ -78,7 +78,7 @@ int cvmf_dsse_sign(cvmf_ctx *ctx, const cvmf_key *key, const char *payload_type,
 	    json_object_set_new(env, "payload", json_string(b64_payload)) ||
 	    json_object_set_new(env, "payloadType", json_string(payload_type)) ||
 	    json_object_set_new(env, "signatures", json_pack("[O]", s))) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory building a DSSE envelope");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory building a DSSE envelope");
 		goto out;
 	}
 	r = cmn_json_canonical(ctx, env, ret, ret_len);
@@ -117,7 +117,7 @@ static int only_members(cvmf_ctx *ctx, const char *what, const char *where, json
 		for (const char *const *a = allowed; *a && !ok; a++)
 			ok = strcmp(key, *a) == 0;
 		if (!ok)
-			return cvmf_error(ctx, CVMF_E_FORMAT, "%s: %s: unknown field \"%.80s\"", what,
+			return cmn_error(ctx, CVMF_E_FORMAT, "%s: %s: unknown field \"%.80s\"", what,
 					  where, key);
 	}
 	return 0;
@@ -128,10 +128,10 @@ static int get_string(cvmf_ctx *ctx, const char *what, const char *where, json_t
 {
 	json_t *v = json_object_get(obj, key);
 	if (!v)
-		return cvmf_error(ctx, CVMF_E_FORMAT, "%s: %s%s%s: missing", what, where,
+		return cmn_error(ctx, CVMF_E_FORMAT, "%s: %s%s%s: missing", what, where,
 				  *where ? "." : "", key);
 	if (!json_is_string(v))
-		return cvmf_error(ctx, CVMF_E_FORMAT, "%s: %s%s%s: expected a string, got %s",
+		return cmn_error(ctx, CVMF_E_FORMAT, "%s: %s%s%s: expected a string, got %s",
 				  what, where, *where ? "." : "", key, cmn_json_type_name(v));
 	*ret = json_string_value(v);
 	*ret_len = json_string_length(v);
@@ -150,13 +150,13 @@ int sgn_dsse_parse(cvmf_ctx *ctx, const char *what, const void *buf, size_t len,
 	int r;
 
 	if (len > CVMF_DSSE_MAX_ENVELOPE)
-		return cvmf_error(ctx, CVMF_E_INVAL,
+		return cmn_error(ctx, CVMF_E_INVAL,
 				  "%s: %zu bytes, more than the %u a DSSE envelope may have", what,
 				  len, CVMF_DSSE_MAX_ENVELOPE);
 	if ((r = cmn_json_parse(ctx, what, buf, len, &root)) < 0)
 		return r;
 	if (!json_is_object(root)) {
-		r = cvmf_error(ctx, CVMF_E_FORMAT, "%s: a DSSE envelope is a JSON object, not %s",
+		r = cmn_error(ctx, CVMF_E_FORMAT, "%s: a DSSE envelope is a JSON object, not %s",
 			       what, cmn_json_type_name(root));
 		goto out;
 	}
@@ -165,11 +165,11 @@ int sgn_dsse_parse(cvmf_ctx *ctx, const char *what, const void *buf, size_t len,
 	if ((r = get_string(ctx, what, "", root, "payloadType", &s, &n)) < 0)
 		goto out;
 	if (n == 0 || memchr(s, 0, n)) {
-		r = cvmf_error(ctx, CVMF_E_FORMAT, "%s: payloadType: empty or holds a NUL", what);
+		r = cmn_error(ctx, CVMF_E_FORMAT, "%s: payloadType: empty or holds a NUL", what);
 		goto out;
 	}
 	if (!(e.payload_type = strdup(s))) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	if ((r = get_string(ctx, what, "", root, "payload", &s, &n)) < 0)
@@ -182,19 +182,19 @@ int sgn_dsse_parse(cvmf_ctx *ctx, const char *what, const void *buf, size_t len,
 	}
 	json_t *sigs = json_object_get(root, "signatures");
 	if (!json_is_array(sigs)) {
-		r = cvmf_error(ctx, CVMF_E_FORMAT, "%s: signatures: %s", what,
+		r = cmn_error(ctx, CVMF_E_FORMAT, "%s: signatures: %s", what,
 			       sigs ? "expected an array" : "missing");
 		goto out;
 	}
 	size_t ns = json_array_size(sigs);
 	if (ns == 0 || ns > CVMF_DSSE_MAX_SIGNATURES) {
-		r = cvmf_error(ctx, CVMF_E_FORMAT,
+		r = cmn_error(ctx, CVMF_E_FORMAT,
 			       "%s: signatures: %zu signatures; an envelope has 1 to %u", what, ns,
 			       CVMF_DSSE_MAX_SIGNATURES);
 		goto out;
 	}
 	if (!(e.sigs = calloc(ns, sizeof(*e.sigs)))) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < ns; i++) {
@@ -202,7 +202,7 @@ int sgn_dsse_parse(cvmf_ctx *ctx, const char *what, const void *buf, size_t len,
 		json_t *o = json_array_get(sigs, i);
 		snprintf(where, sizeof(where), "signatures[%zu]", i);
 		if (!json_is_object(o)) {
-			r = cvmf_error(ctx, CVMF_E_FORMAT, "%s: %s: expected an object, got %s", what,
+			r = cmn_error(ctx, CVMF_E_FORMAT, "%s: %s: expected an object, got %s", what,
 				       where, cmn_json_type_name(o));
 			goto out;
 		}
@@ -211,13 +211,13 @@ int sgn_dsse_parse(cvmf_ctx *ctx, const char *what, const void *buf, size_t len,
 		if ((r = get_string(ctx, what, where, o, "keyid", &s, &n)) < 0)
 			goto out;
 		if (n > KEYID_MAX || memchr(s, 0, n)) {
-			r = cvmf_error(ctx, CVMF_E_FORMAT,
+			r = cmn_error(ctx, CVMF_E_FORMAT,
 				       "%s: %s.keyid: longer than %u bytes or holds a NUL", what,
 				       where, KEYID_MAX);
 			goto out;
 		}
 		if (!(e.sigs[i].keyid = strdup(s))) {
-			r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+			r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 			goto out;
 		}
 		e.n_sigs = i + 1;
@@ -227,7 +227,7 @@ int sgn_dsse_parse(cvmf_ctx *ctx, const char *what, const void *buf, size_t len,
 		if ((r = cmn_base64_decode(ctx, w, s, n, &e.sigs[i].sig, &e.sigs[i].len)) < 0)
 			goto out;
 		if (e.sigs[i].len == 0) {
-			r = cvmf_error(ctx, CVMF_E_FORMAT, "%s: %s.sig: empty", what, where);
+			r = cmn_error(ctx, CVMF_E_FORMAT, "%s: %s.sig: empty", what, where);
 			goto out;
 		}
 		for (size_t j = 0; j < i; j++) {
@@ -235,7 +235,7 @@ int sgn_dsse_parse(cvmf_ctx *ctx, const char *what, const void *buf, size_t len,
 					!memcmp(e.sigs[j].sig, e.sigs[i].sig, e.sigs[i].len);
 			if (same_sig || (*e.sigs[i].keyid &&
 					 !strcmp(e.sigs[j].keyid, e.sigs[i].keyid))) {
-				r = cvmf_error(ctx, CVMF_E_FORMAT,
+				r = cmn_error(ctx, CVMF_E_FORMAT,
 					       "%s: %s: duplicated signature (the same %s as "
 					       "signatures[%zu])", what, where,
 					       same_sig ? "sig" : "keyid", j);
@@ -265,7 +265,7 @@ int cvmf_dsse_verify(cvmf_ctx *ctx, const char *what, const cvmf_key *key,
 	if ((r = sgn_dsse_parse(ctx, what, env, env_len, &e)) < 0)
 		return r;
 	if (strcmp(e.payload_type, payload_type)) {
-		r = cvmf_error(ctx, CVMF_E_FORMAT, "%s: payloadType is \"%.100s\", expected \"%s\"",
+		r = cmn_error(ctx, CVMF_E_FORMAT, "%s: payloadType is \"%.100s\", expected \"%s\"",
 			       what, e.payload_type, payload_type);
 		goto out;
 	}
@@ -276,7 +276,7 @@ int cvmf_dsse_verify(cvmf_ctx *ctx, const char *what, const cvmf_key *key,
 	for (i = 0; i < e.n_sigs && strcmp(e.sigs[i].keyid, keyid); i++)
 		;
 	if (i == e.n_sigs) {
-		r = cvmf_error(ctx, CVMF_E_CRYPTO,
+		r = cmn_error(ctx, CVMF_E_CRYPTO,
 			       "%s: no signature by the key %s (signed by keyid \"%.80s\"%s)", what,
 			       keyid, e.sigs[0].keyid, e.n_sigs > 1 ? " and others" : "");
 		goto out;
@@ -286,7 +286,7 @@ int cvmf_dsse_verify(cvmf_ctx *ctx, const char *what, const cvmf_key *key,
 	if ((r = cmn_key_verify(ctx, key->k, pae, pae_len, e.sigs[i].sig, e.sigs[i].len)) < 0) {
 		char why[256];
 		snprintf(why, sizeof(why), "%s", cvmf_ctx_errmsg(ctx));
-		r = cvmf_error(ctx, CVMF_E_CRYPTO,
+		r = cmn_error(ctx, CVMF_E_CRYPTO,
 			       "%s: signatures[%zu] (keyid %s): %s over the payload", what, i,
 			       keyid, why);
 		goto out;

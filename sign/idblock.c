@@ -58,11 +58,11 @@ _Static_assert(IDA_ID_BLOCK_SIG + SIG_SIZE == IDA_ID_KEY, "ID block signature is
 static int check_key(cvmf_ctx *ctx, const char *role, const cvmf_key *k)
 {
 	if (cmn_key_type(k->k) != CMN_KEY_ECDSA_P384)
-		return cvmf_error(ctx, CVMF_E_UNSUPPORTED,
+		return cmn_error(ctx, CVMF_E_UNSUPPORTED,
 				  "the %s is an %s key; SEV-SNP ID and author keys are ECDSA P-384",
 				  role, cmn_key_type_name(cmn_key_type(k->k)));
 	if (!cmn_key_is_private(k->k))
-		return cvmf_error(ctx, CVMF_E_INVAL, "the %s is a public key; signing needs the "
+		return cmn_error(ctx, CVMF_E_INVAL, "the %s is a public key; signing needs the "
 				  "private key", role);
 	return 0;
 }
@@ -74,12 +74,12 @@ static int pubkey_struct(cvmf_ctx *ctx, const char *role, const cvmf_key *k, uin
 	EVP_PKEY *pk = cmn_key_pkey(k->k);
 	int r = 0;
 	memset(out, 0, PUBKEY_SIZE);
-	cvmf_put_le32(out, CURVE_P384);
+	cmn_put_le32(out, CURVE_P384);
 	if (EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_EC_PUB_X, &x) != 1 ||
 	    EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_EC_PUB_Y, &y) != 1 ||
 	    BN_bn2lebinpad(x, out + 4, NUM_SIZE) != NUM_SIZE ||
 	    BN_bn2lebinpad(y, out + 4 + NUM_SIZE, NUM_SIZE) != NUM_SIZE)
-		r = cvmf_error(ctx, CVMF_E_CRYPTO, "cannot read the public point of the %s", role);
+		r = cmn_error(ctx, CVMF_E_CRYPTO, "cannot read the public point of the %s", role);
 	ERR_clear_error();
 	BN_free(x);
 	BN_free(y);
@@ -101,7 +101,7 @@ static int sign_struct(cvmf_ctx *ctx, const char *role, const cvmf_key *k, const
 	if (!(sig = d2i_ECDSA_SIG(NULL, &p, (long)der_len)) ||
 	    BN_bn2lebinpad(ECDSA_SIG_get0_r(sig), out, NUM_SIZE) != NUM_SIZE ||
 	    BN_bn2lebinpad(ECDSA_SIG_get0_s(sig), out + NUM_SIZE, NUM_SIZE) != NUM_SIZE)
-		r = cvmf_error(ctx, CVMF_E_CRYPTO, "cannot convert the %s's signature to the "
+		r = cmn_error(ctx, CVMF_E_CRYPTO, "cannot convert the %s's signature to the "
 			       "firmware layout", role);
 	ERR_clear_error();
 	ECDSA_SIG_free(sig);
@@ -116,7 +116,7 @@ int cvmf_snp_id_block(cvmf_ctx *ctx, const struct cvmf_snp_id_params *p,
 	struct cvmf_snp_id_result *res = calloc(1, sizeof(*res));
 	int r;
 	if (!res)
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	if ((r = check_key(ctx, "ID key", id_key)) < 0 ||
 	    (author_key && (r = check_key(ctx, "author key", author_key)) < 0))
 		goto out;
@@ -125,28 +125,28 @@ int cvmf_snp_id_block(cvmf_ctx *ctx, const struct cvmf_snp_id_params *p,
 	memcpy(b + IDB_LD, p->ld, 48);
 	memcpy(b + IDB_FAMILY_ID, p->family_id, 16);
 	memcpy(b + IDB_IMAGE_ID, p->image_id, 16);
-	cvmf_put_le32(b + IDB_VERSION, IDB_VERSION_1);
-	cvmf_put_le32(b + IDB_GUEST_SVN, p->guest_svn);
-	cvmf_put_le64(b + IDB_POLICY, p->policy);
+	cmn_put_le32(b + IDB_VERSION, IDB_VERSION_1);
+	cmn_put_le32(b + IDB_GUEST_SVN, p->guest_svn);
+	cmn_put_le64(b + IDB_POLICY, p->policy);
 
 	uint8_t *a = res->id_auth;
-	cvmf_put_le32(a + IDA_ID_KEY_ALGO, ALGO_ECDSA_P384_SHA384);
+	cmn_put_le32(a + IDA_ID_KEY_ALGO, ALGO_ECDSA_P384_SHA384);
 	if ((r = sign_struct(ctx, "ID key", id_key, b, IDB_SIZE, a + IDA_ID_BLOCK_SIG)) < 0 ||
 	    (r = pubkey_struct(ctx, "ID key", id_key, a + IDA_ID_KEY)) < 0)
 		goto out;
 	if (!EVP_Digest(a + IDA_ID_KEY, PUBKEY_SIZE, res->id_key_digest, NULL, EVP_sha384(), NULL)) {
-		r = cvmf_error(ctx, CVMF_E_CRYPTO, "cannot hash the ID key");
+		r = cmn_error(ctx, CVMF_E_CRYPTO, "cannot hash the ID key");
 		goto out;
 	}
 	if (author_key) {
-		cvmf_put_le32(a + IDA_AUTH_KEY_ALGO, ALGO_ECDSA_P384_SHA384);
+		cmn_put_le32(a + IDA_AUTH_KEY_ALGO, ALGO_ECDSA_P384_SHA384);
 		if ((r = pubkey_struct(ctx, "author key", author_key, a + IDA_AUTHOR_KEY)) < 0 ||
 		    (r = sign_struct(ctx, "author key", author_key, a + IDA_ID_KEY, PUBKEY_SIZE,
 				     a + IDA_ID_KEY_SIG)) < 0)
 			goto out;
 		if (!EVP_Digest(a + IDA_AUTHOR_KEY, PUBKEY_SIZE, res->author_key_digest, NULL,
 				EVP_sha384(), NULL)) {
-			r = cvmf_error(ctx, CVMF_E_CRYPTO, "cannot hash the author key");
+			r = cmn_error(ctx, CVMF_E_CRYPTO, "cannot hash the author key");
 			goto out;
 		}
 		res->has_author_key = true;
@@ -175,12 +175,12 @@ int cvmf_snp_image_launches(cvmf_ctx *ctx, const char *image, struct cvmf_snp_la
 	json_t *list = json_object_get(json_object_get(meas, "snp"), "measurements");
 	size_t n = json_array_size(list);
 	if (n == 0) {
-		r = cvmf_error(ctx, CVMF_E_INVAL, "%s: %s has no SNP launch digests", image,
+		r = cmn_error(ctx, CVMF_E_INVAL, "%s: %s has no SNP launch digests", image,
 			       IMG_MEASUREMENTS);
 		goto out;
 	}
 	if (!(v = calloc(n, sizeof(*v)))) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {

@@ -10,7 +10,7 @@ static int wrap(cvmf_ctx *ctx, struct cmn_key *k, cvmf_key **ret)
 	cvmf_key *key = malloc(sizeof(*key));
 	if (!key) {
 		cmn_key_free(k);
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	}
 	key->k = k;
 	*ret = key;
@@ -26,7 +26,7 @@ int cvmf_key_generate(cvmf_ctx *ctx, enum cvmf_key_type type, cvmf_key **ret)
 {
 	struct cmn_key *k = NULL;
 	if (type != CVMF_KEY_ED25519 && type != CVMF_KEY_ECDSA_P384)
-		return cvmf_error(ctx, CVMF_E_INVAL, "unknown key type %d", (int)type);
+		return cmn_error(ctx, CVMF_E_INVAL, "unknown key type %d", (int)type);
 	int r = cmn_key_generate(ctx, to_cmn(type), &k);
 	return r < 0 ? r : wrap(ctx, k, ret);
 }

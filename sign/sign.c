@@ -2,7 +2,7 @@
 /*
  * cvmforge sign IMAGE --key KEY: the two statements of an image, each in a
  * DSSE envelope, written beside the image's files. Signing only adds files
- * (CVMF_SIGN_*_FILE); the bytes build wrote stay as they are, so reproduce
+ * (MSR_SIGN_*_FILE); the bytes build wrote stay as they are, so reproduce
  * still compares equal. The envelope files are the canonical JSON of the
  * envelope plus one newline (a JSON Lines record).
  */
@@ -28,7 +28,7 @@ static int envelope(cvmf_ctx *ctx, const cvmf_key *key, char *payload, size_t le
 	char *line = realloc(env, n + 2);
 	if (!line) {
 		free(env);
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	}
 	line[n] = '\n';
 	line[n + 1] = 0;
@@ -50,19 +50,19 @@ int cvmf_sign_image(cvmf_ctx *ctx, const char *image_dir, const cvmf_key *key,
 	int r;
 
 	if (!cvmf_key_is_private(key))
-		return cvmf_error(ctx, CVMF_E_INVAL, "signing needs a private key");
+		return cmn_error(ctx, CVMF_E_INVAL, "signing needs a private key");
 	if (stat(image_dir, &st) != 0)
-		return cvmf_error(ctx, CVMF_E_IO, "cannot open image '%s': %s", image_dir,
+		return cmn_error(ctx, CVMF_E_IO, "cannot open image '%s': %s", image_dir,
 				  strerror(errno));
 	if (!S_ISDIR(st.st_mode))
-		return cvmf_error(ctx, CVMF_E_INVAL, "'%s' is not an image directory (sign writes "
+		return cmn_error(ctx, CVMF_E_INVAL, "'%s' is not an image directory (sign writes "
 				  "its envelopes beside the image's files; give the directory)",
 				  image_dir);
 	for (int i = 0; i < 2; i++) {
 		img_pathf(path[i], sizeof(path[i]), "%s/%s", image_dir, files[i]);
 		existed[i] = lstat(path[i], &st) == 0;
 		if (existed[i] && !(opts && opts->force))
-			return cvmf_error(ctx, CVMF_E_INVAL, "%s exists: the image is signed already "
+			return cmn_error(ctx, CVMF_E_INVAL, "%s exists: the image is signed already "
 					  "(--force replaces the signatures)", path[i]);
 	}
 	if ((r = sgn_statements(ctx, image_dir, opts, &payload[0], &plen[0], &payload[1],

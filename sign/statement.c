@@ -58,13 +58,13 @@ static int read_docs(cvmf_ctx *ctx, const char *dir, json_t **ret_manifest, json
 	const char *mf = json_string_value(json_object_get(man, "format"));
 	const char *sf = json_string_value(json_object_get(meas, "format"));
 	if (!mf || strcmp(mf, IMG_MANIFEST_FORMAT) || !sf || strcmp(sf, IMG_MEASUREMENTS_FORMAT)) {
-		r = cvmf_error(ctx, CVMF_E_FORMAT, "%s: not a cvmforge image (format %s / %s; "
+		r = cmn_error(ctx, CVMF_E_FORMAT, "%s: not a cvmforge image (format %s / %s; "
 			       "expected %s / %s)", dir, mf ? mf : "none", sf ? sf : "none",
 			       IMG_MANIFEST_FORMAT, IMG_MEASUREMENTS_FORMAT);
 		goto out;
 	}
 	if (!json_is_object(json_object_get(man, "outputs"))) {
-		r = cvmf_error(ctx, CVMF_E_FORMAT, "%s/%s: no \"outputs\" object", dir, IMG_MANIFEST);
+		r = cmn_error(ctx, CVMF_E_FORMAT, "%s/%s: no \"outputs\" object", dir, IMG_MANIFEST);
 		goto out;
 	}
 	*ret_manifest = man;
@@ -85,13 +85,13 @@ static int check_recorded(cvmf_ctx *ctx, const char *doc, const char *name, json
 	const char *want;
 	cvmf_hex(d->sha256, 32, hex);
 	if ((want = json_string_value(json_object_get(rec, "sha256"))) && strcmp(want, hex))
-		return cvmf_error(ctx, CVMF_E_INVAL,
+		return cmn_error(ctx, CVMF_E_INVAL,
 				  "file %s: sha256 %s, %s records %s; refusing to sign an image "
 				  "that does not match it (cvmforge verify says more)", name, hex,
 				  doc, want);
 	cvmf_hex(d->sha384, 48, hex);
 	if ((want = json_string_value(json_object_get(rec, "sha384"))) && strcmp(want, hex))
-		return cvmf_error(ctx, CVMF_E_INVAL,
+		return cmn_error(ctx, CVMF_E_INVAL,
 				  "file %s: sha384 %s, %s records %s; refusing to sign an image "
 				  "that does not match it (cvmforge verify says more)", name, hex,
 				  doc, want);
@@ -111,7 +111,7 @@ static int subjects(cvmf_ctx *ctx, const char *dir, json_t *man, json_t *meas, j
 		goto out;
 	/* The tarball(s) at the top, which img_files leaves out. */
 	if (!(d = opendir(dir))) {
-		r = cvmf_error(ctx, CVMF_E_IO, "cannot read image directory '%s': %s", dir,
+		r = cmn_error(ctx, CVMF_E_IO, "cannot read image directory '%s': %s", dir,
 			       strerror(errno));
 		goto out;
 	}
@@ -127,21 +127,21 @@ static int subjects(cvmf_ctx *ctx, const char *dir, json_t *man, json_t *meas, j
 			size_t cap = files.cap ? 2 * files.cap : 16;
 			char **v = realloc(files.v, cap * sizeof(*v));
 			if (!v) {
-				r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+				r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 				goto out;
 			}
 			files.v = v;
 			files.cap = cap;
 		}
 		if (!(files.v[files.n] = strdup(e->d_name))) {
-			r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+			r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 			goto out;
 		}
 		files.n++;
 	}
 	qsort(files.v, files.n, sizeof(*files.v), cmp_str);
 	if (files.n > SUBJECTS_MAX) {
-		r = cvmf_error(ctx, CVMF_E_INVAL, "%s: %zu files, more than the %u subjects a "
+		r = cmn_error(ctx, CVMF_E_INVAL, "%s: %zu files, more than the %u subjects a "
 			       "statement may have", dir, files.n, SUBJECTS_MAX);
 		goto out;
 	}
@@ -151,7 +151,7 @@ static int subjects(cvmf_ctx *ctx, const char *dir, json_t *man, json_t *meas, j
 	json_t *val;
 	json_object_foreach(outputs, key, val) {
 		if (!bsearch(&key, files.v, files.n, sizeof(*files.v), cmp_str)) {
-			r = cvmf_error(ctx, CVMF_E_INVAL, "%s: %s lists %s, which is missing; refusing "
+			r = cmn_error(ctx, CVMF_E_INVAL, "%s: %s lists %s, which is missing; refusing "
 				       "to sign", dir, IMG_MANIFEST, key);
 			goto out;
 		}
@@ -159,7 +159,7 @@ static int subjects(cvmf_ctx *ctx, const char *dir, json_t *man, json_t *meas, j
 
 	list = json_array();
 	if (!list) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < files.n; i++) {
@@ -169,12 +169,18 @@ static int subjects(cvmf_ctx *ctx, const char *dir, json_t *man, json_t *meas, j
 		json_t *rec = json_object_get(outputs, name);
 		bool top_tar = !strchr(name, '/') && ends_with(name, ".tar");
 		img_pathf(path, sizeof(path), "%s/%s", dir, name);
+		struct stat st;
+		if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+			r = cmn_error(ctx, CVMF_E_INVAL, "%s: %s is not a regular file (a link or "
+				       "special file); refusing to sign it", dir, name);
+			goto out;
+		}
 		if ((r = img_digest_file(ctx, path, &fd)) < 0)
 			goto out;
 		if (rec && (r = check_recorded(ctx, IMG_MANIFEST, name, rec, &fd)) < 0)
 			goto out;
 		if (!rec && strcmp(name, IMG_MANIFEST) && !top_tar) {
-			r = cvmf_error(ctx, CVMF_E_INVAL, "%s: file %s is not listed in %s; refusing "
+			r = cmn_error(ctx, CVMF_E_INVAL, "%s: file %s is not listed in %s; refusing "
 				       "to sign it", dir, name, IMG_MANIFEST);
 			goto out;
 		}
@@ -188,7 +194,7 @@ static int subjects(cvmf_ctx *ctx, const char *dir, json_t *man, json_t *meas, j
 		    json_object_set_new(subj, "name", json_string(name)) ||
 		    json_object_set_new(subj, "digest", digest) ||
 		    json_array_append_new(list, subj)) {
-			r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+			r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 			goto out;
 		}
 	}
@@ -212,7 +218,7 @@ static int statement(cvmf_ctx *ctx, json_t *subj, const char *predicate_type, js
 	    json_object_set(st, "subject", subj) ||
 	    json_object_set_new(st, "predicateType", json_string(predicate_type)) ||
 	    json_object_set(st, "predicate", pred))
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	else
 		r = cmn_json_canonical(ctx, st, ret, ret_len);
 	json_decref(st);
@@ -273,11 +279,11 @@ static int dependencies(cvmf_ctx *ctx, json_t *man, json_t **ret)
 	json_t *in;
 	int r = 0;
 	if (!deps || !debs || !seen) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	if (!json_is_array(inputs)) {
-		r = cvmf_error(ctx, CVMF_E_FORMAT, "%s: no \"inputs\" array", IMG_MANIFEST);
+		r = cmn_error(ctx, CVMF_E_FORMAT, "%s: no \"inputs\" array", IMG_MANIFEST);
 		goto out;
 	}
 	json_array_foreach(inputs, i, in) {
@@ -285,7 +291,7 @@ static int dependencies(cvmf_ctx *ctx, json_t *man, json_t **ret)
 		const char *role = json_string_value(json_object_get(in, "role"));
 		const char *dest = json_string_value(json_object_get(in, "dest"));
 		if (!source || !role) {
-			r = cvmf_error(ctx, CVMF_E_FORMAT, "%s: inputs[%zu]: no \"source\" or \"role\"",
+			r = cmn_error(ctx, CVMF_E_FORMAT, "%s: inputs[%zu]: no \"source\" or \"role\"",
 				       IMG_MANIFEST, i);
 			goto out;
 		}
@@ -300,7 +306,7 @@ static int dependencies(cvmf_ctx *ctx, json_t *man, json_t **ret)
 					json_object_get(in, "tree-sha256"));
 		if (json_object_size(digest) == 0) {
 			json_decref(digest);
-			r = cvmf_error(ctx, CVMF_E_FORMAT, "%s: inputs[%zu] (%s): no digest",
+			r = cmn_error(ctx, CVMF_E_FORMAT, "%s: inputs[%zu] (%s): no digest",
 				       IMG_MANIFEST, i, source);
 			goto out;
 		}
@@ -312,7 +318,7 @@ static int dependencies(cvmf_ctx *ctx, json_t *man, json_t **ret)
 				      digest, "annotations", ann);
 		if (!d || json_array_append_new(deps, d) ||
 		    (json_object_get(in, "deb") && add_deb(debs, json_object_get(in, "deb"), seen))) {
-			r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+			r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 			goto out;
 		}
 	}
@@ -334,32 +340,32 @@ static int recipe_params(cvmf_ctx *ctx, json_t *man, const char *recipe, json_t 
 	const char *file = json_string_value(json_object_get(rec, "file"));
 	const char *sha = json_string_value(json_object_get(rec, "sha256"));
 	if (!file || !sha)
-		return cvmf_error(ctx, CVMF_E_FORMAT, "%s: no recipe file and sha256", IMG_MANIFEST);
+		return cmn_error(ctx, CVMF_E_FORMAT, "%s: no recipe file and sha256", IMG_MANIFEST);
 	json_t *r = json_pack("{s:s, s:{s:s}}", "file", file, "digest", "sha256", sha);
 	if (!r || json_object_set_new(ext, "recipe", r))
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	if (!recipe)
 		return 0;
 	uint8_t d[32];
 	char hex[65], lock[4200];
-	int rc = cvmf_sha256_file(ctx, "recipe", recipe, d, NULL);
+	int rc = cmn_sha256_file(ctx, "recipe", recipe, d, NULL);
 	if (rc < 0)
 		return rc;
 	cvmf_hex(d, 32, hex);
 	if (strcmp(hex, sha))
-		return cvmf_error(ctx, CVMF_E_INVAL, "recipe '%s' has sha256 %s; the image was built "
+		return cmn_error(ctx, CVMF_E_INVAL, "recipe '%s' has sha256 %s; the image was built "
 				  "from %s with sha256 %s", recipe, hex, file, sha);
 	img_pathf(lock, sizeof(lock), "%s.lock", recipe);
 	if (access(lock, F_OK) != 0)
 		return 0;
-	if ((rc = cvmf_sha256_file(ctx, "recipe lock", lock, d, NULL)) < 0)
+	if ((rc = cmn_sha256_file(ctx, "recipe lock", lock, d, NULL)) < 0)
 		return rc;
 	cvmf_hex(d, 32, hex);
 	char lock_name[4200];
 	img_pathf(lock_name, sizeof(lock_name), "%s.lock", file);
 	json_t *l = json_pack("{s:s, s:{s:s}}", "file", lock_name, "digest", "sha256", hex);
 	if (!l || json_object_set_new(ext, "lock", l))
-		return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	return 0;
 }
 
@@ -373,7 +379,7 @@ static int provenance(cvmf_ctx *ctx, json_t *man, const struct cvmf_sign_opts *o
 		goto out;
 	ext = json_object();
 	if (!ext) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	if (json_object_get(man, "image"))
@@ -400,7 +406,7 @@ static int provenance(cvmf_ctx *ctx, json_t *man, const struct cvmf_sign_opts *o
 			 "internalParameters", internal, "resolvedDependencies", deps,
 			 "runDetails", "builder", builder, "byproducts", byproducts);
 	if (!pred) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory building the provenance");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory building the provenance");
 		goto out;
 	}
 	*ret = pred;
@@ -493,7 +499,7 @@ static int only_keys(cvmf_ctx *ctx, const char *what, const char *where, json_t 
 		for (const char *const *a = allowed; *a && !ok; a++)
 			ok = !strcmp(*a, key);
 		if (!ok)
-			return cvmf_error(ctx, CVMF_E_FORMAT, "%s: %s: unknown field \"%.80s\"", what,
+			return cmn_error(ctx, CVMF_E_FORMAT, "%s: %s: unknown field \"%.80s\"", what,
 					  where, key);
 	}
 	return 0;
@@ -508,11 +514,11 @@ static int get_digest(cvmf_ctx *ctx, const char *what, const char *where, json_t
 		return 0;
 	const char *s = json_string_value(v);
 	if (!s || strlen(s) != 2 * n || cvmf_unhex(s, out, n) < 0)
-		return cvmf_error(ctx, CVMF_E_FORMAT, "%s: %s.digest.%s: expected %zu hex digits",
+		return cmn_error(ctx, CVMF_E_FORMAT, "%s: %s.digest.%s: expected %zu hex digits",
 				  what, where, alg, 2 * n);
 	for (const char *p = s; *p; p++)
 		if (*p >= 'A' && *p <= 'F')
-			return cvmf_error(ctx, CVMF_E_FORMAT,
+			return cmn_error(ctx, CVMF_E_FORMAT,
 					  "%s: %s.digest.%s: uppercase hex (digests are lowercase)",
 					  what, where, alg);
 	*ret_has = true;
@@ -534,7 +540,7 @@ int sgn_statement_parse(cvmf_ctx *ctx, const char *what, const void *buf, size_t
 	if ((r = cmn_json_parse(ctx, what, buf, len, &s.root)) < 0)
 		return r;
 	if (!json_is_object(s.root)) {
-		r = cvmf_error(ctx, CVMF_E_FORMAT, "%s: a statement is a JSON object, not %s", what,
+		r = cmn_error(ctx, CVMF_E_FORMAT, "%s: a statement is a JSON object, not %s", what,
 			       cmn_json_type_name(s.root));
 		goto out;
 	}
@@ -542,14 +548,14 @@ int sgn_statement_parse(cvmf_ctx *ctx, const char *what, const void *buf, size_t
 	if (cmn_json_canonical(ctx, s.root, &canon, &clen) < 0) {
 		char why[400];
 		snprintf(why, sizeof(why), "%s", cvmf_ctx_errmsg(ctx));
-		r = cvmf_error(ctx, CVMF_E_FORMAT, "%s: not canonical JSON: %s", what, why);
+		r = cmn_error(ctx, CVMF_E_FORMAT, "%s: not canonical JSON: %s", what, why);
 		goto out;
 	}
 	if (clen != len || memcmp(canon, buf, len)) {
 		size_t i = 0;
 		while (i < len && i < clen && canon[i] == ((const char *)buf)[i])
 			i++;
-		r = cvmf_error(ctx, CVMF_E_FORMAT,
+		r = cmn_error(ctx, CVMF_E_FORMAT,
 			       "%s: the payload is not canonical JSON (first difference at byte "
 			       "%zu)", what, i);
 		goto out;
@@ -558,30 +564,30 @@ int sgn_statement_parse(cvmf_ctx *ctx, const char *what, const void *buf, size_t
 		goto out;
 	const char *type = json_string_value(json_object_get(s.root, "_type"));
 	if (!type || strcmp(type, CVMF_STATEMENT_TYPE)) {
-		r = cvmf_error(ctx, CVMF_E_FORMAT, "%s: _type is %s%.100s%s, expected \"%s\"", what,
+		r = cmn_error(ctx, CVMF_E_FORMAT, "%s: _type is %s%.100s%s, expected \"%s\"", what,
 			       type ? "\"" : "", type ? type : "missing", type ? "\"" : "",
 			       CVMF_STATEMENT_TYPE);
 		goto out;
 	}
 	s.predicate_type = json_string_value(json_object_get(s.root, "predicateType"));
 	if (!s.predicate_type) {
-		r = cvmf_error(ctx, CVMF_E_FORMAT, "%s: predicateType: missing or not a string", what);
+		r = cmn_error(ctx, CVMF_E_FORMAT, "%s: predicateType: missing or not a string", what);
 		goto out;
 	}
 	s.predicate = json_object_get(s.root, "predicate");
 	if (!json_is_object(s.predicate)) {
-		r = cvmf_error(ctx, CVMF_E_FORMAT, "%s: predicate: missing or not an object", what);
+		r = cmn_error(ctx, CVMF_E_FORMAT, "%s: predicate: missing or not an object", what);
 		goto out;
 	}
 	json_t *subj = json_object_get(s.root, "subject");
 	size_t n = json_array_size(subj);
 	if (!json_is_array(subj) || n == 0 || n > SUBJECTS_MAX) {
-		r = cvmf_error(ctx, CVMF_E_FORMAT, "%s: subject: expected an array of 1 to %u "
+		r = cmn_error(ctx, CVMF_E_FORMAT, "%s: subject: expected an array of 1 to %u "
 			       "subjects", what, SUBJECTS_MAX);
 		goto out;
 	}
 	if (!(s.subjects = calloc(n, sizeof(*s.subjects)))) {
-		r = cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -590,27 +596,27 @@ int sgn_statement_parse(cvmf_ctx *ctx, const char *what, const void *buf, size_t
 		json_t *o = json_array_get(subj, i);
 		snprintf(where, sizeof(where), "subject[%zu]", i);
 		if (!json_is_object(o)) {
-			r = cvmf_error(ctx, CVMF_E_FORMAT, "%s: %s: expected an object", what, where);
+			r = cmn_error(ctx, CVMF_E_FORMAT, "%s: %s: expected an object", what, where);
 			goto out;
 		}
 		if ((r = only_keys(ctx, what, where, o, subj_keys)) < 0)
 			goto out;
 		sj->name = json_string_value(json_object_get(o, "name"));
 		if (!sj->name || !safe_name(sj->name)) {
-			r = cvmf_error(ctx, CVMF_E_FORMAT, "%s: %s.name: %s", what, where,
+			r = cmn_error(ctx, CVMF_E_FORMAT, "%s: %s.name: %s", what, where,
 				       sj->name ? "not a relative path inside the image"
 						: "missing or not a string");
 			goto out;
 		}
 		if (i > 0 && strcmp(s.subjects[i - 1].name, sj->name) >= 0) {
-			r = cvmf_error(ctx, CVMF_E_FORMAT, "%s: %s.name \"%.200s\" is not after \"%.200s\" "
+			r = cmn_error(ctx, CVMF_E_FORMAT, "%s: %s.name \"%.200s\" is not after \"%.200s\" "
 				       "(subjects are sorted and unique)", what, where, sj->name,
 				       s.subjects[i - 1].name);
 			goto out;
 		}
 		json_t *dg = json_object_get(o, "digest");
 		if (!json_is_object(dg)) {
-			r = cvmf_error(ctx, CVMF_E_FORMAT, "%s: %s.digest: missing or not an object",
+			r = cmn_error(ctx, CVMF_E_FORMAT, "%s: %s.digest: missing or not an object",
 				       what, where);
 			goto out;
 		}
@@ -621,7 +627,7 @@ int sgn_statement_parse(cvmf_ctx *ctx, const char *what, const void *buf, size_t
 				    &sj->has_sha384)) < 0)
 			goto out;
 		if (!sj->has_sha256) {
-			r = cvmf_error(ctx, CVMF_E_FORMAT, "%s: %s.digest: no sha256", what, where);
+			r = cmn_error(ctx, CVMF_E_FORMAT, "%s: %s.digest: no sha256", what, where);
 			goto out;
 		}
 		s.n_subjects = i + 1;

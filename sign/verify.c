@@ -57,7 +57,7 @@ static bool open_statement(struct vs *v, const char *sigdir, const char *file,
 		       sigdir, file);
 		return false;
 	}
-	if (cvmf_read_file(v->ctx, "signature", path, CVMF_DSSE_MAX_ENVELOPE, &env, &env_len)) {
+	if (cmn_read_file(v->ctx, "signature", path, CVMF_DSSE_MAX_ENVELOPE, &env, &env_len)) {
 		report(v, what, false, "%s", cvmf_ctx_errmsg(v->ctx));
 		goto out;
 	}
@@ -152,14 +152,14 @@ int cvmf_verify_signatures(cvmf_ctx *ctx, const char *image, const cvmf_key *pub
 	int rc;
 
 	if (stat(image, &st) != 0)
-		return cvmf_error(ctx, CVMF_E_IO, "%s: %s", image, strerror(errno));
+		return cmn_error(ctx, CVMF_E_IO, "%s: %s", image, strerror(errno));
 	/* The envelopes sit in the image directory; beside a tarball given alone. */
 	if (S_ISDIR(st.st_mode)) {
 		img_pathf(sigdir, sizeof(sigdir), "%s", image);
 	} else {
 		char *copy = strdup(image);
 		if (!copy)
-			return cvmf_error(ctx, CVMF_E_NOMEM, "out of memory");
+			return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		img_pathf(sigdir, sizeof(sigdir), "%s", dirname(copy));
 		free(copy);
 	}
@@ -176,8 +176,7 @@ int cvmf_verify_signatures(cvmf_ctx *ctx, const char *image, const cvmf_key *pub
 		img_pathf(path, sizeof(path), "%s/%s", dir, IMG_MEASUREMENTS);
 		char what[300], diff[1200];
 		snprintf(what, sizeof(what), "signed measurements (%s)", IMG_MEASUREMENTS);
-		if (cmn_json_read_file(ctx, "image measurements", path, CVMF_DSSE_MAX_ENVELOPE,
-				       &meas))
+		if (cmn_json_read_file(ctx, "image measurements", path, 64u << 20, &meas))
 			report(&v, what, false, "%s", cvmf_ctx_errmsg(ctx));
 		else if (sgn_json_diff(ms.predicate, meas, diff, sizeof(diff)))
 			report(&v, what, false, "the signed predicate and %s differ at %s "

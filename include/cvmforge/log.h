@@ -13,7 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cvmforge/cvmforge.h"
+#include "cvmforge/core.h"
+#include "cvmforge/measure.h"
+#include "cvmforge/build.h"
 
 #ifdef __cplusplus
 extern "C" {

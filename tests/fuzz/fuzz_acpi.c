@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * libFuzzer target for measure/acpi.c: cvmf_acpi_derive_rsdp() and
- * cvmf_acpi_derive_loader() over the input as QEMU's etc/acpi/tables blob
+ * libFuzzer target for measure/acpi.c: msr_acpi_derive_rsdp() and
+ * msr_acpi_derive_loader() over the input as QEMU's etc/acpi/tables blob
  * (a file the user gives, so untrusted). ASan/UBSan catch out-of-bounds
  * reads; the checks below catch output OVMF's loader would reject or
  * misapply:
@@ -151,7 +151,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	uint8_t rsdp[RSDP_LEN];
 	memset(rsdp, 0xa5, sizeof(rsdp));
-	int r1 = cvmf_acpi_derive_rsdp(ctx, "fuzz", t, size, rsdp);
+	int r1 = msr_acpi_derive_rsdp(ctx, "fuzz", t, size, rsdp);
 	if (r1) {
 		CHECK(r1 < 0 && cvmf_ctx_errmsg(ctx)[0] != '\0');
 	} else {
@@ -160,7 +160,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	uint8_t *l = (uint8_t *)(uintptr_t)1;
 	size_t n = 12345;
-	int r2 = cvmf_acpi_derive_loader(ctx, "fuzz", t, size, &l, &n);
+	int r2 = msr_acpi_derive_loader(ctx, "fuzz", t, size, &l, &n);
 	if (r2) {
 		CHECK(r2 < 0 && cvmf_ctx_errmsg(ctx)[0] != '\0');
 		CHECK(l == (uint8_t *)(uintptr_t)1 && n == 12345);

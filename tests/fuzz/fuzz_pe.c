@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * libFuzzer target for cvmf_authenticode(): a kernel or EFI application is
+ * libFuzzer target for msr_authenticode(): a kernel or EFI application is
  * an untrusted file whose headers carry every offset and size the digest
  * walks. ASan/UBSan catch out-of-bounds reads inside the library; the
  * checks below catch an image that is accepted but hashed wrongly.
  *
- * Each input goes through cvmf_pe_mem with two hashers (SHA-256 and
+ * Each input goes through msr_pe_mem with two hashers (SHA-256 and
  * SHA-384, one pass). On success the digests are recomputed by a plain
  * reference that trusts the headers the library accepted: it CHECKs that
  * every range it hashes lies inside the input (so an image the library
@@ -116,27 +116,27 @@ static void reference(struct ref *r, uint8_t d256[32], uint8_t d384[48])
 	CHECK(EVP_DigestFinal_ex(r->md[1], d384, NULL));
 }
 
-static int run(cvmf_ctx *ctx, struct cvmf_hasher *const *h, const uint8_t *data, size_t size,
+static int run(cvmf_ctx *ctx, struct cmn_hasher *const *h, const uint8_t *data, size_t size,
 	       uint8_t d256[32], uint8_t d384[48])
 {
-	struct cvmf_pe_mem m;
+	struct msr_pe_mem m;
 	uint8_t *const out[2] = { d256, d384 };
 
-	cvmf_pe_mem_init(&m, data, size);
-	return cvmf_authenticode(ctx, WHAT, &m.src, h, 2, out);
+	msr_pe_mem_init(&m, data, size);
+	return msr_authenticode(ctx, WHAT, &m.src, h, 2, out);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static cvmf_ctx *ctx;
-	static struct cvmf_hasher *h[2];
+	static struct cmn_hasher *h[2];
 	static struct ref ref;
 	uint8_t d256[32], d384[48], w256[32], w384[48];
 
 	if (!ctx) {
 		ctx = cvmf_ctx_new();
-		if (!ctx || cvmf_hasher_new(NULL, CVMF_SHA256, &h[0]) ||
-		    cvmf_hasher_new(NULL, CVMF_SHA384, &h[1]) ||
+		if (!ctx || cmn_hasher_new(NULL, CMN_SHA256, &h[0]) ||
+		    cmn_hasher_new(NULL, CMN_SHA384, &h[1]) ||
 		    !(ref.md[0] = EVP_MD_CTX_new()) || !(ref.md[1] = EVP_MD_CTX_new()))
 			__builtin_trap();
 	}

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target for the TDVF metadata and what TDX builds on it:
- * cvmf_ovmf_parse() (measure/tdvf.c), cvmf_tdx_mrtd() and cvmf_tdx_td_hob()
+ * cvmf_ovmf_parse() (measure/tdvf.c), msr_tdx_mrtd() and msr_tdx_td_hob()
  * (measure/tdx.c). The input is a TDVF descriptor with its sections, placed
  * in a synthetic OVMF image whose footer GUID table has a TDX_METADATA entry
  * pointing at it, so every input reaches the TDVF checks.
@@ -161,7 +161,7 @@ static void check_mrtd(cvmf_ctx *ctx, const uint8_t *image, size_t size,
 	if (pages > MRTD_MAX_PAGES)
 		return;
 	uint8_t a[48], b[48];
-	CHECK(cvmf_tdx_mrtd(ctx, image, size, o, order, a) == 0);
+	CHECK(msr_tdx_mrtd(ctx, image, size, o, order, a) == 0);
 	if (pages > BOTH_ORDERS_MAX_PAGES)
 		return;
 	/* The orders differ only in sections both added and extended over
@@ -172,7 +172,7 @@ static void check_mrtd(cvmf_ctx *ctx, const uint8_t *image, size_t size,
 		if (!(s->attributes & 2) && (s->attributes & 1) && s->mem_size > PAGE)
 			same = false;
 	}
-	CHECK(cvmf_tdx_mrtd(ctx, image, size, o,
+	CHECK(msr_tdx_mrtd(ctx, image, size, o,
 			    order == CVMF_TDX_SINGLE_PASS ? CVMF_TDX_TWO_PASS : CVMF_TDX_SINGLE_PASS,
 			    b) == 0);
 	if (same)
@@ -187,7 +187,7 @@ static void check_mrtd(cvmf_ctx *ctx, const uint8_t *image, size_t size,
  */
 static void check_td_hob(cvmf_ctx *ctx, const struct cvmf_ovmf *o, uint64_t ram)
 {
-	uint64_t below = cvmf_qemu_below_4g(ram, true);
+	uint64_t below = msr_qemu_below_4g(ram, true);
 	CHECK(below <= ram && below <= FOUR_GIB && below != 0);
 	struct iv acc[MAX_SECTIONS];
 	size_t k = 0;
@@ -227,7 +227,7 @@ static void check_td_hob(cvmf_ctx *ctx, const struct cvmf_ovmf *o, uint64_t ram)
 	uint8_t *b = (uint8_t *)(uintptr_t)1;
 	size_t len = 12345;
 	uint64_t gpa = 777;
-	int r = cvmf_tdx_td_hob(ctx, o, ram, &b, &len, &gpa);
+	int r = msr_tdx_td_hob(ctx, o, ram, &b, &len, &gpa);
 	if (r) {
 		CHECK(r < 0);
 		CHECK(cvmf_ctx_errmsg(ctx)[0] != '\0');

@@ -276,9 +276,16 @@ seed_modinfo()
 '"license=GPL\\0vermagic=6.1.0-50-amd64 SMP preempt mod_unload ";\n' >"$1/.m.c"
 	cc -c -o "$1/seed-module.o" "$1/.m.c" 2>/dev/null || true
 	rm -f "$1/.m.c"
+	# The module compressed as the kernel's modules_install does it.
+	if [ -f "$1/seed-module.o" ]; then
+		command -v xz >/dev/null 2>&1 &&
+			xz --check=crc32 --lzma2=dict=1MiB -c "$1/seed-module.o" >"$1/seed-module.ko.xz"
+		command -v zstd >/dev/null 2>&1 && zstd -q -c "$1/seed-module.o" >"$1/seed-module.ko.zst"
+		gzip -n -c "$1/seed-module.o" >"$1/seed-module.ko.gz"
+	fi
 	[ -f "$SHARED/inputs/vmlinuz-6.1.0-50" ] &&
 		head -c 32768 "$SHARED/inputs/vmlinuz-6.1.0-50" >"$1/seed-bzimage-head"
-	echo "fuzz: seeded fuzz_modinfo with a cc-built module and a kernel header"
+	echo "fuzz: seeded fuzz_modinfo with a cc-built module (plain, xz, zstd, gzip) and a kernel header"
 }
 
 # seed_cpio DIR: two small deterministic initrds built by cvmforge itself.
@@ -294,6 +301,46 @@ seed_cpio()
 		cp "$t/b" "$1/seed-cpio-zstd"
 	rm -rf "$t"
 	echo "fuzz: seeded fuzz_cpio with initrds written by $bin"
+}
+
+# seed_fv DIR: for fuzz_fv, from each firmware in $SHARED: its first 64 KiB
+# (volume and file headers, the start of the LZMA stream) and the first
+# 64 KiB of its decoded DXE stream (the target also uses each input as the
+# contents of an LZMA section), decoded with xz's .lzma reader.
+seed_fv()
+{
+	found=0
+	if [ -d "$SHARED" ]; then
+		for f in "$SHARED"/inputs/OVMF*.fd; do
+			[ -f "$f" ] || continue
+			base=$(basename "$f")
+			head -c 65536 "$f" >"$1/seed-$base-head64k"
+			# The LZMA GUID; the stream starts 20 bytes after it.
+			off=$(LC_ALL=C grep -obUaP '\x98\x58\x4e\xee\x14\x39\x59\x42\x9d\x6e\xdc\x7b' "$f" |
+				head -n 1 | cut -d: -f1)
+			if [ -n "$off" ] && command -v xz >/dev/null 2>&1; then
+				tail -c +$((off + 21)) "$f" | xz --format=lzma -dc 2>/dev/null |
+					head -c 65536 >"$1/seed-$base-dxe64k"
+			fi
+			found=$((found + 1))
+		done
+	fi
+	printf '_FVH' >"$1/seed-tiny"
+	echo "fuzz: seeded fuzz_fv from $found firmware images in $SHARED"
+}
+
+# seed_json DIR: a JSON document, a canonical one, a manifest-like one (first
+# byte 0), and base64 of several lengths (first byte 1).
+seed_json()
+{
+	printf '\000{"b": [1, -2, {"x": null}], "a": "caf\303\251 \\u00e9", "r": 1.5}' >"$1/seed-json"
+	printf '\000{"a":["0a0b0c0d",null],"n":7}' >"$1/seed-json-shape"
+	printf '\000{"format": "cvmforge-manifest/1", "inputs": [{"role": "kernel", "line": 3}], "outputs": {}}' \
+		>"$1/seed-json-manifest"
+	printf '\001Zm9vYmFy' >"$1/seed-b64-6"
+	printf '\001Zm9vYg==' >"$1/seed-b64-4"
+	printf '\001Zm9vYmE=' >"$1/seed-b64-5"
+	echo "fuzz: seeded fuzz_json with 3 documents and 3 base64 strings"
 }
 
 # seed_dsse DIR: a small statement, an envelope around it (not signed by the
@@ -314,20 +361,6 @@ seed_dsse()
 		n=$((n + 1))
 	done
 	echo "fuzz: seeded fuzz_dsse with a statement, an envelope and $n demo envelopes"
-}
-
-# seed_json DIR: a JSON document, a canonical one, a manifest-like one (first
-# byte 0), and base64 of several lengths (first byte 1).
-seed_json()
-{
-	printf '\000{"b": [1, -2, {"x": null}], "a": "caf\303\251 \\u00e9", "r": 1.5}' >"$1/seed-json"
-	printf '\000{"a":["0a0b0c0d",null],"n":7}' >"$1/seed-json-shape"
-	printf '\000{"format": "cvmforge-manifest/1", "inputs": [{"role": "kernel", "line": 3}], "outputs": {}}' \
-		>"$1/seed-json-manifest"
-	printf '\001Zm9vYmFy' >"$1/seed-b64-6"
-	printf '\001Zm9vYg==' >"$1/seed-b64-4"
-	printf '\001Zm9vYmE=' >"$1/seed-b64-5"
-	echo "fuzz: seeded fuzz_json with 3 documents and 3 base64 strings"
 }
 
 # seed_serve DIR: read-API paths (first byte 0), the recorded Rekor v2 answer
@@ -377,6 +410,36 @@ seed_tlog()
 	echo "fuzz: seeded fuzz_tlog with $n notes, checkpoints and proofs"
 }
 
+# seed_attest DIR: the real SNP reports and TDX quotes (selector bytes 0 and
+# 1), each fixture certificate (192), the VCEK's hwID and SPL values (64+),
+# and the collateral JSON (160).
+seed_attest()
+{
+	dir=$1
+	fx=$SHARED/fixtures/attest-upstream
+	found=0
+	for f in "$fx"/snp/*/report.bin "$fx"/tdx/*.dat; do
+		[ -f "$f" ] || continue
+		b=$(basename "$(dirname "$f")")-$(basename "$f")
+		{ unhex 00; cat "$f"; } >"$dir/seed-$b"
+		{ unhex 01; cat "$f"; } >"$dir/seed-$b-snp"
+		found=$((found + 1))
+	done
+	for f in "$fx"/snp/*/*.pem "$fx"/tdx/trusted_root.pem; do
+		[ -f "$f" ] || continue
+		{ unhex c0; cat "$f"; } >"$dir/seed-cert-$(basename "$(dirname "$f")")-$(basename "$f")"
+	done
+	[ -f "$fx/tdx/sample_tcbInfo_response" ] &&
+		{ unhex a0; cat "$fx/tdx/sample_tcbInfo_response"; } >"$dir/seed-tcbinfo"
+	# byte 0 picks the arc: (byte % 10) indexes the list in fuzz_attest.c
+	unhex "41 020200db" >"$dir/seed-spl-ucode"        # 3.8 = 0xdb
+	unhex "42 020118" >"$dir/seed-spl-small"          # 3.9 = 0x18
+	unhex "46 020101" >"$dir/seed-version"            # 1 = 1
+	unhex "47 16084d696c616e2d4230" >"$dir/seed-name" # 2 = "Milan-B0"
+	unhex "43 4ffb5cb4fd594f3f" >"$dir/seed-hwid8"    # 4, Turin's 8 bytes
+	echo "fuzz: seeded fuzz_attest with $found reports and quotes from $SHARED and their certificates"
+}
+
 # hexdump_ends FILE: all of FILE in hex, or its first 64 and last 256 bytes.
 hexdump_ends()
 {
@@ -418,10 +481,12 @@ for target in "$@"; do
 	fuzz_recipe) seed_recipe "$corpus" ;;
 	fuzz_modinfo) seed_modinfo "$corpus" ;;
 	fuzz_cpio) seed_cpio "$corpus" ;;
+	fuzz_fv) seed_fv "$corpus" ;;
+	fuzz_json) seed_json "$corpus" ;;
 	fuzz_tlog) seed_tlog "$corpus" ;;
 	fuzz_serve) seed_serve "$corpus" ;;
 	fuzz_dsse) seed_dsse "$corpus" ;;
-	fuzz_json) seed_json "$corpus" ;;
+	fuzz_attest) seed_attest "$corpus" ;;
 	esac
 
 	"$target" -max_total_time="$FUZZ_SECONDS" -max_len=1048576 \

@@ -287,7 +287,9 @@ static void test_tamper(void **state)
 	r = t_sh("'%s' verify --json '%s/t-1'", t_bin(), out);
 	t_assert_clean_exit(&r, 3);
 	assert_non_null(strstr(r.out, "\"what\": \"file vmlinuz\""));
-	assert_non_null(strstr(r.out, "rtmr1"));
+	/* Debian 12's firmware extends no RTMR, so rtmr1 is null and cannot differ. */
+	assert_non_null(strstr(r.out, "\"what\": \"measured input vmlinuz\""));
+	assert_null(strstr(r.out, "rtmr1"));
 	t_run_free(&r);
 
 	/* Not an image at all. */

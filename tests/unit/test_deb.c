@@ -218,7 +218,7 @@ static void test_extract(void **state)
 	uint8_t *big = big_data(&bign);
 	static const char *const comps[] = { "xz", "zstd", "gzip", "none" };
 	cvmf_ctx *ctx = cvmf_ctx_new();
-	for (size_t i = 0; i < CVMF_ARRAY_SIZE(comps); i++) {
+	for (size_t i = 0; i < CMN_ARRAY_SIZE(comps); i++) {
 		char *deb = build_deb(dir, root, comps[i]);
 		struct bld_deb d = deb_at(deb);
 		expect_member(ctx, cache, &d, "/usr/bin/hello", HELLO_TEXT, strlen(HELLO_TEXT));
@@ -335,7 +335,7 @@ static void test_parse_uri_line(void **state)
 		"'http://x/h.deb' hello_2.10-3_amd64.deb 1 SHA256:ze6e2f1a0007dc43bc91c273fd36e91e40a4f1c2765a03eca68b70a42103878a",
 		"'http://x/h.deb' hello_2.10-3_amd64.deb 1 SHA256:2e6e2f1a0007dc43bc91c273fd36e91e40a4f1c2765a03eca68b70a42103878a extra",
 	};
-	for (size_t i = 0; i < CVMF_ARRAY_SIZE(bad); i++) {
+	for (size_t i = 0; i < CMN_ARRAY_SIZE(bad); i++) {
 		memset(&u, 0x5a, sizeof(u));
 		int r = bld_deb_parse_uri_line(ctx, bad[i], &u);
 		if (r != CVMF_E_FORMAT)
@@ -713,7 +713,7 @@ static bool network_error(const char *msg)
 	/* CURLE_COULDNT_RESOLVE_PROXY 5, _HOST 6, COULDNT_CONNECT 7, OPERATION_TIMEDOUT 28 */
 	static const char *const codes[] = { "(curl error 5)", "(curl error 6)",
 					     "(curl error 7)", "(curl error 28)" };
-	for (size_t i = 0; i < CVMF_ARRAY_SIZE(codes); i++)
+	for (size_t i = 0; i < CMN_ARRAY_SIZE(codes); i++)
 		if (strstr(msg, codes[i]))
 			return true;
 	return false;

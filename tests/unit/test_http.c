@@ -285,7 +285,7 @@ static int failing_sink(void *user, cvmf_ctx *ctx, const void *buf, size_t len)
 	(void)user;
 	(void)buf;
 	(void)len;
-	return cvmf_error(ctx, CVMF_E_IO, "the sink is full");
+	return cmn_error(ctx, CVMF_E_IO, "the sink is full");
 }
 
 static void test_sink(void **state)

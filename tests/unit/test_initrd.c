@@ -219,7 +219,7 @@ static void fill_mixed(uint8_t *p, size_t len, uint64_t seed)
 				p[off + i] = (uint8_t)(i / 512);
 				i++;
 			} else {
-				const char *w = words[rnd(&s) % CVMF_ARRAY_SIZE(words)];
+				const char *w = words[rnd(&s) % CMN_ARRAY_SIZE(words)];
 				for (; *w && i < n; w++)
 					p[off + i++] = (uint8_t)*w;
 			}
@@ -241,7 +241,7 @@ static void make_variant(const char *dir, bool reverse)
 					     "usr/lib/x/y", "init" };
 	static const mode_t mode_a[] = { 0755, 0644, 0644, 0755, 0444, 0755 };
 	static const mode_t mode_b[] = { 0711, 0600, 0640, 0700, 0400, 0744 };
-	size_t nd = CVMF_ARRAY_SIZE(dirs), nf = CVMF_ARRAY_SIZE(files);
+	size_t nd = CMN_ARRAY_SIZE(dirs), nf = CMN_ARRAY_SIZE(files);
 	for (size_t k = 0; k < nd; k++)
 		mkdirp(dir, dirs[k], reverse ? 0700 : 0755);
 	for (size_t k = 0; k < nf; k++) {
@@ -383,7 +383,7 @@ static void test_zstd_cli(void **state)
 	struct out raw = build_tree(tree, BLD_NONE, 99);
 	char *rawp = t_write(dir, "raw.cpio", raw.buf, raw.len);
 	static const int levels[] = { 3, 7 };
-	for (size_t i = 0; i < CVMF_ARRAY_SIZE(levels); i++) {
+	for (size_t i = 0; i < CMN_ARRAY_SIZE(levels); i++) {
 		struct bld_initrd l;
 		bld_initrd_init(&l);
 		cvmf_ctx *ctx = cvmf_ctx_new();
@@ -506,7 +506,7 @@ static void test_gnu_cpio(void **state)
 	static const char *const all[] = { "a/b/c/empty", "a/b/x", "a/f", "n1", "n22", "n333",
 					   "n4444", "d-e/f", "s", "a/b/l", "abs",
 					   "a/b/c", "a/b", "a", "d", "d-e", "." };
-	for (size_t i = 0; i < CVMF_ARRAY_SIZE(all); i++)
+	for (size_t i = 0; i < CMN_ARRAY_SIZE(all); i++)
 		set_mtime(dir, all[i], epoch);
 
 	struct out ours = build_tree(dir, BLD_NONE, (uint64_t)epoch);
@@ -574,14 +574,14 @@ static void test_symlinks(void **state)
 	struct recs r = parse(o.buf, o.len);
 	static const char *const names[] = { "dangling", "dirlink", "out", "sub", "sub/f", "up",
 					     "updir" };
-	assert_int_equal(r.n, CVMF_ARRAY_SIZE(names));
+	assert_int_equal(r.n, CMN_ARRAY_SIZE(names));
 	for (size_t i = 0; i < r.n; i++)
 		assert_string_equal(r.v[i].name, names[i]);
 	static const struct { const char *name, *target; } links[] = {
 		{ "dangling", "does/not/exist" }, { "dirlink", "sub" }, { "out", "/etc/passwd" },
 		{ "up", "../outside/secret" }, { "updir", "../outside" },
 	};
-	for (size_t i = 0; i < CVMF_ARRAY_SIZE(links); i++) {
+	for (size_t i = 0; i < CMN_ARRAY_SIZE(links); i++) {
 		const struct rec *x = rec_find(&r, links[i].name);
 		assert_non_null(x);
 		assert_int_equal(x->f[F_MODE], 0120777);
@@ -702,7 +702,7 @@ static void test_bad_paths(void **state)
 	struct bld_initrd l;
 	bld_initrd_init(&l);
 	cvmf_ctx *ctx = cvmf_ctx_new();
-	for (size_t i = 0; i < CVMF_ARRAY_SIZE(bad); i++) {
+	for (size_t i = 0; i < CMN_ARRAY_SIZE(bad); i++) {
 		struct bld_entry e = { .path = (char *)bad[i], .type = BLD_DIR, .mode = 0755,
 				       .origin = "t.recipe:7" };
 		int r = bld_initrd_add(ctx, &l, &e);
@@ -934,7 +934,7 @@ static void test_sink(void **state)
 				/* odd slices, like libarchive's blocks and more */
 				static const size_t sl[] = { 1, 511, 512, 70000, 262144, 3, 1 << 20 };
 				for (size_t off = 0, k = 0; off < len; k++) {
-					size_t n = sl[k % CVMF_ARRAY_SIZE(sl)];
+					size_t n = sl[k % CMN_ARRAY_SIZE(sl)];
 					if (n > len - off)
 						n = len - off;
 					assert_int_equal(bld_sink_write(s, data + off, n), 0);
@@ -1120,7 +1120,7 @@ static void test_diff(void **state)
 	assert_non_null(strstr(msg, "the cpio entries are identical"));
 
 	struct out *all[] = { &base, &same, &content, &mode, &mt, &mid, &end, &z3, &z1, &gz, &pad };
-	for (size_t i = 0; i < CVMF_ARRAY_SIZE(all); i++)
+	for (size_t i = 0; i < CMN_ARRAY_SIZE(all); i++)
 		free(all[i]->buf);
 	free(bd);
 	t_rmrf(dir);
@@ -1181,7 +1181,7 @@ static void test_diff_garbage(void **state)
 	};
 	cvmf_ctx *ctx = cvmf_ctx_new();
 	char msg[512];
-	for (size_t i = 0; i < CVMF_ARRAY_SIZE(cases); i++) {
+	for (size_t i = 0; i < CMN_ARRAY_SIZE(cases); i++) {
 		for (int k = 0; k < 3; k++) {
 			const uint8_t *a = cases[i].p, *b = k == 0 ? cases[i].p : good.buf;
 			size_t al = cases[i].len, bl = k == 0 ? cases[i].len : good.len;
@@ -1313,7 +1313,7 @@ static void test_cli(void **state)
 
 	t_rmrf(dir);
 	char *ps[] = { dir, tree, out, out2, src, fifo, out3, missing };
-	for (size_t i = 0; i < CVMF_ARRAY_SIZE(ps); i++)
+	for (size_t i = 0; i < CMN_ARRAY_SIZE(ps); i++)
 		free(ps[i]);
 }
 

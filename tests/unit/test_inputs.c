@@ -128,7 +128,7 @@ static void test_opener(void **state)
 	assert_non_null(strstr(cvmf_ctx_errmsg(ctx), "is 8589934592 bytes, more than the 4294967295 accepted"));
 	uint8_t *buf = NULL;
 	size_t len;
-	assert_true(cvmf_read_file(ctx, "recipe", big, 1 << 20, &buf, &len) < 0);
+	assert_true(cmn_read_file(ctx, "recipe", big, 1 << 20, &buf, &len) < 0);
 	assert_null(buf);
 	unlink(big);
 

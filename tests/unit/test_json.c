@@ -311,7 +311,7 @@ static void test_shape(void **state)
 		  "doc.json: opt: expected a boolean or null, got an integer" },
 	};
 	cvmf_ctx *ctx = cvmf_ctx_new();
-	for (size_t i = 0; i < CVMF_ARRAY_SIZE(cases); i++) {
+	for (size_t i = 0; i < CMN_ARRAY_SIZE(cases); i++) {
 		json_t *v;
 		if (cmn_json_parse(ctx, "t", cases[i].doc, strlen(cases[i].doc), &v))
 			fail_msg("%s", CTX_MSG(ctx));
@@ -337,7 +337,7 @@ static void test_base64_vectors(void **state)
 {
 	(void)state;
 	cvmf_ctx *ctx = cvmf_ctx_new();
-	for (size_t i = 0; i < CVMF_ARRAY_SIZE(B64_VECTORS); i++) {
+	for (size_t i = 0; i < CMN_ARRAY_SIZE(B64_VECTORS); i++) {
 		const char *raw = B64_VECTORS[i][0], *enc = B64_VECTORS[i][1];
 		char *e = cmn_base64_encode((const uint8_t *)raw, strlen(raw));
 		assert_string_equal(e, enc);
@@ -390,7 +390,7 @@ static void test_base64_refused(void **state)
 		{ "Zm9v\0mFy", 8, "byte 0x00 at offset 4" },
 		{ "Zm9v\xffmFy", 8, "byte 0xff at offset 4" },
 	};
-	for (size_t i = 0; i < CVMF_ARRAY_SIZE(bad); i++) {
+	for (size_t i = 0; i < CMN_ARRAY_SIZE(bad); i++) {
 		uint8_t *d = (uint8_t *)"untouched";
 		size_t n = 77;
 		int rc = cmn_base64_decode(ctx, "signature", bad[i].s, bad[i].len, &d, &n);

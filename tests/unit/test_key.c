@@ -155,7 +155,7 @@ static void test_wrong_types(void **state)
 		      "openssl pkey -in ok.pem -aes256 -passout pass:secret -out enc.pem && "
 		      "printf 'not a key\\n' > junk.pem && : > empty.pem && "
 		      "head -c 70000 /dev/zero > huge.pem && "
-		      "head -c 100 ok.pem > cut.pem && mkdir dir.pem");
+		      "head -c 100 ok.pem > cut.pem && mkdir dir.pem && mkfifo fifo.pem");
 	expect_refused(f, "p256.pem", true, CVMF_E_UNSUPPORTED, "curve prime256v1");
 	expect_refused(f, "p521.pem", true, CVMF_E_UNSUPPORTED, "curve secp521r1");
 	expect_refused(f, "rsa.pem", true, CVMF_E_UNSUPPORTED, "RSA key");
@@ -170,7 +170,9 @@ static void test_wrong_types(void **state)
 	expect_refused(f, "cut.pem", true, CVMF_E_FORMAT, "not a PEM or DER");
 	expect_refused(f, "empty.pem", true, CVMF_E_FORMAT, "empty");
 	expect_refused(f, "huge.pem", false, CVMF_E_INVAL, "more than the 65536");
-	expect_refused(f, "dir.pem", false, CVMF_E_IO, "not a regular file");
+	expect_refused(f, "dir.pem", false, CVMF_E_IO, "only regular files are accepted");
+	/* a FIFO without a writer: refused at once, not waited on */
+	expect_refused(f, "fifo.pem", true, CVMF_E_IO, "only regular files are accepted");
 	expect_refused(f, "missing.pem", true, CVMF_E_IO, "No such file");
 }
 
@@ -386,6 +388,48 @@ static void test_note_vkey(void **state)
 	cmn_key_free(ec);
 }
 
+/* `cvmforge key`: show on openssl-made keys, and its errors and exit codes. */
+static void test_cli(void **state)
+{
+	struct fx *f = *state;
+	sh_in(f->dir, "openssl genpkey -algorithm ed25519 -out ed.pem && "
+		      "openssl pkey -in ed.pem -pubout -outform DER -out ed.der && "
+		      "openssl ecparam -name secp384r1 -genkey -out ec.pem && "
+		      "openssl ecparam -name prime256v1 -genkey -noout -out p256.pem && "
+		      "cp ed.pem open.pem && chmod 644 open.pem");
+	struct run r = t_sh("cd '%s' && '%s' key show ed.der --name example.com/log && "
+			    "'%s' key show ec.pem --json", f->dir, t_bin(), t_bin());
+	t_assert_clean_exit(&r, 0);
+	assert_non_null(strstr(r.out, "ed.der: ed25519 public key\nfingerprint sha256:"));
+	assert_non_null(strstr(r.out, "note verifier key: example.com/log+"));
+	assert_non_null(strstr(r.out, "\"type\": \"ecdsa-p384\""));
+	assert_non_null(strstr(r.out, "\"private\": true"));
+	assert_null(strstr(r.out + (strstr(r.out, "{") - r.out), "note-verifier-key"));
+	t_run_free(&r);
+	static const struct { const char *args; int status; const char *needle; } cases[] = {
+		{ "key show p256.pem", 1, "'p256.pem' is an EC key on curve prime256v1" },
+		{ "key show open.pem", 1, "permissions 0644 for private key 'open.pem'" },
+		{ "key show missing.pem", 1, "cannot open public key 'missing.pem'" },
+		{ "key show ed.pem --name 'a b'", 2, "argument --name: signed-note key name" },
+		{ "key generate --type rsa -o x.key", 2, "invalid choice: 'rsa'" },
+		{ "key generate --type ed25519", 2, "required: -o/--output" },
+		{ "key", 2, "the following arguments are required: SUBCOMMAND" },
+		{ "key frob", 2, "invalid choice: 'frob'" },
+		{ "key generate --type ed25519 -o ed.pem", 1, "'ed.pem' exists" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		r = t_sh("cd '%s' && '%s' %s", f->dir, t_bin(), cases[i].args);
+		if (r.status != cases[i].status || !strstr(r.err, cases[i].needle))
+			fail_msg("%s: exit %d (wanted %d), stderr '%s' lacks '%s'", cases[i].args,
+				 r.status, cases[i].status, r.err, cases[i].needle);
+		t_run_free(&r);
+	}
+	/* nothing was written by the refused generate */
+	char *x = path_in(f->dir, "x.key");
+	assert_int_equal(access(x, F_OK), -1);
+	free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -397,6 +441,7 @@ int main(void)
 		cmocka_unit_test(test_generate),
 		cmocka_unit_test(test_write),
 		cmocka_unit_test(test_note_vkey),
+		cmocka_unit_test(test_cli),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

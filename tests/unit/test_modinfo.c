@@ -8,6 +8,8 @@
  * SHT_NOBITS .modinfo, a section offset past the end), and with the C
  * compiler for an object laid out by a real toolchain. The bzImage header is
  * synthetic; the Debian 12 kernel in ../shared is checked when present.
+ * Compressed modules are made from those with the xz, zstd and gzip
+ * commands, as Linux's modules_install does.
  */
 #include <gelf.h>
 #include <libelf.h>
@@ -246,6 +248,267 @@ static void test_cc_object(void **state)
 	free(dir);
 }
 
+/* ---- compressed modules (.ko.xz, .ko.zst, .ko.gz) ---- */
+
+static bool have_tool(const char *name)
+{
+	struct run r = t_sh("command -v %s >/dev/null 2>&1", name);
+	bool ok = r.status == 0;
+	t_run_free(&r);
+	return ok;
+}
+
+/* Compress dir/src into dir/dst with a shell command ("xz -c"); the bytes. */
+static uint8_t *compress_with(const char *dir, const char *src, const char *cmd, const char *dst,
+			      size_t *ret_len)
+{
+	struct run r = t_sh("cd '%s' && %s '%s' > '%s'", dir, cmd, src, dst);
+	if (r.status)
+		fail_msg("%s %s: %s", cmd, src, r.err);
+	t_run_free(&r);
+	char *p;
+	assert_true(asprintf(&p, "%s/%s", dir, dst) > 0);
+	uint8_t *b = (uint8_t *)t_slurp(p, ret_len);
+	free(p);
+	return b;
+}
+
+/* The commands Linux's Makefile.modinst uses for CONFIG_MODULE_COMPRESS_*. */
+static const struct {
+	const char *suffix, *tool, *cmd;
+} compressors[] = {
+	{ ".ko.xz", "xz", "xz --check=crc32 --lzma2=dict=1MiB -c" },
+	{ ".ko.zst", "zstd", "zstd -q -T0 -c" },
+	{ ".ko.gz", "gzip", "gzip -n -f -c" },
+};
+
+static void test_compressed(void **state)
+{
+	(void)state;
+	char mi[256];
+	size_t mlen = (size_t)snprintf(mi, sizeof(mi), "license=GPL%cvermagic=%s%cname=m", 0,
+				       VERMAGIC, 0) + 1;
+	size_t n;
+	uint8_t *elf = mkelf(ELFCLASS64, ELFDATA2LSB, ".modinfo", mi, mlen, SHT_PROGBITS, &n);
+	char *dir = t_tmpdir();
+	free(t_write(dir, "m.ko", elf, n));
+	cvmf_ctx *ctx = cvmf_ctx_new();
+	char out[128];
+	uint8_t *packed[3] = { NULL };
+	size_t plen[3] = { 0 };
+	for (size_t i = 0; i < 3; i++) {
+		if (!have_tool(compressors[i].tool)) {
+			printf("# note: no %s; %s not checked\n", compressors[i].tool,
+			       compressors[i].suffix);
+			continue;
+		}
+		char dst[32];
+		snprintf(dst, sizeof(dst), "m%s", compressors[i].suffix);
+		packed[i] = compress_with(dir, "m.ko", compressors[i].cmd, dst, &plen[i]);
+		memset(out, 0, sizeof(out));
+		if (bld_module_vermagic_file(ctx, dst, packed[i], plen[i], out, sizeof(out)))
+			fail_msg("%s: %s", dst, cvmf_ctx_errmsg(ctx));
+		assert_string_equal(out, VERMAGIC);
+		assert_int_equal(bld_module_kind(dst), (int)(BLD_MODULE_XZ + i));
+		/* Cut off: an error, not a partial ELF. */
+		assert_int_equal(bld_module_vermagic(ctx, packed[i], plen[i] - 7, out, sizeof(out)),
+				 CVMF_E_FORMAT);
+		assert_non_null(strstr(cvmf_ctx_errmsg(ctx), compressors[i].tool));
+		/* Bytes after the end of the stream are refused. */
+		uint8_t *tail = malloc(plen[i] + 3);
+		memcpy(tail, packed[i], plen[i]);
+		memcpy(tail + plen[i], "abc", 3);
+		assert_int_equal(bld_module_vermagic(ctx, tail, plen[i] + 3, out, sizeof(out)),
+				 CVMF_E_FORMAT);
+		free(tail);
+	}
+	/* The name and the bytes must agree, as kmod requires. */
+	assert_int_equal(bld_module_vermagic_file(ctx, "m.ko", elf, n, out, sizeof(out)), 0);
+	if (packed[0]) {
+		assert_int_equal(bld_module_vermagic_file(ctx, "m.ko", packed[0], plen[0], out,
+							  sizeof(out)), CVMF_E_FORMAT);
+		assert_string_equal(cvmf_ctx_errmsg(ctx),
+				    "module: the name says an ELF object but the file is xz-compressed");
+	}
+	if (packed[1]) {
+		assert_int_equal(bld_module_vermagic_file(ctx, "m.ko.xz", packed[1], plen[1], out,
+							  sizeof(out)), CVMF_E_FORMAT);
+		assert_string_equal(cvmf_ctx_errmsg(ctx),
+				    "module: the name says xz but the file is zstd-compressed");
+	}
+	assert_int_equal(bld_module_vermagic_file(ctx, "m.ko.xz", elf, n, out, sizeof(out)),
+			 CVMF_E_FORMAT);
+	assert_string_equal(cvmf_ctx_errmsg(ctx), "module: the name says xz but the file is not compressed");
+	assert_int_equal(bld_module_kind("m.ko.bz2"), BLD_MODULE_NONE);
+	assert_int_equal(bld_module_kind(".ko"), BLD_MODULE_NONE);
+	/* Compressed junk: the decoder's error, named. */
+	if (packed[1]) {
+		free(t_write(dir, "junk", "not an ELF at all", 17));
+		size_t jn;
+		uint8_t *j = compress_with(dir, "junk", compressors[1].cmd, "junk.zst", &jn);
+		assert_int_equal(bld_module_vermagic(ctx, j, jn, out, sizeof(out)), CVMF_E_FORMAT);
+		assert_non_null(strstr(cvmf_ctx_errmsg(ctx), "module: zstd-compressed, 17 bytes decoded: not an ELF"));
+		free(j);
+	}
+	for (size_t i = 0; i < 3; i++)
+		free(packed[i]);
+	free(elf);
+	cvmf_ctx_free(ctx);
+	t_rmrf(dir);
+	free(dir);
+}
+
+/* A module that decodes to more than 256 MiB is refused when the bound is
+ * reached, without decoding the rest. */
+static void test_compressed_bound(void **state)
+{
+	(void)state;
+	if (!have_tool("zstd"))
+		skip();
+	char *dir = t_tmpdir();
+	struct run r = t_sh("head -c 300M /dev/zero | zstd -q -1 -c > '%s/big.ko.zst'", dir);
+	t_assert_clean_exit(&r, 0);
+	t_run_free(&r);
+	char *p;
+	assert_true(asprintf(&p, "%s/big.ko.zst", dir) > 0);
+	size_t n;
+	uint8_t *b = (uint8_t *)t_slurp(p, &n);
+	assert_true(n < (1u << 20));
+	cvmf_ctx *ctx = cvmf_ctx_new();
+	char out[64];
+	assert_int_equal(bld_module_vermagic_file(ctx, "big.ko.zst", b, n, out, sizeof(out)),
+			 CVMF_E_FORMAT);
+	assert_string_equal(cvmf_ctx_errmsg(ctx),
+			    "module: zstd-compressed: decodes to more than 268435456 bytes (the most accepted)");
+	cvmf_ctx_free(ctx);
+	free(b);
+	free(p);
+	t_rmrf(dir);
+	free(dir);
+}
+
+/* A real module: one .ko of Debian 12's linux-image-6.1.0-50-amd64 when
+ * its package is in cvmforge's download cache (make demo puts it there),
+ * compressed as Debian 13 ships its modules (xz, CRC32, 1 MiB dictionary). */
+static void test_compressed_real(void **state)
+{
+	(void)state;
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	char *cache = NULL;
+	if (getenv("CVMFORGE_CACHE"))
+		assert_true(asprintf(&cache, "%s/debs", getenv("CVMFORGE_CACHE")) > 0);
+	else if (xdg && *xdg)
+		assert_true(asprintf(&cache, "%s/cvmforge/debs", xdg) > 0);
+	else
+		assert_true(asprintf(&cache, "%s/.cache/cvmforge/debs", home ? home : "/") > 0);
+	char *dir = t_tmpdir();
+	struct run r = t_sh("for d in '%s'/*.deb; do [ \"$(dpkg-deb -f \"$d\" Package 2>/dev/null)\" = "
+			    "linux-image-6.1.0-50-amd64 ] || continue; dpkg-deb --fsys-tarfile \"$d\" | "
+			    "tar -x -C '%s' --wildcards --no-anchored '*/lib/crc-itu-t.ko' && "
+			    "find '%s' -name crc-itu-t.ko && exit 0; done; exit 1", cache, dir, dir);
+	if (r.status || !*r.out || !have_tool("xz")) {
+		printf("# SKIP reason: linux-image-6.1.0-50-amd64 is not in %s (make demo downloads it), or no xz\n",
+		       cache);
+		t_run_free(&r);
+		t_rmrf(dir);
+		free(dir);
+		free(cache);
+		skip();
+	}
+	char *ko = strndup(r.out, strcspn(r.out, "\n"));
+	t_run_free(&r);
+	r = t_sh("xz --check=crc32 --lzma2=dict=1MiB -c '%s' > '%s/crc-itu-t.ko.xz'", ko, dir);
+	t_assert_clean_exit(&r, 0);
+	t_run_free(&r);
+	char *p;
+	assert_true(asprintf(&p, "%s/crc-itu-t.ko.xz", dir) > 0);
+	size_t n;
+	uint8_t *b = (uint8_t *)t_slurp(p, &n);
+	cvmf_ctx *ctx = cvmf_ctx_new();
+	char out[128];
+	if (bld_module_vermagic_file(ctx, p, b, n, out, sizeof(out)))
+		fail_msg("%s", cvmf_ctx_errmsg(ctx));
+	assert_string_equal(out, "6.1.0-50-amd64 SMP preempt mod_unload modversions ");
+	cvmf_ctx_free(ctx);
+	free(b);
+	free(p);
+	free(ko);
+	t_rmrf(dir);
+	free(dir);
+	free(cache);
+}
+
+/* The builder ships compressed modules as they are, after checking them. */
+static void test_build_compressed(void **state)
+{
+	(void)state;
+	char *fw = t_shared_file("inputs/OVMF.fd"), *kernel = t_shared_file("inputs/vmlinuz-6.1.0-50");
+	if (!fw || !kernel || !have_tool("xz") || !have_tool("zstd") || !have_tool("cpio")) {
+		free(fw);
+		free(kernel);
+		skip();
+	}
+	char *dir = t_tmpdir();
+	static const char *const rels[] = { "6.1.0-50-amd64", "5.10.0-99-amd64" };
+	for (int i = 0; i < 2; i++) {
+		char mi[256], name[16];
+		size_t mlen = (size_t)snprintf(mi, sizeof(mi), "license=GPL%cvermagic=%s SMP preempt "
+					       "mod_unload modversions ", 0, rels[i]) + 1;
+		size_t n;
+		uint8_t *elf = mkelf(ELFCLASS64, ELFDATA2LSB, ".modinfo", mi, mlen, SHT_PROGBITS, &n);
+		snprintf(name, sizeof(name), "m%d.ko", i);
+		free(t_write(dir, name, elf, n));
+		free(elf);
+	}
+	struct run r = t_sh("cd '%s' && xz --check=crc32 --lzma2=dict=1MiB -c m0.ko > good.ko.xz && "
+			    "zstd -q -c m0.ko > good.ko.zst && zstd -q -c m1.ko > bad.ko.zst", dir);
+	t_assert_clean_exit(&r, 0);
+	t_run_free(&r);
+	char *recipe;
+	assert_true(asprintf(&recipe, "%s/m.recipe", dir) > 0);
+	for (int bad = 1; bad >= 0; bad--) {
+		FILE *f = fopen(recipe, "w");
+		assert_non_null(f);
+		fprintf(f, "[image]\nname = m\nversion = 1\nsource-date-epoch = 1700000000\n\n"
+			   "[firmware]\nsource = file:%s\n\n[kernel]\nsource = file:%s\n\n"
+			   "[initrd]\ncompression = none\n"
+			   "file = file:good.ko.xz:/lib/modules/a/good.ko.xz\n"
+			   "file = file:good.ko.zst:/lib/modules/a/good.ko.zst\n%s\n"
+			   "[cmdline]\nvalue = console=ttyS0\n\n[snp]\nkernel-hashes = no\nvcpus = 1\n",
+			fw, kernel, bad ? "file = file:bad.ko.zst:/lib/modules/b/bad.ko.zst\n" : "");
+		fclose(f);
+		r = t_sh("cd '%s' && rm -rf out m.recipe.lock && '%s' build --lock --quiet m.recipe -o out",
+			 dir, t_bin());
+		if (bad) {
+			t_assert_clean_exit(&r, 1);
+			assert_non_null(strstr(r.err, "/lib/modules/b/bad.ko.zst: module built for "
+						      "5.10.0-99-amd64, but the kernel is 6.1.0-50-amd64"));
+		} else {
+			t_assert_clean_exit(&r, 0);
+		}
+		t_run_free(&r);
+	}
+	/* The manifest names each with its vermagic; the initrd holds the files' own bytes. */
+	char *p;
+	assert_true(asprintf(&p, "%s/out/m-1/manifest.json", dir) > 0);
+	char *man = t_slurp(p, NULL);
+	assert_non_null(strstr(man, "\"path\": \"lib/modules/a/good.ko.xz\""));
+	assert_non_null(strstr(man, "\"path\": \"lib/modules/a/good.ko.zst\""));
+	assert_non_null(strstr(man, "\"vermagic\": \"6.1.0-50-amd64 SMP preempt"));
+	free(man);
+	free(p);
+	r = t_sh("cd '%s' && mkdir x && cd x && cpio -i -d --quiet < ../out/m-1/initrd.img && "
+		 "cmp lib/modules/a/good.ko.xz ../good.ko.xz && cmp lib/modules/a/good.ko.zst ../good.ko.zst",
+		 dir);
+	t_assert_clean_exit(&r, 0);
+	t_run_free(&r);
+	free(recipe);
+	t_rmrf(dir);
+	free(dir);
+	free(fw);
+	free(kernel);
+}
+
 /* ---- bzImage ---- */
 
 static uint8_t *bz_header(size_t len, uint16_t proto, uint16_t kver, const char *s)
@@ -363,6 +626,10 @@ int main(void)
 		cmocka_unit_test(test_unterminated_last_string),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_cc_object),
+		cmocka_unit_test(test_compressed),
+		cmocka_unit_test(test_compressed_bound),
+		cmocka_unit_test(test_compressed_real),
+		cmocka_unit_test(test_build_compressed),
 		cmocka_unit_test(test_bzimage_synthetic),
 		cmocka_unit_test(test_bzimage_debian),
 	};

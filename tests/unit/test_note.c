@@ -144,7 +144,7 @@ static void test_sign_golden(void **state)
 	assert_int_equal(EVP_PKEY_eq(k, k2), 1);
 
 	const char *sizes[] = { "1", "2", "3", "255", "256", "257", "1000" };
-	for (size_t i = 0; i < CVMF_ARRAY_SIZE(sizes); i++) {
+	for (size_t i = 0; i < CMN_ARRAY_SIZE(sizes); i++) {
 		char *rel = NULL;
 		assert_true(asprintf(&rel, FIX "/golden-log-1000/checkpoint.%s", sizes[i]) > 0);
 		char *path = t_shared_file(rel);
@@ -294,7 +294,7 @@ static void test_malformed(void **state)
 		{ "example.com/foo", "not a verifier key" },
 		{ "exa mple+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k", "invalid key name" },
 	};
-	for (size_t i = 0; i < CVMF_ARRAY_SIZE(bad); i++) {
+	for (size_t i = 0; i < CMN_ARRAY_SIZE(bad); i++) {
 		assert_int_not_equal(tlg_vkey_parse(ctx, "vkey", bad[i][0], &v), 0);
 		if (!strstr(cvmf_ctx_errmsg(ctx), bad[i][1]))
 			fail_msg("%s: message '%s' lacks '%s'", bad[i][0], cvmf_ctx_errmsg(ctx), bad[i][1]);

@@ -9,9 +9,20 @@
  *   - a symlink given as output keeps being a link, its target gets the bytes
  *     (--ccel, --dump-vmsa, initrd -o);
  *   - a regular file is replaced whole and no temporary is left beside it.
+ * And the temporaries of build and verify (defects 4 and 13):
+ *   - SIGTERM or SIGINT during `build` leaves no OUT/.NAME-VERSION.tmp-*, during
+ *     `verify IMG.tar` no $TMPDIR/cvmforge-image-*, during `reproduce` no
+ *     $TMPDIR/cvmforge-reproduce-*; the process still dies of the signal;
+ *   - a SIGKILLed run's leftover is swept by the next run, a live (locked) one is kept;
+ *   - `build --lock` with an unwritable lock location fails and leaves nothing in OUT
+ *     (and, with --force, the old image in place).
  */
 #include <dirent.h>
+#include <grp.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "tests/unit/testlib.h"
 
@@ -214,12 +225,18 @@ static void test_symlink_output_keeps_the_link(void **state)
 static void test_dump_vmsa_symlink(void **state)
 {
 	(void)state;
-	char *fw = t_shared_file("inputs/OVMF.amdsev.fd");
-	char *kernel = fw ? t_shared_file("inputs/vmlinuz-6.1.0-50") : NULL;
-	if (!kernel) {
-		free(fw);
+	char *fw_rel = t_shared_file("inputs/OVMF.amdsev.fd");
+	char *kernel_rel = fw_rel ? t_shared_file("inputs/vmlinuz-6.1.0-50") : NULL;
+	if (!kernel_rel) {
+		free(fw_rel);
 		skip();
 	}
+	/* Absolute: the runs below are in other directories. */
+	char *fw = realpath(fw_rel, NULL), *kernel = realpath(kernel_rel, NULL);
+	assert_non_null(fw);
+	assert_non_null(kernel);
+	free(fw_rel);
+	free(kernel_rel);
 	char *dir = t_tmpdir();
 	char *ref = path_in(dir, "ref"), *work = path_in(dir, "work");
 	assert_int_equal(mkdir(ref, 0755), 0);
@@ -309,6 +326,334 @@ static void test_initrd_outputs(void **state)
 	free(dir);
 }
 
+/* ---- build and verify: temporaries, signals, the lock ---- */
+
+struct bfx {
+	char *dir, *recipe, *out, *tmpdir;
+};
+
+/* dir/r/r.recipe on the ../shared firmware and kernel, with a rootfs holding
+ * `big` bytes of incompressible data (to make a build last a while). */
+static bool build_fixture(struct bfx *f, size_t big)
+{
+	memset(f, 0, sizeof(*f));
+	char *ovmf = t_shared_file("inputs/OVMF.fd");
+	char *kernel = ovmf ? t_shared_file("inputs/vmlinuz-6.1.0-50") : NULL;
+	if (!kernel) {
+		free(ovmf);
+		return false;
+	}
+	char *ovmf_abs = realpath(ovmf, NULL), *kernel_abs = realpath(kernel, NULL);
+	assert_non_null(ovmf_abs);
+	assert_non_null(kernel_abs);
+	f->dir = t_tmpdir();
+	assert_int_equal(chmod(f->dir, 0755), 0);
+	char *rdir = path_in(f->dir, "r"), *rootfs = path_in(f->dir, "r/rootfs");
+	assert_int_equal(mkdir(rdir, 0755), 0);
+	assert_int_equal(mkdir(rootfs, 0755), 0);
+	free(t_write(rootfs, "init", "#!/bin/sh\n", 10));
+	if (big) {
+		char *p = path_in(rootfs, "big");
+		FILE *o = fopen(p, "wb");
+		assert_non_null(o);
+		uint64_t x = 0x9e3779b97f4a7c15ull, buf[8192];
+		for (size_t done = 0; done < big; done += sizeof(buf)) {
+			for (size_t i = 0; i < 8192; i++) {
+				x ^= x << 13;
+				x ^= x >> 7;
+				x ^= x << 17;
+				buf[i] = x;
+			}
+			assert_int_equal(fwrite(buf, sizeof(buf), 1, o), 1);
+		}
+		assert_int_equal(fclose(o), 0);
+		free(p);
+	}
+	f->recipe = path_in(rdir, "r.recipe");
+	FILE *o = fopen(f->recipe, "w");
+	assert_non_null(o);
+	fprintf(o, "[image]\nname = t\nversion = 1\nsource-date-epoch = 1700000000\n\n"
+		   "[firmware]\nsource = file:%s\nrelease = 2022.11\n\n"
+		   "[kernel]\nsource = file:%s\n\n"
+		   "[initrd]\ntree = rootfs\n\n[cmdline]\nvalue = console=ttyS0\n",
+		ovmf_abs, kernel_abs);
+	assert_int_equal(fclose(o), 0);
+	f->out = path_in(f->dir, "out");
+	f->tmpdir = path_in(f->dir, "tmp");
+	assert_int_equal(mkdir(f->out, 0777), 0);
+	assert_int_equal(chmod(f->out, 0777), 0);
+	assert_int_equal(mkdir(f->tmpdir, 0700), 0);
+	free(rdir);
+	free(rootfs);
+	free(ovmf_abs);
+	free(kernel_abs);
+	free(ovmf);
+	free(kernel);
+	return true;
+}
+
+static void bfx_free(struct bfx *f)
+{
+	if (f->dir) {
+		char *rdir = path_in(f->dir, "r");
+		chmod(rdir, 0755);
+		free(rdir);
+		t_rmrf(f->dir);
+	}
+	free(f->dir);
+	free(f->recipe);
+	free(f->out);
+	free(f->tmpdir);
+}
+
+/* The first name in dir that starts with prefix (static buffer), or NULL. */
+static const char *find_prefixed(const char *dir, const char *prefix)
+{
+	static char name[256];
+	DIR *d = opendir(dir);
+	if (!d)
+		return NULL;
+	const char *found = NULL;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, prefix, strlen(prefix))) {
+			snprintf(name, sizeof(name), "%s", e->d_name);
+			found = name;
+			break;
+		}
+	closedir(d);
+	return found;
+}
+
+/* Start the CLI with SIGINT and SIGTERM at their default actions (a shell
+ * may have ignored them), output to /dev/null, TMPDIR=tmpdir. */
+static pid_t spawn_cli(char *const argv[], const char *tmpdir)
+{
+	posix_spawnattr_t at;
+	posix_spawnattr_init(&at);
+	sigset_t def, none;
+	sigemptyset(&def);
+	sigaddset(&def, SIGINT);
+	sigaddset(&def, SIGTERM);
+	sigemptyset(&none);
+	posix_spawnattr_setsigdefault(&at, &def);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	char *old = getenv("TMPDIR") ? strdup(getenv("TMPDIR")) : NULL;
+	setenv("TMPDIR", tmpdir, 1);
+	pid_t pid;
+	assert_int_equal(posix_spawn(&pid, argv[0], &fa, &at, argv, environ), 0);
+	if (old)
+		setenv("TMPDIR", old, 1);
+	else
+		unsetenv("TMPDIR");
+	free(old);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	return pid;
+}
+
+/* Wait (up to 120 s) until dir holds a name starting with prefix, while pid runs. */
+static void wait_for_temporary(pid_t pid, const char *dir, const char *prefix)
+{
+	for (int i = 0; i < 600000; i++) {
+		if (find_prefixed(dir, prefix))
+			return;
+		int st;
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			fail_msg("the run ended (status 0x%x) before its temporary %s/%s* appeared",
+				 st, dir, prefix);
+		nanosleep(&(struct timespec){ 0, 200000 }, NULL);
+	}
+	fail_msg("no temporary %s/%s* appeared", dir, prefix);
+}
+
+/* Send sig once the run's temporary exists; it must die of it. */
+static void interrupt(char *const argv[], const char *tmpdir, const char *watch,
+		      const char *prefix, int sig)
+{
+	pid_t pid = spawn_cli(argv, tmpdir);
+	wait_for_temporary(pid, watch, prefix);
+	nanosleep(&(struct timespec){ 0, 30000000 }, NULL);   /* let it write some */
+	assert_int_equal(kill(pid, sig), 0);
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	if (!WIFSIGNALED(st) || WTERMSIG(st) != sig)
+		fail_msg("%s %s: wanted death by signal %d, got status 0x%x (finished too soon?)",
+			 argv[1], argv[2], sig, st);
+}
+
+/* A child that holds flock(LOCK_EX) on dir until *ret_release is closed. */
+static pid_t hold_lock(const char *dir, int *ret_release)
+{
+	int ready[2], done[2];
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(done), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(ready[0]);
+		close(done[1]);
+		int fd = open(dir, O_RDONLY | O_DIRECTORY);
+		char c = 'x';
+		if (fd < 0 || flock(fd, LOCK_EX) < 0 || write(ready[1], &c, 1) != 1)
+			_exit(1);
+		(void)!read(done[0], &c, 1);
+		_exit(0);
+	}
+	close(ready[1]);
+	close(done[0]);
+	char c;
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	*ret_release = done[1];
+	return pid;
+}
+
+static void test_build_interrupted(void **state)
+{
+	(void)state;
+	struct bfx f;
+	if (!build_fixture(&f, 96u << 20)) {
+		bfx_free(&f);
+		skip();
+	}
+	char *argv[] = { (char *)t_bin(), "build", f.recipe, "-o", f.out, "--lock", "--quiet", NULL };
+	interrupt(argv, f.tmpdir, f.out, ".t-1.tmp-", SIGTERM);
+	assert_int_equal(count_entries(f.out), 0);
+	interrupt(argv, f.tmpdir, f.out, ".t-1.tmp-", SIGINT);
+	assert_int_equal(count_entries(f.out), 0);
+
+	/* SIGKILL cannot be caught: the leftover stays, for the next run to sweep. */
+	interrupt(argv, f.tmpdir, f.out, ".t-1.tmp-", SIGKILL);
+	const char *left = find_prefixed(f.out, ".t-1.tmp-");
+	assert_non_null(left);
+	char *leftover = path_in(f.out, left);
+	assert_int_equal(count_entries(f.out), 1);
+	/* Another build's live temporary, locked by its owner: kept. */
+	char *live = path_in(f.out, ".t-1.tmp-Live000000");
+	assert_int_equal(mkdir(live, 0700), 0);
+	free(t_write(live, "work", "in progress", 11));
+	int release;
+	pid_t holder = hold_lock(live, &release);
+	struct run r = t_run(argv);
+	t_assert_clean_exit(&r, 0);
+	t_run_free(&r);
+	assert_int_equal(access(leftover, F_OK), -1);
+	assert_int_equal(access(live, F_OK), 0);
+	assert_int_equal(count_entries(f.out), 2);   /* t-1 and the live one */
+	close(release);
+	int st;
+	assert_int_equal(waitpid(holder, &st, 0), holder);
+
+	/* verify IMG.tar: $TMPDIR/cvmforge-image-* goes on SIGINT and SIGTERM. */
+	char *tar = path_in(f.out, "t-1/t-1.tar");
+	char *v[] = { (char *)t_bin(), "verify", tar, NULL };
+	interrupt(v, f.tmpdir, f.tmpdir, "cvmforge-image-", SIGINT);
+	assert_int_equal(count_entries(f.tmpdir), 0);
+	interrupt(v, f.tmpdir, f.tmpdir, "cvmforge-image-", SIGTERM);
+	assert_int_equal(count_entries(f.tmpdir), 0);
+	interrupt(v, f.tmpdir, f.tmpdir, "cvmforge-image-", SIGKILL);
+	assert_int_equal(count_entries(f.tmpdir), 1);
+	pid_t pid = spawn_cli(v, f.tmpdir);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(count_entries(f.tmpdir), 0);   /* its own and the leftover */
+	/* reproduce: its $TMPDIR/cvmforge-reproduce-* (with the rebuilt image) too. */
+	char *img = path_in(f.out, "t-1");
+	char *rp[] = { (char *)t_bin(), "reproduce", f.recipe, "--against", img, NULL };
+	interrupt(rp, f.tmpdir, f.tmpdir, "cvmforge-reproduce-", SIGTERM);
+	assert_int_equal(count_entries(f.tmpdir), 0);
+	free(img);
+	free(tar);
+	free(live);
+	free(leftover);
+	bfx_free(&f);
+}
+
+/* Run argv as an unprivileged user when we are root (root writes anywhere). */
+static struct run run_unprivileged(char *const argv[])
+{
+	char out_path[] = "/tmp/cvmforge-out-XXXXXX", err_path[] = "/tmp/cvmforge-err-XXXXXX";
+	int ofd = mkstemp(out_path), efd = mkstemp(err_path);
+	assert_true(ofd >= 0 && efd >= 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(ofd, 1);
+		dup2(efd, 2);
+		if (geteuid() == 0 &&
+		    (setgroups(0, NULL) || setgid(65534) || setuid(65534)))
+			_exit(126);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	close(ofd);
+	close(efd);
+	struct run r = { WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), NULL, NULL, 0 };
+	r.out = t_slurp(out_path, &r.out_len);
+	r.err = t_slurp(err_path, NULL);
+	unlink(out_path);
+	unlink(err_path);
+	return r;
+}
+
+static void test_build_lock_unwritable(void **state)
+{
+	(void)state;
+	struct bfx f;
+	if (!build_fixture(&f, 0)) {
+		bfx_free(&f);
+		skip();
+	}
+	char *rdir = path_in(f.dir, "r"), *lock = path_in(f.dir, "r/r.recipe.lock");
+	char *argv[] = { (char *)t_bin(), "build", f.recipe, "-o", f.out, "--lock", "--quiet", NULL };
+	assert_int_equal(chmod(rdir, 0555), 0);
+	struct run r = run_unprivileged(argv);
+	t_assert_clean_exit(&r, 1);
+	assert_non_null(strstr(r.err, lock));
+	assert_int_equal(count_entries(f.out), 0);   /* nothing in OUT */
+	assert_int_equal(access(lock, F_OK), -1);
+	t_run_free(&r);
+
+	/* With --force over an image: the old one stays in place, whole. */
+	assert_int_equal(chmod(rdir, 0755), 0);
+	r = t_run(argv);
+	t_assert_clean_exit(&r, 0);
+	t_run_free(&r);
+	char *manifest = path_in(f.out, "t-1/manifest.json");
+	size_t n0;
+	char *before = t_slurp(manifest, &n0);
+	struct run sh = t_sh("chmod -R a+rwX '%s' && echo changed > '%s/rootfs/init' && chmod 555 '%s'",
+			     f.out, rdir, rdir);
+	t_assert_clean_exit(&sh, 0);
+	t_run_free(&sh);
+	char *force[] = { (char *)t_bin(), "build", f.recipe, "-o", f.out, "--lock", "--force",
+			  "--quiet", NULL };
+	r = run_unprivileged(force);
+	t_assert_clean_exit(&r, 1);
+	assert_non_null(strstr(r.err, lock));
+	t_run_free(&r);
+	assert_int_equal(count_entries(f.out), 1);
+	size_t n1;
+	char *after = t_slurp(manifest, &n1);
+	assert_int_equal(n0, n1);
+	assert_memory_equal(before, after, n0);
+	free(before);
+	free(after);
+	free(manifest);
+	free(lock);
+	free(rdir);
+	bfx_free(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -317,6 +662,8 @@ int main(void)
 		cmocka_unit_test(test_symlink_output_keeps_the_link),
 		cmocka_unit_test(test_dump_vmsa_symlink),
 		cmocka_unit_test(test_initrd_outputs),
+		cmocka_unit_test(test_build_interrupted),
+		cmocka_unit_test(test_build_lock_unwritable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,7 @@
 /*
  * Authenticode (edk2 HashPeImage) digests of PE/COFF images.
  *
- * cvmf_authenticode streams the image through a bounded buffer; here it is
+ * msr_authenticode streams the image through a bounded buffer; here it is
  * checked against a second, deliberately plain implementation written from
  * the algorithm: parse the headers trusting them, copy every hashed byte
  * range into one buffer, and hash that buffer in one EVP call. Synthetic
@@ -90,36 +90,36 @@ static void ref_digest(const uint8_t *f, size_t len, const EVP_MD *md, uint8_t *
 /* ---- the library under test ---- */
 
 struct banks {
-	struct cvmf_hasher *h[2];
+	struct cmn_hasher *h[2];
 	uint8_t d256[32], d384[48];
 };
 
 static void banks_new(struct banks *k)
 {
-	assert_int_equal(cvmf_hasher_new(NULL, CVMF_SHA256, &k->h[0]), 0);
-	assert_int_equal(cvmf_hasher_new(NULL, CVMF_SHA384, &k->h[1]), 0);
-	/* Leave state behind: cvmf_authenticode must reset the hashers. */
-	cvmf_hasher_update(k->h[0], "dirty", 5);
-	cvmf_hasher_update(k->h[1], "dirty", 5);
+	assert_int_equal(cmn_hasher_new(NULL, CMN_SHA256, &k->h[0]), 0);
+	assert_int_equal(cmn_hasher_new(NULL, CMN_SHA384, &k->h[1]), 0);
+	/* Leave state behind: msr_authenticode must reset the hashers. */
+	cmn_hasher_update(k->h[0], "dirty", 5);
+	cmn_hasher_update(k->h[1], "dirty", 5);
 }
 
 static void banks_free(struct banks *k)
 {
-	cvmf_hasher_free(k->h[0]);
-	cvmf_hasher_free(k->h[1]);
+	cmn_hasher_free(k->h[0]);
+	cmn_hasher_free(k->h[1]);
 }
 
-static int run_src(cvmf_ctx *ctx, const char *what, const struct cvmf_pe_source *src,
+static int run_src(cvmf_ctx *ctx, const char *what, const struct msr_pe_source *src,
 		   struct banks *k)
 {
 	uint8_t *const out[2] = { k->d256, k->d384 };
-	return cvmf_authenticode(ctx, what, src, k->h, 2, out);
+	return msr_authenticode(ctx, what, src, k->h, 2, out);
 }
 
 static int run_mem(cvmf_ctx *ctx, const uint8_t *f, size_t len, struct banks *k)
 {
-	struct cvmf_pe_mem m;
-	cvmf_pe_mem_init(&m, f, len);
+	struct msr_pe_mem m;
+	msr_pe_mem_init(&m, f, len);
 	return run_src(ctx, "kernel 'test.efi'", &m.src, k);
 }
 
@@ -333,8 +333,8 @@ static void test_trailing_data_and_cert(void **state)
 	static const size_t trail[] = { 0, 1, 7, 13, 0x101 };
 	static const uint32_t cert[] = { 0, 1, 0x3b, 0x5c0 };
 	for (int plus = 0; plus < 2; plus++)
-		for (size_t t = 0; t < CVMF_ARRAY_SIZE(trail); t++)
-			for (size_t c = 0; c < CVMF_ARRAY_SIZE(cert); c++) {
+		for (size_t t = 0; t < CMN_ARRAY_SIZE(trail); t++)
+			for (size_t c = 0; c < CMN_ARRAY_SIZE(cert); c++) {
 				size_t end = 0x700 + trail[t];
 				struct spec s = { .plus = plus, .nrva = 5, .secs = secs, .nsec = 2,
 						  .len = end + cert[c], .cert_off = (uint32_t)end,
@@ -392,7 +392,7 @@ static void test_many_combinations(void **state)
 	static const uint32_t nrvas[] = { 0, 3, 4, 5, 6, 16 };
 	unsigned n = 0;
 	for (int plus = 0; plus < 2; plus++)
-		for (size_t v = 0; v < CVMF_ARRAY_SIZE(nrvas); v++)
+		for (size_t v = 0; v < CMN_ARRAY_SIZE(nrvas); v++)
 			for (unsigned nsec = 0; nsec <= 5; nsec++)
 				for (size_t extra = 0; extra < 3; extra++) {
 					size_t end = nsec ? 0x1da1 : 0x400;
@@ -418,7 +418,7 @@ static void test_many_combinations(void **state)
 /* ---- streaming: a source that counts its reads ---- */
 
 struct counting {
-	struct cvmf_pe_source src;
+	struct msr_pe_source src;
 	const uint8_t *buf;
 	size_t max_read;
 	uint64_t total;
@@ -431,7 +431,7 @@ static int counting_read(void *u, cvmf_ctx *ctx, uint64_t off, uint8_t *buf, siz
 	struct counting *c = u;
 	c->reads++;
 	if (c->fail_at && c->reads == c->fail_at)
-		return cvmf_error(ctx, CVMF_E_IO, "disk on fire at 0x%llx", (unsigned long long)off);
+		return cmn_error(ctx, CVMF_E_IO, "disk on fire at 0x%llx", (unsigned long long)off);
 	assert_true(off <= c->src.size && len <= c->src.size - off);
 	memcpy(buf, c->buf + off, len);
 	if (len > c->max_read)
@@ -579,7 +579,7 @@ static void test_tiny_and_empty(void **state)
 /* ---- the real Debian kernels ---- */
 
 struct fsrc {
-	struct cvmf_pe_source src;
+	struct msr_pe_source src;
 	int fd;
 	size_t max_read;
 };
@@ -588,7 +588,7 @@ static int fsrc_read(void *u, cvmf_ctx *ctx, uint64_t off, uint8_t *buf, size_t 
 {
 	struct fsrc *s = u;
 	if (pread(s->fd, buf, len, (off_t)off) != (ssize_t)len)
-		return cvmf_error(ctx, CVMF_E_IO, "short read at 0x%llx", (unsigned long long)off);
+		return cmn_error(ctx, CVMF_E_IO, "short read at 0x%llx", (unsigned long long)off);
 	if (len > s->max_read)
 		s->max_read = len;
 	return 0;
@@ -629,7 +629,7 @@ static void test_real_kernels(void **state)
 {
 	(void)state;
 	unsigned done = 0;
-	for (size_t i = 0; i < CVMF_ARRAY_SIZE(kernels); i++) {
+	for (size_t i = 0; i < CMN_ARRAY_SIZE(kernels); i++) {
 		char *path = t_shared_file(kernels[i].file);
 		if (!path)
 			continue;

@@ -247,9 +247,13 @@ static void test_dsse_bad(void **state)
 	char *nc = strdup(payload);
 	assert_int_equal(nc[pl - 1], '='); /* the statement's length is not a multiple of 3 */
 	size_t last = nc[pl - 2] == '=' ? pl - 3 : pl - 2;
-	nc[last] = nc[last] == 'A' ? 'B' : (char)(nc[last] | 1);
+	/* flip the lowest bit of that character's value: an unused bit */
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char *at = strchr(b64, nc[last]);
+	assert_non_null(at);
+	nc[last] = b64[(at - b64) ^ 1];
 	e = replace(env, payload, nc);
-	expect_bad(f, f->ed, e, strlen(e), CVMF_E_FORMAT, "payload");
+	expect_bad(f, f->ed, e, strlen(e), CVMF_E_FORMAT, "(non-canonical)");
 	free(e);
 	free(nc);
 	char *nopad = strndup(payload, pl - 1);
@@ -531,6 +535,30 @@ static void test_id_block_vector(void **state)
 		t_sha384(s, 1028, d);
 		assert_memory_equal(d, k ? res->author_key_digest : res->id_key_digest, 48);
 	}
+	/* ... and with the openssl command line, from DER made of R and S */
+	for (int k = 0; k < 2; k++) {
+		const uint8_t *sig = a + (k ? 0x680 : 0x40);
+		ECDSA_SIG *es = ECDSA_SIG_new();
+		assert_int_equal(ECDSA_SIG_set0(es, BN_lebin2bn(sig, 72, NULL),
+						BN_lebin2bn(sig + 72, 72, NULL)), 1);
+		unsigned char *der = NULL;
+		int dlen = i2d_ECDSA_SIG(es, &der);
+		assert_true(dlen > 0);
+		free(t_write(f->dir, "idsig.der", der, (size_t)dlen));
+		OPENSSL_free(der);
+		ECDSA_SIG_free(es);
+		if (k)
+			free(t_write(f->dir, "idmsg.bin", a + 0x240, 1028));
+		else
+			free(t_write(f->dir, "idmsg.bin", res->id_block, 96));
+		struct run o = t_sh("cd '%s' && openssl pkey -in '%s' -pubout -out idpub.pem && "
+				    "openssl pkeyutl -verify -pubin -inkey idpub.pem -rawin -digest sha384 "
+				    "-in idmsg.bin -sigfile idsig.der", f->dir, k ? auk : idk);
+		if (o.status)
+			fail_msg("openssl does not verify the %s signature in ID auth: %s%s",
+				 k ? "author" : "ID block", o.out, o.err);
+		t_run_free(&o);
+	}
 	EVP_PKEY_free(ik);
 	EVP_PKEY_free(ak);
 
@@ -731,6 +759,14 @@ static void test_image_sign_verify(void **state)
 	free(env2);
 	free(prov2);
 
+	/* another build of the recipe, elsewhere, signed with the same key: the same bytes */
+	r = t_sh("cd '%s' && TZ=Asia/Kathmandu '%s' build t.recipe -o out2 --quiet && "
+		 "'%s' sign out2/t-1 --key rel.key >/dev/null && "
+		 "cmp out/t-1/measurements.dsse.json out2/t-1/measurements.dsse.json && "
+		 "cmp out/t-1/provenance.dsse.json out2/t-1/provenance.dsse.json", f->dir, t_bin(),
+		 t_bin());
+	t_assert_clean_exit(&r, 0);
+	t_run_free(&r);
 	expect_verify(img, pub, 0, "signed by the given key");
 	r = t_sh("'%s' reproduce '%s/t.recipe' --against '%s' --quiet", t_bin(), f->dir, img);
 	t_assert_clean_exit(&r, 0);
@@ -789,6 +825,10 @@ static void test_image_sign_verify(void **state)
 	r = t_sh("cd '%s' && head -c 100 m.bak > measurements.dsse.json", img);
 	t_run_free(&r);
 	expect_verify(img, pub, 3, "DIFFERS  signature measurements.dsse.json: measurements.dsse.json:1:");
+	/* a huge one: over the cap, refused before it is parsed */
+	r = t_sh("cd '%s' && head -c 5000000 /dev/zero | tr '\\0' ' ' > measurements.dsse.json", img);
+	t_run_free(&r);
+	expect_verify(img, pub, 3, "is 5000000 bytes, more than the 4194304 accepted");
 	r = t_sh("cd '%s' && rm measurements.dsse.json", img);
 	t_run_free(&r);
 	expect_verify(img, pub, 3, "signature measurements.dsse.json: missing");
@@ -819,6 +859,12 @@ static void test_image_sign_verify(void **state)
 	assert_non_null(strstr(r.err, "manifest.json records"));
 	t_run_free(&r);
 	r = t_sh("cd '%s' && mv ../c.bak cmdline.txt", img);
+	t_run_free(&r);
+	/* ... and an image holding a link */
+	r = t_sh("cd '%s' && ln -s vmlinuz launch/k && '%s' sign . --key '%s' --force; rc=$?; "
+		 "rm launch/k; exit $rc", img, t_bin(), key);
+	t_assert_clean_exit(&r, 1);
+	assert_non_null(strstr(r.err, "launch/k' in image '.' is a symbolic link"));
 	t_run_free(&r);
 	/* --recipe: the recipe must be the image's; the lock is recorded */
 	r = t_sh("'%s' sign '%s' --key '%s' --force --recipe '%s/t.recipe.lock'", t_bin(), img, key,
@@ -852,6 +898,28 @@ static void test_image_sign_verify(void **state)
 	t_assert_clean_exit(&r, 0);
 	assert_non_null(strstr(r.out, "\"vcpus\": 1"));
 	assert_non_null(strstr(r.out, "\"vcpus\": 2"));
+	t_run_free(&r);
+
+	/* launch/snp.sh passes the ID block of its VCPUS: its LD is that launch digest */
+	r = t_sh("cd '%s' && '%s' sign id-block --image . --id-key '%s/ec.key' > ../ids.txt && "
+		 "QEMU=echo ID_BLOCKS=../ids.txt VCPUS=2 sh launch/snp.sh | tr ' ' '\\n' | "
+		 "grep sev-snp-guest | sed 's/.*id-block=//; s/,id-auth=.*//' | base64 -d | "
+		 "head -c 48 | od -An -tx1 -v | tr -d ' \\n' && echo && python3 -c \"import json;"
+		 "m=json.load(open('measurements.json'));print([x['launch-digest'] for x in "
+		 "m['snp']['measurements'] if x['vcpus']==2][0])\"", img, t_bin(), f->dir);
+	if (strstr(r.err, "python3: not found")) {
+		printf("# no python3: the ID block's launch digest is not compared\n");
+	} else {
+		t_assert_clean_exit(&r, 0);
+		char *nl1 = strchr(r.out, '\n');
+		assert_non_null(nl1);
+		assert_int_equal(nl1 - r.out, 96);
+		assert_memory_equal(r.out, nl1 + 1, 96);
+	}
+	t_run_free(&r);
+	r = t_sh("cd '%s' && QEMU=echo ID_BLOCKS=/dev/null sh launch/snp.sh", img);
+	t_assert_clean_exit(&r, 2);
+	assert_non_null(strstr(r.err, "has no ID block for VCPUS=1"));
 	t_run_free(&r);
 
 	char *final = image_sums(img);

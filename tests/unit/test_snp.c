@@ -214,7 +214,7 @@ static void test_hashes_table_layout(void **state)
 	memset(c, 0xcc, 32);
 	memset(i, 0x11, 32);
 	memset(k, 0x22, 32);
-	cvmf_sev_hashes_table(c, i, k, t);
+	msr_sev_hashes_table(c, i, k, t);
 	static const uint8_t head[18] = { 0x06, 0xd6, 0x38, 0x94, 0x22, 0x4f, 0xc9, 0x4c, 0xb4,
 					  0x79, 0xa7, 0x93, 0xd4, 0x11, 0xfd, 0x21, 0xa8, 0x00 };
 	assert_memory_equal(t, head, 18);
@@ -237,11 +237,11 @@ static void test_vmsa_fields(void **state)
 	const uint32_t eips[] = { 0xfffffff0, 0x80b004, 0x808004 };
 	for (int vmm = 0; vmm < 3; vmm++)
 		for (size_t e = 0; e < 3; e++) {
-			cvmf_vmsa_build(mine, CVMF_VMSA_RESET, (enum cvmf_vmm)vmm, eips[e], 0xa00f11, 0x21);
+			msr_vmsa_build(mine, MSR_VMSA_RESET, (enum cvmf_vmm)vmm, eips[e], 0xa00f11, 0x21);
 			ref_vmsa(ref, vmm, eips[e], 0xa00f11, 0x21);
 			assert_memory_equal(mine, ref, 4096);
 		}
-	cvmf_vmsa_build(mine, CVMF_VMSA_RESET, CVMF_VMM_QEMU, 0x80b004, 0x800f12, 0x8000000000000001ull);
+	msr_vmsa_build(mine, MSR_VMSA_RESET, CVMF_VMM_QEMU, 0x80b004, 0x800f12, 0x8000000000000001ull);
 	assert_int_equal(t_get64(mine + 0x3b0), 0x8000000000000001ull);
 	assert_int_equal(t_get64(mine + 0x310), 0x800f12);
 	assert_int_equal(t_get64(mine + 0x18), 0x800000);   /* cs.base */
@@ -256,7 +256,7 @@ static void test_snp_against_reference(void **state)
 	t_sha256(e->kernel_data, sizeof(e->kernel_data), kh);
 	t_sha256(e->initrd_data, sizeof(e->initrd_data), ih);
 	t_sha256("quiet \xc3\xa9\0", 9, ch);   /* UTF-8 bytes as given, then NUL */
-	cvmf_sev_hashes_table(ch, ih, kh, table);
+	msr_sev_hashes_table(ch, ih, kh, table);
 
 	for (int with_kernel = 0; with_kernel < 2; with_kernel++) {
 		struct cvmf_sev_spec spec = { .mode = CVMF_MODE_SNP, .ovmf_path = e->fw };
@@ -299,7 +299,7 @@ static void test_seves_against_reference(void **state)
 	t_sha256(e->kernel_data, sizeof(e->kernel_data), kh);
 	t_sha256("", 0, ih);
 	t_sha256("", 1, ch);
-	cvmf_sev_hashes_table(ch, ih, kh, table);
+	msr_sev_hashes_table(ch, ih, kh, table);
 	for (int vmm = 0; vmm < 3; vmm++)
 		for (unsigned n = 1; n <= 5; n += 2) {
 			EVP_MD_CTX *m = EVP_MD_CTX_new();

@@ -421,7 +421,7 @@ static void test_extract_refuses(void **state)
 	char *root = t_tmpdir();
 	char *tar = path2(root, "evil.tar");
 	cvmf_ctx *ctx = cvmf_ctx_new();
-	for (size_t i = 0; i < CVMF_ARRAY_SIZE(cases); i++) {
+	for (size_t i = 0; i < CMN_ARRAY_SIZE(cases); i++) {
 		const char *name;
 		write_evil(tar, cases[i].kind, &name);
 		char sub[32];

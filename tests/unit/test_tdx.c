@@ -81,14 +81,14 @@ static void test_mrtd_reference(void **state)
 	for (int two = 0; two < 2; two++) {
 		uint8_t want[48], got[48];
 		mrtd_reference(f.buf, s, T_N(s), two, want);
-		assert_int_equal(cvmf_tdx_mrtd(ctx, f.buf, f.len, o,
+		assert_int_equal(msr_tdx_mrtd(ctx, f.buf, f.len, o,
 					       two ? CVMF_TDX_TWO_PASS : CVMF_TDX_SINGLE_PASS, got), 0);
 		assert_memory_equal(got, want, 48);
 	}
 	/* The two orders must differ whenever a section has both. */
 	uint8_t a[48], b[48];
-	cvmf_tdx_mrtd(ctx, f.buf, f.len, o, CVMF_TDX_SINGLE_PASS, a);
-	cvmf_tdx_mrtd(ctx, f.buf, f.len, o, CVMF_TDX_TWO_PASS, b);
+	msr_tdx_mrtd(ctx, f.buf, f.len, o, CVMF_TDX_SINGLE_PASS, a);
+	msr_tdx_mrtd(ctx, f.buf, f.len, o, CVMF_TDX_TWO_PASS, b);
 	assert_memory_not_equal(a, b, 48);
 	cvmf_ovmf_free(o);
 	cvmf_ctx_free(ctx);
@@ -125,7 +125,7 @@ static void test_td_hob(void **state)
 	size_t len;
 	uint64_t gpa;
 	/* The worked example of tdx.md §4.2: 2 GiB, 8 resource descriptors. */
-	assert_int_equal(cvmf_tdx_td_hob(NULL, o, 2 * GIB, &hob, &len, &gpa), 0);
+	assert_int_equal(msr_tdx_td_hob(NULL, o, 2 * GIB, &hob, &len, &gpa), 0);
 	assert_int_equal(gpa, 0x809000);
 	assert_int_equal(len, 56 + 8 * 48);
 	assert_int_equal(t_get64(hob + 48), 0x8091c0);
@@ -144,20 +144,20 @@ static void test_td_hob(void **state)
 	}
 	free(hob);
 	/* >= 2816 MiB: low RAM stops at 2 GiB and a ninth range starts at 4 GiB. */
-	assert_int_equal(cvmf_tdx_td_hob(NULL, o, 4 * GIB, &hob, &len, &gpa), 0);
+	assert_int_equal(msr_tdx_td_hob(NULL, o, 4 * GIB, &hob, &len, &gpa), 0);
 	assert_int_equal(len, 56 + 9 * 48);
 	assert_int_equal(t_get64(hob + 48), 0x8091f0);
 	assert_int_equal(t_get64(hob + 56 + 8 * 48 + 32), 0x100000000ull);
 	assert_int_equal(t_get64(hob + 56 + 8 * 48 + 40), 2 * GIB);
 	free(hob);
 	/* Just under the threshold: all of it below 4 GiB. */
-	assert_int_equal(cvmf_tdx_td_hob(NULL, o, 2815 * MIB, &hob, &len, &gpa), 0);
+	assert_int_equal(msr_tdx_td_hob(NULL, o, 2815 * MIB, &hob, &len, &gpa), 0);
 	assert_int_equal(len, 56 + 8 * 48);
 	assert_int_equal(t_get64(hob + 56 + 7 * 48 + 40), 2815 * MIB - 0x820000);
 	free(hob);
 	/* RAM too small to hold the TempMem sections. */
 	cvmf_ctx *ctx = cvmf_ctx_new();
-	assert_int_equal(cvmf_tdx_td_hob(ctx, o, 8 * MIB, &hob, &len, &gpa), CVMF_E_INVAL);
+	assert_int_equal(msr_tdx_td_hob(ctx, o, 8 * MIB, &hob, &len, &gpa), CVMF_E_INVAL);
 	assert_non_null(strstr(cvmf_ctx_errmsg(ctx), "--memory"));
 	cvmf_ctx_free(ctx);
 	cvmf_ovmf_free(o);
@@ -190,10 +190,10 @@ static void test_qemu_patch(void **state)
 	for (size_t i = 0; i < T_N(cases); i++) {
 		uint8_t h[4096];
 		bzimage_header(h, 0x20f, 0x01, 0x7f);
-		struct cvmf_qemu_linux q = { cvmf_qemu_below_4g(cases[i].ram, cases[i].q35), 0x28000,
+		struct msr_qemu_linux q = { msr_qemu_below_4g(cases[i].ram, cases[i].q35), 0x28000,
 					     "console=ttyS0", true, 1985024 };
-		struct cvmf_qemu_patch p;
-		assert_int_equal(cvmf_qemu_patch_setup(NULL, "k", h, sizeof(h), 1 << 20, &q, &p), 0);
+		struct msr_qemu_patch p;
+		assert_int_equal(msr_qemu_patch_setup(NULL, "k", h, sizeof(h), 1 << 20, &q, &p), 0);
 		assert_int_equal(p.initrd_addr, cases[i].addr);
 		assert_int_equal(t_get32(h + 0x218), cases[i].addr);
 		assert_int_equal(t_get32(h + 0x21c), 1985024);
@@ -205,40 +205,40 @@ static void test_qemu_patch(void **state)
 	/* Without XLF_CAN_BE_LOADED_ABOVE_4G, initrd_addr_max (0x7fffffff) rules. */
 	uint8_t h[4096];
 	bzimage_header(h, 0x20f, 0x01, 0x01);
-	struct cvmf_qemu_linux q = { cvmf_qemu_below_4g(2815 * MIB, true), 0x28000, "", true, 4096 };
-	struct cvmf_qemu_patch p;
-	assert_int_equal(cvmf_qemu_patch_setup(NULL, "k", h, sizeof(h), 1 << 20, &q, &p), 0);
+	struct msr_qemu_linux q = { msr_qemu_below_4g(2815 * MIB, true), 0x28000, "", true, 4096 };
+	struct msr_qemu_patch p;
+	assert_int_equal(msr_qemu_patch_setup(NULL, "k", h, sizeof(h), 1 << 20, &q, &p), 0);
 	assert_int_equal(p.initrd_max, 0x7fffffff);
 	assert_int_equal(p.initrd_addr, 0x7fffe000);
 	/* Loaded low (loadflags bit 0 clear): the command line sits under 0x9a000. */
 	bzimage_header(h, 0x20f, 0x00, 0x7f);
-	q = (struct cvmf_qemu_linux){ 1 * GIB, 0x28000, "0123456789abcdefg", false, 0 };
-	assert_int_equal(cvmf_qemu_patch_setup(NULL, "k", h, sizeof(h), 1 << 20, &q, &p), 0);
+	q = (struct msr_qemu_linux){ 1 * GIB, 0x28000, "0123456789abcdefg", false, 0 };
+	assert_int_equal(msr_qemu_patch_setup(NULL, "k", h, sizeof(h), 1 << 20, &q, &p), 0);
 	assert_int_equal(p.cmdline_addr, 0x9a000 - 32);
 	assert_int_equal(p.real_addr, 0x90000);
 	assert_int_equal(t_get32(h + 0x218), 0);   /* no initrd, no address */
 	/* "vga=" sets the video mode, like QEMU. */
 	bzimage_header(h, 0x20f, 0x01, 0x7f);
-	q = (struct cvmf_qemu_linux){ 1 * GIB, 0x28000, "quiet vga=0x318", false, 0 };
-	assert_int_equal(cvmf_qemu_patch_setup(NULL, "k", h, sizeof(h), 1 << 20, &q, &p), 0);
+	q = (struct msr_qemu_linux){ 1 * GIB, 0x28000, "quiet vga=0x318", false, 0 };
+	assert_int_equal(msr_qemu_patch_setup(NULL, "k", h, sizeof(h), 1 << 20, &q, &p), 0);
 	assert_int_equal(h[0x1fa] | h[0x1fb] << 8, 0x318);
 	/* No "HdrS" (protocol 0): QEMU's old-style command-line magic, and no initrd. */
 	memset(h, 0, sizeof(h));
-	q = (struct cvmf_qemu_linux){ 1 * GIB, 0x28000, "x", false, 0 };
-	assert_int_equal(cvmf_qemu_patch_setup(NULL, "k", h, sizeof(h), 1 << 20, &q, &p), 0);
+	q = (struct msr_qemu_linux){ 1 * GIB, 0x28000, "x", false, 0 };
+	assert_int_equal(msr_qemu_patch_setup(NULL, "k", h, sizeof(h), 1 << 20, &q, &p), 0);
 	assert_int_equal(h[0x20] | h[0x21] << 8, 0xa33f);
 	q.has_initrd = true;
 	cvmf_ctx *ctx = cvmf_ctx_new();
-	assert_int_equal(cvmf_qemu_patch_setup(ctx, "k", h, sizeof(h), 1 << 20, &q, &p),
+	assert_int_equal(msr_qemu_patch_setup(ctx, "k", h, sizeof(h), 1 << 20, &q, &p),
 			 CVMF_E_UNSUPPORTED);
 	/* An initrd larger than the window QEMU allows is refused, as QEMU does. */
 	bzimage_header(h, 0x20f, 0x01, 0x7f);
-	q = (struct cvmf_qemu_linux){ 1 * GIB, 0x28000, "", true, 2 * GIB };
-	assert_int_equal(cvmf_qemu_patch_setup(ctx, "k", h, sizeof(h), 1 << 20, &q, &p), CVMF_E_INVAL);
+	q = (struct msr_qemu_linux){ 1 * GIB, 0x28000, "", true, 2 * GIB };
+	assert_int_equal(msr_qemu_patch_setup(ctx, "k", h, sizeof(h), 1 << 20, &q, &p), CVMF_E_INVAL);
 	assert_non_null(strstr(cvmf_ctx_errmsg(ctx), "initrd"));
 	/* A setup larger than the file. */
 	bzimage_header(h, 0x20f, 0x01, 0x7f);
-	assert_int_equal(cvmf_qemu_patch_setup(ctx, "k", h, sizeof(h), 4096, &q, &p), CVMF_E_FORMAT);
+	assert_int_equal(msr_qemu_patch_setup(ctx, "k", h, sizeof(h), 4096, &q, &p), CVMF_E_FORMAT);
 	cvmf_ctx_free(ctx);
 }
 
@@ -264,10 +264,10 @@ static void test_acpi_synthetic(void **state)
 	at = put_table(t, at, "RSDT", 36 + 2 * 4);
 	uint8_t rsdp[20], *ld;
 	size_t ll;
-	assert_int_equal(cvmf_acpi_derive_rsdp(NULL, "t", t, sizeof(t), rsdp), 0);
+	assert_int_equal(msr_acpi_derive_rsdp(NULL, "t", t, sizeof(t), rsdp), 0);
 	assert_memory_equal(rsdp, "RSD PTR \0BOCHS \0", 16);
 	assert_int_equal(t_get32(rsdp + 16), rsdt);
-	assert_int_equal(cvmf_acpi_derive_loader(NULL, "t", t, sizeof(t), &ld, &ll), 0);
+	assert_int_equal(msr_acpi_derive_loader(NULL, "t", t, sizeof(t), &ld, &ll), 0);
 	assert_int_equal(ll, 4096);
 	/* 2 allocations, DSDT checksum, FACP 2 pointers + checksum, APIC
 	 * checksum, RSDT 2 pointers + checksum, RSDP pointer + checksum. */
@@ -282,20 +282,20 @@ static void test_acpi_synthetic(void **state)
 	/* An XSDT (or a TPM2 table) cannot be derived. */
 	cvmf_ctx *ctx = cvmf_ctx_new();
 	put_table(t, at, "TPM2", 76);
-	assert_int_equal(cvmf_acpi_derive_loader(ctx, "t", t, sizeof(t), &ld, &ll), CVMF_E_UNSUPPORTED);
+	assert_int_equal(msr_acpi_derive_loader(ctx, "t", t, sizeof(t), &ld, &ll), CVMF_E_UNSUPPORTED);
 	assert_non_null(strstr(cvmf_ctx_errmsg(ctx), "--acpi-loader"));
 	/* A FACP too short for its pointers (the message reads the table after
 	 * the list is gone: fuzz_acpi found that use-after-free). */
 	uint8_t shortf[72] = { 0 };
 	put_table(shortf, put_table(shortf, 0, "FACP", 36), "RSDT", 36);
-	assert_int_equal(cvmf_acpi_derive_loader(ctx, "t", shortf, sizeof(shortf), &ld, &ll),
+	assert_int_equal(msr_acpi_derive_loader(ctx, "t", shortf, sizeof(shortf), &ld, &ll),
 			 CVMF_E_FORMAT);
 	assert_non_null(strstr(cvmf_ctx_errmsg(ctx), "FACP at offset 0x0 is 36 bytes"));
 	/* A table running past the blob. */
 	put_table(t, at, "SSDT", 9000);
-	assert_int_equal(cvmf_acpi_derive_rsdp(ctx, "t", t, sizeof(t), rsdp), CVMF_E_FORMAT);
+	assert_int_equal(msr_acpi_derive_rsdp(ctx, "t", t, sizeof(t), rsdp), CVMF_E_FORMAT);
 	memset(t, 0, sizeof(t));
-	assert_int_equal(cvmf_acpi_derive_rsdp(ctx, "t", t, sizeof(t), rsdp), CVMF_E_FORMAT);
+	assert_int_equal(msr_acpi_derive_rsdp(ctx, "t", t, sizeof(t), rsdp), CVMF_E_FORMAT);
 	cvmf_ctx_free(ctx);
 }
 
@@ -311,11 +311,11 @@ static void test_acpi_fixture(void **state)
 	size_t ll;
 	char hex[97];
 	/* The sha384 values tdx.jsonl lists for the derived blobs. */
-	assert_int_equal(cvmf_acpi_derive_rsdp(NULL, "t", t, len, rsdp), 0);
+	assert_int_equal(msr_acpi_derive_rsdp(NULL, "t", t, len, rsdp), 0);
 	t_sha384(rsdp, 20, h);
 	cvmf_hex(h, 48, hex);
 	assert_string_equal(hex, "c0c8965fbfded8e2487e91dbfc89690f60cbf2076eee487aaf408228afaa6193b852f104ada6ad7dd8b7869245e33acb");
-	assert_int_equal(cvmf_acpi_derive_loader(NULL, "t", t, len, &ld, &ll), 0);
+	assert_int_equal(msr_acpi_derive_loader(NULL, "t", t, len, &ld, &ll), 0);
 	t_sha384(ld, ll, h);
 	cvmf_hex(h, 48, hex);
 	assert_string_equal(hex, "01c52d6efb004b1f166ac0fd3b41dcb80de16911e08a57961afd4edf27f2ae32ab6e7f009bd75417d3596d67da33b566");

@@ -203,8 +203,14 @@ static void test_usage(void **state)
 		    "newer than the modelled");
 	usage_fails(tdx("--ovmf", "f", "--kernel", "k", "--eventlog", "x", NULL, NULL),
 		    "--acpi-tables");
-	usage_fails(tdx("--ovmf", "f", "--kernel", "k", "--qemu-version", "10.0", NULL, NULL),
+	/* The release is read from the image: one without a version string or
+	 * drivers to bound it leaves QEMU 10.0's rule open. */
+	char *dir = t_tmpdir(), *blank = t_write(dir, "blank.fd", (uint8_t[4096]){ 0 }, 4096);
+	usage_fails(tdx("--ovmf", blank, "--kernel", "k", "--qemu-version", "10.0", NULL, NULL),
 		    "--ovmf-release");
+	t_rmrf(dir);
+	free(blank);
+	free(dir);
 	usage_fails(tdx("--ovmf", "f", "--kernel", "k", "--ovmf-layout", "edk2-pre-2024.11",
 			"--ovmf-release", "2025.02"), "contradicts");
 	usage_fails(tdx("--ovmf", "f", "--page-order", "three-pass", NULL, NULL, NULL, NULL),
@@ -261,7 +267,8 @@ static void test_rule_on_the_command_line(void **state)
 	}
 	static const struct { const char *qemu, *rel; bool patched; } cases[] = {
 		{ "9.2", NULL, true }, { "10.2", NULL, false }, { "10.0", "2025.02", false },
-		{ "10.1", "edk2-stable202411", true }, { "8.2.2", "2024.08", true },
+		/* The release is read from the image (2025.02), so QEMU 10.1 is decided. */
+		{ "10.1", NULL, false }, { "8.2.2", "edk2-stable202502", true },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct run r = tdx("--ovmf", in.fw, "--kernel", in.kernel, "--qemu-version",
@@ -296,8 +303,19 @@ static void test_rule_on_the_command_line(void **state)
 	/* Defaults are printed, never silent. */
 	assert_string_equal(json_string_value(json_object_get(p, "memory_source")), "default");
 	assert_int_equal(json_integer_value(json_object_get(p, "memory_bytes")), 2ll << 30);
-	assert_string_equal(json_string_value(json_object_get(p, "ovmf_event_layout_source")), "default");
+	assert_string_equal(json_string_value(json_object_get(p, "ovmf_event_layout_source")),
+			    "firmware release 2025.02");
+	assert_string_equal(json_string_value(json_object_get(p, "ovmf_release_source")),
+			    "firmware: version string '2025.02-8+deb13u1' in Tcg2Pei");
 	json_decref(o);
+	t_run_free(&r);
+	/* A release that the image contradicts is refused, naming both. */
+	char *argv2[] = { (char *)t_bin(), "measure", "tdx", "--ovmf", in.fw, "--kernel", in.kernel,
+			  "--qemu-version", "10.1", "--ovmf-release", "2024.11", NULL };
+	r = t_run(argv2);
+	t_assert_clean_exit(&r, 1);
+	assert_non_null(strstr(r.err, "--ovmf-release 2024.11 contradicts firmware"));
+	assert_non_null(strstr(r.err, "'2025.02-8+deb13u1'"));
 	t_run_free(&r);
 	real_free(&in);
 }

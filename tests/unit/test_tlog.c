@@ -104,7 +104,7 @@ static void test_golden(void **state)
 	assert_string_equal(vkey, GOLDEN_VKEY);
 	const uint64_t sizes[] = { 1, 2, 3, 255, 256, 257, 1000 };
 	uint64_t prev = 0;
-	for (size_t i = 0; i < CVMF_ARRAY_SIZE(sizes); i++) {
+	for (size_t i = 0; i < CMN_ARRAY_SIZE(sizes); i++) {
 		add_range(ctx, dir, prev, sizes[i]);
 		prev = sizes[i];
 		char *a = NULL, *b = NULL;
@@ -168,7 +168,7 @@ static void test_audit(void **state)
 	uint64_t prev = 0;
 	size_t ncp = 0;
 	char *cps[16];
-	for (size_t i = 0; i < CVMF_ARRAY_SIZE(sizes); i++) {
+	for (size_t i = 0; i < CMN_ARRAY_SIZE(sizes); i++) {
 		add_range(ctx, dir, prev, sizes[i]);
 		prev = sizes[i];
 		struct run r = tlogcheck("audit -log '%s' -vkey '%s' -full", dir, vkey);
@@ -190,7 +190,7 @@ static void test_audit(void **state)
 	}
 	/* Our proofs verify with tlogcheck; its proofs verify with us. */
 	const uint64_t idx[] = { 0, 1, 255, 256, 65535, 65536, 69999 };
-	for (size_t i = 0; i < CVMF_ARRAY_SIZE(idx); i++) {
+	for (size_t i = 0; i < CMN_ARRAY_SIZE(idx); i++) {
 		char *proof = NULL, *pf = NULL, *ef = NULL, e[32];
 		size_t plen = 0;
 		int el = snprintf(e, sizeof(e), "entry %llu", (unsigned long long)idx[i]);

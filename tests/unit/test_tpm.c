@@ -297,22 +297,22 @@ static void test_varstore(void **state)
 		memcpy(b + p + 60 + nl, v[i].data, dl);
 		p = (p + 60 + nl + dl + 3) & ~(size_t)3;
 	}
-	struct cvmf_varstore s;
-	assert_int_equal(cvmf_varstore_parse(NULL, "t", b, sizeof(b), &s), 0);
+	struct msr_varstore s;
+	assert_int_equal(msr_varstore_parse(NULL, "t", b, sizeof(b), &s), 0);
 	assert_int_equal(s.n, 2);
 	uint8_t g[16] = { 0x11 };
-	const struct cvmf_efi_var *db = cvmf_varstore_find(&s, g, "db");
+	const struct msr_efi_var *db = msr_varstore_find(&s, g, "db");
 	assert_non_null(db);
 	assert_int_equal(db->len, 4);
 	assert_memory_equal(db->data, "new!", 4);
-	cvmf_varstore_free(&s);
+	msr_varstore_free(&s);
 	/* A variable that runs past the store is an error. */
 	t_le32(b + 100 + 40, 100000);
 	cvmf_ctx *ctx = cvmf_ctx_new();
-	assert_int_equal(cvmf_varstore_parse(ctx, "t", b, sizeof(b), &s), CVMF_E_FORMAT);
+	assert_int_equal(msr_varstore_parse(ctx, "t", b, sizeof(b), &s), CVMF_E_FORMAT);
 	assert_non_null(strstr(cvmf_ctx_errmsg(ctx), "runs past"));
 	memset(b + 72, 0, 16);
-	assert_int_equal(cvmf_varstore_parse(ctx, "t", b, sizeof(b), &s), CVMF_E_UNSUPPORTED);
+	assert_int_equal(msr_varstore_parse(ctx, "t", b, sizeof(b), &s), CVMF_E_UNSUPPORTED);
 	cvmf_ctx_free(ctx);
 }
 

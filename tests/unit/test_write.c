@@ -8,7 +8,7 @@
  *   - EXCL refuses an existing path and a dangling link;
  *   - failures and aborts leave no temporary file;
  *   - temporaries registered are removed by cmn_tmp_remove_all; sweeping removes
- *     unlocked leftovers and keeps live, locked ones.
+ *     unlocked leftovers and keeps live, locked ones and older versions' names.
  */
 #include <dirent.h>
 #include <sys/file.h>
@@ -369,25 +369,30 @@ static void test_tmpdir_lock_and_sweep(void **state)
 	char *live = NULL;
 	assert_int_equal(cmn_tmpdir_create(ctx, dir, ".img-1.0.tmp-", &live), 0);
 	assert_int_equal(strncmp(live, dir, strlen(dir)), 0);
+	assert_int_equal(strlen(strrchr(live, '/') + 1), strlen(".img-1.0.tmp-") + 10);
 	struct stat st;
 	assert_int_equal(stat(live, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0700);
 	free(t_write(live, "work", "w", 1));
 	/* A leftover of a killed run: the name, no lock, some content. */
-	char *stale = path_in(dir, ".img-1.0.tmp-AbC123");
+	char *stale = path_in(dir, ".img-1.0.tmp-AbC123dEf4");
 	assert_int_equal(mkdir(stale, 0700), 0);
 	char *stale_sub = path_in(stale, "img-1.0");
 	assert_int_equal(mkdir(stale_sub, 0755), 0);
 	free(t_write(stale_sub, "initrd.img", "partial", 7));
 	/* Names the sweep must not touch. */
-	char *other = path_in(dir, ".other-1.0.tmp-AbC123");
-	char *longer = path_in(dir, ".img-1.0.tmp-AbC1234");
-	char *staging = path_in(dir, ".img-1.0.tmp-AbC123.new");
+	char *other = path_in(dir, ".other-1.0.tmp-AbC123dEf4");
+	char *longer = path_in(dir, ".img-1.0.tmp-AbC123dEf45");
+	char *staging = path_in(dir, ".img-1.0.tmp-AbC123dEf4.new");
+	/* mkdtemp's six characters: an older version's directory, unlocked even while
+	 * it runs, so never taken for a leftover. */
+	char *legacy = path_in(dir, ".img-1.0.tmp-AbC123");
+	assert_int_equal(mkdir(legacy, 0700), 0);
 	assert_int_equal(mkdir(other, 0700), 0);
 	assert_int_equal(mkdir(longer, 0700), 0);
 	assert_int_equal(mkdir(staging, 0700), 0);
 	/* A stale one whose lock another live process holds: kept. */
-	char *held = path_in(dir, ".img-1.0.tmp-Held00");
+	char *held = path_in(dir, ".img-1.0.tmp-Held000000");
 	assert_int_equal(mkdir(held, 0700), 0);
 	int ready[2], done[2];
 	assert_int_equal(pipe(ready), 0);
@@ -417,6 +422,7 @@ static void test_tmpdir_lock_and_sweep(void **state)
 	assert_int_equal(access(other, F_OK), 0);
 	assert_int_equal(access(longer, F_OK), 0);
 	assert_int_equal(access(staging, F_OK), 0);
+	assert_int_equal(access(legacy, F_OK), 0);
 	close(done[1]);
 	int wst;
 	assert_int_equal(waitpid(pid, &wst, 0), pid);
@@ -447,6 +453,7 @@ static void test_tmpdir_lock_and_sweep(void **state)
 	free(other);
 	free(longer);
 	free(staging);
+	free(legacy);
 	free(stale_sub);
 	free(stale);
 	free(live);

@@ -243,10 +243,14 @@ static inline void t_sha384(const void *d, size_t n, uint8_t out[48])
 }
 
 /* ---- ../shared ---- */
+/* Absolute when it exists, so that tests that change directory (cd DIR && ...)
+ * still find it; as given otherwise, for the skip message. */
 static inline const char *t_shared(void)
 {
+	static char abs[4096];
 	const char *s = getenv("SHARED");
-	return s && *s ? s : "../shared";
+	s = s && *s ? s : "../shared";
+	return realpath(s, abs) ? abs : s;
 }
 
 /* Path of a file under ../shared, or NULL (and a printed reason) if absent. */

@@ -56,7 +56,9 @@ struct args {
 	const char *eventlog_path, *ccel_path;
 	unsigned release, qemu;
 	int patch_flag;      /* -1 unset, 0 --no-qemu-kernel-patch, 1 --qemu-kernel-patch */
-	char layout_source[64], patch_source[160];
+	char layout_source[160], patch_source[160];
+	struct cvmf_fw_info *fw;   /* what the firmware's volumes say */
+	char release_text[16], release_source[160];   /* release_text "" if unknown */
 	bool json;
 };
 
@@ -79,7 +81,8 @@ static void print_help(const char *prog)
 	       "  --page-order ORDER    single-pass (KVM >= 6.16, default) or two-pass (QEMU 8.2 TDX stacks)\n"
 	       "  --ovmf-layout LAYOUT  edk2-2024.11 (202411..202502, default) or edk2-pre-2024.11\n"
 	       "  --ovmf-release REL    the OVMF's edk2 release (2025.02, edk2-stable202408): sets the layout\n"
-	       "                        and, with --qemu-version, the kernel-header rule\n"
+	       "                        and, with --qemu-version, the kernel-header rule (default: read\n"
+	       "                        from the image's version string; must agree with the image)\n"
 	       "  --qemu-version X.Y    sets the kernel-header patch from the rule: patched before QEMU 10.0\n"
 	       "                        or with OVMF < 2025.02; never from QEMU 10.2 (TDX guests)\n"
 	       "  --[no-]qemu-kernel-patch  measure QEMU's patched setup header or the plain file\n"
@@ -178,24 +181,62 @@ static int parse_args(const char *prog, int argc, char **argv, struct args *a)
 		rc = usage_error(prog, usage_line, "argument --ovmf-release: %s", cvmf_ctx_errmsg(ctx));
 		goto out;
 	}
-	if (a->layout_arg) {
-		if (cvmf_tdx_layout_parse(ctx, a->layout_arg, &a->spec.layout)) {
-			rc = usage_error(prog, usage_line, "argument --ovmf-layout: %s",
-					 cvmf_ctx_errmsg(ctx));
+	if (a->layout_arg && cvmf_tdx_layout_parse(ctx, a->layout_arg, &a->spec.layout)) {
+		rc = usage_error(prog, usage_line, "argument --ovmf-layout: %s", cvmf_ctx_errmsg(ctx));
+		goto out;
+	}
+	if (a->layout_arg && a->release_arg && a->spec.layout != from_release) {
+		rc = usage_error(prog, usage_line,
+				 "--ovmf-layout %s contradicts --ovmf-release %s, whose layout is %s",
+				 a->layout_arg, a->release_arg, cvmf_tdx_layout_name(from_release));
+		goto out;
+	}
+
+	/* The OVMF release is read from the image (its version string, or the
+	 * drivers that bound it); --ovmf-release must agree with it. */
+	if (cvmf_fw_read(ctx, a->spec.ovmf_path, &a->fw)) {
+		rc = fail("%s", cvmf_ctx_errmsg(ctx));
+		goto out;
+	}
+	const struct cvmf_fw_info *fw = a->fw;
+	const bool fw_measures = !fw->known || (fw->features & CVMF_FW_TDX_MEASURE);
+	if (a->release_arg) {
+		if (cvmf_fw_check_release(ctx, fw, a->release)) {
+			rc = fail("--ovmf-release %s contradicts firmware '%s': %s", a->release_arg,
+				  a->spec.ovmf_path, cvmf_ctx_errmsg(ctx));
 			goto out;
 		}
-		if (a->release_arg && a->spec.layout != from_release) {
-			rc = usage_error(prog, usage_line,
-					 "--ovmf-layout %s contradicts --ovmf-release %s, whose layout is %s",
-					 a->layout_arg, a->release_arg,
-					 cvmf_tdx_layout_name(from_release));
+		snprintf(a->release_text, sizeof(a->release_text), "%s", a->release_arg);
+		snprintf(a->release_source, sizeof(a->release_source), "--ovmf-release");
+	} else if (fw->release) {
+		a->release = fw->release;
+		snprintf(a->release_text, sizeof(a->release_text), "%u.%02u", fw->release / 100,
+			 fw->release % 100);
+		snprintf(a->release_source, sizeof(a->release_source),
+			 "firmware: version string '%s' in %s", fw->versions[0], fw->version_module[0]);
+		/* Only a firmware that measures into the RTMRs needs a modelled layout. */
+		if (fw_measures && cvmf_tdx_layout_for_release(ctx, a->release, &from_release)) {
+			rc = fail("firmware '%s' is OVMF %s (version '%s'): %s", a->spec.ovmf_path,
+				  a->release_text, fw->versions[0], cvmf_ctx_errmsg(ctx));
+			goto out;
+		}
+	}
+	if (a->layout_arg) {
+		if (a->release && !a->release_arg && fw_measures && a->spec.layout != from_release) {
+			rc = fail("--ovmf-layout %s contradicts firmware '%s', which is OVMF %s (version '%s'), whose layout is %s",
+				  a->layout_arg, a->spec.ovmf_path, a->release_text, fw->versions[0],
+				  cvmf_tdx_layout_name(from_release));
 			goto out;
 		}
 		snprintf(a->layout_source, sizeof(a->layout_source), "--ovmf-layout");
-	} else if (a->release_arg) {
+	} else if (!fw_measures) {
+		a->spec.layout = CVMF_TDX_LAYOUT_2024_11;
+		snprintf(a->layout_source, sizeof(a->layout_source),
+			 "unused: the firmware has no TDX measurement driver");
+	} else if (a->release) {
 		a->spec.layout = from_release;
-		snprintf(a->layout_source, sizeof(a->layout_source), "--ovmf-release %s",
-			 a->release_arg);
+		snprintf(a->layout_source, sizeof(a->layout_source), "%s %s",
+			 a->release_arg ? "--ovmf-release" : "firmware release", a->release_text);
 	} else {
 		a->spec.layout = CVMF_TDX_LAYOUT_2024_11;
 		snprintf(a->layout_source, sizeof(a->layout_source), "default");
@@ -207,16 +248,28 @@ static int parse_args(const char *prog, int argc, char **argv, struct args *a)
 		snprintf(a->patch_source, sizeof(a->patch_source), "%s",
 			 a->patch_flag ? "--qemu-kernel-patch" : "--no-qemu-kernel-patch");
 	} else if (a->qemu_arg) {
+		/* Without the exact release, the image's bounds may decide the rule,
+		 * whose line is 2025.02 (OVMF reads etc/boot/kernel from then on). */
+		unsigned rule_release = a->release;
+		char bound[96] = "";
+		if (!rule_release && fw->release_max && fw->release_max < 202502) {
+			rule_release = fw->release_max;
+			snprintf(bound, sizeof(bound), ", OVMF <= %u.%02u (carries %s)",
+				 fw->release_max / 100, fw->release_max % 100, fw->release_max_module);
+		} else if (!rule_release && fw->release_min >= 202502) {
+			rule_release = fw->release_min;
+			snprintf(bound, sizeof(bound), ", OVMF >= %u.%02u (carries %s)",
+				 fw->release_min / 100, fw->release_min % 100, fw->release_min_module);
+		}
 		bool patched;
-		if (cvmf_qemu_kernel_patched(ctx, a->qemu, a->release,
+		if (cvmf_qemu_kernel_patched(ctx, a->qemu, rule_release,
 					     a->layout_arg ? &a->spec.layout : NULL, true, &patched)) {
 			rc = usage_error(prog, usage_line, "%s", cvmf_ctx_errmsg(ctx));
 			goto out;
 		}
 		a->spec.kernel_header_patch = patched;
-		snprintf(a->patch_source, sizeof(a->patch_source), "rule: QEMU %s%s%s",
-			 a->qemu_arg, a->release_arg ? ", OVMF " : "",
-			 a->release_arg ? a->release_arg : "");
+		snprintf(a->patch_source, sizeof(a->patch_source), "rule: QEMU %s%s%s%s",
+			 a->qemu_arg, a->release ? ", OVMF " : "", a->release_text, bound);
 	} else {
 		a->spec.kernel_header_patch = true;
 		snprintf(a->patch_source, sizeof(a->patch_source), "default");
@@ -235,14 +288,33 @@ static json_t *params_obj(const struct args *a, const struct cvmf_tdx_result *r)
 	json_object_set_new(p, "tool", json_string("cvmforge " CVMF_VERSION));
 	json_object_set_new(p, "page_add_order", json_string(cvmf_tdx_page_order_name(s->page_order)));
 	json_object_set_new(p, "firmware", cli_file_obj(s->ovmf_path, &r->firmware));
+	const struct cvmf_fw_info *fw = a->fw;
+	json_object_set_new(p, "firmware_version",
+			    fw->n_versions ? json_string(fw->versions[0]) : json_null());
+	if (fw->known) {
+		json_t *d = json_object();
+		json_object_set_new(d, "tcg2", json_boolean(fw->features & CVMF_FW_TCG2));
+		json_object_set_new(d, "tdx", json_boolean(fw->features & CVMF_FW_TDX_MEASURE));
+		json_object_set_new(d, "sev_hashes", json_boolean(fw->features & CVMF_FW_SEV_HASHES));
+		json_object_set_new(p, "firmware_measurement_drivers", d);
+	} else {
+		json_object_set_new(p, "firmware_measurement_drivers", json_null());
+		json_object_set_new(p, "firmware_drivers_unknown", json_string(fw->error));
+	}
 	if (!s->kernel_path)
 		return p;
+	if (r->fw_known && !r->fw_tdx_measure)
+		json_object_set_new(p, "rtmr_not_extended",
+				    json_string("the firmware has no TDX measurement driver (TdTcg2Dxe): "
+						"it extends no RTMR and writes no CCEL, so rtmr0..rtmr2 are null"));
 	json_object_set_new(p, "memory_bytes", json_integer((json_int_t)s->memory));
 	json_object_set_new(p, "memory_source", json_string(a->memory_arg ? "--memory" : "default"));
 	json_object_set_new(p, "below_4g_bytes", json_integer((json_int_t)r->below_4g));
 	json_object_set_new(p, "ovmf_event_layout", json_string(cvmf_tdx_layout_name(s->layout)));
 	json_object_set_new(p, "ovmf_event_layout_source", json_string(a->layout_source));
-	json_object_set_new(p, "ovmf_release", a->release_arg ? json_string(a->release_arg) : json_null());
+	json_object_set_new(p, "ovmf_release", a->release ? json_string(a->release_text) : json_null());
+	json_object_set_new(p, "ovmf_release_source",
+			    a->release ? json_string(a->release_source) : json_null());
 	json_object_set_new(p, "qemu_version", a->qemu_arg ? json_string(a->qemu_arg) : json_null());
 	json_object_set_new(p, "qemu_kernel_header_patch", json_boolean(s->kernel_header_patch));
 	json_object_set_new(p, "qemu_kernel_header_patch_source", json_string(a->patch_source));
@@ -274,7 +346,7 @@ static json_t *params_obj(const struct args *a, const struct cvmf_tdx_result *r)
 		json_object_set_new(h, "gpa", cmn_json_hex_u64(r->td_hob_gpa));
 		json_object_set_new(h, "measured_bytes", json_integer((json_int_t)r->td_hob_len));
 		json_object_set_new(p, "td_hob", h);
-	} else {
+	} else if (r->have_rtmr[1]) {
 		json_object_set_new(p, "rtmr0_not_computed",
 				    json_string("RTMR0 measures QEMU's ACPI tables: give --acpi-tables"));
 	}
@@ -311,22 +383,35 @@ static void print_plain(const struct args *a, const struct cvmf_tdx_result *r)
 		cvmf_hex(r->rtmr[i], 48, h);
 		printf("rtmr%d %s\n", i, h);
 	}
-	if (!r->have_rtmr[0])
+	if (!r->have_rtmr[1])
+		fprintf(stderr, "note: rtmr0, rtmr1, rtmr2 not given: firmware '%s' has no TDX measurement driver (TdTcg2Dxe), so it extends no RTMR and writes no CCEL\n",
+			a->spec.ovmf_path);
+	else if (!r->have_rtmr[0])
 		fprintf(stderr, "note: rtmr0 not computed: it measures QEMU's ACPI tables; give --acpi-tables\n");
+	if (!a->fw->known)
+		fprintf(stderr, "note: the drivers of firmware '%s' could not be read (%s): the RTMRs assume it measures as OVMF's TdTcg2Dxe does\n",
+			a->spec.ovmf_path, a->fw->error);
 }
 
-int measure_tdx(const char *prog, int argc, char **argv)
+int cmd_measure_tdx(const char *prog, int argc, char **argv)
 {
 	struct args a = { 0 };
 	int rc = parse_args(prog, argc, argv, &a);
-	if (rc)
+	if (rc) {
+		cvmf_fw_info_free(a.fw);
 		return rc;
+	}
 	cvmf_ctx *ctx = cvmf_ctx_new();
 	if (!ctx)
 		return fail("out of memory");
 	struct cvmf_tdx_result *r = NULL;
 	if (cvmf_tdx_measure(ctx, &a.spec, &r)) {
 		rc = fail("%s", cvmf_ctx_errmsg(ctx));
+		goto out;
+	}
+	if ((a.eventlog_path || a.ccel_path) && !r->log) {
+		rc = fail("firmware '%s' has no TDX measurement driver (TdTcg2Dxe): it writes no CCEL, so there is no event log to predict for %s",
+			  a.spec.ovmf_path, a.eventlog_path ? "--eventlog" : "--ccel");
 		goto out;
 	}
 	/* Files first: a failure leaves no output on stdout. */
@@ -341,5 +426,6 @@ int measure_tdx(const char *prog, int argc, char **argv)
 out:
 	cvmf_tdx_result_free(r);
 	cvmf_ctx_free(ctx);
+	cvmf_fw_info_free(a.fw);
 	return rc;
 }

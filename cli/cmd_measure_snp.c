@@ -625,7 +625,7 @@ static int dump_vmsas(cvmf_ctx *ctx, const struct cvmf_sev_inputs *in,
 	return 0;
 }
 
-int measure_snp(const char *prog, int argc, char **argv)
+int cmd_measure_snp(const char *prog, int argc, char **argv)
 {
 	struct args a = { .prog = prog };
 	struct opt_parser p = { .prog = prog, .usage = usage_line, .opts = options,

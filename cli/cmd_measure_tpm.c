@@ -255,7 +255,7 @@ static json_t *params_obj(const struct args *a, const struct cvmf_tpm_result *r)
 	return p;
 }
 
-int measure_tpm(const char *prog, int argc, char **argv)
+int cmd_measure_tpm(const char *prog, int argc, char **argv)
 {
 	struct args a = { 0 };
 	int rc = parse_args(prog, argc, argv, &a);
