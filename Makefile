@@ -19,13 +19,14 @@ FUZZ_SECONDS ?= 60
 
 # The library: OpenSSL (hashes), and for the builder libarchive (cpio, tar,
 # .deb), libzstd and zlib (initrd compression), libelf (modules), inih
-# (recipes), jansson (manifests) and libcurl (package downloads).
-LIB_PKGS := openssl libarchive libzstd zlib liblzma libelf inih jansson libcurl
+# (recipes), jansson (manifests), libcurl (package downloads, log clients)
+# and libmicrohttpd (log serve).
+LIB_PKGS := openssl libarchive libzstd zlib liblzma libelf inih jansson libcurl libmicrohttpd
 # Loaded on first use with dlopen (common/lazy*.c), not linked, so that verbs
 # which do not download or unpack do not load their ~38 shared objects: only
 # their headers come from pkg-config. A library added here needs a
 # common/lazy_NAME.c (see common/lazy.h).
-LAZY_PKGS := libarchive libcurl
+LAZY_PKGS := libarchive libcurl libmicrohttpd
 LINK_PKGS := $(filter-out $(LAZY_PKGS),$(LIB_PKGS))
 PKGS := $(LIB_PKGS)
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
@@ -140,6 +141,7 @@ bench: all
 	@SHARED=$(SHARED) sh bench/bench_startup.sh $(B)/cvmforge
 	@sh bench/bench_sign.sh $(B)/cvmforge
 	@SHARED=$(SHARED) sh bench/bench_attest.sh $(B)/cvmforge
+	@sh bench/bench_serve.sh $(B)/cvmforge
 
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 # clang is installed once, before the targets, not by each (make fuzz -j2).

@@ -63,6 +63,13 @@ int cmd_initrd(const char *prog, int argc, char **argv);    /* cli/cmd_initrd.c 
 int cmd_key(const char *prog, int argc, char **argv);       /* cli/cmd_key.c */
 int cmd_sign(const char *prog, int argc, char **argv);      /* cli/cmd_sign.c */
 int cmd_log(const char *prog, int argc, char **argv);       /* cli/cmd_log.c */
+int cmd_log_serve(int argc, char **argv);                   /* cli/cmd_log_serve.c: log serve */
+/* A bearer token: the first line of FILE, mode 0600 (cli/cmd_log_serve.c); prints the error. */
+int cli_read_token(const char *path, char **ret, size_t *ret_len);
+/* Sigstore Rekor v2 (cli/cmd_rekor.c): publish --rekor, log verify BUNDLE --rekor-key */
+int cli_publish_rekor(const char *image, const char *url, const char *key_path, const char *vkey);
+int cli_verify_rekor_bundle(const char *path, const char *vkey, const char *entry);
+int cmd_log_verify_rekor(int argc, char **argv);
 int cmd_publish(const char *prog, int argc, char **argv);   /* cli/cmd_publish.c */
 int cmd_attest(const char *prog, int argc, char **argv);    /* cli/cmd_attest.c */
 

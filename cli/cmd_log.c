@@ -16,7 +16,7 @@
 #define PROG "cvmforge log"
 #define EXIT_LOG_ALERT 4        /* monitor: rollback or split view */
 
-static const char usage_top[] = "{init,add,proof,verify,monitor} ...";
+static const char usage_top[] = "{init,add,proof,verify,monitor,serve} ...";
 static const char usage_init[] = "DIR --origin NAME [--key FILE]";
 static const char usage_add[] = "DIR FILE...";
 static const char usage_proof[] = "DIR INDEX [-o FILE]";
@@ -303,6 +303,11 @@ int cmd_log(const char *prog, int argc, char **argv)
 		return usage_error(PROG, usage_top,
 				   "the following arguments are required: SUBCOMMAND (init, add, proof, verify, monitor)");
 	const char *sub = argv[1];
+	if (!strcmp(sub, "serve"))
+		return cmd_log_serve(argc - 1, argv + 1);
+	for (int i = 2; !strcmp(sub, "verify") && i < argc; i++)
+		if (!strcmp(argv[i], "--rekor-key") || !strncmp(argv[i], "--rekor-key=", 12))
+			return cmd_log_verify_rekor(argc - 1, argv + 1);
 	if (!strcmp(sub, "--help") || !strcmp(sub, "-h")) {
 		print_help(NULL);
 		return EXIT_OK_;

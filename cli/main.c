@@ -31,7 +31,7 @@ static const struct verb verbs[] = {
 	{ "key", cmd_key, "key generate|show ...", "generate a signing key, or show a key's fingerprint" },
 	{ "sign", cmd_sign, "sign IMAGE --key KEY | sign id-block ...", "sign an image's measurements and provenance; SNP ID blocks" },
 	{ "publish", cmd_publish, "publish IMAGE --log DIR", "log a signed image's measurement statement; write IMAGE.tlog-proof" },
-	{ "log", cmd_log, "log init|add|proof|verify|monitor ...", "the embedded transparency log: tiles, checkpoints, offline proofs" },
+	{ "log", cmd_log, "log init|add|proof|verify|monitor|serve ...", "the embedded transparency log: tiles, checkpoints, offline proofs" },
 	{ "attest", cmd_attest, "attest show|verify FILE ...", "parse and verify an SEV-SNP report or TDX quote" },
 	{ "help", cmd_help, "help [VERB]", "show this help, or a verb's" },
 	{ "version", cmd_version, "version", "print the version" },

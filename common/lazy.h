@@ -75,6 +75,7 @@ struct cmn_lazy_lib {
 
 extern struct cmn_lazy_lib cmn_lazy_curl;     /* libcurl.so.4 */
 extern struct cmn_lazy_lib cmn_lazy_archive;  /* libarchive.so.13 */
+extern struct cmn_lazy_lib cmn_lazy_mhd;      /* libmicrohttpd.so.12 (log serve) */
 
 /* Load lib if not yet tried. True when it is loaded and every listed
  * function was found; false (with the reason kept) otherwise. A failure is

@@ -42,6 +42,26 @@ echo "$vkey"
 run "$cvmforge" publish "$image" --log "$log"
 run "$cvmforge" verify --quiet "$image" --pubkey "$key.pub" --vkey "$vkey"
 run "$cvmforge" log monitor "$log" --vkey "$vkey" --state "$out/log-monitor.state"
+echo
+echo "Serve the same log over HTTP on loopback (log serve: the tlog-tiles read API and"
+echo "POST /add), publish the image again through it, check the proof, and monitor the"
+echo "log over HTTP."
+head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$out/log.token"
+echo >>"$out/log.token"
+chmod 600 "$out/log.token"
+say "$cvmforge log serve $log --listen 127.0.0.1:0 --token-file $out/log.token &"
+"$cvmforge" log serve "$log" --listen 127.0.0.1:0 --token-file "$out/log.token" >"$out/log-serve.out" &
+serve_pid=$!
+i=0
+while ! grep -q '^serving' "$out/log-serve.out" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+cat "$out/log-serve.out"
+url=$(sed -n 's/^serving .* on //p' "$out/log-serve.out")
+rm -f "$image.tlog-proof"
+run "$cvmforge" publish "$image" --log "$url" --token-file "$out/log.token"
+run "$cvmforge" log verify "$image.tlog-proof" --vkey "$vkey" --entry "$image/measurements.dsse.json"
+run "$cvmforge" log monitor "$url" --vkey "$vkey" --state "$out/log-monitor.state"
+kill "$serve_pid"
+wait "$serve_pid" || true
 run "$cvmforge" key generate --type ecdsa-p384 -o "$out/id.key"
 say "$cvmforge sign id-block --image $image --id-key $out/id.key | cut -c1-110"
 "$cvmforge" sign id-block --image "$image" --id-key "$out/id.key" | cut -c1-110

@@ -25,13 +25,31 @@ static void sha256_fetch(void)
  * 65-byte nodes, and a context allocated per hash costs more than the hash. It
  * lives as long as its thread (one small allocation). */
 static _Thread_local EVP_MD_CTX *tl_md_ctx;
+/* Freed when its thread exits (a server's worker threads come and go). */
+static pthread_key_t md_key;
+static pthread_once_t md_key_once = PTHREAD_ONCE_INIT;
+
+static void md_free(void *p)
+{
+	EVP_MD_CTX_free(p);
+}
+
+static void md_key_init(void)
+{
+	if (pthread_key_create(&md_key, md_free) != 0)
+		md_key = (pthread_key_t)-1;
+}
 
 static int sha256_parts(const void *a, size_t na, const void *b, size_t nb, const void *c,
 			size_t nc, uint8_t out[TLG_HASH])
 {
 	pthread_once(&sha256_once, sha256_fetch);
-	if (!tl_md_ctx)
+	if (!tl_md_ctx) {
+		pthread_once(&md_key_once, md_key_init);
 		tl_md_ctx = EVP_MD_CTX_new();
+		if (tl_md_ctx && md_key != (pthread_key_t)-1)
+			pthread_setspecific(md_key, tl_md_ctx);
+	}
 	EVP_MD_CTX *m = tl_md_ctx;
 	int ok = m && sha256_md && EVP_DigestInit_ex2(m, sha256_md, NULL) &&
 		 EVP_DigestUpdate(m, a, na) && (!nb || EVP_DigestUpdate(m, b, nb)) &&

@@ -26,7 +26,7 @@ static int read_cp(cvmf_ctx *ctx, const char *what, const char *path,
 {
 	uint8_t *b = NULL;
 	size_t len = 0;
-	int r = cmn_read_file(ctx, what, path, TLG_MAX_NOTE, &b, &len);
+	int r = tlg_fetch(ctx, what, path, TLG_MAX_NOTE, &b, &len, NULL);
 	if (!r)
 		r = tlg_checkpoint_open(ctx, path, b, len, v, NULL, cp);
 	if (!r && strcmp(cp->origin, v->name)) {

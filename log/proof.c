@@ -37,7 +37,7 @@ int cvmf_log_proof(cvmf_ctx *ctx, const char *dir, uint64_t index, char **ret, s
 		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
-	if ((r = cmn_read_file(ctx, "checkpoint", cp_path, TLG_MAX_NOTE, &note, &note_len)) ||
+	if ((r = tlg_fetch(ctx, "checkpoint", cp_path, TLG_MAX_NOTE, &note, &note_len, NULL)) ||
 	    (r = tlg_note_parse(ctx, cp_path, note, note_len, &nt)) ||
 	    (r = tlg_checkpoint_parse(ctx, cp_path, nt->text, nt->text_len, &cp)))
 		goto out;

@@ -58,6 +58,12 @@ out:
 int cvmf_log_publish(cvmf_ctx *ctx, const char *image, const char *log_dir,
 		     char **ret_proof_path, uint64_t *ret_index)
 {
+	return tlg_publish(ctx, image, log_dir, NULL, ret_proof_path, ret_index);
+}
+
+int tlg_publish(cvmf_ctx *ctx, const char *image, const char *log_dir, const char *token,
+		char **ret_proof_path, uint64_t *ret_index)
+{
 	char *env_path = NULL, *proof_path = NULL, *proof = NULL;
 	uint8_t *env = NULL;
 	size_t env_len = 0, proof_len = 0;
@@ -90,9 +96,16 @@ int cvmf_log_publish(cvmf_ctx *ctx, const char *image, const char *log_dir,
 				&env, &env_len)))
 		goto out;
 	const uint8_t *e[1] = { env };
-	if ((r = cvmf_log_add(ctx, log_dir, e, &env_len, 1, &index)) ||
-	    (r = cvmf_log_proof(ctx, log_dir, index, &proof, &proof_len)) ||
-	    (r = cmn_write_file(ctx, "tlog-proof", proof_path, proof, proof_len, CMN_W_DURABLE)))
+	if (tlg_is_url(log_dir) && !token) {
+		r = cmn_error(ctx, CVMF_E_INVAL, "log '%s': a served log needs a token", log_dir);
+		goto out;
+	}
+	if (tlg_is_url(log_dir) ? (r = tlg_submit(ctx, log_dir, token, env, env_len, &proof,
+						   &proof_len, &index)) != 0
+				: ((r = cvmf_log_add(ctx, log_dir, e, &env_len, 1, &index)) ||
+				   (r = cvmf_log_proof(ctx, log_dir, index, &proof, &proof_len))))
+		goto out;
+	if ((r = cmn_write_file(ctx, "tlog-proof", proof_path, proof, proof_len, CMN_W_DURABLE)))
 		goto out;
 	*ret_proof_path = proof_path;
 	*ret_index = index;

@@ -357,10 +357,12 @@ static int tile_get(struct tlg_tiles *t, int level, uint64_t index, const uint8_
 			r = cmn_error(t->ctx, CVMF_E_NOMEM, "out of memory");
 			goto out;
 		}
-		if (access(path, F_OK) == 0 || attempt)
+		bool missing = false;
+		r = tlg_fetch(t->ctx, "hash tile", path, TLG_TILE_WIDTH * TLG_HASH, &data, &len,
+			      &missing);
+		if (!r || !missing || attempt || w == TLG_TILE_WIDTH)
 			break;
 	}
-	r = cmn_read_file(t->ctx, "hash tile", path, TLG_TILE_WIDTH * TLG_HASH, &data, &len);
 	if (r)
 		goto out;
 	if (len < (size_t)w * TLG_HASH || len % TLG_HASH) {
@@ -438,8 +440,8 @@ static int read_bundle(cvmf_ctx *ctx, const char *dir, uint64_t bindex, unsigned
 	char *path = path_join(dir, rel);
 	if (!path)
 		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
-	int r = cmn_read_file(ctx, "entry bundle", path, (size_t)w * (TLG_MAX_ENTRY + 2) + 1,
-			       ret, ret_len);
+	int r = tlg_fetch(ctx, "entry bundle", path, (size_t)w * (TLG_MAX_ENTRY + 2) + 1,
+			  ret, ret_len, NULL);
 	if (r == 0 && ret_path)
 		*ret_path = path;
 	else
@@ -533,6 +535,11 @@ void tlg_log_close(struct tlg_log *l)
 	free(l->key_path);
 	free(l->signed_note);
 	free(l);
+}
+
+const char *tlg_log_key_path(const struct tlg_log *l)
+{
+	return l->key_path;
 }
 
 static int state_path(cvmf_ctx *ctx, const struct tlg_log *l, const char *name, char **ret)
@@ -778,6 +785,7 @@ static int sign_and_publish(cvmf_ctx *ctx, struct tlg_log *l, struct cmn_key *k)
 	if (!r)
 		r = cmn_write_file(ctx, "last signed checkpoint", p, note, strlen(note),
 				   CMN_W_DURABLE | CMN_W_PRIVATE);
+	tlg_crash_point("signed");
 	if (!r && !(cp = path_join(l->dir, "checkpoint")))
 		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	if (!r)
@@ -792,6 +800,25 @@ static int sign_and_publish(cvmf_ctx *ctx, struct tlg_log *l, struct cmn_key *k)
 	free(text);
 	free(note);
 	free(p);
+	free(cp);
+	return r;
+}
+
+/* A crash between lastSigned and the checkpoint leaves the published
+ * checkpoint one batch behind: publish lastSigned again if it differs. */
+static int republish(cvmf_ctx *ctx, struct tlg_log *l)
+{
+	char *cp = path_join(l->dir, "checkpoint");
+	uint8_t *b = NULL;
+	size_t len = 0;
+	int r = 0;
+	if (!cp)
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
+	if (get_file(ctx, "checkpoint", cp, TLG_MAX_NOTE, &b, &len) != 0 ||
+	    len != strlen(l->signed_note) || memcmp(b, l->signed_note, len))
+		r = cmn_write_file(ctx, "checkpoint", cp, l->signed_note, strlen(l->signed_note),
+				   CMN_W_DURABLE);
+	free(b);
 	free(cp);
 	return r;
 }
@@ -1001,6 +1028,7 @@ static int write_tile(struct batch *b, int level, uint64_t index, unsigned w, co
 		return cmn_error(b->ctx, CVMF_E_NOMEM, "out of memory");
 	int r = put_file(b->ctx, p, data, len, 0644, &b->ds);
 	free(p);
+	tlg_crash_point(level == TLG_LEVEL_ENTRIES ? "bundle" : "tile");
 	return r;
 }
 
@@ -1153,6 +1181,13 @@ static int check_tree(cvmf_ctx *ctx, struct tlg_log *l, uint64_t size, uint8_t r
 int cvmf_log_add(cvmf_ctx *ctx, const char *dir, const uint8_t *const *entries,
 		 const size_t *lens, size_t n, uint64_t *ret_first)
 {
+	return tlg_log_append(ctx, dir, entries, lens, n, NULL, NULL, ret_first);
+}
+
+int tlg_log_append(cvmf_ctx *ctx, const char *dir, const uint8_t *const *entries,
+		   const size_t *lens, size_t n, tlg_commit_fn hook, void *user,
+		   uint64_t *ret_first)
+{
 	struct tlg_log *l = NULL;
 	struct cmn_key *k = NULL;
 	struct batch *b = NULL;
@@ -1179,11 +1214,13 @@ int cvmf_log_add(cvmf_ctx *ctx, const char *dir, const uint8_t *const *entries,
 	uint64_t first = l->size;
 	if ((r = load_edge(b, l->size)))
 		goto out;
+	tlg_crash_point("sequence");
 	for (size_t i = 0; i < n; i++)
 		if ((r = push_entry(b, entries[i], lens[i])))
 			goto out;
 	if ((r = finish_edge(b)) || (r = dirset_sync(ctx, &b->ds)))
 		goto out;
+	tlg_crash_point("sync");
 	uint8_t root[TLG_HASH];
 	if ((r = check_tree(ctx, l, b->size, root)))
 		goto out;
@@ -1191,8 +1228,14 @@ int cvmf_log_add(cvmf_ctx *ctx, const char *dir, const uint8_t *const *entries,
 	if ((l->size != b->size || memcmp(l->root, root, TLG_HASH)) &&
 	    (r = write_tree_state(ctx, l, b->size, root)))
 		goto out;
+	tlg_crash_point("commit");
+	if (hook && (r = hook(user, ctx, &(struct tlg_commit){ l->origin, l->key_path, l->size,
+							       l->root })))
+		goto out;
 	if (l->signed_size != l->size || memcmp(l->signed_root, l->root, TLG_HASH))
 		r = sign_and_publish(ctx, l, k);
+	else
+		r = republish(ctx, l);
 	if (!r)
 		*ret_first = first;
 out:

@@ -144,10 +144,44 @@ unsigned tlg_tile_width(int level, uint64_t index, uint64_t size);
 /* The root of a full or partial tile's first 2^r hashes from `start`. */
 int tlg_tile_subtree(const uint8_t *hashes, unsigned start, unsigned r, uint8_t out[TLG_HASH]);
 
+/* ---- fetch.c: a log's files from a directory or an http(s):// URL ---- */
+bool tlg_is_url(const char *path);
+/* Whole file (or GET body) of at most max bytes; *ret_missing (may be NULL)
+ * is set when it does not exist (ENOENT, HTTP 404/410), with CVMF_E_IO. */
+int tlg_fetch(cvmf_ctx *ctx, const char *what, const char *path, size_t max, uint8_t **ret,
+	      size_t *ret_len, bool *ret_missing);
+
+/* ---- client.c: POST URL/add of a served log (log serve) ---- */
+int tlg_submit(cvmf_ctx *ctx, const char *url, const char *token, const uint8_t *entry,
+	       size_t len, char **ret_proof, size_t *ret_len, uint64_t *ret_index);
+/* publish.c: cvmf_log_publish to a directory, or to a served log's URL with a token */
+int tlg_publish(cvmf_ctx *ctx, const char *image, const char *log, const char *token,
+		char **ret_proof_path, uint64_t *ret_index);
+
 /* ---- store.c: the log in a directory ---- */
 struct tlg_log;
 int tlg_log_open(cvmf_ctx *ctx, const char *dir, bool writer, struct tlg_log **ret);
 void tlg_log_close(struct tlg_log *l);
+const char *tlg_log_key_path(const struct tlg_log *l);
+/* The append path of cvmf_log_add, with a hook called after the tree state is
+ * committed and before the checkpoint is signed (the server keeps a copy of
+ * the committed tree outside the served directory there); a hook error stops
+ * the append before anything is signed. n == 0 finishes an interrupted batch
+ * (signs a committed tree that has no checkpoint yet). */
+struct tlg_commit {
+	const char *origin, *key_path;
+	uint64_t size;
+	const uint8_t *root;
+};
+typedef int (*tlg_commit_fn)(void *user, cvmf_ctx *ctx, const struct tlg_commit *c);
+int tlg_log_append(cvmf_ctx *ctx, const char *dir, const uint8_t *const *entries,
+		   const size_t *lens, size_t n, tlg_commit_fn hook, void *user,
+		   uint64_t *ret_first);
+/* Crash-test failpoints (log/crash.c): with CVMF_CRASH_POINT=NAME:N in the
+ * environment, the N-th time NAME is reached the process kills itself with
+ * SIGKILL. Names: sequence, bundle, tile, sync, commit, signed (log/store.c);
+ * external, ack (log/server.c). A no-op otherwise. */
+void tlg_crash_point(const char *name);
 /* Node reader over the log's tiles for a tree of `size` (tlg_node_fn's user). */
 struct tlg_tiles;
 int tlg_tiles_new(cvmf_ctx *ctx, const char *dir, uint64_t size, struct tlg_tiles **ret);

@@ -4,7 +4,7 @@
 # Usage: scripts/deps.sh [build|check|boot|fuzz|bench|demo]...
 set -eu
 
-BUILD="make gcc pkg-config libssl-dev libjansson-dev libarchive-dev libzstd-dev zlib1g-dev liblzma-dev libelf-dev libinih-dev libcurl4-openssl-dev"
+BUILD="make gcc pkg-config libssl-dev libjansson-dev libarchive-dev libzstd-dev zlib1g-dev liblzma-dev libelf-dev libinih-dev libcurl4-openssl-dev libmicrohttpd-dev"
 CHECK="libcmocka-dev cpio zstd openssl"
 CHECK="$CHECK golang-go golang-golang-x-mod-dev"   # ../shared/tools/tlogcheck audits the logs tests make
 CHECK="$CHECK apt gpg dpkg-dev debian-archive-keyring"   # test_repos signs a local repository; the hello recipes' keyring

@@ -363,6 +363,29 @@ seed_dsse()
 	echo "fuzz: seeded fuzz_dsse with a statement, an envelope and $n demo envelopes"
 }
 
+# seed_serve DIR: read-API paths (first byte 0), the recorded Rekor v2 answer
+# (first byte 1) and a bundle-shaped document around it (first byte 2).
+seed_serve()
+{
+	n=0
+	for p in checkpoint tile/0/000 tile/0/x001/x234/067.p/8 tile/entries/x123/x456/789 \
+		tile/entries/000.p/255 tile/63/x018/x446/x744/x073/x709/x551/615 tile/../checkpoint; do
+		n=$((n + 1))
+		printf '\000%s' "$p" >"$1/seed-path-$n"
+	done
+	r=$SHARED/fixtures/tlog-upstream/rekor-v2/rekor-local-create-entry-response.json
+	if [ -f "$r" ]; then
+		{ printf '\001'; cat "$r"; } >"$1/seed-rekor-tle"
+		{ printf '\002{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json",'
+		  printf '"verificationMaterial":{"publicKey":{"hint":"AAAA"},"tlogEntries":['
+		  cat "$r"
+		  printf ']},"messageSignature":{"messageDigest":{"algorithm":"SHA2_384","digest":'
+		  printf '"dyj4ednYHjN4/zsjjBeeLahS9slp97Z67LTAVxjrjXw="},"signature":"AAAA"}}'; } >"$1/seed-rekor-bundle"
+		n=$((n + 2))
+	fi
+	echo "fuzz: seeded fuzz_serve with $n paths and Rekor documents"
+}
+
 # seed_tlog DIR: the notes and checkpoints of $SHARED's tlog fixtures, and a
 # tlog-proof of the golden log written by cvmforge itself.
 seed_tlog()
@@ -461,6 +484,7 @@ for target in "$@"; do
 	fuzz_fv) seed_fv "$corpus" ;;
 	fuzz_json) seed_json "$corpus" ;;
 	fuzz_tlog) seed_tlog "$corpus" ;;
+	fuzz_serve) seed_serve "$corpus" ;;
 	fuzz_dsse) seed_dsse "$corpus" ;;
 	fuzz_attest) seed_attest "$corpus" ;;
 	esac

@@ -12,6 +12,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <curl/curl.h>
+#include <microhttpd.h>
 
 #include "tests/unit/testlib.h"
 #include "common/internal.h"
@@ -305,12 +306,51 @@ static void test_cli_initrd_loads_archive(void **state)
 	free(dir);
 }
 
+static enum MHD_Result mhd_ok(void *cls, struct MHD_Connection *c, const char *url,
+			      const char *method, const char *version, const char *upload,
+			      size_t *upload_size, void **con_cls)
+{
+	(void)cls, (void)url, (void)method, (void)version, (void)upload, (void)upload_size;
+	(void)con_cls;
+	struct MHD_Response *r = MHD_create_response_from_buffer(2, "ok", MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result x = MHD_queue_response(c, 200, r);
+	MHD_destroy_response(r);
+	return x;
+}
+
+/* libmicrohttpd (log serve): not loaded until a daemon starts; a missing
+ * library is a clear error; MHD_start_daemon's options reach the library
+ * through MHD_start_daemon_va (a daemon on loopback answers). */
+static void test_mhd(void **state)
+{
+	(void)state;
+	assert_false(mapped("libmicrohttpd"));
+	MHD_stop_daemon(NULL);
+	MHD_destroy_response(NULL);
+	assert_false(cmn_lazy_loaded(&cmn_lazy_mhd));
+	assert_int_equal(cmn_lazy_set_soname(&cmn_lazy_mhd, MISSING), 0);
+	assert_null(MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, mhd_ok, NULL,
+				     MHD_OPTION_END));
+	cvmf_ctx *ctx = cvmf_ctx_new();
+	assert_int_equal(cmn_lazy_require(ctx, &cmn_lazy_mhd), CVMF_E_IO);
+	assert_non_null(strstr(cvmf_ctx_errmsg(ctx), "libmicrohttpd (" MISSING ") could not be loaded"));
+	cvmf_ctx_free(ctx);
+	assert_int_equal(cmn_lazy_set_soname(&cmn_lazy_mhd, "libmicrohttpd.so.12"), 0);
+	struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL,
+						mhd_ok, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
+						(unsigned int)5, MHD_OPTION_END);
+	assert_non_null(d);
+	assert_true(mapped("libmicrohttpd"));
+	MHD_stop_daemon(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_nothing_loaded_at_start),
 		cmocka_unit_test(test_missing_archive),
 		cmocka_unit_test(test_missing_curl),
+		cmocka_unit_test(test_mhd),
 		cmocka_unit_test(test_wrong_library),
 		cmocka_unit_test(test_archive_loads),
 		cmocka_unit_test(test_curl_loads_and_forwards),
