@@ -140,7 +140,12 @@ if [ -x "$mkreport" ]; then
 	rp=$out/relying-party
 	rm -rf "$rp"   # made afresh
 	mkdir -p "$rp/2vcpus" "$rp/7vcpus"
-	ld=$("$cvmforge" measure snp --mode snp --vcpus 2 --vcpu-type EPYC-v4 --ovmf "$image/OVMF.fd")
+	# What the hardware measures: the image's firmware, and with its kernel hashes
+	# its kernel, initrd and command line.
+	launch="--ovmf $image/OVMF.fd --kernel $image/vmlinuz --initrd $image/initrd.img"
+	# shellcheck disable=SC2086  # $launch is a word list of plain paths
+	ld=$("$cvmforge" measure snp --mode snp --vcpus 2 --vcpu-type EPYC-v4 $launch \
+		--append "$(cat "$image/cmdline.txt")")
 	say "$mkreport --measurement \$(cvmforge measure snp ... --vcpus 2 --vcpu-type EPYC-v4) -o $rp/2vcpus"
 	"$mkreport" --measurement "$ld" -o "$rp/2vcpus"
 	run "$cvmforge" attest verify "$rp/2vcpus/report.bin" --certs "$rp/2vcpus/vcek.pem" \
@@ -148,7 +153,9 @@ if [ -x "$mkreport" ]; then
 		--expect "$image.tlog-proof" --vkey "$vkey" --pubkey "$key.pub"
 	echo
 	echo "A report of the same image launched with 7 vCPUs of EPYC-Genoa, which nobody published:"
-	ld=$("$cvmforge" measure snp --mode snp --vcpus 7 --vcpu-type EPYC-Genoa --ovmf "$image/OVMF.fd")
+	# shellcheck disable=SC2086
+	ld=$("$cvmforge" measure snp --mode snp --vcpus 7 --vcpu-type EPYC-Genoa $launch \
+		--append "$(cat "$image/cmdline.txt")")
 	"$mkreport" --measurement "$ld" -o "$rp/7vcpus"
 	say "$cvmforge attest verify $rp/7vcpus/report.bin --certs ... --trust-root ... --expect $image.tlog-proof --vkey ... --pubkey $key.pub"
 	st=0
