@@ -15,6 +15,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/encode.h"
 #include "log/tlog.h"
@@ -22,48 +23,70 @@
 #define PROOF_HEADER "c2sp.org/tlog-proof@v1\n"
 #define MAX_PROOF_FILE (TLG_MAX_NOTE + 4 * (TLG_MAX_ENTRY + 3) / 3 + 8192)
 
-int cvmf_log_proof(cvmf_ctx *ctx, const char *dir, uint64_t index, char **ret, size_t *ret_len)
+/* The published checkpoint of a log, read and parsed once for its proofs. */
+struct proof_src {
+	uint8_t *note;
+	size_t note_len;
+	struct tlg_note *nt;
+	struct tlg_checkpoint cp;
+	struct tlg_tiles *t;
+};
+
+static void src_clear(struct proof_src *s)
 {
-	char *cp_path = NULL, *b64 = NULL, *out = NULL;
-	uint8_t *note = NULL, *entry = NULL;
-	size_t note_len = 0, entry_len = 0, n = 0;
-	struct tlg_note *nt = NULL;
-	struct tlg_checkpoint cp = { 0 };
-	struct tlg_tiles *t = NULL;
-	uint8_t proof[TLG_MAX_PROOF][TLG_HASH], leaf[TLG_HASH];
+	tlg_tiles_free(s->t);
+	tlg_checkpoint_clear(&s->cp);
+	tlg_note_free(s->nt);
+	free(s->note);
+}
+
+static int src_open(cvmf_ctx *ctx, const char *dir, struct proof_src *s)
+{
+	char *cp_path = NULL;
 	int r = 0;
-	if (asprintf(&cp_path, "%s/checkpoint", dir) < 0) {
-		cp_path = NULL;
-		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
+	if (asprintf(&cp_path, "%s/checkpoint", dir) < 0)
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
+	if ((r = tlg_fetch(ctx, "checkpoint", cp_path, TLG_MAX_NOTE, &s->note, &s->note_len,
+			   NULL)) ||
+	    (r = tlg_note_parse(ctx, cp_path, s->note, s->note_len, &s->nt)) ||
+	    (r = tlg_checkpoint_parse(ctx, cp_path, s->nt->text, s->nt->text_len, &s->cp)) ||
+	    (r = tlg_tiles_new(ctx, dir, s->cp.size, &s->t)))
 		goto out;
-	}
-	if ((r = tlg_fetch(ctx, "checkpoint", cp_path, TLG_MAX_NOTE, &note, &note_len, NULL)) ||
-	    (r = tlg_note_parse(ctx, cp_path, note, note_len, &nt)) ||
-	    (r = tlg_checkpoint_parse(ctx, cp_path, nt->text, nt->text_len, &cp)))
-		goto out;
-	if (index >= cp.size) {
+out:
+	free(cp_path);
+	return r;
+}
+
+/* One entry's tlog-proof against the source's checkpoint. The tiles reader
+ * keeps the tiles it read, so the proofs of a batch share their reads. */
+static int prove_one(cvmf_ctx *ctx, const char *dir, struct proof_src *s, uint64_t index,
+		     const uint8_t *entry, size_t entry_len, char **ret, size_t *ret_len)
+{
+	char *b64 = NULL, *out = NULL;
+	uint8_t proof[TLG_MAX_PROOF][TLG_HASH], leaf[TLG_HASH];
+	size_t n = 0;
+	int r = 0;
+	if (index >= s->cp.size) {
 		r = cmn_error(ctx, CVMF_E_INVAL,
 			       "log '%s': entry %llu is not in the log (its checkpoint has %llu entries)",
-			       dir, (unsigned long long)index, (unsigned long long)cp.size);
+			       dir, (unsigned long long)index, (unsigned long long)s->cp.size);
 		goto out;
 	}
-	if ((r = tlg_read_entry(ctx, dir, index, cp.size, &entry, &entry_len)) ||
-	    (r = tlg_tiles_new(ctx, dir, cp.size, &t)) ||
-	    (r = tlg_prove_inclusion(ctx, index, cp.size, tlg_tiles_node, t, proof, &n)))
+	if ((r = tlg_prove_inclusion(ctx, index, s->cp.size, tlg_tiles_node, s->t, proof, &n)))
 		goto out;
 	if (tlg_leaf_hash(entry, entry_len, leaf)) {
 		r = cmn_error(ctx, CVMF_E_CRYPTO, "SHA-256 failed");
 		goto out;
 	}
 	/* Never hand out a proof that does not verify against the checkpoint. */
-	if ((r = tlg_verify_inclusion(ctx, index, cp.size, leaf, (const uint8_t(*)[TLG_HASH])proof,
-				      n, cp.root)))
+	if ((r = tlg_verify_inclusion(ctx, index, s->cp.size, leaf,
+				      (const uint8_t(*)[TLG_HASH])proof, n, s->cp.root)))
 		goto out;
 	if (!(b64 = cmn_base64_encode(entry, entry_len))) {
 		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
-	size_t cap = strlen(PROOF_HEADER) + 7 + strlen(b64) + 32 + n * 45 + 2 + note_len + 1;
+	size_t cap = strlen(PROOF_HEADER) + 7 + strlen(b64) + 32 + n * 45 + 2 + s->note_len + 1;
 	if (!(out = malloc(cap))) {
 		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
@@ -76,21 +99,56 @@ int cvmf_log_proof(cvmf_ctx *ctx, const char *dir, uint64_t index, char **ret, s
 		out[p++] = '\n';
 	}
 	out[p++] = '\n';
-	memcpy(out + p, note, note_len);
-	p += note_len;
+	memcpy(out + p, s->note, s->note_len);
+	p += s->note_len;
 	out[p] = '\0';
 	*ret = out;
 	*ret_len = p;
 	out = NULL;
 out:
-	tlg_tiles_free(t);
-	tlg_checkpoint_clear(&cp);
-	tlg_note_free(nt);
-	free(cp_path);
 	free(b64);
 	free(out);
-	free(note);
+	return r;
+}
+
+int cvmf_log_proof(cvmf_ctx *ctx, const char *dir, uint64_t index, char **ret, size_t *ret_len)
+{
+	struct proof_src s = { 0 };
+	uint8_t *entry = NULL;
+	size_t entry_len = 0;
+	int r = src_open(ctx, dir, &s);
+	if (r)
+		goto out;
+	if (index >= s.cp.size) {
+		r = cmn_error(ctx, CVMF_E_INVAL,
+			       "log '%s': entry %llu is not in the log (its checkpoint has %llu entries)",
+			       dir, (unsigned long long)index, (unsigned long long)s.cp.size);
+		goto out;
+	}
+	if ((r = tlg_read_entry(ctx, dir, index, s.cp.size, &entry, &entry_len)))
+		goto out;
+	r = prove_one(ctx, dir, &s, index, entry, entry_len, ret, ret_len);
+out:
+	src_clear(&s);
 	free(entry);
+	return r;
+}
+
+int tlg_log_proofs(cvmf_ctx *ctx, const char *dir, uint64_t first, size_t n,
+		   const uint8_t *const *entries, const size_t *lens, char **ret, size_t *ret_lens)
+{
+	struct proof_src s = { 0 };
+	size_t done = 0;
+	int r = src_open(ctx, dir, &s);
+	for (; !r && done < n; done++)
+		r = prove_one(ctx, dir, &s, first + done, entries[done], lens[done], &ret[done],
+			      &ret_lens[done]);
+	if (r)
+		for (size_t i = 0; i + 1 < done; i++) {
+			free(ret[i]);
+			ret[i] = NULL;
+		}
+	src_clear(&s);
 	return r;
 }
 

@@ -192,6 +192,12 @@ int tlg_tiles_node(void *user, unsigned level, uint64_t index, uint8_t out[TLG_H
 int tlg_read_bundle(cvmf_ctx *ctx, const char *dir, uint64_t bindex, uint64_t size,
 		    uint8_t **ret_buf, const uint8_t **starts, size_t *lens, unsigned *ret_w);
 /* Entry `index` of a log directory whose tree has `size` leaves (malloc'd). */
+/* The tlog-proofs of entries first..first+n-1 of a log, whose bytes the caller
+ * holds (a batch just integrated), against its published checkpoint: one
+ * checkpoint read and one tile cache for all. ret[i] is malloc'd; on failure
+ * none is kept. */
+int tlg_log_proofs(cvmf_ctx *ctx, const char *dir, uint64_t first, size_t n,
+		   const uint8_t *const *entries, const size_t *lens, char **ret, size_t *ret_lens);
 int tlg_read_entry(cvmf_ctx *ctx, const char *dir, uint64_t index, uint64_t size,
 		   uint8_t **ret, size_t *ret_len);
 
