@@ -140,6 +140,7 @@ bench: all
 	@sh bench/bench_build.sh $(B)/cvmforge
 	@SHARED=$(SHARED) sh bench/bench_startup.sh $(B)/cvmforge
 	@sh bench/bench_sign.sh $(B)/cvmforge
+	@sh bench/bench_log.sh $(B)/cvmforge
 	@SHARED=$(SHARED) sh bench/bench_attest.sh $(B)/cvmforge
 	@sh bench/bench_serve.sh $(B)/cvmforge
 
