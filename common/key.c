@@ -510,15 +510,16 @@ static int check_note_name(cvmf_ctx *ctx, const char *name)
 	return 0;
 }
 
-/* The 33 bytes 0x01 || Ed25519 public key. */
-static int note_pub(cvmf_ctx *ctx, const struct cmn_key *k, uint8_t out[33])
+/* The 33 bytes TYPE || Ed25519 public key (TYPE 0x01: a signature key;
+ * 0x04: a tlog-cosignature/v1 witness key). */
+static int note_pub(cvmf_ctx *ctx, const struct cmn_key *k, uint8_t type, uint8_t out[33])
 {
 	size_t n = 32;
 	if (k->type != CMN_KEY_ED25519)
 		return cmn_error(ctx, CVMF_E_UNSUPPORTED,
 				  "signed-note verifier keys are Ed25519; this key is %s",
 				  cmn_key_type_name(k->type));
-	out[0] = 0x01;
+	out[0] = type;
 	if (EVP_PKEY_get_raw_public_key(k->pkey, out + 1, &n) != 1 || n != 32) {
 		ERR_clear_error();
 		return cmn_error(ctx, CVMF_E_CRYPTO, "cannot read the Ed25519 public key");
@@ -526,14 +527,14 @@ static int note_pub(cvmf_ctx *ctx, const struct cmn_key *k, uint8_t out[33])
 	return 0;
 }
 
-int cmn_key_note_keyid(cvmf_ctx *ctx, const struct cmn_key *k, const char *name,
-		       uint8_t out[4])
+static int note_keyid(cvmf_ctx *ctx, const struct cmn_key *k, const char *name, uint8_t type,
+		      uint8_t out[4])
 {
 	uint8_t pub[33], md[32];
 	int r = check_note_name(ctx, name);
 	if (r < 0)
 		return r;
-	r = note_pub(ctx, k, pub);
+	r = note_pub(ctx, k, type, pub);
 	if (r < 0)
 		return r;
 	EVP_MD_CTX *mctx = EVP_MD_CTX_new();
@@ -551,14 +552,21 @@ int cmn_key_note_keyid(cvmf_ctx *ctx, const struct cmn_key *k, const char *name,
 	return r;
 }
 
-int cmn_key_note_vkey(cvmf_ctx *ctx, const struct cmn_key *k, const char *name, char **ret_str)
+int cmn_key_note_keyid(cvmf_ctx *ctx, const struct cmn_key *k, const char *name,
+		       uint8_t out[4])
+{
+	return note_keyid(ctx, k, name, 0x01, out);
+}
+
+int cmn_key_note_vkey_type(cvmf_ctx *ctx, const struct cmn_key *k, const char *name,
+			   uint8_t type, char **ret_str)
 {
 	uint8_t pub[33], id[4];
 	char idhex[9], b64[4 * ((sizeof(pub) + 2) / 3) + 1];
-	int r = cmn_key_note_keyid(ctx, k, name, id);
+	int r = note_keyid(ctx, k, name, type, id);
 	if (r < 0)
 		return r;
-	r = note_pub(ctx, k, pub);
+	r = note_pub(ctx, k, type, pub);
 	if (r < 0)
 		return r;
 	cvmf_hex(id, sizeof(id), idhex);
@@ -570,6 +578,11 @@ int cmn_key_note_vkey(cvmf_ctx *ctx, const struct cmn_key *k, const char *name, 
 	snprintf(s, n, "%s+%s+%s", name, idhex, b64);
 	*ret_str = s;
 	return 0;
+}
+
+int cmn_key_note_vkey(cvmf_ctx *ctx, const struct cmn_key *k, const char *name, char **ret_str)
+{
+	return cmn_key_note_vkey_type(ctx, k, name, 0x01, ret_str);
 }
 
 void cmn_key_free(struct cmn_key *k)

@@ -66,6 +66,10 @@ int cmn_key_verify(cvmf_ctx *ctx, const struct cmn_key *k, const void *msg, size
  * pubkey)[:4] as 8 lowercase hex digits (c2sp.org/signed-note, tlog.md §2.3).
  * The name must be non-empty and hold no '+', spaces or control characters. */
 int cmn_key_note_vkey(cvmf_ctx *ctx, const struct cmn_key *k, const char *name, char **ret_str);
+/* The same for another signature type byte: 0x04 is a tlog-cosignature/v1
+ * witness key (c2sp.org/tlog-cosignature). */
+int cmn_key_note_vkey_type(cvmf_ctx *ctx, const struct cmn_key *k, const char *name,
+			   uint8_t type, char **ret_str);
 /* The 4-byte note key id alone (big-endian uint32 in the note signature). */
 int cmn_key_note_keyid(cvmf_ctx *ctx, const struct cmn_key *k, const char *name,
 		       uint8_t out[4]);

@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 
 #include "common/encode.h"
+#include "common/key.h"
 #include "log/tlog.h"
 
 #define EM_DASH "\xe2\x80\x94"
@@ -288,24 +289,17 @@ out:
 
 int tlg_vkey_format(cvmf_ctx *ctx, const char *name, uint8_t type, EVP_PKEY *pkey, char **ret)
 {
-	uint8_t raw[33];
-	size_t publen = 32;
+	/* The log's name rule (UTF-8, no Unicode space) is stricter than the
+	 * key's; the string itself is formed by the one key module. */
 	if (!tlg_key_name_ok(name, strlen(name)))
 		return cmn_error(ctx, CVMF_E_INVAL,
 				  "key name '%s' is empty or has a space or a '+'", name);
-	if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_ED25519 ||
-	    !EVP_PKEY_get_raw_public_key(pkey, raw + 1, &publen) || publen != 32)
-		return cmn_error(ctx, CVMF_E_UNSUPPORTED, "the log key is not an Ed25519 key");
-	raw[0] = type;
-	char *b = cmn_base64_encode(raw, sizeof(raw));
-	char *s = NULL;
-	if (!b || asprintf(&s, "%s+%08x+%s", name, tlg_key_id(name, type, raw + 1, 32), b) < 0) {
-		free(b);
-		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
-	}
-	free(b);
-	*ret = s;
-	return 0;
+	struct cmn_key *k = NULL;
+	int r = cmn_key_from_pkey(ctx, "the log key", pkey, &k);
+	if (!r)
+		r = cmn_key_note_vkey_type(ctx, k, name, type, ret);
+	cmn_key_free(k);
+	return r;
 }
 
 int tlg_skey_parse(cvmf_ctx *ctx, const char *what, const char *skey, char **ret_name,

@@ -935,7 +935,7 @@ int cvmf_log_init(cvmf_ctx *ctx, const char *dir, const char *origin, const char
 	}
 	if (r)
 		goto out;
-	if ((r = tlg_vkey_format(ctx, origin, TLG_SIG_ED25519, cmn_key_pkey(k), &vkey)))
+	if ((r = cmn_key_note_vkey(ctx, k, origin, &vkey)))
 		goto out;
 	if (!(l = calloc(1, sizeof(*l)))) {
 		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
