@@ -57,36 +57,47 @@ out:
 	return r;
 }
 
-/* One entry's tlog-proof against the source's checkpoint. The tiles reader
- * keeps the tiles it read, so the proofs of a batch share their reads. */
-static int prove_one(cvmf_ctx *ctx, const char *dir, struct proof_src *s, uint64_t index,
+/* The tree a proof is made against: its signed checkpoint and a node reader. */
+struct proof_tree {
+	const char *what;               /* the log, in errors */
+	const char *note;
+	size_t note_len;
+	uint64_t size;
+	const uint8_t *root;
+	tlg_node_fn node;
+	void *user;
+};
+
+/* One entry's tlog-proof. A node reader that keeps what it read (tiles, or a
+ * writer's edge) lets the proofs of a batch share their reads. */
+static int prove_one(cvmf_ctx *ctx, const struct proof_tree *t, uint64_t index,
 		     const uint8_t *entry, size_t entry_len, char **ret, size_t *ret_len)
 {
 	char *b64 = NULL, *out = NULL;
 	uint8_t proof[TLG_MAX_PROOF][TLG_HASH], leaf[TLG_HASH];
 	size_t n = 0;
 	int r = 0;
-	if (index >= s->cp.size) {
+	if (index >= t->size) {
 		r = cmn_error(ctx, CVMF_E_INVAL,
 			       "log '%s': entry %llu is not in the log (its checkpoint has %llu entries)",
-			       dir, (unsigned long long)index, (unsigned long long)s->cp.size);
+			       t->what, (unsigned long long)index, (unsigned long long)t->size);
 		goto out;
 	}
-	if ((r = tlg_prove_inclusion(ctx, index, s->cp.size, tlg_tiles_node, s->t, proof, &n)))
+	if ((r = tlg_prove_inclusion(ctx, index, t->size, t->node, t->user, proof, &n)))
 		goto out;
 	if (tlg_leaf_hash(entry, entry_len, leaf)) {
 		r = cmn_error(ctx, CVMF_E_CRYPTO, "SHA-256 failed");
 		goto out;
 	}
 	/* Never hand out a proof that does not verify against the checkpoint. */
-	if ((r = tlg_verify_inclusion(ctx, index, s->cp.size, leaf,
-				      (const uint8_t(*)[TLG_HASH])proof, n, s->cp.root)))
+	if ((r = tlg_verify_inclusion(ctx, index, t->size, leaf,
+				      (const uint8_t(*)[TLG_HASH])proof, n, t->root)))
 		goto out;
 	if (!(b64 = cmn_base64_encode(entry, entry_len))) {
 		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
-	size_t cap = strlen(PROOF_HEADER) + 7 + strlen(b64) + 32 + n * 45 + 2 + s->note_len + 1;
+	size_t cap = strlen(PROOF_HEADER) + 7 + strlen(b64) + 32 + n * 45 + 2 + t->note_len + 1;
 	if (!(out = malloc(cap))) {
 		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
@@ -99,8 +110,8 @@ static int prove_one(cvmf_ctx *ctx, const char *dir, struct proof_src *s, uint64
 		out[p++] = '\n';
 	}
 	out[p++] = '\n';
-	memcpy(out + p, s->note, s->note_len);
-	p += s->note_len;
+	memcpy(out + p, t->note, t->note_len);
+	p += t->note_len;
 	out[p] = '\0';
 	*ret = out;
 	*ret_len = p;
@@ -127,28 +138,31 @@ int cvmf_log_proof(cvmf_ctx *ctx, const char *dir, uint64_t index, char **ret, s
 	}
 	if ((r = tlg_read_entry(ctx, dir, index, s.cp.size, &entry, &entry_len)))
 		goto out;
-	r = prove_one(ctx, dir, &s, index, entry, entry_len, ret, ret_len);
+	struct proof_tree t = { dir, (const char *)s.note, s.note_len, s.cp.size, s.cp.root,
+				tlg_tiles_node, s.t };
+	r = prove_one(ctx, &t, index, entry, entry_len, ret, ret_len);
 out:
 	src_clear(&s);
 	free(entry);
 	return r;
 }
 
-int tlg_log_proofs(cvmf_ctx *ctx, const char *dir, uint64_t first, size_t n,
-		   const uint8_t *const *entries, const size_t *lens, char **ret, size_t *ret_lens)
+int tlg_proofs(cvmf_ctx *ctx, const char *what, const char *note, size_t note_len,
+	       uint64_t size, const uint8_t root[TLG_HASH], tlg_node_fn node, void *user,
+	       uint64_t first, size_t n, const uint8_t *const *entries, const size_t *lens,
+	       char **ret, size_t *ret_lens)
 {
-	struct proof_src s = { 0 };
+	struct proof_tree t = { what, note, note_len, size, root, node, user };
 	size_t done = 0;
-	int r = src_open(ctx, dir, &s);
+	int r = 0;
 	for (; !r && done < n; done++)
-		r = prove_one(ctx, dir, &s, first + done, entries[done], lens[done], &ret[done],
+		r = prove_one(ctx, &t, first + done, entries[done], lens[done], &ret[done],
 			      &ret_lens[done]);
 	if (r)
 		for (size_t i = 0; i + 1 < done; i++) {
 			free(ret[i]);
 			ret[i] = NULL;
 		}
-	src_clear(&s);
 	return r;
 }
 

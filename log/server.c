@@ -95,6 +95,9 @@ struct srv {
 	bool have_record;
 	uint64_t rec_size;
 	uint8_t rec_root[TLG_HASH];
+	uint64_t next_size;             /* the record a batch writes, once it is through */
+	uint8_t next_root[TLG_HASH];
+	struct tlg_writer *w;           /* the batcher's */
 	_Atomic uint64_t signed_size;   /* the published checkpoint's size */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -149,12 +152,11 @@ static int read_record(cvmf_ctx *ctx, struct srv *s, const char *origin)
 	return r;
 }
 
-/* The append hook: the committed tree must extend the record; then it becomes
- * the record, durably, before its checkpoint is signed. */
-static int commit_hook(void *user, cvmf_ctx *ctx, const struct tlg_commit *c)
+/* The commit hook: the tree must extend the record; it becomes the record,
+ * written durably with the commit, before its checkpoint is published. */
+static int commit_hook(void *user, cvmf_ctx *ctx, struct tlg_commit *c)
 {
 	struct srv *s = user;
-	char *text = NULL;
 	int r = 0;
 	if (s->have_record) {   /* a tree of 0 is extended by any tree */
 		if (c->size < s->rec_size)
@@ -164,17 +166,19 @@ static int commit_hook(void *user, cvmf_ctx *ctx, const struct tlg_commit *c)
 					  "sign or serve it, that would fork the log",
 					  s->dir, (unsigned long long)c->size,
 					  (unsigned long long)s->rec_size, s->record);
-		if (c->size == s->rec_size) {
-			if (memcmp(c->root, s->rec_root, TLG_HASH))
-				return cmn_error(ctx, CVMF_E_CRYPTO,
-						  "log '%s': its tree of %llu entries is not the one "
-						  "this server committed (recorded in '%s'): a "
-						  "different log; refusing to sign or serve it",
-						  s->dir, (unsigned long long)c->size, s->record);
-			return 0;
-		}
+		if (c->size == s->rec_size && memcmp(c->root, s->rec_root, TLG_HASH))
+			return cmn_error(ctx, CVMF_E_CRYPTO,
+					  "log '%s': its tree of %llu entries is not the one "
+					  "this server committed (recorded in '%s'): a "
+					  "different log; refusing to sign or serve it",
+					  s->dir, (unsigned long long)c->size, s->record);
 	}
-	if (s->have_record && s->rec_size) {
+	/* The batch extends prev (checked by the writer against the tiles); if
+	 * prev is the record, so does the tree. Otherwise hash the record's
+	 * range from the tiles. */
+	bool extends_prev = c->prev_size == s->rec_size &&
+			    !memcmp(c->prev_root, s->rec_root, TLG_HASH);
+	if (s->have_record && s->rec_size && c->size > s->rec_size && !extends_prev) {
 		struct tlg_tiles *t = NULL;
 		uint8_t h[TLG_HASH];
 		if ((r = tlg_tiles_new(ctx, s->dir, c->size, &t)) == 0)
@@ -189,17 +193,24 @@ static int commit_hook(void *user, cvmf_ctx *ctx, const struct tlg_commit *c)
 					  "replaced or tampered with; refusing to sign or serve it",
 					  s->dir, (unsigned long long)s->rec_size, s->record);
 	}
-	if ((r = tlg_checkpoint_text(ctx, c->origin, c->size, c->root, &text)) == 0)
-		r = cmn_write_file(ctx, "the server's tree record", s->record, text, strlen(text),
-				   CMN_W_DURABLE | CMN_W_PRIVATE);
-	free(text);
-	if (r)
+	if (c->size == s->rec_size && s->have_record)
+		return 0;       /* recorded already */
+	if ((r = tlg_checkpoint_text(ctx, c->origin, c->size, c->root, &c->also_text)))
 		return r;
-	tlg_crash_point("external");
-	s->have_record = true;
-	s->rec_size = c->size;
-	memcpy(s->rec_root, c->root, TLG_HASH);
+	c->also_path = s->record;
+	s->next_size = c->size;
+	memcpy(s->next_root, c->root, TLG_HASH);
 	return 0;
+}
+
+/* After a batch went through: what it recorded is the record. */
+static void record_done(struct srv *s)
+{
+	if (s->next_size > s->rec_size || !s->have_record) {
+		s->have_record = true;
+		s->rec_size = s->next_size;
+		memcpy(s->rec_root, s->next_root, TLG_HASH);
+	}
 }
 
 /* ---- responses ---- */
@@ -443,10 +454,13 @@ static void integrate(struct srv *s, cvmf_ctx *ctx, struct req *list, size_t n)
 			e[i] = q->body;
 			lens[i] = q->len;
 		}
-		r = tlg_log_append(ctx, s->dir, e, lens, n, commit_hook, s, &first);
+		s->next_size = 0;
+		r = tlg_writer_append(ctx, s->w, e, lens, n, &first);
 	}
-	if (!r && first + n > s->signed_size)
-		s->signed_size = first + n;
+	if (!r) {
+		record_done(s);
+		s->signed_size = tlg_writer_size(s->w);
+	}
 	char *err = NULL;
 	if (r && asprintf(&err, "could not integrate the entry: %s\n", cvmf_ctx_errmsg(ctx)) < 0)
 		err = NULL;
@@ -458,7 +472,7 @@ static void integrate(struct srv *s, cvmf_ctx *ctx, struct req *list, size_t n)
 		proofs = calloc(n, sizeof(*proofs));
 		proof_lens = calloc(n, sizeof(*proof_lens));
 		pr = proofs && proof_lens
-			     ? tlg_log_proofs(ctx, s->dir, first, n, e, lens, proofs, proof_lens)
+			     ? tlg_writer_proofs(ctx, s->w, first, n, e, lens, proofs, proof_lens)
 			     : cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	}
 	size_t i = 0;
@@ -825,9 +839,11 @@ int tlg_serve(cvmf_ctx *ctx, const struct tlg_serve_opts *o)
 	/* Check the directory against the record, finish an interrupted batch
 	 * (sign a committed tree without a checkpoint), record the tree. */
 	uint64_t first = 0;
-	if ((r = tlg_log_append(ctx, o->dir, NULL, NULL, 0, commit_hook, &s, &first)))
+	if ((r = tlg_writer_open(ctx, o->dir, false, commit_hook, &s, &s.w)) ||
+	    (r = tlg_writer_append(ctx, s.w, NULL, NULL, 0, &first)))
 		goto out;
-	s.signed_size = first;
+	record_done(&s);
+	s.signed_size = tlg_writer_size(s.w);
 	s.dirfd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s.dirfd < 0) {
 		r = cmn_error(ctx, CVMF_E_IO, "log '%s': %s", o->dir, strerror(errno));
@@ -881,6 +897,7 @@ out:
 		free(k);
 	}
 	tlg_log_close(l);
+	tlg_writer_close(s.w);
 	free(s.dir);
 	free(s.record);
 	pthread_mutex_destroy(&s.mu);

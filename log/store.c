@@ -53,6 +53,7 @@ struct pending {
 	char *tmp, *path;
 	int fd;
 	int err;                        /* errno of the fsync */
+	const char *point;              /* crash point reached right after its rename */
 };
 
 struct dirset {
@@ -159,6 +160,8 @@ static int dirset_sync(cvmf_ctx *ctx, struct dirset *d)
 		if (!r) {
 			free(f->tmp);
 			f->tmp = NULL;
+			if (f->point)
+				tlg_crash_point(f->point);
 			const char *slash = strrchr(f->path, '/');
 			r = dirset_add(ctx, d, slash ? f->path : ".",
 				       slash ? (size_t)(slash - f->path) : 1);
@@ -210,7 +213,7 @@ static int make_parents(cvmf_ctx *ctx, const char *path, struct dirset *ds)
 static int put_file(cvmf_ctx *ctx, const char *path, const void *buf, size_t len, mode_t mode,
 		    struct dirset *ds)
 {
-	struct pending f = { NULL, NULL, -1, 0 };
+	struct pending f = { NULL, NULL, -1, 0, NULL };
 	int r = 0;
 	const char *slash = strrchr(path, '/');
 	size_t dl = slash ? (size_t)(slash - path) : 1;
@@ -252,7 +255,7 @@ static int put_file(cvmf_ctx *ctx, const char *path, const void *buf, size_t len
 	}
 	ds->f = nf;
 	ds->f[ds->nf++] = f;
-	f = (struct pending){ NULL, NULL, -1, 0 };
+	f = (struct pending){ NULL, NULL, -1, 0, NULL };
 out:
 	if (f.fd >= 0)
 		close(f.fd);
@@ -1178,42 +1181,226 @@ static int check_tree(cvmf_ctx *ctx, struct tlg_log *l, uint64_t size, uint8_t r
 	return r;
 }
 
-int cvmf_log_add(cvmf_ctx *ctx, const char *dir, const uint8_t *const *entries,
-		 const size_t *lens, size_t n, uint64_t *ret_first)
+/* ---- the writer: one process appending batch after batch ---- */
+
+/* Node reader over a writer's tree: the right edge from memory, any other node
+ * from the tiles on disk. */
+struct edge_nodes {
+	cvmf_ctx *ctx;
+	const struct batch *b;
+	struct tlg_tiles *t;            /* opened on the first node off the edge */
+};
+
+static int edge_node(void *user, unsigned level, uint64_t index, uint8_t out[TLG_HASH])
 {
-	return tlg_log_append(ctx, dir, entries, lens, n, NULL, NULL, ret_first);
+	struct edge_nodes *e = user;
+	unsigned L = level / 8, r = level % 8;
+	if (L < LEVELS && index <= (UINT64_MAX >> level)) {
+		uint64_t first = index << r;    /* its first hash at level L */
+		uint64_t base = e->b->cnt[L] & ~(uint64_t)(TLG_TILE_WIDTH - 1);
+		if (first >= base && first - base + (1u << r) <= e->b->lv[L].w)
+			return tlg_tile_subtree(&e->b->lv[L].h[0][0], (unsigned)(first - base), r,
+						out)
+				       ? CVMF_E_CRYPTO
+				       : 0;
+	}
+	if (!e->t) {
+		int r2 = tlg_tiles_new(e->ctx, e->b->dir, e->b->size, &e->t);
+		if (r2)
+			return r2;
+	}
+	return tlg_tiles_node(e->t, level, index, out);
 }
 
-int tlg_log_append(cvmf_ctx *ctx, const char *dir, const uint8_t *const *entries,
-		   const size_t *lens, size_t n, tlg_commit_fn hook, void *user,
-		   uint64_t *ret_first)
+struct tlg_writer {
+	char *dir;
+	struct tlg_log *l;              /* its lock taken for each batch only */
+	struct cmn_key *k;
+	struct batch *b;                /* the right edge of the committed tree */
+	uint8_t *ts_raw, *ls_raw;       /* treeState and lastSigned as this writer left them */
+	size_t ts_len, ls_len;
+	bool fresh;                     /* the edge and the cache match the files */
+	bool durable_checkpoint;
+	tlg_commit_fn hook;
+	void *user;
+};
+
+static int log_lock(cvmf_ctx *ctx, struct tlg_log *l, int op)
 {
-	struct tlg_log *l = NULL;
-	struct cmn_key *k = NULL;
-	struct batch *b = NULL;
+	while (flock(l->lock_fd, op) != 0)
+		if (errno != EINTR)
+			return cmn_error(ctx, CVMF_E_IO, "log '%s': cannot %s its lock: %s", l->dir,
+					  op == LOCK_UN ? "release" : "take", strerror(errno));
+	return 0;
+}
+
+/* The bytes of a state file, or NULL if unreadable (then nothing matches). */
+static uint8_t *read_raw(struct tlg_log *l, const char *name, size_t *len)
+{
+	cvmf_ctx *quiet = cvmf_ctx_new();
+	char *p = path_join(l->state, name);
+	uint8_t *b = NULL;
+	if (!quiet || !p || cmn_read_file(quiet, name, p, TLG_MAX_NOTE, &b, len))
+		b = NULL;
+	cvmf_ctx_free(quiet);
+	free(p);
+	return b;
+}
+
+static bool raw_same(struct tlg_log *l, const char *name, const uint8_t *want, size_t want_len)
+{
+	size_t len = 0;
+	uint8_t *b = want ? read_raw(l, name, &len) : NULL;
+	bool same = b && len == want_len && !memcmp(b, want, len);
+	free(b);
+	return same;
+}
+
+static void writer_forget(struct tlg_writer *w)
+{
+	tlg_log_close(w->l);
+	cmn_key_free(w->k);
+	free(w->ts_raw);
+	free(w->ls_raw);
+	w->l = NULL;
+	w->k = NULL;
+	w->ts_raw = w->ls_raw = NULL;
+	w->fresh = false;
+}
+
+/* (Re)load everything from the directory, and check it: the tiles hash to the
+ * tree state and extend the last signed checkpoint, the open bundle's entries
+ * are the leaves of the edge. Returns with the lock taken. */
+static int writer_load(cvmf_ctx *ctx, struct tlg_writer *w)
+{
+	struct batch *b = w->b;
+	uint8_t root[TLG_HASH];
 	int r = 0;
-	for (size_t i = 0; i < n; i++)
-		if (lens[i] > TLG_MAX_ENTRY)
-			return cmn_error(ctx, CVMF_E_INVAL,
-					  "log entry %zu of the batch: %zu bytes, an entry may have at "
-					  "most %u (64 KiB)",
-					  i, lens[i], TLG_MAX_ENTRY);
-	if ((r = tlg_log_open(ctx, dir, true, &l)) || (r = load_key(ctx, l->key_path, l->origin, &k)))
-		goto out;
-	if (n > INT64_MAX - l->size) {
-		r = cmn_error(ctx, CVMF_E_INVAL, "log '%s' is full", dir);
-		goto out;
+	writer_forget(w);
+	if ((r = tlg_log_open(ctx, w->dir, true, &w->l)) ||
+	    (r = load_key(ctx, w->l->key_path, w->l->origin, &w->k)))
+		return r;
+	dirset_free(&b->ds);
+	for (unsigned L = 0; L < LEVELS; L++)
+		b->lv[L].dirty = false;
+	b->bun_dirty = false;
+	if ((r = load_edge(b, w->l->size)) || (r = check_tree(ctx, w->l, w->l->size, root)))
+		return r;
+	const uint8_t *starts[TLG_TILE_WIDTH];
+	size_t lens[TLG_TILE_WIDTH];
+	if (b->bun_n && (r = bundle_entries(ctx, "the open entry bundle", b->bun, b->bun_len,
+					    b->bun_n, starts, lens)))
+		return r;
+	for (unsigned i = 0; i < b->bun_n; i++) {
+		uint8_t h[TLG_HASH];
+		if (tlg_leaf_hash(starts[i], lens[i], h))
+			return cmn_error(ctx, CVMF_E_CRYPTO, "SHA-256 failed");
+		if (memcmp(h, b->lv[0].h[i], TLG_HASH))
+			return cmn_error(ctx, CVMF_E_CRYPTO,
+					  "log '%s': entry %llu of the open bundle does not hash to "
+					  "its leaf in the tiles",
+					  w->dir, (unsigned long long)((b->size & ~255ull) + i));
 	}
-	b = calloc(1, sizeof(*b));
-	if (!b || !(b->bun = malloc(TLG_TILE_WIDTH * (TLG_MAX_ENTRY + 2)))) {
+	w->ts_raw = read_raw(w->l, "treeState", &w->ts_len);
+	w->ls_raw = read_raw(w->l, "lastSigned", &w->ls_len);
+	w->fresh = w->ts_raw && w->ls_raw;
+	return 0;
+}
+
+int tlg_writer_open(cvmf_ctx *ctx, const char *dir, bool durable_checkpoint, tlg_commit_fn hook,
+		    void *user, struct tlg_writer **ret)
+{
+	struct tlg_writer *w = calloc(1, sizeof(*w));
+	int r = 0;
+	if (!w || !(w->dir = strdup(dir)) || !(w->b = calloc(1, sizeof(*w->b))) ||
+	    !(w->b->bun = malloc(TLG_TILE_WIDTH * (TLG_MAX_ENTRY + 2)))) {
 		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
-	b->ctx = ctx;
-	b->dir = l->dir;
-	uint64_t first = l->size;
-	if ((r = load_edge(b, l->size)))
+	w->durable_checkpoint = durable_checkpoint;
+	w->hook = hook;
+	w->user = user;
+	w->b->ctx = ctx;
+	w->b->dir = w->dir;
+	if ((r = writer_load(ctx, w)) || (r = log_lock(ctx, w->l, LOCK_UN)))
 		goto out;
+	*ret = w;
+	w = NULL;
+out:
+	tlg_writer_close(w);
+	return r;
+}
+
+void tlg_writer_close(struct tlg_writer *w)
+{
+	if (!w)
+		return;
+	writer_forget(w);
+	if (w->b) {
+		dirset_free(&w->b->ds);
+		free(w->b->bun);
+		free(w->b);
+	}
+	free(w->dir);
+	free(w);
+}
+
+/* Write the signed checkpoint where it is served. The writer that serves the
+ * log skips the fsync: lastSigned is the durable copy, and the next start
+ * republishes it if the published one is older (republish()). */
+static int publish(cvmf_ctx *ctx, struct tlg_writer *w, const char *note)
+{
+	char *cp = path_join(w->dir, "checkpoint");
+	if (!cp)
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
+	int r = cmn_write_file(ctx, "checkpoint", cp, note, strlen(note),
+			       w->durable_checkpoint ? CMN_W_DURABLE : 0);
+	free(cp);
+	return r;
+}
+
+/* Queue a private state file of the commit (written at dirset_sync). */
+static int put_state(cvmf_ctx *ctx, const char *path, const char *text, const char *point,
+		     struct dirset *ds)
+{
+	int r = put_file(ctx, path, text, strlen(text), 0600, ds);
+	if (!r)
+		ds->f[ds->nf - 1].point = point;
+	return r;
+}
+
+static bool same_device(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev;
+}
+
+/*
+ * One batch. Under the lock: if the state files are not the ones this writer
+ * left, reload and check everything (another process appended); sequence the
+ * entries on the edge held in memory; write and sync their bundles and tiles;
+ * take the new root from the edge; let the hook check it; sign it in memory;
+ * then the commit, one group of files synced together (temporaries fsync'd in
+ * parallel, renamed in this order, directories fsync'd): treeState, the hook's
+ * file, lastSigned. Only then is the checkpoint published. A signature that
+ * dies with the process before lastSigned is renamed was never shown to anyone.
+ */
+static int writer_batch(cvmf_ctx *ctx, struct tlg_writer *w, const uint8_t *const *entries,
+			const size_t *lens, size_t n, uint64_t *ret_first)
+{
+	struct tlg_log *l = w->l;
+	struct batch *b = w->b;
+	struct edge_nodes en = { ctx, b, NULL };
+	struct dirset g = { 0 };
+	char *text = NULL, *note = NULL, *ts_path = NULL, *ls_path = NULL;
+	struct tlg_commit c = { 0 };
+	uint8_t root[TLG_HASH];
+	int r = 0;
+	b->ctx = ctx;
+	if (n > INT64_MAX - l->size)
+		return cmn_error(ctx, CVMF_E_INVAL, "log '%s' is full", w->dir);
+	uint64_t first = l->size;
+	w->fresh = false;               /* until this batch is through */
 	tlg_crash_point("sequence");
 	for (size_t i = 0; i < n; i++)
 		if ((r = push_entry(b, entries[i], lens[i])))
@@ -1221,31 +1408,121 @@ int tlg_log_append(cvmf_ctx *ctx, const char *dir, const uint8_t *const *entries
 	if ((r = finish_edge(b)) || (r = dirset_sync(ctx, &b->ds)))
 		goto out;
 	tlg_crash_point("sync");
-	uint8_t root[TLG_HASH];
-	if ((r = check_tree(ctx, l, b->size, root)))
+	if (n == 0)
+		memcpy(root, l->root, TLG_HASH);
+	else if ((r = tlg_root(ctx, b->size, edge_node, &en, root)))
 		goto out;
-	/* The commit point, then the one signature of this batch. */
-	if ((l->size != b->size || memcmp(l->root, root, TLG_HASH)) &&
-	    (r = write_tree_state(ctx, l, b->size, root)))
+	bool commit = b->size != l->size || memcmp(root, l->root, TLG_HASH);
+	c = (struct tlg_commit){ l->origin, l->key_path, b->size, root, l->size, l->root, NULL,
+				 NULL };
+	if (w->hook && (r = w->hook(w->user, ctx, &c)))
 		goto out;
-	tlg_crash_point("commit");
-	if (hook && (r = hook(user, ctx, &(struct tlg_commit){ l->origin, l->key_path, l->size,
-							       l->root })))
-		goto out;
-	if (l->signed_size != l->size || memcmp(l->signed_root, l->root, TLG_HASH))
-		r = sign_and_publish(ctx, l, k);
-	else
-		r = republish(ctx, l);
-	if (!r)
-		*ret_first = first;
-out:
-	if (b) {
-		dirset_free(&b->ds);
-		free(b->bun);
-		free(b);
+	if (!commit && l->signed_size == l->size && !memcmp(l->signed_root, l->root, TLG_HASH)) {
+		/* Nothing to sign: the hook's file alone, then the checkpoint. */
+		if ((c.also_path && ((r = put_state(ctx, c.also_path, c.also_text, "external", &g)) ||
+				     (r = dirset_sync(ctx, &g)))) ||
+		    (r = republish(ctx, l)))
+			goto out;
+		w->fresh = true;
+		goto done;
 	}
-	cmn_key_free(k);
-	tlg_log_close(l);
+	if ((r = tlg_checkpoint_text(ctx, l->origin, b->size, root, &text)) ||
+	    (r = tlg_note_sign(ctx, text, strlen(text), l->origin, cmn_key_pkey(w->k), &note)) ||
+	    (r = state_path(ctx, l, "treeState", &ts_path)) ||
+	    (r = state_path(ctx, l, "lastSigned", &ls_path)))
+		goto out;
+	if (commit && (r = put_state(ctx, ts_path, text, "commit", &g)))
+		goto out;
+	if (c.also_path && !same_device(c.also_path, l->state) && (r = dirset_sync(ctx, &g)))
+		goto out;       /* another file system: no order between the two */
+	if (c.also_path && (r = put_state(ctx, c.also_path, c.also_text, "external", &g)))
+		goto out;
+	if ((r = put_state(ctx, ls_path, note, "signed", &g)) || (r = dirset_sync(ctx, &g)))
+		goto out;
+	l->size = l->signed_size = b->size;
+	memcpy(l->root, root, TLG_HASH);
+	memcpy(l->signed_root, root, TLG_HASH);
+	free(l->signed_note);
+	l->signed_note = note;
+	note = NULL;
+	free(w->ts_raw);
+	free(w->ls_raw);
+	w->ts_len = strlen(text);
+	w->ls_len = strlen(l->signed_note);
+	w->ts_raw = (uint8_t *)text;
+	text = NULL;
+	w->ls_raw = (uint8_t *)strdup(l->signed_note);
+	if ((r = publish(ctx, w, l->signed_note)))
+		goto out;
+	w->fresh = w->ls_raw != NULL;
+done:
+	*ret_first = first;
+out:
+	dirset_free(&b->ds);
+	dirset_free(&g);
+	tlg_tiles_free(en.t);
+	free(c.also_text);
+	free(text);
+	free(note);
+	free(ts_path);
+	free(ls_path);
+	return r;
+}
+
+int tlg_writer_append(cvmf_ctx *ctx, struct tlg_writer *w, const uint8_t *const *entries,
+		      const size_t *lens, size_t n, uint64_t *ret_first)
+{
+	int r = 0;
+	for (size_t i = 0; i < n; i++)
+		if (lens[i] > TLG_MAX_ENTRY)
+			return cmn_error(ctx, CVMF_E_INVAL,
+					  "log entry %zu of the batch: %zu bytes, an entry may have at "
+					  "most %u (64 KiB)",
+					  i, lens[i], TLG_MAX_ENTRY);
+	if (!w->l || (r = log_lock(ctx, w->l, LOCK_EX)))
+		r = writer_load(ctx, w);        /* also the way back after a failure */
+	else if (!w->fresh || !raw_same(w->l, "lastSigned", w->ls_raw, w->ls_len) ||
+		 !raw_same(w->l, "treeState", w->ts_raw, w->ts_len))
+		r = writer_load(ctx, w);        /* another writer was here: check it all */
+	if (!r)
+		r = writer_batch(ctx, w, entries, lens, n, ret_first);
+	if (w->l && log_lock(ctx, w->l, LOCK_UN) && !r)
+		r = CVMF_E_IO;
+	return r;
+}
+
+uint64_t tlg_writer_size(const struct tlg_writer *w)
+{
+	return w->l ? w->l->signed_size : 0;
+}
+
+const char *tlg_writer_note(const struct tlg_writer *w)
+{
+	return w->l ? w->l->signed_note : NULL;
+}
+
+int tlg_writer_proofs(cvmf_ctx *ctx, struct tlg_writer *w, uint64_t first, size_t n,
+		      const uint8_t *const *entries, const size_t *lens, char **ret,
+		      size_t *ret_lens)
+{
+	if (!w->fresh)
+		return cmn_error(ctx, CVMF_E_INVAL, "log '%s': no committed batch to prove", w->dir);
+	struct edge_nodes en = { ctx, w->b, NULL };
+	int r = tlg_proofs(ctx, w->dir, w->l->signed_note, strlen(w->l->signed_note),
+			   w->l->signed_size, w->l->signed_root, edge_node, &en, first, n, entries,
+			   lens, ret, ret_lens);
+	tlg_tiles_free(en.t);
+	return r;
+}
+
+int cvmf_log_add(cvmf_ctx *ctx, const char *dir, const uint8_t *const *entries,
+		 const size_t *lens, size_t n, uint64_t *ret_first)
+{
+	struct tlg_writer *w = NULL;
+	int r = tlg_writer_open(ctx, dir, true, NULL, NULL, &w);
+	if (!r)
+		r = tlg_writer_append(ctx, w, entries, lens, n, ret_first);
+	tlg_writer_close(w);
 	return r;
 }
 

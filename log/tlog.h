@@ -163,20 +163,52 @@ struct tlg_log;
 int tlg_log_open(cvmf_ctx *ctx, const char *dir, bool writer, struct tlg_log **ret);
 void tlg_log_close(struct tlg_log *l);
 const char *tlg_log_key_path(const struct tlg_log *l);
-/* The append path of cvmf_log_add, with a hook called after the tree state is
- * committed and before the checkpoint is signed (the server keeps a copy of
- * the committed tree outside the served directory there); a hook error stops
- * the append before anything is signed. n == 0 finishes an interrupted batch
- * (signs a committed tree that has no checkpoint yet). */
+/*
+ * The writer: the append path of cvmf_log_add, kept open by a process that
+ * appends batch after batch (log serve). It holds the right edge of the tree
+ * in memory and the log's lock only during a batch; a batch first checks that
+ * the state files are still the ones it left, and reloads and re-checks
+ * everything if another process appended in between.
+ *
+ * The hook is called once the batch's tiles are durable and its root is
+ * known, before anything is signed or committed; an error stops the batch. It
+ * may name one private file (also_path, also_text: malloc'd, freed by the
+ * writer) to be written durably in the commit, between treeState and
+ * lastSigned. prev_size/prev_root is the tree the batch extends, which the
+ * writer has checked against the tiles.
+ *
+ * durable_checkpoint: fsync DIR/checkpoint too. A server that republishes
+ * lastSigned at start (tlg_writer_open does) can skip it.
+ *
+ * tlg_writer_append with n == 0 finishes an interrupted batch: signs a
+ * committed tree that has no signed checkpoint yet, republishes lastSigned.
+ */
 struct tlg_commit {
 	const char *origin, *key_path;
 	uint64_t size;
 	const uint8_t *root;
+	uint64_t prev_size;
+	const uint8_t *prev_root;
+	const char *also_path;          /* set by the hook */
+	char *also_text;
 };
-typedef int (*tlg_commit_fn)(void *user, cvmf_ctx *ctx, const struct tlg_commit *c);
-int tlg_log_append(cvmf_ctx *ctx, const char *dir, const uint8_t *const *entries,
-		   const size_t *lens, size_t n, tlg_commit_fn hook, void *user,
-		   uint64_t *ret_first);
+typedef int (*tlg_commit_fn)(void *user, cvmf_ctx *ctx, struct tlg_commit *c);
+struct tlg_writer;
+int tlg_writer_open(cvmf_ctx *ctx, const char *dir, bool durable_checkpoint, tlg_commit_fn hook,
+		    void *user, struct tlg_writer **ret);
+void tlg_writer_close(struct tlg_writer *w);
+int tlg_writer_append(cvmf_ctx *ctx, struct tlg_writer *w, const uint8_t *const *entries,
+		      const size_t *lens, size_t n, uint64_t *ret_first);
+/* The size of the last checkpoint this writer signed, and its note. */
+uint64_t tlg_writer_size(const struct tlg_writer *w);
+const char *tlg_writer_note(const struct tlg_writer *w);
+/* The tlog-proofs of entries first..first+n-1 (the batch just appended, whose
+ * bytes the caller holds) against the writer's signed checkpoint; the edge
+ * from memory, other tiles from disk. ret[i] is malloc'd; on failure none is
+ * kept. */
+int tlg_writer_proofs(cvmf_ctx *ctx, struct tlg_writer *w, uint64_t first, size_t n,
+		      const uint8_t *const *entries, const size_t *lens, char **ret,
+		      size_t *ret_lens);
 /* Crash-test failpoints (log/crash.c): with CVMF_CRASH_POINT=NAME:N in the
  * environment, the N-th time NAME is reached the process kills itself with
  * SIGKILL. Names: sequence, bundle, tile, sync, commit, signed (log/store.c);
@@ -191,13 +223,14 @@ int tlg_tiles_node(void *user, unsigned level, uint64_t index, uint8_t out[TLG_H
  * start and length (arrays of 256), and its width. */
 int tlg_read_bundle(cvmf_ctx *ctx, const char *dir, uint64_t bindex, uint64_t size,
 		    uint8_t **ret_buf, const uint8_t **starts, size_t *lens, unsigned *ret_w);
+/* The tlog-proofs of entries first..first+n-1 of a tree (size, root) whose
+ * signed checkpoint is note, its nodes read through node; ret[i] is malloc'd;
+ * on failure none is kept. `what` names the log in errors. */
+int tlg_proofs(cvmf_ctx *ctx, const char *what, const char *note, size_t note_len,
+	       uint64_t size, const uint8_t root[TLG_HASH], tlg_node_fn node, void *user,
+	       uint64_t first, size_t n, const uint8_t *const *entries, const size_t *lens,
+	       char **ret, size_t *ret_lens);
 /* Entry `index` of a log directory whose tree has `size` leaves (malloc'd). */
-/* The tlog-proofs of entries first..first+n-1 of a log, whose bytes the caller
- * holds (a batch just integrated), against its published checkpoint: one
- * checkpoint read and one tile cache for all. ret[i] is malloc'd; on failure
- * none is kept. */
-int tlg_log_proofs(cvmf_ctx *ctx, const char *dir, uint64_t first, size_t n,
-		   const uint8_t *const *entries, const size_t *lens, char **ret, size_t *ret_lens);
 int tlg_read_entry(cvmf_ctx *ctx, const char *dir, uint64_t index, uint64_t size,
 		   uint8_t **ret, size_t *ret_len);
 
