@@ -103,6 +103,9 @@ struct srv {
 	pthread_cond_t cv;
 	struct req *head, *tail;
 	size_t pending;
+	size_t queued;                  /* entries in head..tail */
+	size_t recent[8];               /* the sizes of the last batches */
+	unsigned n_batches;
 	bool stopping;
 	struct conn *conns;             /* under mu */
 	unsigned max_pending, max_batch, request_timeout_s;
@@ -442,6 +445,7 @@ static bool auth_ok(struct srv *s, struct MHD_Connection *c)
 /* Integrate a batch, answer each entry. */
 static void integrate(struct srv *s, cvmf_ctx *ctx, struct req *list, size_t n)
 {
+	struct timespec A0;
 	const uint8_t **e = calloc(n, sizeof(*e));
 	size_t *lens = calloc(n, sizeof(*lens));
 	uint64_t first = 0;
@@ -455,8 +459,10 @@ static void integrate(struct srv *s, cvmf_ctx *ctx, struct req *list, size_t n)
 			lens[i] = q->len;
 		}
 		s->next_size = 0;
+		clock_gettime(CLOCK_MONOTONIC,&A0);
 		r = tlg_writer_append(ctx, s->w, e, lens, n, &first);
 	}
+	if (getenv("TRACE")) fprintf(stderr, "append=%.2f\n", since_s(&A0)*1e3);
 	if (!r) {
 		record_done(s);
 		s->signed_size = tlg_writer_size(s->w);
@@ -465,6 +471,7 @@ static void integrate(struct srv *s, cvmf_ctx *ctx, struct req *list, size_t n)
 	if (r && asprintf(&err, "could not integrate the entry: %s\n", cvmf_ctx_errmsg(ctx)) < 0)
 		err = NULL;
 	/* The proofs of the whole batch in one pass: one checkpoint read, shared tiles. */
+	struct timespec P0; clock_gettime(CLOCK_MONOTONIC,&P0);
 	char **proofs = NULL;
 	size_t *proof_lens = NULL;
 	int pr = 0;
@@ -475,6 +482,7 @@ static void integrate(struct srv *s, cvmf_ctx *ctx, struct req *list, size_t n)
 			     ? tlg_writer_proofs(ctx, s->w, first, n, e, lens, proofs, proof_lens)
 			     : cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	}
+	if (getenv("TRACE")) fprintf(stderr, "proofs=%.2f\n", since_s(&P0)*1e3);
 	size_t i = 0;
 	for (struct req *q = list; q; q = q->next, i++) {
 		if (!r && !pr) {
@@ -508,6 +516,52 @@ static void integrate(struct srv *s, cvmf_ctx *ctx, struct req *list, size_t n)
 	}
 }
 
+/* Group commit. The clients answered by the last batch come back at about
+ * the same time; a batch that takes only the first of them pays a whole
+ * batch's fixed cost (fsyncs, a signature) for a few entries, and the rest
+ * wait for it. So before a batch the batcher lingers while entries keep
+ * coming: until as many are queued as the largest of the last 8 batches had,
+ * no new one arrived for LINGER_QUIET_NS, or LINGER_MAX_NS passed. One client
+ * alone (batches of 1) never waits. */
+#define LINGER_QUIET_NS 250000L
+#define LINGER_MAX_NS 2000000L
+
+static long ns_between(const struct timespec *a, const struct timespec *b)
+{
+	return (b->tv_sec - a->tv_sec) * 1000000000L + (b->tv_nsec - a->tv_nsec);
+}
+
+static void linger(struct srv *s)
+{
+	struct timespec start, now;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	size_t want = 0;
+	for (unsigned i = 0; i < 8; i++)
+		if (s->recent[i] > want)
+			want = s->recent[i];
+	if (want > s->max_batch)
+		want = s->max_batch;
+	while (!s->stopping && s->queued < want) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long left = LINGER_MAX_NS - ns_between(&start, &now);
+		if (left <= 0)
+			break;
+		long wait = left < LINGER_QUIET_NS ? left : LINGER_QUIET_NS;
+		struct timespec until = now;
+		until.tv_nsec += wait;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		size_t before = s->queued;
+		int e = 0;
+		while (s->queued == before && !s->stopping && e != ETIMEDOUT)
+			e = pthread_cond_timedwait(&s->cv, &s->mu, &until);
+		if (s->queued == before)
+			break;          /* quiet: nobody else is coming */
+	}
+}
+
 static void *batcher(void *arg)
 {
 	struct srv *s = arg;
@@ -520,6 +574,7 @@ static void *batcher(void *arg)
 			pthread_mutex_unlock(&s->mu);
 			break;
 		}
+		linger(s);
 		struct req *list = s->head, *last = list;
 		size_t n = 1;
 		while (last->next && n < s->max_batch) {
@@ -531,6 +586,8 @@ static void *batcher(void *arg)
 			s->tail = NULL;
 		last->next = NULL;
 		s->pending -= n;
+		s->queued -= n;
+		s->recent[s->n_batches++ % 8] = n;
 		pthread_mutex_unlock(&s->mu);
 		integrate(s, ctx, list, n);
 	}
@@ -603,6 +660,7 @@ static enum MHD_Result on_add(struct srv *s, struct MHD_Connection *c, struct re
 	else
 		s->head = q;
 	s->tail = q;
+	s->queued++;
 	pthread_cond_signal(&s->cv);
 	pthread_mutex_unlock(&s->mu);
 	return MHD_YES;
@@ -806,8 +864,12 @@ int tlg_serve(cvmf_ctx *ctx, const struct tlg_serve_opts *o)
 	bool batcher_started = false;
 	int lfd = -1, r = 0;
 	char addr[300];
+	pthread_condattr_t ca;
 	pthread_mutex_init(&s.mu, NULL);
-	pthread_cond_init(&s.cv, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s.cv, &ca);
+	pthread_condattr_destroy(&ca);
 	s.max_pending = o->max_pending ? o->max_pending : 8192;
 	s.max_batch = o->max_batch ? o->max_batch : 8192;
 	s.request_timeout_s = o->request_timeout_s ? o->request_timeout_s : 30;

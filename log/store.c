@@ -44,146 +44,247 @@
 
 /* ---- durable files ---- */
 
-/* A batch's files: each is written to a temporary and its write-back started at
- * once; at the end all are fsync'd in parallel (the device sees them together
- * instead of one flush after another), renamed into place, and every directory
- * whose entries changed is fsync'd, also in parallel. Only then is the tree
- * state, the commit point, written. */
+/*
+ * A batch's files reach the disk in two rounds of fsyncs, each run in
+ * parallel by a pool of threads, so the device sees the flushes together
+ * instead of one after another:
+ *   - tiles and bundles are written in place, at their names: they lie above
+ *     the committed size, where no checkpoint refers to them, nothing serves
+ *     them, and a crashed batch's leftovers are replaced; the state files of
+ *     the commit are written to temporaries beside their names;
+ *   - round 1 fsyncs all of them, and every directory that got a new entry;
+ *   - the temporaries are renamed over their names, in order;
+ *   - round 2 fsyncs the directories of the renamed files.
+ * The commit's renames therefore never reach the disk before the tiles they
+ * refer to.
+ */
 struct pending {
-	char *tmp, *path;
+	char *tmp;                      /* NULL: written in place */
+	char *path;
 	int fd;
-	int err;                        /* errno of the fsync */
 	const char *point;              /* crash point reached right after its rename */
 };
 
-struct dirset {
-	char **v;                       /* directories to sync */
-	size_t n;
-	struct pending *f;              /* files written, not yet synced and renamed */
+struct fileset {
+	struct pending *f;
 	size_t nf;
-	int *dir_err;
+	char **dirs;                    /* directories to fsync */
+	size_t nd;
 };
 
-static void dirset_free(struct dirset *d)
+static void fileset_free(struct fileset *s)
 {
-	for (size_t i = 0; i < d->n; i++)
-		free(d->v[i]);
-	for (size_t i = 0; i < d->nf; i++) {
-		if (d->f[i].fd >= 0)
-			close(d->f[i].fd);
-		if (d->f[i].tmp)
-			unlink(d->f[i].tmp);
-		free(d->f[i].tmp);
-		free(d->f[i].path);
+	for (size_t i = 0; i < s->nf; i++) {
+		if (s->f[i].fd >= 0)
+			close(s->f[i].fd);
+		if (s->f[i].tmp)
+			unlink(s->f[i].tmp);
+		free(s->f[i].tmp);
+		free(s->f[i].path);
 	}
-	free(d->v);
-	free(d->f);
-	free(d->dir_err);
-	memset(d, 0, sizeof(*d));
+	for (size_t i = 0; i < s->nd; i++)
+		free(s->dirs[i]);
+	free(s->f);
+	free(s->dirs);
+	memset(s, 0, sizeof(*s));
 }
 
-static int dirset_add(cvmf_ctx *ctx, struct dirset *d, const char *dir, size_t len)
+static int add_dir(cvmf_ctx *ctx, struct fileset *s, const char *path)
 {
-	for (size_t i = 0; i < d->n; i++)
-		if (strlen(d->v[i]) == len && !memcmp(d->v[i], dir, len))
+	const char *slash = strrchr(path, '/');
+	const char *dir = slash ? path : ".";
+	size_t len = slash ? (size_t)(slash - path) : 1;
+	if (slash && len == 0)
+		len = 1;        /* "/name" */
+	for (size_t i = 0; i < s->nd; i++)
+		if (strlen(s->dirs[i]) == len && !memcmp(s->dirs[i], dir, len))
 			return 0;
-	char **nv = realloc(d->v, (d->n + 1) * sizeof(*nv));
+	char **nv = realloc(s->dirs, (s->nd + 1) * sizeof(*nv));
 	if (!nv)
 		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
-	d->v = nv;
-	if (!(d->v[d->n] = strndup(dir, len)))
+	s->dirs = nv;
+	if (!(s->dirs[s->nd] = strndup(dir, len)))
 		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
-	d->n++;
+	s->nd++;
 	return 0;
 }
 
-static int fsync_path(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return errno;
-	int e = fsync(fd) ? errno : 0;
-	close(fd);
-	return e;
-}
-
-/* fsync(2) of many files or directories on a few threads. */
-struct sync_job {
-	struct dirset *d;
-	bool dirs;
-	size_t next;
-	pthread_mutex_t mu;
+/* The fsyncs of a round, shared out to a pool of threads that lives as long
+ * as the writer. */
+#define POOL_THREADS 7
+struct sync_item {
+	int fd;                         /* or -1 and dir */
+	const char *dir;
+	const char *name;               /* for the error */
+	int err;
 };
 
-static void *sync_worker(void *arg)
+struct syncpool {
+	pthread_mutex_t mu;
+	pthread_cond_t go, done;
+	struct sync_item *items;
+	size_t n, next, finished;
+	bool quit;
+	pthread_t t[POOL_THREADS];
+	unsigned nt;
+};
+
+static void item_sync(struct sync_item *it)
 {
-	struct sync_job *j = arg;
-	for (;;) {
-		pthread_mutex_lock(&j->mu);
-		size_t i = j->next++;
-		pthread_mutex_unlock(&j->mu);
-		if (i >= (j->dirs ? j->d->n : j->d->nf))
-			return NULL;
-		if (j->dirs)
-			j->d->dir_err[i] = fsync_path(j->d->v[i]);
-		else
-			j->d->f[i].err = fsync(j->d->f[i].fd) ? errno : 0;
+	int fd = it->fd;
+	if (fd < 0 && (fd = open(it->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		it->err = errno;
+		return;
+	}
+	it->err = fsync(fd) ? errno : 0;
+	if (fd != it->fd)
+		close(fd);
+}
+
+/* Take and run items until none is left; called with mu held, returns with it. */
+static void pool_work(struct syncpool *p)
+{
+	while (p->next < p->n) {
+		struct sync_item *it = &p->items[p->next++];
+		pthread_mutex_unlock(&p->mu);
+		item_sync(it);
+		pthread_mutex_lock(&p->mu);
+		if (++p->finished == p->n)
+			pthread_cond_broadcast(&p->done);
 	}
 }
 
-static void sync_all(struct dirset *d, bool dirs)
+static void *pool_thread(void *arg)
 {
-	struct sync_job j = { d, dirs, 0, PTHREAD_MUTEX_INITIALIZER };
-	size_t n = dirs ? d->n : d->nf, nt = n < 8 ? n : 8, started = 0;
-	pthread_t t[8];
-	for (size_t i = 1; i < nt; i++)
-		if (pthread_create(&t[started], NULL, sync_worker, &j) == 0)
-			started++;
-	sync_worker(&j);    /* this thread works too; alone if no thread started */
-	for (size_t i = 0; i < started; i++)
-		pthread_join(t[i], NULL);
+	struct syncpool *p = arg;
+	pthread_mutex_lock(&p->mu);
+	while (!p->quit) {
+		pool_work(p);
+		if (!p->quit)
+			pthread_cond_wait(&p->go, &p->mu);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
 }
 
-static int dirset_sync(cvmf_ctx *ctx, struct dirset *d)
+static struct syncpool *pool_new(void)
 {
+	struct syncpool *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->go, NULL);
+	pthread_cond_init(&p->done, NULL);
+	for (unsigned i = 0; i < POOL_THREADS; i++)
+		if (pthread_create(&p->t[p->nt], NULL, pool_thread, p) == 0)
+			p->nt++;
+	return p;       /* without threads, the caller does the work alone */
+}
+
+static void pool_free(struct syncpool *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->quit = true;
+	pthread_cond_broadcast(&p->go);
+	pthread_mutex_unlock(&p->mu);
+	for (unsigned i = 0; i < p->nt; i++)
+		pthread_join(p->t[i], NULL);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->go);
+	pthread_cond_destroy(&p->done);
+	free(p);
+}
+
+static void pool_run(struct syncpool *p, struct sync_item *items, size_t n)
+{
+	pthread_mutex_lock(&p->mu);
+	p->items = items;
+	p->n = n;
+	p->next = p->finished = 0;
+	pthread_cond_broadcast(&p->go);
+	pool_work(p);   /* this thread works too */
+	while (p->finished < p->n)
+		pthread_cond_wait(&p->done, &p->mu);
+	p->items = NULL;
+	p->n = p->next = p->finished = 0;
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* One round: fsync every file of the sets (whose fds are then closed) and
+ * every directory they named. */
+static int sync_round(cvmf_ctx *ctx, struct syncpool *p, struct fileset *const *sets,
+		      size_t nsets)
+{
+	size_t n = 0, k = 0;
+	for (size_t i = 0; i < nsets; i++)
+		n += sets[i]->nf + sets[i]->nd;
+	if (!n)
+		return 0;
+	struct sync_item *it = calloc(n, sizeof(*it));
+	if (!it)
+		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
+	for (size_t i = 0; i < nsets; i++) {
+		for (size_t j = 0; j < sets[i]->nf; j++)
+			if (sets[i]->f[j].fd >= 0)
+				it[k++] = (struct sync_item){ sets[i]->f[j].fd, NULL,
+							      sets[i]->f[j].path, 0 };
+		for (size_t j = 0; j < sets[i]->nd; j++)
+			it[k++] = (struct sync_item){ -1, sets[i]->dirs[j], sets[i]->dirs[j], 0 };
+	}
+	pool_run(p, it, k);
 	int r = 0;
-	sync_all(d, false);
-	for (size_t i = 0; i < d->nf && !r; i++) {
-		struct pending *f = &d->f[i];
-		if (f->err || close(f->fd) != 0)
-			r = cmn_error(ctx, CVMF_E_IO, "log: cannot sync '%s': %s", f->path,
-				       strerror(f->err ? f->err : errno));
-		f->fd = -1;
-		if (!r && rename(f->tmp, f->path) != 0)
-			r = cmn_error(ctx, CVMF_E_IO, "log: cannot rename '%s' to '%s': %s", f->tmp,
-				       f->path, strerror(errno));
-		if (!r) {
-			free(f->tmp);
-			f->tmp = NULL;
-			if (f->point)
-				tlg_crash_point(f->point);
-			const char *slash = strrchr(f->path, '/');
-			r = dirset_add(ctx, d, slash ? f->path : ".",
-				       slash ? (size_t)(slash - f->path) : 1);
+	for (size_t i = 0; i < k && !r; i++)
+		if (it[i].err)
+			r = cmn_error(ctx, CVMF_E_IO, "log: cannot sync '%s': %s", it[i].name,
+				       strerror(it[i].err));
+	free(it);
+	for (size_t i = 0; i < nsets; i++) {
+		for (size_t j = 0; j < sets[i]->nd; j++)
+			free(sets[i]->dirs[j]);
+		sets[i]->nd = 0;
+		for (size_t j = 0; j < sets[i]->nf; j++) {
+			struct pending *f = &sets[i]->f[j];
+			if (f->fd >= 0 && close(f->fd) != 0 && !r)
+				r = cmn_error(ctx, CVMF_E_IO, "log: cannot write '%s': %s", f->path,
+					       strerror(errno));
+			f->fd = -1;
 		}
 	}
-	if (!r && d->n) {
-		if (!(d->dir_err = calloc(d->n, sizeof(*d->dir_err))))
-			r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
-		else
-			sync_all(d, true);
-		for (size_t i = 0; !r && i < d->n; i++)
-			if (d->dir_err[i])
-				r = cmn_error(ctx, CVMF_E_IO, "log: cannot sync directory '%s': %s",
-					       d->v[i], strerror(d->dir_err[i]));
-	}
-	dirset_free(d);
 	return r;
 }
 
-/* Create path's parent directories (and remember every directory whose entries
- * change, so that they are synced too). */
-static int make_parents(cvmf_ctx *ctx, const char *path, struct dirset *ds)
+/* Rename the set's temporaries over their names, in the order they were
+ * added, then fsync their directories (round 2). */
+static int rename_round(cvmf_ctx *ctx, struct syncpool *p, struct fileset *s)
+{
+	int r = 0;
+	for (size_t i = 0; i < s->nf && !r; i++) {
+		struct pending *f = &s->f[i];
+		if (!f->tmp)
+			continue;
+		if (rename(f->tmp, f->path) != 0) {
+			r = cmn_error(ctx, CVMF_E_IO, "log: cannot rename '%s' to '%s': %s", f->tmp,
+				       f->path, strerror(errno));
+			break;
+		}
+		free(f->tmp);
+		f->tmp = NULL;
+		if (f->point)
+			tlg_crash_point(f->point);
+		r = add_dir(ctx, s, f->path);
+	}
+	struct fileset *one = s;
+	if (!r)
+		r = sync_round(ctx, p, &one, 1);
+	fileset_free(s);
+	return r;
+}
+
+/* Create path's parent directories; each directory that gets a new entry is
+ * fsync'd in round 1. */
+static int make_parents(cvmf_ctx *ctx, const char *path, struct fileset *s)
 {
 	const char *slash = strrchr(path, '/');
 	if (!slash)
@@ -194,13 +295,12 @@ static int make_parents(cvmf_ctx *ctx, const char *path, struct dirset *ds)
 		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	int r = 0;
 	if (stat(parent, &st) != 0) {
-		r = make_parents(ctx, parent, ds);
+		r = make_parents(ctx, parent, s);
 		if (!r && mkdir(parent, 0755) != 0 && errno != EEXIST)
 			r = cmn_error(ctx, CVMF_E_IO, "log: cannot create directory '%s': %s",
 				       parent, strerror(errno));
-		const char *ps = strrchr(parent, '/');
-		if (!r && ps)
-			r = dirset_add(ctx, ds, parent, (size_t)(ps - parent));
+		if (!r)
+			r = add_dir(ctx, s, parent);
 	} else if (!S_ISDIR(st.st_mode)) {
 		r = cmn_error(ctx, CVMF_E_IO, "log: '%s' is in the way (not a directory)", parent);
 	}
@@ -208,33 +308,38 @@ static int make_parents(cvmf_ctx *ctx, const char *path, struct dirset *ds)
 	return r;
 }
 
-/* Write a whole file through a temporary beside it; it is fsync'd and renamed
- * over the name with the rest of the batch, at dirset_sync(ds). */
+/* Write a whole file, its fd kept for round 1: in place (a new file at path:
+ * whatever was there, a leftover or a planted link, is removed first), or to
+ * a temporary beside path, renamed over it in round 2. */
 static int put_file(cvmf_ctx *ctx, const char *path, const void *buf, size_t len, mode_t mode,
-		    struct dirset *ds)
+		    bool in_place, const char *point, struct fileset *s)
 {
-	struct pending f = { NULL, NULL, -1, 0, NULL };
-	int r = 0;
+	struct pending f = { NULL, NULL, -1, point };
 	const char *slash = strrchr(path, '/');
-	size_t dl = slash ? (size_t)(slash - path) : 1;
-	if ((r = make_parents(ctx, path, ds)))
+	int r = 0;
+	if ((r = make_parents(ctx, path, s)))
 		goto out;
-	if (asprintf(&f.tmp, "%.*s/.tmp-%ld-%s", (int)dl, slash ? path : ".", (long)getpid(),
-		     slash ? slash + 1 : path) < 0) {
-		f.tmp = NULL;
-		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
-		goto out;
-	}
 	if (!(f.path = strdup(path))) {
 		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
-	unlink(f.tmp);
-	f.fd = open(f.tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	if (f.fd < 0) {
-		r = cmn_error(ctx, CVMF_E_IO, "log: cannot create '%s': %s", f.tmp, strerror(errno));
+	if (!in_place && asprintf(&f.tmp, "%.*s/.tmp-%ld-%s", slash ? (int)(slash - path) : 1,
+				  slash ? path : ".", (long)getpid(), slash ? slash + 1 : path) < 0) {
+		f.tmp = NULL;
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
+	const char *name = f.tmp ? f.tmp : path;
+	int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+	f.fd = open(name, flags, mode);
+	if (f.fd < 0 && errno == EEXIST && unlink(name) == 0)
+		f.fd = open(name, flags, mode);
+	if (f.fd < 0) {
+		r = cmn_error(ctx, CVMF_E_IO, "log: cannot create '%s': %s", name, strerror(errno));
+		goto out;
+	}
+	if (in_place && (r = add_dir(ctx, s, path)))   /* a new entry there */
+		goto out;
 	for (size_t off = 0; off < len;) {
 		ssize_t w = write(f.fd, (const char *)buf + off, len - off);
 		if (w < 0 && errno == EINTR)
@@ -248,14 +353,14 @@ static int put_file(cvmf_ctx *ctx, const char *path, const void *buf, size_t len
 	}
 	/* Start the write-back now; the fsync later waits for less. */
 	sync_file_range(f.fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-	struct pending *nf = realloc(ds->f, (ds->nf + 1) * sizeof(*nf));
+	struct pending *nf = realloc(s->f, (s->nf + 1) * sizeof(*nf));
 	if (!nf) {
 		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
-	ds->f = nf;
-	ds->f[ds->nf++] = f;
-	f = (struct pending){ NULL, NULL, -1, 0, NULL };
+	s->f = nf;
+	s->f[s->nf++] = f;
+	f = (struct pending){ NULL, NULL, -1, NULL };
 out:
 	if (f.fd >= 0)
 		close(f.fd);
@@ -1019,7 +1124,7 @@ struct batch {
 	unsigned bun_n;
 	bool bun_dirty;
 	uint64_t size;
-	struct dirset ds;
+	struct fileset ds;
 };
 
 static int write_tile(struct batch *b, int level, uint64_t index, unsigned w, const void *data,
@@ -1029,7 +1134,7 @@ static int write_tile(struct batch *b, int level, uint64_t index, unsigned w, co
 	tlg_tile_path(rel, sizeof(rel), level, index, w);
 	if (!(p = path_join(b->dir, rel)))
 		return cmn_error(b->ctx, CVMF_E_NOMEM, "out of memory");
-	int r = put_file(b->ctx, p, data, len, 0644, &b->ds);
+	int r = put_file(b->ctx, p, data, len, 0644, true, NULL, &b->ds);
 	free(p);
 	tlg_crash_point(level == TLG_LEVEL_ENTRIES ? "bundle" : "tile");
 	return r;
@@ -1221,6 +1326,7 @@ struct tlg_writer {
 	size_t ts_len, ls_len;
 	bool fresh;                     /* the edge and the cache match the files */
 	bool durable_checkpoint;
+	struct syncpool *pool;
 	tlg_commit_fn hook;
 	void *user;
 };
@@ -1268,6 +1374,19 @@ static void writer_forget(struct tlg_writer *w)
 	w->fresh = false;
 }
 
+/* Temporaries a killed writer left in .state: one may hold a signed
+ * checkpoint that was never committed. Called under the lock. */
+static void sweep_temps(const char *state)
+{
+	DIR *d = opendir(state);
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		if (!strncmp(e->d_name, ".tmp-", 5))
+			unlinkat(dirfd(d), e->d_name, 0);
+	if (d)
+		closedir(d);
+}
+
 /* (Re)load everything from the directory, and check it: the tiles hash to the
  * tree state and extend the last signed checkpoint, the open bundle's entries
  * are the leaves of the edge. Returns with the lock taken. */
@@ -1280,7 +1399,8 @@ static int writer_load(cvmf_ctx *ctx, struct tlg_writer *w)
 	if ((r = tlg_log_open(ctx, w->dir, true, &w->l)) ||
 	    (r = load_key(ctx, w->l->key_path, w->l->origin, &w->k)))
 		return r;
-	dirset_free(&b->ds);
+	fileset_free(&b->ds);
+	sweep_temps(w->l->state);
 	for (unsigned L = 0; L < LEVELS; L++)
 		b->lv[L].dirty = false;
 	b->bun_dirty = false;
@@ -1317,6 +1437,10 @@ int tlg_writer_open(cvmf_ctx *ctx, const char *dir, bool durable_checkpoint, tlg
 		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
+	if (!(w->pool = pool_new())) {
+		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
+		goto out;
+	}
 	w->durable_checkpoint = durable_checkpoint;
 	w->hook = hook;
 	w->user = user;
@@ -1336,8 +1460,9 @@ void tlg_writer_close(struct tlg_writer *w)
 	if (!w)
 		return;
 	writer_forget(w);
+	pool_free(w->pool);
 	if (w->b) {
-		dirset_free(&w->b->ds);
+		fileset_free(&w->b->ds);
 		free(w->b->bun);
 		free(w->b);
 	}
@@ -1359,31 +1484,29 @@ static int publish(cvmf_ctx *ctx, struct tlg_writer *w, const char *note)
 	return r;
 }
 
-/* Queue a private state file of the commit (written at dirset_sync). */
-static int put_state(cvmf_ctx *ctx, const char *path, const char *text, const char *point,
-		     struct dirset *ds)
-{
-	int r = put_file(ctx, path, text, strlen(text), 0600, ds);
-	if (!r)
-		ds->f[ds->nf - 1].point = point;
-	return r;
-}
-
-static bool same_device(const char *a, const char *b)
+/* Whether file's directory is on the file system of dir. */
+static bool same_fs(const char *file, const char *dir)
 {
 	struct stat sa, sb;
-	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev;
+	const char *slash = strrchr(file, '/');
+	char *fdir = slash ? strndup(file, slash == file ? 1 : (size_t)(slash - file)) : strdup(".");
+	bool same = fdir && stat(fdir, &sa) == 0 && stat(dir, &sb) == 0 && sa.st_dev == sb.st_dev;
+	free(fdir);
+	return same;
 }
 
 /*
- * One batch. Under the lock: if the state files are not the ones this writer
- * left, reload and check everything (another process appended); sequence the
- * entries on the edge held in memory; write and sync their bundles and tiles;
- * take the new root from the edge; let the hook check it; sign it in memory;
- * then the commit, one group of files synced together (temporaries fsync'd in
- * parallel, renamed in this order, directories fsync'd): treeState, the hook's
- * file, lastSigned. Only then is the checkpoint published. A signature that
- * dies with the process before lastSigned is renamed was never shown to anyone.
+ * One batch, under the lock, on an edge that matches the files:
+ *   - sequence the entries on the edge held in memory, and write the bundles
+ *     and tiles they touch, in place;
+ *   - take the new root from the edge; let the hook check it; sign it in
+ *     memory; write treeState, the hook's file and lastSigned to temporaries;
+ *   - round 1: fsync all of these files and the directories with new entries;
+ *   - rename treeState, the hook's file, lastSigned (the commit), in this
+ *     order; round 2: fsync their directories;
+ *   - publish the checkpoint.
+ * A signature that dies with the process before lastSigned is renamed was
+ * never shown to anyone, and its temporary is removed at the next load.
  */
 static int writer_batch(cvmf_ctx *ctx, struct tlg_writer *w, const uint8_t *const *entries,
 			const size_t *lens, size_t n, uint64_t *ret_first)
@@ -1391,7 +1514,7 @@ static int writer_batch(cvmf_ctx *ctx, struct tlg_writer *w, const uint8_t *cons
 	struct tlg_log *l = w->l;
 	struct batch *b = w->b;
 	struct edge_nodes en = { ctx, b, NULL };
-	struct dirset g = { 0 };
+	struct fileset g1 = { 0 }, g2 = { 0 };  /* treeState; the hook's file, lastSigned */
 	char *text = NULL, *note = NULL, *ts_path = NULL, *ls_path = NULL;
 	struct tlg_commit c = { 0 };
 	uint8_t root[TLG_HASH];
@@ -1405,61 +1528,72 @@ static int writer_batch(cvmf_ctx *ctx, struct tlg_writer *w, const uint8_t *cons
 	for (size_t i = 0; i < n; i++)
 		if ((r = push_entry(b, entries[i], lens[i])))
 			goto out;
-	if ((r = finish_edge(b)) || (r = dirset_sync(ctx, &b->ds)))
+	if ((r = finish_edge(b)))
 		goto out;
-	tlg_crash_point("sync");
 	if (n == 0)
 		memcpy(root, l->root, TLG_HASH);
 	else if ((r = tlg_root(ctx, b->size, edge_node, &en, root)))
 		goto out;
 	bool commit = b->size != l->size || memcmp(root, l->root, TLG_HASH);
+	bool sign = commit || l->signed_size != l->size ||
+		    memcmp(l->signed_root, l->root, TLG_HASH);
 	c = (struct tlg_commit){ l->origin, l->key_path, b->size, root, l->size, l->root, NULL,
 				 NULL };
 	if (w->hook && (r = w->hook(w->user, ctx, &c)))
 		goto out;
-	if (!commit && l->signed_size == l->size && !memcmp(l->signed_root, l->root, TLG_HASH)) {
-		/* Nothing to sign: the hook's file alone, then the checkpoint. */
-		if ((c.also_path && ((r = put_state(ctx, c.also_path, c.also_text, "external", &g)) ||
-				     (r = dirset_sync(ctx, &g)))) ||
-		    (r = republish(ctx, l)))
+	if (sign && ((r = tlg_checkpoint_text(ctx, l->origin, b->size, root, &text)) ||
+		     (r = tlg_note_sign(ctx, text, strlen(text), l->origin, cmn_key_pkey(w->k),
+					&note)) ||
+		     (r = state_path(ctx, l, "treeState", &ts_path)) ||
+		     (r = state_path(ctx, l, "lastSigned", &ls_path))))
+		goto out;
+	/* One set, renamed in order, when the hook's file is on the file system
+	 * of treeState (renames reach the disk in order); else treeState first,
+	 * its directory synced, then the others. */
+	struct fileset *gt = c.also_path && !same_fs(c.also_path, l->state) ? &g1 : &g2;
+	if (commit && (r = put_file(ctx, ts_path, text, strlen(text), 0600, false, "commit", gt)))
+		goto out;
+	if (c.also_path && (r = put_file(ctx, c.also_path, c.also_text, strlen(c.also_text), 0600,
+					 false, "external", &g2)))
+		goto out;
+	if (sign && (r = put_file(ctx, ls_path, note, strlen(note), 0600, false, "signed", &g2)))
+		goto out;
+	struct fileset *round1[] = { &b->ds, &g1, &g2 };
+	if ((r = sync_round(ctx, w->pool, round1, 3)))
+		goto out;
+	tlg_crash_point("sync");
+	if ((r = rename_round(ctx, w->pool, &g1)) || (r = rename_round(ctx, w->pool, &g2)))
+		goto out;
+	if (!sign) {            /* nothing new: the published checkpoint may be behind */
+		if ((r = republish(ctx, l)))
 			goto out;
 		w->fresh = true;
 		goto done;
 	}
-	if ((r = tlg_checkpoint_text(ctx, l->origin, b->size, root, &text)) ||
-	    (r = tlg_note_sign(ctx, text, strlen(text), l->origin, cmn_key_pkey(w->k), &note)) ||
-	    (r = state_path(ctx, l, "treeState", &ts_path)) ||
-	    (r = state_path(ctx, l, "lastSigned", &ls_path)))
-		goto out;
-	if (commit && (r = put_state(ctx, ts_path, text, "commit", &g)))
-		goto out;
-	if (c.also_path && !same_device(c.also_path, l->state) && (r = dirset_sync(ctx, &g)))
-		goto out;       /* another file system: no order between the two */
-	if (c.also_path && (r = put_state(ctx, c.also_path, c.also_text, "external", &g)))
-		goto out;
-	if ((r = put_state(ctx, ls_path, note, "signed", &g)) || (r = dirset_sync(ctx, &g)))
-		goto out;
 	l->size = l->signed_size = b->size;
 	memcpy(l->root, root, TLG_HASH);
 	memcpy(l->signed_root, root, TLG_HASH);
 	free(l->signed_note);
 	l->signed_note = note;
 	note = NULL;
-	free(w->ts_raw);
+	if (commit) {
+		free(w->ts_raw);
+		w->ts_len = strlen(text);
+		w->ts_raw = (uint8_t *)text;
+		text = NULL;
+	}
 	free(w->ls_raw);
-	w->ts_len = strlen(text);
 	w->ls_len = strlen(l->signed_note);
-	w->ts_raw = (uint8_t *)text;
-	text = NULL;
 	w->ls_raw = (uint8_t *)strdup(l->signed_note);
 	if ((r = publish(ctx, w, l->signed_note)))
 		goto out;
-	w->fresh = w->ls_raw != NULL;
+	w->fresh = w->ls_raw && w->ts_raw;
 done:
 	*ret_first = first;
 out:
-	dirset_free(&b->ds);
-	dirset_free(&g);
+	fileset_free(&b->ds);
+	fileset_free(&g1);
+	fileset_free(&g2);
 	tlg_tiles_free(en.t);
 	free(c.also_text);
 	free(text);
