@@ -1288,26 +1288,56 @@ static int check_tree(cvmf_ctx *ctx, struct tlg_log *l, uint64_t size, uint8_t r
 
 /* ---- the writer: one process appending batch after batch ---- */
 
-/* Node reader over a writer's tree: the right edge from memory, any other node
- * from the tiles on disk. */
+/* Node reader over a writer's tree: the right edge from memory, any other
+ * tile from disk. A node inside a tile is hashed from its two children, and
+ * kept: the proofs of a batch ask for the same nodes again and again. */
+#define MEMO_SLOTS 4096                 /* 2^12 */
+struct memo_slot {
+	uint64_t index;
+	uint8_t level;                  /* 0: empty (level-0 nodes are never kept) */
+	uint8_t h[TLG_HASH];
+};
+
 struct edge_nodes {
 	cvmf_ctx *ctx;
 	const struct batch *b;
 	struct tlg_tiles *t;            /* opened on the first node off the edge */
+	struct memo_slot *memo;         /* MEMO_SLOTS, or NULL */
 };
 
 static int edge_node(void *user, unsigned level, uint64_t index, uint8_t out[TLG_HASH])
 {
 	struct edge_nodes *e = user;
 	unsigned L = level / 8, r = level % 8;
-	if (L < LEVELS && index <= (UINT64_MAX >> level)) {
-		uint64_t first = index << r;    /* its first hash at level L */
-		uint64_t base = e->b->cnt[L] & ~(uint64_t)(TLG_TILE_WIDTH - 1);
-		if (first >= base && first - base + (1u << r) <= e->b->lv[L].w)
-			return tlg_tile_subtree(&e->b->lv[L].h[0][0], (unsigned)(first - base), r,
-						out)
-				       ? CVMF_E_CRYPTO
-				       : 0;
+	if (L >= LEVELS || index > (UINT64_MAX >> level))
+		return CVMF_E_INVAL;
+	if (r) {
+		struct memo_slot *m = NULL;
+		if (e->memo) {
+			uint64_t k = (index ^ (uint64_t)level << 56) * 0x9e3779b97f4a7c15ull;
+			m = &e->memo[k >> 52];  /* the top 12 bits: MEMO_SLOTS */
+			if (m->level == level && m->index == index) {
+				memcpy(out, m->h, TLG_HASH);
+				return 0;
+			}
+		}
+		uint8_t lh[TLG_HASH], rh[TLG_HASH];
+		int rr = edge_node(e, level - 1, 2 * index, lh);
+		if (!rr)
+			rr = edge_node(e, level - 1, 2 * index + 1, rh);
+		if (!rr && tlg_node_hash(lh, rh, out))
+			rr = CVMF_E_CRYPTO;
+		if (!rr && m) {
+			m->level = (uint8_t)level;
+			m->index = index;
+			memcpy(m->h, out, TLG_HASH);
+		}
+		return rr;
+	}
+	uint64_t base = e->b->cnt[L] & ~(uint64_t)(TLG_TILE_WIDTH - 1);
+	if (index >= base && index - base < e->b->lv[L].w) {
+		memcpy(out, e->b->lv[L].h[index - base], TLG_HASH);
+		return 0;
 	}
 	if (!e->t) {
 		int r2 = tlg_tiles_new(e->ctx, e->b->dir, e->b->size, &e->t);
@@ -1513,7 +1543,7 @@ static int writer_batch(cvmf_ctx *ctx, struct tlg_writer *w, const uint8_t *cons
 {
 	struct tlg_log *l = w->l;
 	struct batch *b = w->b;
-	struct edge_nodes en = { ctx, b, NULL };
+	struct edge_nodes en = { ctx, b, NULL, NULL };
 	struct fileset g1 = { 0 }, g2 = { 0 };  /* treeState; the hook's file, lastSigned */
 	char *text = NULL, *note = NULL, *ts_path = NULL, *ls_path = NULL;
 	struct tlg_commit c = { 0 };
@@ -1641,11 +1671,12 @@ int tlg_writer_proofs(cvmf_ctx *ctx, struct tlg_writer *w, uint64_t first, size_
 {
 	if (!w->fresh)
 		return cmn_error(ctx, CVMF_E_INVAL, "log '%s': no committed batch to prove", w->dir);
-	struct edge_nodes en = { ctx, w->b, NULL };
+	struct edge_nodes en = { ctx, w->b, NULL, calloc(MEMO_SLOTS, sizeof(struct memo_slot)) };
 	int r = tlg_proofs(ctx, w->dir, w->l->signed_note, strlen(w->l->signed_note),
 			   w->l->signed_size, w->l->signed_root, edge_node, &en, first, n, entries,
 			   lens, ret, ret_lens);
 	tlg_tiles_free(en.t);
+	free(en.memo);
 	return r;
 }
 
