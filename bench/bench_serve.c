@@ -11,9 +11,6 @@
  *       proof needs (the entry's tile at each level, partial at the right
  *       edge), one request after another; prints the p50/p99 of one tile GET
  *       and of a whole proof's set of tiles.
- *   bench_serve grow DIR N
- *       append N entries to the log in DIR through cvmf_log_add in batches of
- *       10,000 (to build the large log the GETs are measured on).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -26,8 +23,6 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-
-#include "cvmforge/cvmforge.h"
 
 static double now(void)
 {
@@ -207,35 +202,8 @@ static int cmd_proofget(uint64_t size, size_t n, unsigned seed)
 	return failed ? 1 : 0;
 }
 
-static int cmd_grow(const char *dir, size_t n)
-{
-	enum { BATCH = 10000 };
-	static uint8_t store[BATCH][128];
-	const uint8_t *e[BATCH];
-	size_t lens[BATCH];
-	cvmf_ctx *ctx = cvmf_ctx_new();
-	for (size_t done = 0; done < n;) {
-		size_t k = n - done < BATCH ? n - done : BATCH;
-		for (size_t i = 0; i < k; i++) {
-			lens[i] = (size_t)snprintf((char *)store[i], sizeof(store[i]),
-						   "grown entry %zu", done + i);
-			e[i] = store[i];
-		}
-		uint64_t first;
-		if (cvmf_log_add(ctx, dir, e, lens, k, &first)) {
-			fprintf(stderr, "bench_serve: %s\n", cvmf_ctx_errmsg(ctx));
-			return 1;
-		}
-		done += k;
-	}
-	cvmf_ctx_free(ctx);
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
-	if (argc == 4 && !strcmp(argv[1], "grow"))
-		return cmd_grow(argv[2], strtoull(argv[3], NULL, 10));
 	if (argc == 7 && !strcmp(argv[1], "post")) {
 		port = atoi(argv[2]);
 		token = argv[3];
@@ -248,6 +216,6 @@ int main(int argc, char **argv)
 				    (unsigned)strtoul(argv[5], NULL, 10));
 	}
 	fprintf(stderr, "usage: bench_serve post PORT TOKEN CLIENTS TOTAL SEED | "
-			"proofget PORT SIZE N SEED | grow DIR N\n");
+			"proofget PORT SIZE N SEED\n");
 	return 2;
 }

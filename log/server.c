@@ -393,6 +393,36 @@ static int read_under(struct srv *s, const char *rel, size_t max, uint8_t **ret,
 	return r;
 }
 
+/* A partial tile whose full tile exists may have been removed (log/store.c
+ * prune_partials): its bytes are the full tile's first w hashes or entries. */
+static int read_pruned(struct srv *s, int level, uint64_t index, unsigned w, uint8_t **ret,
+		       size_t *ret_len)
+{
+	char full[128];
+	if (tlg_tile_path(full, sizeof(full), level, index, TLG_TILE_WIDTH))
+		return -ENOENT;
+	uint8_t *b = NULL;
+	size_t len = 0, cut = 0;
+	int e = read_under(s, full, MAX_BUNDLE, &b, &len);
+	if (e)
+		return e;
+	unsigned i = 0;
+	if (level != TLG_LEVEL_ENTRIES) {
+		cut = (size_t)w * TLG_HASH;
+		i = w;
+	} else {
+		for (; i < w && cut + 2 <= len; i++)
+			cut += 2 + ((size_t)b[cut] << 8 | b[cut + 1]);
+	}
+	if (i < w || cut > len) {       /* the full file is not what it should be */
+		free(b);
+		return -EIO;
+	}
+	*ret = b;
+	*ret_len = cut;
+	return 0;
+}
+
 static bool is_read_path(const char *url)
 {
 	int level;
@@ -415,6 +445,9 @@ static enum MHD_Result serve_read(struct srv *s, struct MHD_Connection *c, const
 	uint8_t *b = NULL;
 	size_t len = 0;
 	int e = read_under(s, url + 1, cp ? TLG_MAX_NOTE : MAX_BUNDLE, &b, &len);
+	if (e == -ENOENT && w && w < TLG_TILE_WIDTH &&
+	    tile_inside(level, index, TLG_TILE_WIDTH, s->signed_size))
+		e = read_pruned(s, level, index, w, &b, &len);
 	if (e == -ENOENT || e == -ENOTDIR)
 		return reply_error(c, MHD_HTTP_NOT_FOUND, "not found\n");
 	if (e)
@@ -445,7 +478,6 @@ static bool auth_ok(struct srv *s, struct MHD_Connection *c)
 /* Integrate a batch, answer each entry. */
 static void integrate(struct srv *s, cvmf_ctx *ctx, struct req *list, size_t n)
 {
-	struct timespec A0;
 	const uint8_t **e = calloc(n, sizeof(*e));
 	size_t *lens = calloc(n, sizeof(*lens));
 	uint64_t first = 0;
@@ -459,10 +491,8 @@ static void integrate(struct srv *s, cvmf_ctx *ctx, struct req *list, size_t n)
 			lens[i] = q->len;
 		}
 		s->next_size = 0;
-		clock_gettime(CLOCK_MONOTONIC,&A0);
 		r = tlg_writer_append(ctx, s->w, e, lens, n, &first);
 	}
-	if (getenv("TRACE")) fprintf(stderr, "append=%.2f\n", since_s(&A0)*1e3);
 	if (!r) {
 		record_done(s);
 		s->signed_size = tlg_writer_size(s->w);
@@ -471,7 +501,6 @@ static void integrate(struct srv *s, cvmf_ctx *ctx, struct req *list, size_t n)
 	if (r && asprintf(&err, "could not integrate the entry: %s\n", cvmf_ctx_errmsg(ctx)) < 0)
 		err = NULL;
 	/* The proofs of the whole batch in one pass: one checkpoint read, shared tiles. */
-	struct timespec P0; clock_gettime(CLOCK_MONOTONIC,&P0);
 	char **proofs = NULL;
 	size_t *proof_lens = NULL;
 	int pr = 0;
@@ -482,7 +511,6 @@ static void integrate(struct srv *s, cvmf_ctx *ctx, struct req *list, size_t n)
 			     ? tlg_writer_proofs(ctx, s->w, first, n, e, lens, proofs, proof_lens)
 			     : cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	}
-	if (getenv("TRACE")) fprintf(stderr, "proofs=%.2f\n", since_s(&P0)*1e3);
 	size_t i = 0;
 	for (struct req *q = list; q; q = q->next, i++) {
 		if (!r && !pr) {
@@ -901,7 +929,7 @@ int tlg_serve(cvmf_ctx *ctx, const struct tlg_serve_opts *o)
 	/* Check the directory against the record, finish an interrupted batch
 	 * (sign a committed tree without a checkpoint), record the tree. */
 	uint64_t first = 0;
-	if ((r = tlg_writer_open(ctx, o->dir, false, commit_hook, &s, &s.w)) ||
+	if ((r = tlg_writer_open(ctx, o->dir, TLG_W_PRUNE_PARTIALS, commit_hook, &s, &s.w)) ||
 	    (r = tlg_writer_append(ctx, s.w, NULL, NULL, 0, &first)))
 		goto out;
 	record_done(&s);

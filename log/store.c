@@ -1125,6 +1125,11 @@ struct batch {
 	bool bun_dirty;
 	uint64_t size;
 	struct fileset ds;
+	struct full_tile {
+		int level;
+		uint64_t index;
+	} *full;                        /* full tiles written by this batch */
+	size_t nfull;
 };
 
 static int write_tile(struct batch *b, int level, uint64_t index, unsigned w, const void *data,
@@ -1136,6 +1141,13 @@ static int write_tile(struct batch *b, int level, uint64_t index, unsigned w, co
 		return cmn_error(b->ctx, CVMF_E_NOMEM, "out of memory");
 	int r = put_file(b->ctx, p, data, len, 0644, true, NULL, &b->ds);
 	free(p);
+	if (!r && w == TLG_TILE_WIDTH) {
+		struct full_tile *nf = realloc(b->full, (b->nfull + 1) * sizeof(*nf));
+		if (!nf)
+			return cmn_error(b->ctx, CVMF_E_NOMEM, "out of memory");
+		b->full = nf;
+		b->full[b->nfull++] = (struct full_tile){ level, index };
+	}
 	tlg_crash_point(level == TLG_LEVEL_ENTRIES ? "bundle" : "tile");
 	return r;
 }
@@ -1355,7 +1367,7 @@ struct tlg_writer {
 	uint8_t *ts_raw, *ls_raw;       /* treeState and lastSigned as this writer left them */
 	size_t ts_len, ls_len;
 	bool fresh;                     /* the edge and the cache match the files */
-	bool durable_checkpoint;
+	unsigned flags;                 /* TLG_W_* */
 	struct syncpool *pool;
 	tlg_commit_fn hook;
 	void *user;
@@ -1457,7 +1469,7 @@ static int writer_load(cvmf_ctx *ctx, struct tlg_writer *w)
 	return 0;
 }
 
-int tlg_writer_open(cvmf_ctx *ctx, const char *dir, bool durable_checkpoint, tlg_commit_fn hook,
+int tlg_writer_open(cvmf_ctx *ctx, const char *dir, unsigned flags, tlg_commit_fn hook,
 		    void *user, struct tlg_writer **ret)
 {
 	struct tlg_writer *w = calloc(1, sizeof(*w));
@@ -1471,7 +1483,7 @@ int tlg_writer_open(cvmf_ctx *ctx, const char *dir, bool durable_checkpoint, tlg
 		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
-	w->durable_checkpoint = durable_checkpoint;
+	w->flags = flags;
 	w->hook = hook;
 	w->user = user;
 	w->b->ctx = ctx;
@@ -1493,6 +1505,7 @@ void tlg_writer_close(struct tlg_writer *w)
 	pool_free(w->pool);
 	if (w->b) {
 		fileset_free(&w->b->ds);
+		free(w->b->full);
 		free(w->b->bun);
 		free(w->b);
 	}
@@ -1509,7 +1522,7 @@ static int publish(cvmf_ctx *ctx, struct tlg_writer *w, const char *note)
 	if (!cp)
 		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 	int r = cmn_write_file(ctx, "checkpoint", cp, note, strlen(note),
-			       w->durable_checkpoint ? CMN_W_DURABLE : 0);
+			       w->flags & TLG_W_DURABLE_CHECKPOINT ? CMN_W_DURABLE : 0);
 	free(cp);
 	return r;
 }
@@ -1523,6 +1536,37 @@ static bool same_fs(const char *file, const char *dir)
 	bool same = fdir && stat(fdir, &sa) == 0 && stat(dir, &sb) == 0 && sa.st_dev == sb.st_dev;
 	free(fdir);
 	return same;
+}
+
+/* Remove the partial tiles of a full tile (tlog.md §4.2: a log MAY, once the
+ * full one exists): its directory N.p. Readers fall back to the full tile
+ * (tlg_tiles, and log serve answers a request for a removed partial tile with
+ * the full one cut to size). Best effort: a partial tile left over is
+ * harmless. */
+static void prune_partials(const char *dir, int level, uint64_t index)
+{
+	char rel[128];
+	tlg_tile_path(rel, sizeof(rel), level, index, 1);
+	char *slash = strrchr(rel, '/');
+	if (!slash)
+		return;
+	*slash = '\0';         /* .../N.p */
+	char *p = path_join(dir, rel);
+	int fd = p ? open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+	if (!d && fd >= 0)
+		close(fd);
+	while (d && (e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			unlinkat(dirfd(d), e->d_name, 0);
+			tlg_crash_point("prune");
+		}
+	if (d) {
+		closedir(d);
+		rmdir(p);
+	}
+	free(p);
 }
 
 /*
@@ -1554,6 +1598,7 @@ static int writer_batch(cvmf_ctx *ctx, struct tlg_writer *w, const uint8_t *cons
 		return cmn_error(ctx, CVMF_E_INVAL, "log '%s' is full", w->dir);
 	uint64_t first = l->size;
 	w->fresh = false;               /* until this batch is through */
+	b->nfull = 0;
 	tlg_crash_point("sequence");
 	for (size_t i = 0; i < n; i++)
 		if ((r = push_entry(b, entries[i], lens[i])))
@@ -1618,6 +1663,8 @@ static int writer_batch(cvmf_ctx *ctx, struct tlg_writer *w, const uint8_t *cons
 	if ((r = publish(ctx, w, l->signed_note)))
 		goto out;
 	w->fresh = w->ls_raw && w->ts_raw;
+	for (size_t i = 0; (w->flags & TLG_W_PRUNE_PARTIALS) && i < b->nfull; i++)
+		prune_partials(w->dir, b->full[i].level, b->full[i].index);
 done:
 	*ret_first = first;
 out:
@@ -1684,7 +1731,7 @@ int cvmf_log_add(cvmf_ctx *ctx, const char *dir, const uint8_t *const *entries,
 		 const size_t *lens, size_t n, uint64_t *ret_first)
 {
 	struct tlg_writer *w = NULL;
-	int r = tlg_writer_open(ctx, dir, true, NULL, NULL, &w);
+	int r = tlg_writer_open(ctx, dir, TLG_W_DURABLE_CHECKPOINT, NULL, NULL, &w);
 	if (!r)
 		r = tlg_writer_append(ctx, w, entries, lens, n, ret_first);
 	tlg_writer_close(w);

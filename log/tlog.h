@@ -177,8 +177,11 @@ const char *tlg_log_key_path(const struct tlg_log *l);
  * lastSigned. prev_size/prev_root is the tree the batch extends, which the
  * writer has checked against the tiles.
  *
- * durable_checkpoint: fsync DIR/checkpoint too. A server that republishes
- * lastSigned at start (tlg_writer_open does) can skip it.
+ * Flags: TLG_W_DURABLE_CHECKPOINT fsyncs DIR/checkpoint too; a server, which
+ * republishes lastSigned at start (tlg_writer_open does), can skip it.
+ * TLG_W_PRUNE_PARTIALS removes the partial tiles of each full tile written
+ * (tlog.md §4.2 allows it); for a server that answers a request for a
+ * removed partial tile itself.
  *
  * tlg_writer_append with n == 0 finishes an interrupted batch: signs a
  * committed tree that has no signed checkpoint yet, republishes lastSigned.
@@ -194,7 +197,8 @@ struct tlg_commit {
 };
 typedef int (*tlg_commit_fn)(void *user, cvmf_ctx *ctx, struct tlg_commit *c);
 struct tlg_writer;
-int tlg_writer_open(cvmf_ctx *ctx, const char *dir, bool durable_checkpoint, tlg_commit_fn hook,
+enum { TLG_W_DURABLE_CHECKPOINT = 1u << 0, TLG_W_PRUNE_PARTIALS = 1u << 1 };
+int tlg_writer_open(cvmf_ctx *ctx, const char *dir, unsigned flags, tlg_commit_fn hook,
 		    void *user, struct tlg_writer **ret);
 void tlg_writer_close(struct tlg_writer *w);
 int tlg_writer_append(cvmf_ctx *ctx, struct tlg_writer *w, const uint8_t *const *entries,
@@ -211,8 +215,8 @@ int tlg_writer_proofs(cvmf_ctx *ctx, struct tlg_writer *w, uint64_t first, size_
 		      size_t *ret_lens);
 /* Crash-test failpoints (log/crash.c): with CVMF_CRASH_POINT=NAME:N in the
  * environment, the N-th time NAME is reached the process kills itself with
- * SIGKILL. Names: sequence, bundle, tile, sync, commit, signed (log/store.c);
- * external, ack (log/server.c). A no-op otherwise. */
+ * SIGKILL. Names: sequence, bundle, tile, sync, commit, external, signed,
+ * prune (log/store.c); ack (log/server.c). A no-op otherwise. */
 void tlg_crash_point(const char *name);
 /* Node reader over the log's tiles for a tree of `size` (tlg_node_fn's user). */
 struct tlg_tiles;

@@ -589,6 +589,127 @@ static void test_client(void **state)
 	fx_free(&f);
 }
 
+/* One POST /add; the index its proof names. */
+static uint64_t post_one(int port, const char *entry)
+{
+	struct t_resp r = t_http(port, "POST", "/add", TOKEN, entry, strlen(entry));
+	if (r.status != 200)
+		fail_msg("POST /add '%s': %d %s", entry, r.status, r.body ? r.body : "");
+	uint64_t i = t_proof_index(r.body);
+	t_resp_free(&r);
+	return i;
+}
+
+static struct t_resp get_ok(int port, const char *path)
+{
+	struct t_resp r = t_http(port, "GET", path, NULL, NULL, 0);
+	if (r.status != 200)
+		fail_msg("GET %s: %d %s", path, r.status, r.body ? r.body : "");
+	return r;
+}
+
+/* Once a tile is full, the server removes its partial tiles (tlog.md §4.2
+ * allows it) and answers a request for one with the full tile cut to size:
+ * the same bytes it served before; a client holding an old checkpoint audits
+ * clean. */
+static void test_pruned_partials(void **state)
+{
+	(void)state;
+	struct fixture f;
+	fx_init(&f, 0);
+	struct srv_proc s;
+	char *extra[] = { "--token-file", f.tok, NULL };
+	assert_int_equal(srv_start(&s, f.log, extra, NULL, NULL), 0);
+	char e[32];
+	struct t_resp t5 = { 0 }, b5 = { 0 }, c5 = { 0 };
+	for (int i = 0; i < 300; i++) {         /* one batch each: every width published */
+		snprintf(e, sizeof(e), "entry %d", i);
+		assert_int_equal(post_one(s.port, e), (uint64_t)i);
+		if (i == 4) {
+			t5 = get_ok(s.port, "/tile/0/000.p/5");
+			b5 = get_ok(s.port, "/tile/entries/000.p/5");
+			c5 = get_ok(s.port, "/checkpoint");
+			assert_int_equal(t5.body_len, 5 * 32);
+		}
+	}
+	struct stat st;
+	char *p = NULL;
+	assert_true(asprintf(&p, "%s/tile/0/000.p", f.log) > 0);
+	assert_int_equal(stat(p, &st), -1);     /* pruned */
+	free(p);
+	assert_true(asprintf(&p, "%s/tile/entries/000.p", f.log) > 0);
+	assert_int_equal(stat(p, &st), -1);
+	free(p);
+	assert_true(asprintf(&p, "%s/tile/0/001.p/44", f.log) > 0);
+	assert_int_equal(stat(p, &st), 0);      /* the edge stays */
+	free(p);
+	struct t_resp r = get_ok(s.port, "/tile/0/000.p/5");
+	assert_int_equal(r.body_len, t5.body_len);
+	assert_memory_equal(r.body, t5.body, t5.body_len);
+	assert_string_equal(t_header(&r, "Cache-Control"), "public, max-age=5");
+	t_resp_free(&r);
+	r = get_ok(s.port, "/tile/entries/000.p/5");
+	assert_int_equal(r.body_len, b5.body_len);
+	assert_memory_equal(r.body, b5.body, b5.body_len);
+	t_resp_free(&r);
+	/* Width 200: the first 200 hashes of the full tile. */
+	struct t_resp full = get_ok(s.port, "/tile/0/000");
+	r = get_ok(s.port, "/tile/0/000.p/200");
+	assert_int_equal(r.body_len, 200 * 32);
+	assert_memory_equal(r.body, full.body, 200 * 32);
+	t_resp_free(&r);
+	t_resp_free(&full);
+	/* A partial tile beyond the tree is still 404. */
+	r = t_http(s.port, "GET", "/tile/0/001.p/45", NULL, NULL, 0);
+	assert_int_equal(r.status, 404);
+	t_resp_free(&r);
+	char *old = t_write(f.d, "old.cp", c5.body, c5.body_len), *opt = NULL;
+	assert_true(asprintf(&opt, "-old '%s'", old) > 0);
+	audit_url(s.port, f.vkey, opt);
+	free(opt);
+	free(old);
+	t_resp_free(&t5);
+	t_resp_free(&b5);
+	t_resp_free(&c5);
+	assert_int_equal(srv_stop(&s, SIGTERM), 0);
+	fx_free(&f);
+}
+
+/* Another process appends to the served directory (log add): the server's
+ * next batch sees it, reloads and checks the tree, and goes on after it. */
+static void test_other_writer(void **state)
+{
+	(void)state;
+	struct fixture f;
+	fx_init(&f, 2);
+	struct srv_proc s;
+	char *extra[] = { "--token-file", f.tok, NULL };
+	assert_int_equal(srv_start(&s, f.log, extra, NULL, NULL), 0);
+	assert_int_equal(post_one(s.port, "served 2"), 2);
+	struct run r = t_sh("cd '%s' && printf 'outside' >x && '%s' log add log x x x", f.d, t_bin());
+	t_assert_clean_exit(&r, 0);
+	t_run_free(&r);
+	assert_int_equal(post_one(s.port, "served 6"), 6);
+	struct t_resp h = get_ok(s.port, "/checkpoint");
+	assert_non_null(strstr(h.body, "\n7\n"));
+	t_resp_free(&h);
+	/* A directory changed under the server to a different tree: refused. */
+	r = t_sh("cd '%s' && cp -a log mine && rm -rf log/tile log/.state/treeState log/.state/lastSigned "
+		 "log/checkpoint && mkdir e2 && echo other >e2/o && rm -rf other && "
+		 "'%s' log init other --origin example.com/served --key log.key >/dev/null && "
+		 "'%s' log add other e2/o e2/o e2/o e2/o e2/o e2/o e2/o e2/o >/dev/null && "
+		 "cp -a other/tile log/ && cp other/.state/treeState other/.state/lastSigned log/.state/ && "
+		 "cp other/checkpoint log/", f.d, t_bin(), t_bin());
+	t_assert_clean_exit(&r, 0);
+	t_run_free(&r);
+	h = t_http(s.port, "POST", "/add", TOKEN, "refused", 7);
+	assert_int_equal(h.status, 500);
+	assert_non_null(strstr(h.body, "not the ones this server committed"));
+	t_resp_free(&h);
+	assert_int_equal(srv_stop(&s, SIGTERM), 0);
+	fx_free(&f);
+}
+
 /* Usage errors and a token file others can read. */
 static void test_usage(void **state)
 {
@@ -623,6 +744,7 @@ int main(void)
 		cmocka_unit_test(test_bad_input),  cmocka_unit_test(test_overload),
 		cmocka_unit_test(test_rollback),   cmocka_unit_test(test_slow_clients),
 		cmocka_unit_test(test_client),     cmocka_unit_test(test_usage),
+		cmocka_unit_test(test_pruned_partials), cmocka_unit_test(test_other_writer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,8 +6,9 @@
  * ~10x slower), a server is started while 8 clients submit entries
  * concurrently, and killed with SIGKILL: in turn at each failpoint of the
  * append path (CVMF_CRASH_POINT=NAME:N, log/crash.c: sequencing, bundle and
- * tile writes, the files' sync and rename, the tree-state commit, the record
- * beside the key, lastSigned, and just before the answers are sent), N drawn
+ * tile writes, the batch's first round of fsyncs, the renames of the
+ * tree-state commit, the record beside the key and lastSigned, the removal of
+ * a full tile's partial tiles, and just before the answers are sent), N drawn
  * at random, or from outside after a random delay. The server is restarted
  * after each kill, and then:
  *   - it starts (it finishes or discards the interrupted batch);
@@ -29,8 +30,8 @@
 #define TOKEN "crash-test-token"
 #define NCLIENTS 8
 
-static const char *const points[] = { "sequence", "bundle", "tile",   "sync", "commit",
-				      "external", "signed", "ack",    NULL };
+static const char *const points[] = { "sequence", "bundle", "tile", "sync",  "commit",
+				      "external", "signed", "prune", "ack", NULL };
 #define NPOINTS (sizeof(points) / sizeof(points[0]))
 
 struct ack {
