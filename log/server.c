@@ -13,18 +13,22 @@
  * Write API: POST /add, "Authorization: Bearer TOKEN" (compared as SHA-256
  * digests with CRYPTO_memcmp), the raw entry as the body (<= 65535 bytes).
  * The connection is suspended while its entry waits; one thread integrates
- * every waiting entry as one batch through the log's append path
- * (tlg_log_append: one tree-state commit, one signed checkpoint), builds each
- * entry's tlog-proof and resumes the connections. The answer (200 and the
- * proof) is therefore sent only once the entry is durable and a signed
- * checkpoint covers it.
+ * every waiting entry as one batch through the log's writer (log/store.c,
+ * kept open: one commit, one signed checkpoint per batch), builds each
+ * entry's tlog-proof from the writer's edge and resumes the connections. The
+ * answer (200 and the proof) is therefore sent only once the entry is durable
+ * and a signed checkpoint covers it. Before a batch it lingers briefly for
+ * the clients of the last batches (group commit, linger()).
  *
- * Rollback: at each commit, before the checkpoint is signed, the committed
- * tree (origin, size, root) is recorded durably in KEY.tree-head beside the
- * log's key, outside the served directory. A tree smaller than the record, or
- * one whose first record.size leaves do not hash to its root, stops the append
- * before anything is signed; at start-up this refuses to serve a directory
- * restored from an old backup (tlog.md §6.3).
+ * Rollback: at each commit the committed tree (origin, size, root) is
+ * recorded durably in KEY.tree-head beside the log's key, outside the served
+ * directory, renamed between treeState and lastSigned. A tree smaller than
+ * the record, or one whose first record.size leaves do not hash to its root,
+ * stops the append before anything is signed; at start-up this refuses to
+ * serve a directory restored from an old backup (tlog.md §6.3).
+ *
+ * Partial tiles: the writer removes a full tile's partial tiles once it is
+ * committed; a request for one is answered with the full tile cut to size.
  *
  * Slow clients: an idle timeout (MHD_OPTION_CONNECTION_TIMEOUT), a limit on
  * connections, and a deadline per request: a request whose headers have not

@@ -12,16 +12,17 @@
  *   DIR/.state/lastSigned               the last checkpoint signed
  *   DIR/.state/lock                     flock(2): one writer at a time
  *
- * An append (one batch): entries are sequenced after the committed size, the
- * bundles and tiles they touch are written (temp file, fsync, rename, fsync of
- * the directory), the root is recomputed from the tiles on disk and checked to
- * extend the last signed checkpoint, the tree state is written (commit point),
- * then one checkpoint is signed, kept in lastSigned and published. Files above
- * the committed size are leftovers of a crashed batch, never referenced by a
- * signed checkpoint, and are overwritten. The private key never lives in DIR.
- * Single files (tree state, lastSigned, checkpoint, config) go through the common
- * writer with CMN_W_DURABLE; a batch's tiles and bundles through put_file() below,
- * which syncs them all at once, in parallel.
+ * An append (one batch, the writer below): entries are sequenced after the
+ * committed size on the right edge of the tree, held in memory; the bundles
+ * and tiles they touch are written in place (above the committed size nothing
+ * refers to them; a crashed batch's leftovers are replaced); the root is taken
+ * from the edge, signed in memory, and the commit's files (treeState,
+ * lastSigned) are written to temporaries; all are fsync'd in one parallel
+ * round with the directories that got new entries; the temporaries are
+ * renamed (the commit) and their directory fsync'd; then the checkpoint is
+ * published. A writer checks the whole tree against the state files when it
+ * loads it, and reloads whenever the state files are not the ones it left.
+ * The private key never lives in DIR.
  */
 #include <dirent.h>
 #include <errno.h>
