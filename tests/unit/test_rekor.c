@@ -323,12 +323,79 @@ static void test_submit(void **state)
 	cvmf_ctx_free(ctx);
 }
 
+/* `publish IMAGE --rekor` on a built, signed image: the envelope's digest is
+ * logged (the local Rekor checks the request), the answer is checked, and the
+ * Sigstore bundle written beside the image verifies offline. */
+static void test_publish_image(void **state)
+{
+	(void)state;
+	char *ovmf = t_shared_file("inputs/OVMF.fd"), *kernel = t_shared_file("inputs/vmlinuz-6.1.0-50");
+	if (!ovmf || !kernel) {
+		free(ovmf);
+		free(kernel);
+		skip();         /* the reason is printed by t_shared_file */
+	}
+	char *ao = realpath(ovmf, NULL), *ak = realpath(kernel, NULL), *d = t_tmpdir();
+	const char *b = t_bin();
+	struct run r = t_sh("cd '%s' && mkdir rootfs && printf '#!/bin/sh\\necho hi\\n' > rootfs/init && "
+			    "printf '[image]\\nname = t\\nversion = 1\\nsource-date-epoch = 1700000000\\n\\n"
+			    "[firmware]\\nsource = file:%s\\nrelease = 2022.11\\n\\n[kernel]\\nsource = file:%s\\n\\n"
+			    "[initrd]\\ntree = rootfs\\n\\n[cmdline]\\nvalue = console=ttyS0\\n\\n"
+			    "[snp]\\nkernel-hashes = no\\nvcpus = 1\\n' > t.recipe && "
+			    "'%s' build t.recipe -o out --lock --quiet >/dev/null && "
+			    "'%s' key generate --type ecdsa-p384 -o rel.key >/dev/null && "
+			    "'%s' sign out/t-1 --key rel.key >/dev/null",
+			    d, ao, ak, b, b, b);
+	t_assert_clean_exit(&r, 0);
+	t_run_free(&r);
+	cvmf_ctx *ctx = cvmf_ctx_new();
+	struct cmn_key *logkey = NULL;
+	char *vkey = NULL, *envp = NULL;
+	assert_int_equal(cmn_key_generate(ctx, CMN_KEY_ED25519, &logkey), 0);
+	assert_int_equal(tlg_vkey_format(ctx, "rekor.test/shard", TLG_SIG_ED25519,
+					 cmn_key_pkey(logkey), &vkey), 0);
+	assert_true(asprintf(&envp, "%s/out/t-1/measurements.dsse.json", d) > 0);
+	char *env = t_slurp(envp, NULL);
+	int port;
+	struct fake f = { .lfd = listen_any(&port), .stmt = env, .logkey = logkey,
+			  .origin = "rekor.test/shard" };
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, fake_rekor, &f), 0);
+	r = t_sh("cd '%s' && '%s' publish out/t-1 --rekor http://127.0.0.1:%d --key rel.key "
+		 "--rekor-key '%s'", d, b, port, vkey);
+	pthread_join(t, NULL);
+	if (f.problem[0])
+		fail_msg("the request does not fit the Rekor v2 API: %s", f.problem);
+	t_assert_clean_exit(&r, 0);
+	assert_non_null(strstr(r.out, "out/t-1: entry 0 of the Rekor log at http://127.0.0.1:"));
+	assert_non_null(strstr(r.out, "bundle out/t-1.sigstore.json"));
+	t_run_free(&r);
+	r = t_sh("cd '%s' && '%s' log verify out/t-1.sigstore.json --rekor-key '%s' --entry "
+		 "out/t-1/measurements.dsse.json", d, b, vkey);
+	t_assert_clean_exit(&r, 0);
+	assert_non_null(strstr(r.out, "logs its digest, and the logged key signed the statement"));
+	t_run_free(&r);
+	close(f.lfd);
+	cmn_key_free(logkey);
+	cvmf_ctx_free(ctx);
+	t_rmrf(d);
+	free(d);
+	free(env);
+	free(envp);
+	free(vkey);
+	free(ao);
+	free(ak);
+	free(ovmf);
+	free(kernel);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fixture),
 		cmocka_unit_test(test_submit),
+		cmocka_unit_test(test_publish_image),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
