@@ -28,7 +28,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/file.h>
@@ -36,341 +35,13 @@
 #include <unistd.h>
 
 #include "common/key.h"
+#include "common/fileset.h"
 #include "common/write.h"
 #include "common/encode.h"
 #include "log/tlog.h"
 
 #define STATE_VERSION "cvmforge-tlog 1\n"
 #define LEVELS 8                        /* 8 levels of 8 bits cover 2^64 leaves */
-
-/* ---- durable files ---- */
-
-/*
- * A batch's files reach the disk in two rounds of fsyncs, each run in
- * parallel by a pool of threads, so the device sees the flushes together
- * instead of one after another:
- *   - tiles and bundles are written in place, at their names: they lie above
- *     the committed size, where no checkpoint refers to them, nothing serves
- *     them, and a crashed batch's leftovers are replaced; the state files of
- *     the commit are written to temporaries beside their names;
- *   - round 1 fsyncs all of them, and every directory that got a new entry;
- *   - the temporaries are renamed over their names, in order;
- *   - round 2 fsyncs the directories of the renamed files.
- * The commit's renames therefore never reach the disk before the tiles they
- * refer to.
- */
-struct pending {
-	char *tmp;                      /* NULL: written in place */
-	char *path;
-	int fd;
-	const char *point;              /* crash point reached right after its rename */
-};
-
-struct fileset {
-	struct pending *f;
-	size_t nf;
-	char **dirs;                    /* directories to fsync */
-	size_t nd;
-};
-
-static void fileset_free(struct fileset *s)
-{
-	for (size_t i = 0; i < s->nf; i++) {
-		if (s->f[i].fd >= 0)
-			close(s->f[i].fd);
-		if (s->f[i].tmp)
-			unlink(s->f[i].tmp);
-		free(s->f[i].tmp);
-		free(s->f[i].path);
-	}
-	for (size_t i = 0; i < s->nd; i++)
-		free(s->dirs[i]);
-	free(s->f);
-	free(s->dirs);
-	memset(s, 0, sizeof(*s));
-}
-
-static int add_dir(cvmf_ctx *ctx, struct fileset *s, const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	const char *dir = slash ? path : ".";
-	size_t len = slash ? (size_t)(slash - path) : 1;
-	if (slash && len == 0)
-		len = 1;        /* "/name" */
-	for (size_t i = 0; i < s->nd; i++)
-		if (strlen(s->dirs[i]) == len && !memcmp(s->dirs[i], dir, len))
-			return 0;
-	char **nv = realloc(s->dirs, (s->nd + 1) * sizeof(*nv));
-	if (!nv)
-		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
-	s->dirs = nv;
-	if (!(s->dirs[s->nd] = strndup(dir, len)))
-		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
-	s->nd++;
-	return 0;
-}
-
-/* The fsyncs of a round, shared out to a pool of threads that lives as long
- * as the writer. */
-#define POOL_THREADS 7
-struct sync_item {
-	int fd;                         /* or -1 and dir */
-	const char *dir;
-	const char *name;               /* for the error */
-	int err;
-};
-
-struct syncpool {
-	pthread_mutex_t mu;
-	pthread_cond_t go, done;
-	struct sync_item *items;
-	size_t n, next, finished;
-	bool quit;
-	pthread_t t[POOL_THREADS];
-	unsigned nt;
-};
-
-static void item_sync(struct sync_item *it)
-{
-	int fd = it->fd;
-	if (fd < 0 && (fd = open(it->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		it->err = errno;
-		return;
-	}
-	it->err = fsync(fd) ? errno : 0;
-	if (fd != it->fd)
-		close(fd);
-}
-
-/* Take and run items until none is left; called with mu held, returns with it. */
-static void pool_work(struct syncpool *p)
-{
-	while (p->next < p->n) {
-		struct sync_item *it = &p->items[p->next++];
-		pthread_mutex_unlock(&p->mu);
-		item_sync(it);
-		pthread_mutex_lock(&p->mu);
-		if (++p->finished == p->n)
-			pthread_cond_broadcast(&p->done);
-	}
-}
-
-static void *pool_thread(void *arg)
-{
-	struct syncpool *p = arg;
-	pthread_mutex_lock(&p->mu);
-	while (!p->quit) {
-		pool_work(p);
-		if (!p->quit)
-			pthread_cond_wait(&p->go, &p->mu);
-	}
-	pthread_mutex_unlock(&p->mu);
-	return NULL;
-}
-
-static struct syncpool *pool_new(void)
-{
-	struct syncpool *p = calloc(1, sizeof(*p));
-	if (!p)
-		return NULL;
-	pthread_mutex_init(&p->mu, NULL);
-	pthread_cond_init(&p->go, NULL);
-	pthread_cond_init(&p->done, NULL);
-	for (unsigned i = 0; i < POOL_THREADS; i++)
-		if (pthread_create(&p->t[p->nt], NULL, pool_thread, p) == 0)
-			p->nt++;
-	return p;       /* without threads, the caller does the work alone */
-}
-
-static void pool_free(struct syncpool *p)
-{
-	if (!p)
-		return;
-	pthread_mutex_lock(&p->mu);
-	p->quit = true;
-	pthread_cond_broadcast(&p->go);
-	pthread_mutex_unlock(&p->mu);
-	for (unsigned i = 0; i < p->nt; i++)
-		pthread_join(p->t[i], NULL);
-	pthread_mutex_destroy(&p->mu);
-	pthread_cond_destroy(&p->go);
-	pthread_cond_destroy(&p->done);
-	free(p);
-}
-
-static void pool_run(struct syncpool *p, struct sync_item *items, size_t n)
-{
-	pthread_mutex_lock(&p->mu);
-	p->items = items;
-	p->n = n;
-	p->next = p->finished = 0;
-	pthread_cond_broadcast(&p->go);
-	pool_work(p);   /* this thread works too */
-	while (p->finished < p->n)
-		pthread_cond_wait(&p->done, &p->mu);
-	p->items = NULL;
-	p->n = p->next = p->finished = 0;
-	pthread_mutex_unlock(&p->mu);
-}
-
-/* One round: fsync every file of the sets (whose fds are then closed) and
- * every directory they named. */
-static int sync_round(cvmf_ctx *ctx, struct syncpool *p, struct fileset *const *sets,
-		      size_t nsets)
-{
-	size_t n = 0, k = 0;
-	for (size_t i = 0; i < nsets; i++)
-		n += sets[i]->nf + sets[i]->nd;
-	if (!n)
-		return 0;
-	struct sync_item *it = calloc(n, sizeof(*it));
-	if (!it)
-		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
-	for (size_t i = 0; i < nsets; i++) {
-		for (size_t j = 0; j < sets[i]->nf; j++)
-			if (sets[i]->f[j].fd >= 0)
-				it[k++] = (struct sync_item){ sets[i]->f[j].fd, NULL,
-							      sets[i]->f[j].path, 0 };
-		for (size_t j = 0; j < sets[i]->nd; j++)
-			it[k++] = (struct sync_item){ -1, sets[i]->dirs[j], sets[i]->dirs[j], 0 };
-	}
-	pool_run(p, it, k);
-	int r = 0;
-	for (size_t i = 0; i < k && !r; i++)
-		if (it[i].err)
-			r = cmn_error(ctx, CVMF_E_IO, "log: cannot sync '%s': %s", it[i].name,
-				       strerror(it[i].err));
-	free(it);
-	for (size_t i = 0; i < nsets; i++) {
-		for (size_t j = 0; j < sets[i]->nd; j++)
-			free(sets[i]->dirs[j]);
-		sets[i]->nd = 0;
-		for (size_t j = 0; j < sets[i]->nf; j++) {
-			struct pending *f = &sets[i]->f[j];
-			if (f->fd >= 0 && close(f->fd) != 0 && !r)
-				r = cmn_error(ctx, CVMF_E_IO, "log: cannot write '%s': %s", f->path,
-					       strerror(errno));
-			f->fd = -1;
-		}
-	}
-	return r;
-}
-
-/* Rename the set's temporaries over their names, in the order they were
- * added, then fsync their directories (round 2). */
-static int rename_round(cvmf_ctx *ctx, struct syncpool *p, struct fileset *s)
-{
-	int r = 0;
-	for (size_t i = 0; i < s->nf && !r; i++) {
-		struct pending *f = &s->f[i];
-		if (!f->tmp)
-			continue;
-		if (rename(f->tmp, f->path) != 0) {
-			r = cmn_error(ctx, CVMF_E_IO, "log: cannot rename '%s' to '%s': %s", f->tmp,
-				       f->path, strerror(errno));
-			break;
-		}
-		free(f->tmp);
-		f->tmp = NULL;
-		if (f->point)
-			tlg_crash_point(f->point);
-		r = add_dir(ctx, s, f->path);
-	}
-	struct fileset *one = s;
-	if (!r)
-		r = sync_round(ctx, p, &one, 1);
-	fileset_free(s);
-	return r;
-}
-
-/* Create path's parent directories; each directory that gets a new entry is
- * fsync'd in round 1. */
-static int make_parents(cvmf_ctx *ctx, const char *path, struct fileset *s)
-{
-	const char *slash = strrchr(path, '/');
-	if (!slash)
-		return 0;
-	struct stat st;
-	char *parent = strndup(path, (size_t)(slash - path));
-	if (!parent)
-		return cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
-	int r = 0;
-	if (stat(parent, &st) != 0) {
-		r = make_parents(ctx, parent, s);
-		if (!r && mkdir(parent, 0755) != 0 && errno != EEXIST)
-			r = cmn_error(ctx, CVMF_E_IO, "log: cannot create directory '%s': %s",
-				       parent, strerror(errno));
-		if (!r)
-			r = add_dir(ctx, s, parent);
-	} else if (!S_ISDIR(st.st_mode)) {
-		r = cmn_error(ctx, CVMF_E_IO, "log: '%s' is in the way (not a directory)", parent);
-	}
-	free(parent);
-	return r;
-}
-
-/* Write a whole file, its fd kept for round 1: in place (a new file at path:
- * whatever was there, a leftover or a planted link, is removed first), or to
- * a temporary beside path, renamed over it in round 2. */
-static int put_file(cvmf_ctx *ctx, const char *path, const void *buf, size_t len, mode_t mode,
-		    bool in_place, const char *point, struct fileset *s)
-{
-	struct pending f = { NULL, NULL, -1, point };
-	const char *slash = strrchr(path, '/');
-	int r = 0;
-	if ((r = make_parents(ctx, path, s)))
-		goto out;
-	if (!(f.path = strdup(path))) {
-		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
-		goto out;
-	}
-	if (!in_place && asprintf(&f.tmp, "%.*s/.tmp-%ld-%s", slash ? (int)(slash - path) : 1,
-				  slash ? path : ".", (long)getpid(), slash ? slash + 1 : path) < 0) {
-		f.tmp = NULL;
-		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
-		goto out;
-	}
-	const char *name = f.tmp ? f.tmp : path;
-	int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
-	f.fd = open(name, flags, mode);
-	if (f.fd < 0 && errno == EEXIST && unlink(name) == 0)
-		f.fd = open(name, flags, mode);
-	if (f.fd < 0) {
-		r = cmn_error(ctx, CVMF_E_IO, "log: cannot create '%s': %s", name, strerror(errno));
-		goto out;
-	}
-	if (in_place && (r = add_dir(ctx, s, path)))   /* a new entry there */
-		goto out;
-	for (size_t off = 0; off < len;) {
-		ssize_t w = write(f.fd, (const char *)buf + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			r = cmn_error(ctx, CVMF_E_IO, "log: cannot write '%s': %s", path,
-				       w < 0 ? strerror(errno) : "short write");
-			goto out;
-		}
-		off += (size_t)w;
-	}
-	/* Start the write-back now; the fsync later waits for less. */
-	sync_file_range(f.fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-	struct pending *nf = realloc(s->f, (s->nf + 1) * sizeof(*nf));
-	if (!nf) {
-		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
-		goto out;
-	}
-	s->f = nf;
-	s->f[s->nf++] = f;
-	f = (struct pending){ NULL, NULL, -1, NULL };
-out:
-	if (f.fd >= 0)
-		close(f.fd);
-	if (f.tmp)
-		unlink(f.tmp);
-	free(f.tmp);
-	free(f.path);
-	return r;
-}
 
 /* Read a whole small file; *ret is NUL-terminated. -ENOENT-like: CVMF_E_IO. */
 static int get_file(cvmf_ctx *ctx, const char *what, const char *path, size_t max,
@@ -1125,7 +796,7 @@ struct batch {
 	unsigned bun_n;
 	bool bun_dirty;
 	uint64_t size;
-	struct fileset ds;
+	struct cmn_fileset ds;
 	struct full_tile {
 		int level;
 		uint64_t index;
@@ -1140,7 +811,7 @@ static int write_tile(struct batch *b, int level, uint64_t index, unsigned w, co
 	tlg_tile_path(rel, sizeof(rel), level, index, w);
 	if (!(p = path_join(b->dir, rel)))
 		return cmn_error(b->ctx, CVMF_E_NOMEM, "out of memory");
-	int r = put_file(b->ctx, p, data, len, 0644, true, NULL, &b->ds);
+	int r = cmn_fileset_put(b->ctx, &b->ds, p, data, len, 0644, true, NULL);
 	free(p);
 	if (!r && w == TLG_TILE_WIDTH) {
 		struct full_tile *nf = realloc(b->full, (b->nfull + 1) * sizeof(*nf));
@@ -1369,7 +1040,7 @@ struct tlg_writer {
 	size_t ts_len, ls_len;
 	bool fresh;                     /* the edge and the cache match the files */
 	unsigned flags;                 /* TLG_W_* */
-	struct syncpool *pool;
+	struct cmn_syncpool *pool;
 	tlg_commit_fn hook;
 	void *user;
 };
@@ -1442,7 +1113,7 @@ static int writer_load(cvmf_ctx *ctx, struct tlg_writer *w)
 	if ((r = tlg_log_open(ctx, w->dir, true, &w->l)) ||
 	    (r = load_key(ctx, w->l->key_path, w->l->origin, &w->k)))
 		return r;
-	fileset_free(&b->ds);
+	cmn_fileset_free(&b->ds);
 	sweep_temps(w->l->state);
 	for (unsigned L = 0; L < LEVELS; L++)
 		b->lv[L].dirty = false;
@@ -1480,7 +1151,7 @@ int tlg_writer_open(cvmf_ctx *ctx, const char *dir, unsigned flags, tlg_commit_f
 		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
-	if (!(w->pool = pool_new())) {
+	if (!(w->pool = cmn_syncpool_new())) {
 		r = cmn_error(ctx, CVMF_E_NOMEM, "out of memory");
 		goto out;
 	}
@@ -1503,9 +1174,9 @@ void tlg_writer_close(struct tlg_writer *w)
 	if (!w)
 		return;
 	writer_forget(w);
-	pool_free(w->pool);
+	cmn_syncpool_free(w->pool);
 	if (w->b) {
-		fileset_free(&w->b->ds);
+		cmn_fileset_free(&w->b->ds);
 		free(w->b->full);
 		free(w->b->bun);
 		free(w->b);
@@ -1589,7 +1260,7 @@ static int writer_batch(cvmf_ctx *ctx, struct tlg_writer *w, const uint8_t *cons
 	struct tlg_log *l = w->l;
 	struct batch *b = w->b;
 	struct edge_nodes en = { ctx, b, NULL, NULL };
-	struct fileset g1 = { 0 }, g2 = { 0 };  /* treeState; the hook's file, lastSigned */
+	struct cmn_fileset g1 = { 0 }, g2 = { 0 };  /* treeState; the hook's file, lastSigned */
 	char *text = NULL, *note = NULL, *ts_path = NULL, *ls_path = NULL;
 	struct tlg_commit c = { 0 };
 	uint8_t root[TLG_HASH];
@@ -1626,19 +1297,22 @@ static int writer_batch(cvmf_ctx *ctx, struct tlg_writer *w, const uint8_t *cons
 	/* One set, renamed in order, when the hook's file is on the file system
 	 * of treeState (renames reach the disk in order); else treeState first,
 	 * its directory synced, then the others. */
-	struct fileset *gt = c.also_path && !same_fs(c.also_path, l->state) ? &g1 : &g2;
-	if (commit && (r = put_file(ctx, ts_path, text, strlen(text), 0600, false, "commit", gt)))
+	struct cmn_fileset *gt = c.also_path && !same_fs(c.also_path, l->state) ? &g1 : &g2;
+	if (commit &&
+	    (r = cmn_fileset_put(ctx, gt, ts_path, text, strlen(text), 0600, false, "commit")))
 		goto out;
-	if (c.also_path && (r = put_file(ctx, c.also_path, c.also_text, strlen(c.also_text), 0600,
-					 false, "external", &g2)))
+	if (c.also_path && (r = cmn_fileset_put(ctx, &g2, c.also_path, c.also_text,
+						strlen(c.also_text), 0600, false, "external")))
 		goto out;
-	if (sign && (r = put_file(ctx, ls_path, note, strlen(note), 0600, false, "signed", &g2)))
+	if (sign &&
+	    (r = cmn_fileset_put(ctx, &g2, ls_path, note, strlen(note), 0600, false, "signed")))
 		goto out;
-	struct fileset *round1[] = { &b->ds, &g1, &g2 };
-	if ((r = sync_round(ctx, w->pool, round1, 3)))
+	struct cmn_fileset *round1[] = { &b->ds, &g1, &g2 };
+	if ((r = cmn_fileset_sync(ctx, w->pool, round1, 3)))
 		goto out;
 	tlg_crash_point("sync");
-	if ((r = rename_round(ctx, w->pool, &g1)) || (r = rename_round(ctx, w->pool, &g2)))
+	if ((r = cmn_fileset_commit(ctx, w->pool, &g1, tlg_crash_point)) ||
+	    (r = cmn_fileset_commit(ctx, w->pool, &g2, tlg_crash_point)))
 		goto out;
 	if (!sign) {            /* nothing new: the published checkpoint may be behind */
 		if ((r = republish(ctx, l)))
@@ -1669,9 +1343,9 @@ static int writer_batch(cvmf_ctx *ctx, struct tlg_writer *w, const uint8_t *cons
 done:
 	*ret_first = first;
 out:
-	fileset_free(&b->ds);
-	fileset_free(&g1);
-	fileset_free(&g2);
+	cmn_fileset_free(&b->ds);
+	cmn_fileset_free(&g1);
+	cmn_fileset_free(&g2);
 	tlg_tiles_free(en.t);
 	free(c.also_text);
 	free(text);

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 
 #include "tests/unit/testlib.h"
+#include "common/fileset.h"
 #include "common/write.h"
 
 static void test_regular_replaced_whole(void **state)
@@ -420,6 +421,84 @@ static void test_tmpdir_lock_and_sweep(void **state)
 	free(dir);
 }
 
+/* common/fileset.c: files in place and temporaries synced in one round, the
+ * temporaries renamed in order (the callback sees each after its rename), a
+ * link planted at an in-place path removed, not written through; a set freed
+ * before its commit leaves no temporary. */
+static char tags_seen[64];
+
+static void note_tag(const char *tag)
+{
+	strncat(tags_seen, tag, sizeof(tags_seen) - strlen(tags_seen) - 1);
+}
+
+static void test_fileset(void **state)
+{
+	(void)state;
+	char *d = t_tmpdir(), *p = NULL, *link = NULL, *outside = NULL, *a = NULL, *b = NULL;
+	cvmf_ctx *ctx = cvmf_ctx_new();
+	struct cmn_syncpool *pool = cmn_syncpool_new();
+	assert_non_null(pool);
+	assert_true(asprintf(&p, "%s/x/y/data", d) > 0);
+	assert_true(asprintf(&outside, "%s/outside", d) > 0);
+	assert_true(asprintf(&link, "%s/x/link", d) > 0);
+	assert_true(asprintf(&a, "%s/a", d) > 0);
+	assert_true(asprintf(&b, "%s/b", d) > 0);
+	free(t_write(d, "outside", "keep", 4));
+	free(t_write(d, "a", "old a", 5));
+	struct run mk = t_sh("mkdir '%s/x'", d);
+	t_assert_clean_exit(&mk, 0);
+	t_run_free(&mk);
+	assert_int_equal(symlink(outside, link), 0);
+	struct cmn_fileset data = { 0 }, commit = { 0 };
+	assert_int_equal(cmn_fileset_put(ctx, &data, p, "tile", 4, 0644, true, NULL), 0);
+	assert_int_equal(cmn_fileset_put(ctx, &data, link, "in place", 8, 0644, true, NULL), 0);
+	assert_int_equal(cmn_fileset_put(ctx, &commit, a, "new a", 5, 0600, false, "A"), 0);
+	assert_int_equal(cmn_fileset_put(ctx, &commit, b, "new b", 5, 0600, false, "B"), 0);
+	/* Nothing renamed yet: the names still hold the old bytes. */
+	size_t len = 0;
+	char *got = t_slurp(a, &len);
+	assert_memory_equal(got, "old a", 5);
+	free(got);
+	assert_int_equal(access(b, F_OK), -1);
+	struct cmn_fileset *round1[] = { &data, &commit };
+	assert_int_equal(cmn_fileset_sync(ctx, pool, round1, 2), 0);
+	assert_int_equal(cmn_fileset_commit(ctx, pool, &commit, note_tag), 0);
+	assert_string_equal(tags_seen, "AB");
+	got = t_slurp(a, &len);
+	assert_memory_equal(got, "new a", 5);
+	free(got);
+	got = t_slurp(p, &len);
+	assert_memory_equal(got, "tile", 4);
+	free(got);
+	struct stat st;
+	assert_int_equal(lstat(link, &st), 0);
+	assert_true(S_ISREG(st.st_mode));       /* the link was replaced */
+	got = t_slurp(outside, &len);
+	assert_memory_equal(got, "keep", 4);    /* and its target untouched */
+	free(got);
+	cmn_fileset_free(&data);
+	/* Freed before its commit: the temporary is gone, the name unchanged. */
+	struct cmn_fileset gone = { 0 };
+	assert_int_equal(cmn_fileset_put(ctx, &gone, a, "never", 5, 0600, false, NULL), 0);
+	cmn_fileset_free(&gone);
+	struct run r = t_sh("ls -A '%s' | grep -c '^\\.tmp-' || true", d);
+	assert_string_equal(r.out, "0\n");
+	t_run_free(&r);
+	got = t_slurp(a, &len);
+	assert_memory_equal(got, "new a", 5);
+	free(got);
+	cmn_syncpool_free(pool);
+	cvmf_ctx_free(ctx);
+	t_rmrf(d);
+	free(d);
+	free(p);
+	free(link);
+	free(outside);
+	free(a);
+	free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -433,6 +512,7 @@ int main(void)
 		cmocka_unit_test(test_failures_leave_no_temporary),
 		cmocka_unit_test(test_registered_temporaries_removed),
 		cmocka_unit_test(test_tmpdir_lock_and_sweep),
+		cmocka_unit_test(test_fileset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
