@@ -698,12 +698,17 @@ static enum MHD_Result on_add(struct srv *s, struct MHD_Connection *c, struct re
 	return MHD_YES;
 }
 
+/* The request context of a GET or HEAD (POST /add has a struct req). */
+static char read_request;
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
 			       const char *method, const char *version, const char *upload,
 			       size_t *upload_size, void **con_cls)
 {
 	struct srv *s = cls;
 	(void)version;
+	if (*con_cls == &read_request)
+		return serve_read(s, c, url);   /* the second call of a GET or HEAD */
 	if (*con_cls)
 		return on_add(s, c, *con_cls, upload, upload_size);
 	const union MHD_ConnectionInfo *ci =
@@ -750,7 +755,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 					   "method %s not allowed: the log is read with GET\n", method);
 		return reply_error(c, MHD_HTTP_NOT_FOUND, "not found\n");
 	}
-	return serve_read(s, c, url);
+	/* Answered at the next call: libmicrohttpd 0.9.75 closes the connection
+	 * after a response queued at the first call (the headers only), since a
+	 * body might follow; from the second call on it keeps it open. */
+	*con_cls = &read_request;
+	return MHD_YES;
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -768,8 +777,10 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		clock_gettime(CLOCK_MONOTONIC, &k->since);
 		pthread_mutex_unlock(&s->mu);
 	}
-	if (!q)
+	if (!q || *con_cls == &read_request) {
+		*con_cls = NULL;
 		return;
+	}
 	free(q->body);
 	free(q->res_body);
 	free(q);

@@ -1109,6 +1109,7 @@ static int writer_load(cvmf_ctx *ctx, struct tlg_writer *w)
 	struct batch *b = w->b;
 	uint8_t root[TLG_HASH];
 	int r = 0;
+	b->ctx = ctx;           /* errors of this call go to its caller's context */
 	writer_forget(w);
 	if ((r = tlg_log_open(ctx, w->dir, true, &w->l)) ||
 	    (r = load_key(ctx, w->l->key_path, w->l->origin, &w->k)))

@@ -710,6 +710,51 @@ static void test_other_writer(void **state)
 	fx_free(&f);
 }
 
+/* Reads keep the connection open: three requests on one connection, each
+ * answer read by its Content-Length, none with "Connection: close". */
+static void test_keep_alive(void **state)
+{
+	(void)state;
+	struct fixture f;
+	fx_init(&f, 3);
+	struct srv_proc s;
+	assert_int_equal(srv_start(&s, f.log, NULL, NULL, NULL), 0);
+	int fd = t_connect(s.port);
+	assert_true(fd >= 0);
+	const char *paths[] = { "/checkpoint", "/tile/0/000.p/3", "/nothing" };
+	const int want[] = { 200, 200, 404 };
+	for (int i = 0; i < 3; i++) {
+		char req[128], buf[8192];
+		int rl = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+				  paths[i]);
+		assert_int_equal(send(fd, req, (size_t)rl, MSG_NOSIGNAL), rl);
+		size_t n = 0;
+		char *end = NULL;
+		long cl = -1;
+		while (!end || n < (size_t)(end - buf) + 4 + (size_t)cl) {
+			ssize_t got = recv(fd, buf + n, sizeof(buf) - 1 - n, 0);
+			if (got <= 0)
+				fail_msg("GET %s, request %d on one connection: closed after %zu bytes",
+					 paths[i], i + 1, n);
+			n += (size_t)got;
+			buf[n] = '\0';
+			if (!end && (end = strstr(buf, "\r\n\r\n"))) {
+				const char *h = strcasestr(buf, "\r\nContent-Length:");
+				assert_non_null(h);
+				cl = strtol(h + 17, NULL, 10);
+			}
+		}
+		int status = 0;
+		assert_int_equal(sscanf(buf, "HTTP/1.1 %d", &status), 1);
+		assert_int_equal(status, want[i]);
+		*end = '\0';
+		assert_null(strcasestr(buf, "Connection: close"));
+	}
+	close(fd);
+	assert_int_equal(srv_stop(&s, SIGTERM), 0);
+	fx_free(&f);
+}
+
 /* Usage errors and a token file others can read. */
 static void test_usage(void **state)
 {
@@ -745,6 +790,7 @@ int main(void)
 		cmocka_unit_test(test_rollback),   cmocka_unit_test(test_slow_clients),
 		cmocka_unit_test(test_client),     cmocka_unit_test(test_usage),
 		cmocka_unit_test(test_pruned_partials), cmocka_unit_test(test_other_writer),
+		cmocka_unit_test(test_keep_alive),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
