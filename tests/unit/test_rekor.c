@@ -329,23 +329,15 @@ static void test_submit(void **state)
 static void test_publish_image(void **state)
 {
 	(void)state;
-	char *ovmf = t_shared_file("inputs/OVMF.fd"), *kernel = t_shared_file("inputs/vmlinuz-6.1.0-50");
-	if (!ovmf || !kernel) {
-		free(ovmf);
-		free(kernel);
-		skip();         /* the reason is printed by t_shared_file */
+	char *d = t_tmpdir(), *img = t_small_image(d, "[snp]\nkernel-hashes = no\nvcpus = 1\n");
+	if (!img) {
+		t_rmrf(d);
+		free(d);
+		skip();         /* the reason is printed by t_small_image */
 	}
-	char *ao = realpath(ovmf, NULL), *ak = realpath(kernel, NULL), *d = t_tmpdir();
 	const char *b = t_bin();
-	struct run r = t_sh("cd '%s' && mkdir rootfs && printf '#!/bin/sh\\necho hi\\n' > rootfs/init && "
-			    "printf '[image]\\nname = t\\nversion = 1\\nsource-date-epoch = 1700000000\\n\\n"
-			    "[firmware]\\nsource = file:%s\\nrelease = 2022.11\\n\\n[kernel]\\nsource = file:%s\\n\\n"
-			    "[initrd]\\ntree = rootfs\\n\\n[cmdline]\\nvalue = console=ttyS0\\n\\n"
-			    "[snp]\\nkernel-hashes = no\\nvcpus = 1\\n' > t.recipe && "
-			    "'%s' build t.recipe -o out --lock --quiet >/dev/null && "
-			    "'%s' key generate --type ecdsa-p384 -o rel.key >/dev/null && "
-			    "'%s' sign out/t-1 --key rel.key >/dev/null",
-			    d, ao, ak, b, b, b);
+	struct run r = t_sh("cd '%s' && '%s' key generate --type ecdsa-p384 -o rel.key >/dev/null && "
+			    "'%s' sign out/t-1 --key rel.key >/dev/null", d, b, b);
 	t_assert_clean_exit(&r, 0);
 	t_run_free(&r);
 	cvmf_ctx *ctx = cvmf_ctx_new();
@@ -383,10 +375,7 @@ static void test_publish_image(void **state)
 	free(env);
 	free(envp);
 	free(vkey);
-	free(ao);
-	free(ak);
-	free(ovmf);
-	free(kernel);
+	free(img);
 }
 
 int main(void)
