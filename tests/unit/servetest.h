@@ -131,7 +131,9 @@ static inline void t_resp_free(struct t_resp *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* Send req (len bytes) as is, read the answer to the end of the stream. */
+/* Send req (len bytes) as is, read one answer: to its Content-Length (none
+ * after a HEAD), or to the end of the stream when it has none. The server
+ * may keep the connection open. */
 static inline struct t_resp t_http_raw(int port, const void *req, size_t len)
 {
 	struct t_resp r = { 0 };
@@ -146,6 +148,7 @@ static inline struct t_resp t_http_raw(int port, const void *req, size_t len)
 	}
 	size_t cap = 1 << 16, n = 0;
 	char *b = malloc(cap);
+	bool head_req = len >= 5 && !memcmp(req, "HEAD ", 5);
 	for (;;) {
 		if (n + 1 >= cap)
 			b = realloc(b, cap *= 2);
@@ -153,6 +156,16 @@ static inline struct t_resp t_http_raw(int port, const void *req, size_t len)
 		if (got <= 0)
 			break;
 		n += (size_t)got;
+		b[n] = '\0';
+		const char *end = strstr(b, "\r\n\r\n"), *cl = NULL;
+		if (end) {
+			for (const char *h = b; h && h < end && !cl; h = strstr(h + 2, "\r\n"))
+				if (!strncasecmp(h, "\r\nContent-Length:", 17))
+					cl = h + 17;
+			if (cl && n >= (size_t)(end + 4 - b) +
+					  (head_req ? 0 : strtoull(cl, NULL, 10)))
+				break;
+		}
 	}
 	close(fd);
 	b[n] = '\0';
