@@ -410,15 +410,16 @@ static int read_pruned(struct srv *s, int level, uint64_t index, unsigned w, uin
 	int e = read_under(s, full, MAX_BUNDLE, &b, &len);
 	if (e)
 		return e;
-	unsigned i = 0;
-	if (level != TLG_LEVEL_ENTRIES) {
-		cut = (size_t)w * TLG_HASH;
-		i = w;
+	if (level == TLG_LEVEL_ENTRIES) {
+		cvmf_ctx *q = cvmf_ctx_new();   /* the reason is not sent */
+		int r = q ? tlg_bundle_cut(q, full, b, len, w, &cut) : CVMF_E_NOMEM;
+		cvmf_ctx_free(q);
+		if (r)
+			cut = SIZE_MAX;
 	} else {
-		for (; i < w && cut + 2 <= len; i++)
-			cut += 2 + ((size_t)b[cut] << 8 | b[cut + 1]);
+		cut = (size_t)w * TLG_HASH;
 	}
-	if (i < w || cut > len) {       /* the full file is not what it should be */
+	if (cut > len) {        /* the full file is not what it should be */
 		free(b);
 		return -EIO;
 	}

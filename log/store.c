@@ -212,6 +212,19 @@ static int bundle_entries(cvmf_ctx *ctx, const char *what, const uint8_t *b, siz
 	return 0;
 }
 
+int tlg_bundle_cut(cvmf_ctx *ctx, const char *what, const uint8_t *b, size_t len, unsigned w,
+		   size_t *ret_len)
+{
+	const uint8_t *starts[TLG_TILE_WIDTH];
+	size_t lens[TLG_TILE_WIDTH];
+	if (w < 1 || w > TLG_TILE_WIDTH)
+		return cmn_error(ctx, CVMF_E_INVAL, "%s: no partial bundle of width %u", what, w);
+	int r = bundle_entries(ctx, what, b, len, TLG_TILE_WIDTH, starts, lens);
+	if (!r)
+		*ret_len = (size_t)(starts[w - 1] + lens[w - 1] - b);
+	return r;
+}
+
 static int read_bundle(cvmf_ctx *ctx, const char *dir, uint64_t bindex, unsigned w,
 		       uint8_t **ret, size_t *ret_len, char **ret_path)
 {
@@ -242,13 +255,8 @@ int tlg_read_bundle(cvmf_ctx *ctx, const char *dir, uint64_t bindex, uint64_t si
 	int r = read_bundle(ctx, dir, bindex, w, &b, &len, &path);
 	if (r == CVMF_E_IO && w < TLG_TILE_WIDTH) {     /* partial gone: the full bundle */
 		r = read_bundle(ctx, dir, bindex, TLG_TILE_WIDTH, &b, &len, &path);
-		if (!r) {
-			const uint8_t *s2[256];
-			size_t l2[256];
-			r = bundle_entries(ctx, path, b, len, TLG_TILE_WIDTH, s2, l2);
-			if (!r)   /* only the first w entries are ours */
-				len = (size_t)(s2[w - 1] + l2[w - 1] - b);
-		}
+		if (!r)   /* only the first w entries are ours */
+			r = tlg_bundle_cut(ctx, path, b, len, w, &len);
 	}
 	if (!r)
 		r = bundle_entries(ctx, path, b, len, w, starts, lens);
@@ -1381,11 +1389,6 @@ int tlg_writer_append(cvmf_ctx *ctx, struct tlg_writer *w, const uint8_t *const 
 uint64_t tlg_writer_size(const struct tlg_writer *w)
 {
 	return w->l ? w->l->signed_size : 0;
-}
-
-const char *tlg_writer_note(const struct tlg_writer *w)
-{
-	return w->l ? w->l->signed_note : NULL;
 }
 
 int tlg_writer_proofs(cvmf_ctx *ctx, struct tlg_writer *w, uint64_t first, size_t n,

@@ -203,9 +203,8 @@ int tlg_writer_open(cvmf_ctx *ctx, const char *dir, unsigned flags, tlg_commit_f
 void tlg_writer_close(struct tlg_writer *w);
 int tlg_writer_append(cvmf_ctx *ctx, struct tlg_writer *w, const uint8_t *const *entries,
 		      const size_t *lens, size_t n, uint64_t *ret_first);
-/* The size of the last checkpoint this writer signed, and its note. */
+/* The size of the last checkpoint this writer signed. */
 uint64_t tlg_writer_size(const struct tlg_writer *w);
-const char *tlg_writer_note(const struct tlg_writer *w);
 /* The tlog-proofs of entries first..first+n-1 (the batch just appended, whose
  * bytes the caller holds) against the writer's signed checkpoint; the edge
  * from memory, other tiles from disk. ret[i] is malloc'd; on failure none is
@@ -234,6 +233,10 @@ int tlg_proofs(cvmf_ctx *ctx, const char *what, const char *note, size_t note_le
 	       uint64_t size, const uint8_t root[TLG_HASH], tlg_node_fn node, void *user,
 	       uint64_t first, size_t n, const uint8_t *const *entries, const size_t *lens,
 	       char **ret, size_t *ret_lens);
+/* The byte length of the first w entries of a full bundle's bytes (the
+ * partial bundle of width w it replaces); the whole bundle is checked. */
+int tlg_bundle_cut(cvmf_ctx *ctx, const char *what, const uint8_t *b, size_t len, unsigned w,
+		   size_t *ret_len);
 /* Entry `index` of a log directory whose tree has `size` leaves (malloc'd). */
 int tlg_read_entry(cvmf_ctx *ctx, const char *dir, uint64_t index, uint64_t size,
 		   uint8_t **ret, size_t *ret_len);
